@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app capa
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# The PostgreSQL pass of `make test` uses this server; it is skipped (loudly) when none answers, except in CI.
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-sqlite test-postgres lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(FLASK) init-db
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	@if $(PY) tests/postgres_ready.py "$(TEST_POSTGRES_URL)"; then \
+		CAPA_TEST_DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL at $(TEST_POSTGRES_URL) is not reachable; CI requires the PostgreSQL pass." >&2; exit 1; \
+	else \
+		echo "*** PostgreSQL pass SKIPPED: no server at $(TEST_POSTGRES_URL). Only SQLite was tested. ***"; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check capa tests migrations
+	$(VENV)/bin/ruff format --check capa tests migrations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

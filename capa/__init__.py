@@ -1,0 +1,80 @@
+"""CAPA tracker: non-conformances, corrective actions and CMIA safety parameters for children's wear."""
+
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from capa import api, cli
+from capa import config as configuration
+from capa.accounts import guard
+from capa.accounts.cli import token_cli, user_cli
+from capa.accounts.permissions import Permission, allowed
+from capa.accounts.views import bp as accounts_bp
+from capa.common import http, sqlite
+from capa.extensions import babel, csrf, db, login_manager, migrate
+from capa.home.views import bp as home_bp
+from capa.masterdata.views import bp as masterdata_bp
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides every other configuration layer (used by tests)."""
+    instance = configuration.instance_path(config)
+    instance.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        instance_relative_config=True,
+        template_folder=str(configuration.PROJECT_ROOT / "templates"),
+    )
+    configuration.load(app, config)
+    configure_extensions(app)
+    configure_blueprints(app)
+    http.init_app(app)
+    configure_cli(app)
+    configure_templates(app)
+    return app
+
+
+def configure_extensions(app: Flask) -> None:
+    sqlite.configure_connections()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(configuration.PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def select_locale() -> str:
+    """The best of the configured languages for the browser's Accept-Language, else the first one."""
+    supported = [code.strip() for code in current_app.config["CAPA_LANGUAGES"].split(",") if code.strip()]
+    return request.accept_languages.best_match(supported) or supported[0]
+
+
+def configure_blueprints(app: Flask) -> None:
+    guard.init_app(app)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(masterdata_bp)
+    app.register_blueprint(api.bp)
+    # The API authenticates with bearer tokens only, never with the session cookie, so CSRF cannot reach it.
+    csrf.exempt(api.bp)
+
+
+def configure_cli(app: Flask) -> None:
+    app.cli.add_command(cli.init_db_command)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(token_cli)
+
+
+def configure_templates(app: Flask) -> None:
+    @app.context_processor
+    def permissions() -> dict[str, Any]:
+        return {
+            "can": lambda permission: allowed(current_user, Permission(permission)),
+            "html_lang": str(get_locale() or "en").replace("_", "-"),
+        }

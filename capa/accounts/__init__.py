@@ -1,0 +1,1 @@
+"""Accounts: users, their roles, API tokens, and the one policy that says which role may do what."""

@@ -1,0 +1,60 @@
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from capa.common.types import UTCDateTime, utcnow
+from capa.extensions import db
+
+
+class Role(StrEnum):
+    SUPERVISOR = "supervisor"
+    QUALITY_MANAGER = "quality_manager"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('supervisor', 'quality_manager', 'admin')",
+            name="role_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login name, stored lower-case so that "Admin" and "admin" are one account.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    #: A deactivated account can no longer log in or use its tokens; its records keep its name.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} ({self.role})>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API. Only its SHA-256 digest is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters of the token, so a person can tell tokens apart without seeing them whole.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")

@@ -1,0 +1,52 @@
+"""Who may do what: the one table of permissions, and the decorator every view declares its need with.
+
+Every view names the permission it needs with :func:`requires` (or :func:`public`); the guard in
+:mod:`capa.accounts.guard` checks it before the view runs, for pages and API alike. A view that declares
+nothing is refused, so a forgotten check fails closed, and a test walks the URL map to prove none is missing.
+"""
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TypeVar
+
+from capa.accounts.models import Role, User
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"
+    #: Any logged-in user: read master data, the catalog, their own profile.
+    VIEW = "view"
+    MANAGE_MASTERDATA = "manage_masterdata"
+    MANAGE_USERS = "manage_users"
+
+
+_ALL_ROLES = frozenset(Role)
+
+POLICY: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW: _ALL_ROLES,
+    Permission.MANAGE_MASTERDATA: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+}
+
+
+def allowed(user: User | None, permission: Permission) -> bool:
+    """True when ``user`` holds ``permission``. Inactive and anonymous users hold none but PUBLIC."""
+    if permission is Permission.PUBLIC:
+        return True
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return Role(user.role) in POLICY[permission]
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    def mark(view: F) -> F:
+        view.required_permission = permission  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+public = requires(Permission.PUBLIC)

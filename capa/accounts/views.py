@@ -1,0 +1,90 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from capa.accounts import service
+from capa.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
+from capa.accounts.models import User
+from capa.accounts.permissions import Permission, public, requires
+from capa.common.errors import DomainError, NotFound
+from capa.common.forms import show_errors
+from capa.extensions import db, login_manager
+
+bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect after login is a phishing tool.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("Unknown user name or wrong password."))
+    return render_template("accounts/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/users")
+@requires(Permission.MANAGE_USERS)
+def users():
+    return render_template("accounts/users.html", users=service.list_users(), role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_new():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        data = {"username": form.username.data, "role": form.role.data, "password": form.password.data}
+        try:
+            user = service.create_user(data)
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_form.html", form=form, user=None), 200 if not form.errors else 400
+
+
+@bp.route("/users/<username>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_edit(username: str):
+    try:
+        user = service.get_user(username)
+    except NotFound:
+        abort(404)
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            service.update_user(user, {"role": form.role.data, "active": form.active.data})
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("User %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_form.html", form=form, user=user), 200 if not form.errors else 400

@@ -1,0 +1,18 @@
+"""``flask --app capa init-db``: bring the database to the current schema and load the reference data."""
+
+import click
+from flask import current_app
+from flask_migrate import upgrade
+
+from capa.accounts import service as accounts
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the database and load reference data; running it again adds only what is missing."""
+    upgrade()
+    password = accounts.ensure_initial_admin(current_app.config.get("CAPA_ADMIN_PASSWORD"))
+    if password:
+        click.echo("Created the administrator account 'admin'. Its password, shown only this once:")
+        click.echo(f"    {password}")
+    click.echo("Database is up to date.")

@@ -1,0 +1,65 @@
+"""Glue between service errors and WTForms: a refused save redisplays the form with each error in place."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, flash, redirect, render_template
+from flask_wtf import FlaskForm
+
+from capa.common.errors import DomainError
+
+
+def show_errors(form: FlaskForm, error: DomainError) -> None:
+    """Attach ``error`` to the form: each named field under that field, anything else above the form."""
+    for name, message in error.fields.items():
+        field = _field_at(form, name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(f"{name}: {message}")
+    if not error.fields:
+        form.form_errors.append(error.message)
+
+
+def _field_at(form: FlaskForm, path: str):
+    """The field a service error names: ``name``, or inside a FieldList of sub-forms ``lots[1].kind``."""
+    nested = _LIST_ITEM.fullmatch(path)
+    if nested is None:
+        return form._fields.get(path)
+    entries = getattr(form._fields.get(nested["list"]), "entries", [])
+    index = int(nested["index"])
+    if index >= len(entries):
+        return None
+    return entries[index].form._fields.get(nested["field"])
+
+
+_LIST_ITEM = re.compile(r"(?P<list>\w+)\[(?P<index>\d+)\]\.(?P<field>\w+)")
+
+
+def handle_form(
+    form: FlaskForm,
+    save: Callable[[], Any],
+    *,
+    success: Callable[[Any], Response | str],
+    template: str,
+    message: Callable[[Any], str] | None = None,
+    before_render: Callable[[], None] | None = None,
+    **context: Any,
+):
+    """Run the usual life of a form page: on a valid POST call ``save``; on success flash ``message`` and
+    redirect to ``success(record)``; otherwise render ``template`` with the errors in place (status 400 so
+    that scripts and tests can tell a refusal from a first display)."""
+    if form.validate_on_submit():
+        try:
+            record = save()
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            if message:
+                flash(message(record), "success")
+            return redirect(success(record))
+    if before_render is not None:
+        before_render()
+    status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
+    return render_template(template, form=form, **context), status

@@ -1,0 +1,55 @@
+"""How errors reach people: JSON ``{"error": {...}}`` under /api, HTML pages elsewhere."""
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from capa.common.errors import DomainError
+
+# Codes clients can rely on, one per HTTP status the API answers with.
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, **extra) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    response.status_code = status
+    return response
+
+
+def _handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if _is_api():
+        response = json_error(status, HTTP_ERROR_CODES.get(status, "error"), error.description or error.name)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="capa"'
+        return response
+    template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
+    return render_template(template, error=error), status
+
+
+def _handle_domain_error(error: DomainError):
+    if _is_api():
+        response = jsonify({"error": error.to_dict()})
+        response.status_code = error.status
+        return response
+    # Pages handle the errors they expect next to their forms; one that escapes is shown plainly.
+    return render_template("errors/generic.html", error=error, message=error.message), error.status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DomainError, _handle_domain_error)

@@ -1,0 +1,93 @@
+"""Configuration in layers: these defaults, then ``instance/config.py``, then the environment, then the
+mapping given to :func:`capa.create_app` (tests).
+
+Names are the environment variables' own, so that the README's table, ``instance/config.py`` and the
+environment all speak of the same ``CAPA_TIMEZONE``.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # default: SQLite file capa.sqlite3 in the instance folder
+    "SECRET_KEY": None,  # default: generated once into the instance folder
+    "CAPA_ADMIN_PASSWORD": None,
+    "CAPA_TIMEZONE": "Asia/Shanghai",
+    "CAPA_LANGUAGES": "en,zh_Hans_CN",
+    # Upper bound for any request body; uploads are the largest thing a browser sends.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # JSON bodies sent to the API are small; anything larger is refused with 413.
+    "CAPA_API_MAX_BODY": 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "WTF_CSRF_TIME_LIMIT": None,  # a form left open over a shift still saves
+}
+
+# Settings read from the environment, with how to turn the text into a value.
+ENVIRONMENT: dict[str, type] = {
+    "DATABASE_URL": str,
+    "SECRET_KEY": str,
+    "CAPA_ADMIN_PASSWORD": str,
+    "CAPA_TIMEZONE": str,
+    "CAPA_LANGUAGES": str,
+    "MAX_CONTENT_LENGTH": int,
+    "CAPA_API_MAX_BODY": int,
+    "SESSION_COOKIE_SECURE": bool,
+}
+
+
+def instance_path(config: dict[str, Any] | None) -> Path:
+    chosen = (config or {}).get("CAPA_INSTANCE_PATH") or os.environ.get("CAPA_INSTANCE_PATH")
+    return Path(chosen).resolve() if chosen else PROJECT_ROOT / "instance"
+
+
+def _from_environment() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, kind in ENVIRONMENT.items():
+        raw = os.environ.get(name)
+        if raw is None or raw == "":
+            continue
+        if kind is bool:
+            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif kind is int:
+            values[name] = int(raw)
+        else:
+            values[name] = raw
+    return values
+
+
+def _secret_key(instance: Path) -> str:
+    """The key kept in the instance folder, created with owner-only permissions on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load(app: Flask, overrides: dict[str, Any] | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(_from_environment())
+    app.config.from_mapping(overrides or {})
+
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'capa.sqlite3'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if app.config["DATABASE_URL"].startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
+    app.config["UPLOAD_FOLDER"] = str(instance / "uploads")

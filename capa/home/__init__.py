@@ -1,0 +1,1 @@
+"""The landing page: what needs the user's attention."""

@@ -1,0 +1,12 @@
+from flask import Blueprint, render_template
+
+from capa.accounts.permissions import Permission, requires
+from capa.masterdata import service as masterdata
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@requires(Permission.VIEW)
+def index():
+    return render_template("home/index.html", counts=masterdata.counts())

@@ -1,0 +1,265 @@
+"""Rules for master data: codes are unique, references must exist, a lot keeps its kind and supplier.
+
+Codes and numbers are compared upper-cased (``l1`` and ``L1`` are one line). Every function that changes data
+is one unit of work: it stores everything or, on any error, nothing.
+"""
+
+from typing import Any, TypeVar
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from capa.common.errors import Duplicate, NotFound, ValidationError
+from capa.common.transaction import unit_of_work
+from capa.common.validation import Boolean, Choice, Code, ListOf, Schema, Text
+from capa.extensions import db
+from capa.masterdata.models import (
+    Batch,
+    LotKind,
+    MaterialLot,
+    ProductionLine,
+    SafetyCategory,
+    Style,
+    Supplier,
+    SupplierApproval,
+)
+
+NAME = Text(120)
+
+LINE_SCHEMA = Schema(code=Code(), name=NAME)
+SUPPLIER_SCHEMA = Schema(
+    code=Code(),
+    name=NAME,
+    approval=Choice([a.value for a in SupplierApproval], required=False, default=SupplierApproval.APPROVED),
+)
+STYLE_SCHEMA = Schema(
+    code=Code(), name=NAME, category=Choice([c.value for c in SafetyCategory]), cmia_required=Boolean()
+)
+LOT_SCHEMA = Schema(number=Code(64), kind=Choice([k.value for k in LotKind]), supplier=Code())
+BATCH_SCHEMA = Schema(number=Code(64), style=Code(), line=Code(), lots=ListOf(LOT_SCHEMA))
+
+M = TypeVar("M", ProductionLine, Supplier, Style, Batch, MaterialLot)
+
+
+def _find(model: type[M], key: str, value: str) -> M | None:
+    return db.session.scalar(select(model).where(getattr(model, key) == value.strip().upper()))
+
+
+def _get(model: type[M], key: str, value: str, what: str) -> M:
+    record = _find(model, key, value)
+    if record is None:
+        raise NotFound(str(_l("No %(what)s %(value)s.", what=what, value=value)), fields={key: "unknown"})
+    return record
+
+
+def _refuse_duplicate(model: type[M], key: str, value: str, what: str) -> None:
+    if _find(model, key, value) is not None:
+        raise Duplicate(
+            str(_l("A %(what)s %(value)s exists already.", what=what, value=value)),
+            fields={key: str(_l("Already in use."))},
+        )
+
+
+def _reference(model: type[M], key: str, value: str, field: str, what: str) -> M:
+    """A record named in the input: unknown references are the caller's mistake (400, field named)."""
+    record = _find(model, key, value)
+    if record is None:
+        raise ValidationError(
+            str(_l("Please correct the fields marked.")),
+            fields={field: str(_l("No %(what)s %(value)s.", what=what, value=value))},
+        )
+    return record
+
+
+def _create(model: type[M], schema: Schema, data: Any, what: str) -> M:
+    values = schema.validate(data)
+    _refuse_duplicate(model, "code", values["code"], what)
+    with unit_of_work() as session:
+        record = model(**values)
+        session.add(record)
+    return record
+
+
+def _update(record: M, schema: Schema, data: Any) -> M:
+    """Change the given fields of ``record``; its code is its identity and stays."""
+    if isinstance(data, dict) and "code" in data and str(data["code"]).strip().upper() != record.code:
+        raise ValidationError(
+            str(_l("Please correct the fields marked.")), fields={"code": str(_l("A code cannot change."))}
+        )
+    values = schema.validate(data, partial=True)
+    values.pop("code", None)
+    with unit_of_work():
+        for name, value in values.items():
+            setattr(record, name, value)
+    return record
+
+
+# Lines ---------------------------------------------------------------------------------------------------
+
+
+def list_lines() -> list[ProductionLine]:
+    return list(db.session.scalars(select(ProductionLine).order_by(ProductionLine.code)))
+
+
+def get_line(code: str) -> ProductionLine:
+    return _get(ProductionLine, "code", code, str(_l("line")))
+
+
+def create_line(data: Any) -> ProductionLine:
+    """Add a production line ``{code, name}``; raises ValidationError, or Duplicate for a taken code."""
+    return _create(ProductionLine, LINE_SCHEMA, data, str(_l("line")))
+
+
+def update_line(line: ProductionLine, data: Any) -> ProductionLine:
+    return _update(line, LINE_SCHEMA, data)
+
+
+# Suppliers -----------------------------------------------------------------------------------------------
+
+
+def list_suppliers() -> list[Supplier]:
+    return list(db.session.scalars(select(Supplier).order_by(Supplier.code)))
+
+
+def get_supplier(code: str) -> Supplier:
+    return _get(Supplier, "code", code, str(_l("supplier")))
+
+
+def create_supplier(data: Any) -> Supplier:
+    """Add a supplier ``{code, name, approval}`` (approval defaults to approved)."""
+    return _create(Supplier, SUPPLIER_SCHEMA, data, str(_l("supplier")))
+
+
+def update_supplier(supplier: Supplier, data: Any) -> Supplier:
+    return _update(supplier, SUPPLIER_SCHEMA, data)
+
+
+# Styles --------------------------------------------------------------------------------------------------
+
+
+def list_styles() -> list[Style]:
+    return list(db.session.scalars(select(Style).order_by(Style.code)))
+
+
+def get_style(code: str) -> Style:
+    return _get(Style, "code", code, str(_l("style")))
+
+
+def create_style(data: Any) -> Style:
+    """Add a style ``{code, name, category, cmia_required}``; the category must be A, B or C."""
+    return _create(Style, STYLE_SCHEMA, data, str(_l("style")))
+
+
+def update_style(style: Style, data: Any) -> Style:
+    return _update(style, STYLE_SCHEMA, data)
+
+
+# Batches and lots ----------------------------------------------------------------------------------------
+
+
+def list_batches(*, style: Style | None = None) -> list[Batch]:
+    query = select(Batch).options(
+        selectinload(Batch.style),
+        selectinload(Batch.line),
+        selectinload(Batch.lots).selectinload(MaterialLot.supplier),
+    )
+    if style is not None:
+        query = query.where(Batch.style_id == style.id)
+    return list(db.session.scalars(query.order_by(Batch.created_at.desc(), Batch.number)))
+
+
+def get_batch(number: str) -> Batch:
+    return _get(Batch, "number", number, str(_l("batch")))
+
+
+def get_lot(number: str) -> MaterialLot:
+    return _get(MaterialLot, "number", number, str(_l("lot")))
+
+
+def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[MaterialLot]:
+    """Find or create each lot; an existing lot must be given with its recorded kind and supplier."""
+    errors: dict[str, str] = {}
+    resolved: list[MaterialLot] = []
+    seen: set[str] = set()
+    for index, lot in enumerate(lots):
+        where = f"{field}[{index}]"
+        if lot["number"] in seen:
+            errors[f"{where}.number"] = str(_l("Listed twice."))
+            continue
+        seen.add(lot["number"])
+        supplier = _find(Supplier, "code", lot["supplier"])
+        if supplier is None:
+            errors[f"{where}.supplier"] = str(_l("No supplier %(value)s.", value=lot["supplier"]))
+            continue
+        existing = _find(MaterialLot, "number", lot["number"])
+        if existing is None:
+            resolved.append(MaterialLot(number=lot["number"], kind=lot["kind"], supplier=supplier))
+        elif existing.kind != lot["kind"]:
+            errors[f"{where}.kind"] = str(
+                _l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind)
+            )
+        elif existing.supplier_id != supplier.id:
+            errors[f"{where}.supplier"] = str(
+                _l("Lot %(n)s is recorded from %(s)s.", n=lot["number"], s=existing.supplier.code)
+            )
+        else:
+            resolved.append(existing)
+    if errors:
+        raise ValidationError(str(_l("Please correct the fields marked.")), fields=errors)
+    return resolved
+
+
+def create_batch(data: Any) -> Batch:
+    """Record a batch ``{number, style, line, lots: [{number, kind, supplier}]}``.
+
+    Style, line and suppliers are named by code and must exist (ValidationError naming the field
+    otherwise). A lot seen before is reused and must match its recorded kind and supplier; a new lot is
+    created. Raises Duplicate when the batch number is taken.
+    """
+    values = BATCH_SCHEMA.validate(data)
+    _refuse_duplicate(Batch, "number", values["number"], str(_l("batch")))
+    problems: dict[str, str] = {}
+    style = line = None
+    try:
+        style = _reference(Style, "code", values["style"], "style", str(_l("style")))
+    except ValidationError as exc:
+        problems.update(exc.fields)
+    try:
+        line = _reference(ProductionLine, "code", values["line"], "line", str(_l("line")))
+    except ValidationError as exc:
+        problems.update(exc.fields)
+    try:
+        lots = _resolve_lots(values["lots"])
+    except ValidationError as exc:
+        problems.update(exc.fields)
+    if problems:
+        raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
+    with unit_of_work() as session:
+        batch = Batch(number=values["number"], style=style, line=line, lots=lots)
+        session.add(batch)
+    return batch
+
+
+def add_lots(batch: Batch, data: Any) -> Batch:
+    """Add lots ``{lots: [...]}`` to a batch; lots already in it are left as they are."""
+    values = Schema(lots=ListOf(LOT_SCHEMA, required=True)).validate(data)
+    lots = _resolve_lots(values["lots"])
+    with unit_of_work():
+        for lot in lots:
+            if lot not in batch.lots:
+                batch.lots.append(lot)
+    return batch
+
+
+def counts() -> dict[str, int]:
+    """How many lines, suppliers, styles and batches exist, in one query."""
+    row = db.session.execute(
+        select(
+            select(func.count()).select_from(ProductionLine).scalar_subquery().label("lines"),
+            select(func.count()).select_from(Supplier).scalar_subquery().label("suppliers"),
+            select(func.count()).select_from(Style).scalar_subquery().label("styles"),
+            select(func.count()).select_from(Batch).scalar_subquery().label("batches"),
+        )
+    ).one()
+    return dict(row._mapping)

@@ -1,0 +1,260 @@
+"""Pages for master data. Each view parses its form, calls one service function and renders."""
+
+from flask import Blueprint, abort, render_template, url_for
+from flask_babel import gettext as _
+
+from capa.accounts.permissions import Permission, requires
+from capa.common.errors import NotFound
+from capa.common.forms import handle_form
+from capa.masterdata import service
+from capa.masterdata.forms import (
+    APPROVAL_LABELS,
+    CATEGORY_LABELS,
+    LOT_KIND_LABELS,
+    AddLotsForm,
+    BatchForm,
+    LineForm,
+    StyleForm,
+    SupplierForm,
+)
+
+bp = Blueprint("masterdata", __name__)
+
+
+def _found(lookup, key: str):
+    try:
+        return lookup(key)
+    except NotFound:
+        abort(404)
+
+
+@bp.context_processor
+def labels():
+    return {
+        "approval_labels": APPROVAL_LABELS,
+        "category_labels": CATEGORY_LABELS,
+        "lot_kind_labels": LOT_KIND_LABELS,
+    }
+
+
+# Lines ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/lines")
+@requires(Permission.VIEW)
+def lines():
+    return render_template("masterdata/lines.html", lines=service.list_lines())
+
+
+@bp.route("/lines/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def line_new():
+    form = LineForm()
+    return handle_form(
+        form,
+        lambda: service.create_line({"code": form.code.data, "name": form.name.data}),
+        success=lambda line: url_for(".lines"),
+        message=lambda line: _("Line %(code)s added.", code=line.code),
+        template="masterdata/record_form.html",
+        title=_("New production line"),
+    )
+
+
+@bp.route("/lines/<code>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def line_edit(code: str):
+    line = _found(service.get_line, code)
+    form = LineForm(obj=line)
+    return handle_form(
+        form,
+        lambda: service.update_line(line, {"name": form.name.data}),
+        success=lambda line: url_for(".lines"),
+        message=lambda line: _("Line %(code)s saved.", code=line.code),
+        template="masterdata/record_form.html",
+        title=_("Production line %(code)s", code=line.code),
+        record=line,
+    )
+
+
+# Suppliers -----------------------------------------------------------------------------------------------
+
+
+@bp.route("/suppliers")
+@requires(Permission.VIEW)
+def suppliers():
+    return render_template("masterdata/suppliers.html", suppliers=service.list_suppliers())
+
+
+@bp.route("/suppliers/<code>")
+@requires(Permission.VIEW)
+def supplier(code: str):
+    return render_template("masterdata/supplier.html", supplier=_found(service.get_supplier, code))
+
+
+@bp.route("/suppliers/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def supplier_new():
+    form = SupplierForm()
+    return handle_form(
+        form,
+        lambda: service.create_supplier(
+            {"code": form.code.data, "name": form.name.data, "approval": form.approval.data}
+        ),
+        success=lambda supplier: url_for(".supplier", code=supplier.code),
+        message=lambda supplier: _("Supplier %(code)s added.", code=supplier.code),
+        template="masterdata/record_form.html",
+        title=_("New supplier"),
+    )
+
+
+@bp.route("/suppliers/<code>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def supplier_edit(code: str):
+    supplier = _found(service.get_supplier, code)
+    form = SupplierForm(obj=supplier)
+    return handle_form(
+        form,
+        lambda: service.update_supplier(supplier, {"name": form.name.data, "approval": form.approval.data}),
+        success=lambda supplier: url_for(".supplier", code=supplier.code),
+        message=lambda supplier: _("Supplier %(code)s saved.", code=supplier.code),
+        template="masterdata/record_form.html",
+        title=_("Supplier %(code)s", code=supplier.code),
+        record=supplier,
+    )
+
+
+# Styles --------------------------------------------------------------------------------------------------
+
+
+@bp.route("/styles")
+@requires(Permission.VIEW)
+def styles():
+    return render_template("masterdata/styles.html", styles=service.list_styles())
+
+
+@bp.route("/styles/<code>")
+@requires(Permission.VIEW)
+def style(code: str):
+    style = _found(service.get_style, code)
+    return render_template("masterdata/style.html", style=style, batches=service.list_batches(style=style))
+
+
+@bp.route("/styles/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def style_new():
+    form = StyleForm()
+    return handle_form(
+        form,
+        lambda: service.create_style(_style_values(form) | {"code": form.code.data}),
+        success=lambda style: url_for(".style", code=style.code),
+        message=lambda style: _("Style %(code)s added.", code=style.code),
+        template="masterdata/record_form.html",
+        title=_("New style"),
+    )
+
+
+@bp.route("/styles/<code>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def style_edit(code: str):
+    style = _found(service.get_style, code)
+    form = StyleForm(obj=style)
+    return handle_form(
+        form,
+        lambda: service.update_style(style, _style_values(form)),
+        success=lambda style: url_for(".style", code=style.code),
+        message=lambda style: _("Style %(code)s saved.", code=style.code),
+        template="masterdata/record_form.html",
+        title=_("Style %(code)s", code=style.code),
+        record=style,
+    )
+
+
+def _style_values(form: StyleForm) -> dict:
+    return {"name": form.name.data, "category": form.category.data, "cmia_required": form.cmia_required.data}
+
+
+# Batches -------------------------------------------------------------------------------------------------
+
+
+@bp.route("/batches")
+@requires(Permission.VIEW)
+def batches():
+    return render_template("masterdata/batches.html", batches=service.list_batches())
+
+
+@bp.route("/batches/<number>")
+@requires(Permission.VIEW)
+def batch(number: str):
+    return render_template("masterdata/batch.html", batch=_found(service.get_batch, number))
+
+
+def _offer_lot_choices(form) -> None:
+    suppliers = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in service.list_suppliers()]
+    for entry in form.lots.entries:
+        entry.form.supplier.choices = suppliers
+
+
+def _filled_lot_rows(form) -> list[dict]:
+    """The lot rows the user filled in. Blank rows are dropped from the form too, so that an error the
+    service reports for ``lots[i]`` lands on the i-th row shown."""
+    form.lots.entries = [entry for entry in form.lots.entries if not entry.form.is_blank()]
+    return [
+        {"number": entry.form.number.data, "kind": entry.form.kind.data, "supplier": entry.form.supplier.data}
+        for entry in form.lots.entries
+    ]
+
+
+def _pad_lot_rows(form, minimum: int = 4) -> None:
+    while len(form.lots.entries) < minimum:
+        form.lots.append_entry()
+    _offer_lot_choices(form)
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def batch_new():
+    form = BatchForm()
+    form.style.choices = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in service.list_styles()]
+    form.line.choices = [("", "—")] + [
+        (line.code, f"{line.code} · {line.name}") for line in service.list_lines()
+    ]
+    _offer_lot_choices(form)
+
+    def save():
+        return service.create_batch(
+            {
+                "number": form.number.data,
+                "style": form.style.data or None,
+                "line": form.line.data or None,
+                "lots": _filled_lot_rows(form),
+            }
+        )
+
+    response = handle_form(
+        form,
+        save,
+        success=lambda batch: url_for(".batch", number=batch.number),
+        message=lambda batch: _("Batch %(number)s recorded.", number=batch.number),
+        template="masterdata/batch_form.html",
+        title=_("New batch"),
+        before_render=lambda: _pad_lot_rows(form),
+    )
+    return response
+
+
+@bp.route("/batches/<number>/lots", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def batch_add_lots(number: str):
+    batch = _found(service.get_batch, number)
+    form = AddLotsForm()
+    _offer_lot_choices(form)
+    return handle_form(
+        form,
+        lambda: service.add_lots(batch, {"lots": _filled_lot_rows(form)}),
+        success=lambda batch: url_for(".batch", number=batch.number),
+        message=lambda batch: _("Lots added to batch %(number)s.", number=batch.number),
+        template="masterdata/batch_form.html",
+        title=_("Add material lots to batch %(number)s", number=batch.number),
+        before_render=lambda: _pad_lot_rows(form),
+        record=batch,
+    )

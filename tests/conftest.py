@@ -1,0 +1,186 @@
+"""Fixtures: an app on a fresh database per test, a client, a CLI runner, and helpers acting as each role.
+
+The suite runs on SQLite by default and on PostgreSQL when ``CAPA_TEST_DATABASE_URL`` names a server
+(``make test`` runs both passes). The schema is built once per run by the real migrations; each test then
+gets a fresh database: a copy of the migrated SQLite file, or the PostgreSQL database emptied.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from capa import create_app
+from capa.accounts import service as accounts
+from capa.accounts.models import Role, User
+from capa.extensions import db
+
+POSTGRES_URL = os.environ.get("CAPA_TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite'}"
+
+
+def _plain_dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def engine_name() -> str:
+    return "postgresql" if POSTGRES_URL else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Iterator[str]:
+    """A database migrated to the newest schema, once per run: a SQLite file, or a new PostgreSQL database."""
+    if POSTGRES_URL:
+        name = f"capa_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = _with_database(POSTGRES_URL, name)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'capa.sqlite3'}"
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": url, "CAPA_INSTANCE_PATH": str(tmp_path_factory.mktemp("i"))}
+    )
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    if POSTGRES_URL:
+        with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _fresh_database(template_url: str, instance: Path) -> str:
+    if template_url.startswith("sqlite"):
+        target = instance / "capa.sqlite3"
+        shutil.copyfile(template_url.removeprefix("sqlite:///"), target)
+        return f"sqlite:///{target}"
+    return template_url
+
+
+def _empty_postgres(app: Flask) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app_config(tmp_path) -> dict:
+    """The configuration mapping for this test's app; a test may change it before using ``app``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "CAPA_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+
+
+@pytest.fixture
+def app(migrated_database, app_config, tmp_path) -> Iterator[Flask]:
+    instance = Path(app_config["CAPA_INSTANCE_PATH"])
+    instance.mkdir(parents=True, exist_ok=True)
+    application = create_app({**app_config, "DATABASE_URL": _fresh_database(migrated_database, instance)})
+    with application.app_context():
+        if POSTGRES_URL:
+            _empty_postgres(application)
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user through the accounts service: ``make_user("quality_manager", "qm1")``."""
+
+    def make(role: str | Role, username: str | None = None, password: str = PASSWORD) -> User:
+        role = Role(role)
+        return accounts.create_user(
+            {
+                "username": username or f"{role.value.replace('_', '')}{uuid.uuid4().hex[:6]}",
+                "role": role.value,
+                "password": password,
+            }
+        )
+
+    return make
+
+
+class AuthActions:
+    """Log the test client in and out, as a given user or as a new user of a role."""
+
+    def __init__(self, client: FlaskClient, make_user):
+        self._client = client
+        self._make_user = make_user
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+    def as_role(self, role: str) -> User:
+        user = self._make_user(role)
+        response = self.login(user.username)
+        assert response.status_code == 302, response.text
+        return user
+
+
+@pytest.fixture
+def auth(client, make_user) -> AuthActions:
+    return AuthActions(client, make_user)
+
+
+class ApiClient:
+    """The test client with ``Authorization: Bearer`` set, for calling /api/v1 as one user."""
+
+    def __init__(self, client: FlaskClient, token: str | None):
+        self._client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def get(self, path: str, **kwargs):
+        return self._client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json=None, **kwargs):
+        return self._client.post(path, json=json, headers=self.headers, **kwargs)
+
+    def patch(self, path: str, json=None, **kwargs):
+        return self._client.patch(path, json=json, headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def api(client, make_user):
+    """``api("quality_manager")``: an API client acting as a new user of that role; ``api(None)``: none."""
+
+    def for_role(role: str | None) -> ApiClient:
+        if role is None:
+            return ApiClient(client, None)
+        return ApiClient(client, accounts.create_token(make_user(role)))
+
+    return for_role
