@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -52,6 +52,8 @@ def configure_extensions(app: Flask) -> None:
 def select_locale() -> str:
     """The best of the configured languages for the browser's Accept-Language, else the first one."""
     supported = [code.strip() for code in current_app.config["CAPA_LANGUAGES"].split(",") if code.strip()]
+    if not has_request_context():  # the CLI and the scheduler speak the first language
+        return supported[0]
     return request.accept_languages.best_match(supported) or supported[0]
 
 

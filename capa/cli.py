@@ -2,12 +2,14 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from capa.accounts import service as accounts
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database and load reference data; running it again adds only what is missing."""
     upgrade()

@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_ADMIN_PASSWORD": None,
     "CAPA_TIMEZONE": "Asia/Shanghai",
     "CAPA_LANGUAGES": "en,zh_Hans_CN",
+    # werkzeug's password hashing method; the default is deliberately slow to guess against.
+    "CAPA_PASSWORD_HASH": "scrypt",
     # Upper bound for any request body; uploads are the largest thing a browser sends.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # JSON bodies sent to the API are small; anything larger is refused with 413.

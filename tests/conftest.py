@@ -67,6 +67,20 @@ def migrated_database(tmp_path_factory) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def empty_database_url(tmp_path) -> Iterator[str]:
+    """A database with no tables at all, on the engine of this run."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"capa_empty_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _with_database(POSTGRES_URL, name)
+    with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _fresh_database(template_url: str, instance: Path) -> str:
     if template_url.startswith("sqlite"):
         target = instance / "capa.sqlite3"
@@ -88,6 +102,8 @@ def app_config(tmp_path) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
+        # Fast hashing keeps the suite quick; production keeps the slow default.
+        "CAPA_PASSWORD_HASH": "pbkdf2:sha256:1000",
         "CAPA_INSTANCE_PATH": str(tmp_path / "instance"),
     }
 
@@ -172,6 +188,9 @@ class ApiClient:
 
     def patch(self, path: str, json=None, **kwargs):
         return self._client.patch(path, json=json, headers=self.headers, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self._client.delete(path, headers=self.headers, **kwargs)
 
 
 @pytest.fixture

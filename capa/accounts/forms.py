@@ -4,6 +4,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
 from capa.accounts.models import Role
+from capa.common.forms import options
 
 ROLE_LABELS = {
     Role.SUPERVISOR: _l("Line supervisor"),
@@ -12,8 +13,6 @@ ROLE_LABELS = {
 }
 
 
-def role_choices():
-    return [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
 class LoginForm(FlaskForm):
@@ -23,10 +22,10 @@ class LoginForm(FlaskForm):
 
 class UserCreateForm(FlaskForm):
     username = StringField(_l("User name"), validators=[InputRequired()])
-    role = SelectField(_l("Role"), choices=role_choices)
+    role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     password = PasswordField(_l("Initial password"), validators=[InputRequired()])
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=role_choices)
+    role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     active = BooleanField(_l("Active (may log in)"))

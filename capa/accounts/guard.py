@@ -1,6 +1,7 @@
 """The gate in front of every request: who is asking, and may they call this view?"""
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from capa.accounts import service
@@ -35,11 +36,12 @@ def _enforce_permission():
         g.api_user = service.user_for_bearer(request.headers.get("Authorization"))
     if allowed(request_user(), permission):
         return None
-    if request_user() is None:
+    user = request_user()
+    if user is None:
         if is_api_request():
-            abort(401)
+            abort(401, description=_("A valid API token is required: Authorization: Bearer <token>."))
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-    abort(403)
+    abort(403, description=_("The role %(role)s may not do this.", role=user.role))
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -37,6 +38,10 @@ USER_SCHEMA = Schema(
     password=Text(200),
 )
 USER_UPDATE_SCHEMA = Schema(role=Choice([r.value for r in Role]), active=Boolean(default=True))
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["CAPA_PASSWORD_HASH"])
 
 
 def _check_password_strength(password: str) -> None:
@@ -80,7 +85,7 @@ def create_user(data: dict[str, Any]) -> User:
         user = User(
             username=values["username"],
             role=values["role"],
-            password_hash=generate_password_hash(values["password"]),
+            password_hash=_hash(values["password"]),
             active=True,
         )
         session.add(user)
@@ -117,7 +122,7 @@ def update_user(user: User, data: dict[str, Any]) -> User:
 def set_password(user: User, password: str) -> None:
     _check_password_strength(password)
     with unit_of_work():
-        user.password_hash = generate_password_hash(password)
+        user.password_hash = _hash(password)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -125,7 +130,7 @@ def authenticate(username: str, password: str) -> User | None:
     user = find_user(username or "")
     if user is None:
         # Hash anyway so that response time does not reveal which names exist.
-        check_password_hash(generate_password_hash("x"), password or "")
+        check_password_hash(_hash("x"), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None

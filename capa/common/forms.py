@@ -6,8 +6,22 @@ from typing import Any
 
 from flask import Response, flash, redirect, render_template
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from capa.common.errors import DomainError
+
+
+BLANK = SelectChoice("", "—")
+
+
+def options(labels: dict[str, Any], *, blank: bool = False) -> list[SelectChoice]:
+    """Select options from ``{value: label}``, optionally led by an empty choice."""
+    return [BLANK] * blank + [SelectChoice(str(value), label) for value, label in labels.items()]
+
+
+def record_options(records) -> list[SelectChoice]:
+    """Select options for coded records (lines, styles, suppliers), led by an empty choice."""
+    return [BLANK, *(SelectChoice(record.code, f"{record.code} · {record.name}") for record in records)]
 
 
 def show_errors(form: FlaskForm, error: DomainError) -> None:

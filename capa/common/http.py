@@ -33,7 +33,10 @@ def json_error(status: int, code: str, message: str, **extra) -> Response:
 def _handle_http_exception(error: HTTPException):
     status = error.code or 500
     if _is_api():
-        response = json_error(status, HTTP_ERROR_CODES.get(status, "error"), error.description or error.name)
+        message = error.description or error.name
+        if status == 413:
+            message = f"The request body is larger than the {request.max_content_length} bytes accepted here."
+        response = json_error(status, HTTP_ERROR_CODES.get(status, "error"), message)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="capa"'
         return response

@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField
 from wtforms.validators import InputRequired
 
+from capa.common.forms import options
 from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
 
 APPROVAL_LABELS = {
@@ -34,13 +35,13 @@ class LineForm(FlaskForm):
 class SupplierForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
-    approval = SelectField(_l("Approval"), choices=list(APPROVAL_LABELS.items()))
+    approval = SelectField(_l("Approval"), choices=options(APPROVAL_LABELS))
 
 
 class StyleForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
-    category = SelectField(_l("Safety category (GB 18401)"), choices=list(CATEGORY_LABELS.items()))
+    category = SelectField(_l("Safety category (GB 18401)"), choices=options(CATEGORY_LABELS))
     cmia_required = BooleanField(_l("Tech pack requires CMIA compliance"))
 
 
@@ -48,7 +49,7 @@ class LotForm(Form):
     """One row of a batch's material lots; a row left blank is ignored."""
 
     number = StringField(_l("Lot number"))
-    kind = SelectField(_l("Kind"), choices=[("", "—"), *LOT_KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=options(LOT_KIND_LABELS, blank=True))
     supplier = SelectField(_l("Supplier"), choices=[], validate_choice=False)
 
     def is_blank(self) -> bool:

@@ -177,10 +177,14 @@ def get_lot(number: str) -> MaterialLot:
     return _get(MaterialLot, "number", number, str(_l("lot")))
 
 
-def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[MaterialLot]:
-    """Find or create each lot; an existing lot must be given with its recorded kind and supplier."""
+def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[MaterialLot | dict[str, Any]]:
+    """Check each lot given: an existing lot must come with its recorded kind and supplier.
+
+    Returns the existing lots, and for new ones the values to create them from (with the supplier found),
+    so that nothing enters the session before the unit of work that stores it.
+    """
     errors: dict[str, str] = {}
-    resolved: list[MaterialLot] = []
+    resolved: list[MaterialLot | dict[str, Any]] = []
     seen: set[str] = set()
     for index, lot in enumerate(lots):
         where = f"{field}[{index}]"
@@ -194,11 +198,9 @@ def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[Ma
             continue
         existing = _find(MaterialLot, "number", lot["number"])
         if existing is None:
-            resolved.append(MaterialLot(number=lot["number"], kind=lot["kind"], supplier=supplier))
+            resolved.append({**lot, "supplier": supplier})
         elif existing.kind != lot["kind"]:
-            errors[f"{where}.kind"] = str(
-                _l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind)
-            )
+            errors[f"{where}.kind"] = str(_l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind))
         elif existing.supplier_id != supplier.id:
             errors[f"{where}.supplier"] = str(
                 _l("Lot %(n)s is recorded from %(s)s.", n=lot["number"], s=existing.supplier.code)
@@ -208,6 +210,10 @@ def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[Ma
     if errors:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=errors)
     return resolved
+
+
+def _materialize(lots: list[MaterialLot | dict[str, Any]]) -> list[MaterialLot]:
+    return [lot if isinstance(lot, MaterialLot) else MaterialLot(**lot) for lot in lots]
 
 
 def create_batch(data: Any) -> Batch:
@@ -236,7 +242,7 @@ def create_batch(data: Any) -> Batch:
     if problems:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
     with unit_of_work() as session:
-        batch = Batch(number=values["number"], style=style, line=line, lots=lots)
+        batch = Batch(number=values["number"], style=style, line=line, lots=_materialize(lots))
         session.add(batch)
     return batch
 
@@ -246,8 +252,9 @@ def add_lots(batch: Batch, data: Any) -> Batch:
     values = Schema(lots=ListOf(LOT_SCHEMA, required=True)).validate(data)
     lots = _resolve_lots(values["lots"])
     with unit_of_work():
-        for lot in lots:
-            if lot not in batch.lots:
+        already_in_batch = set(batch.lots)
+        for lot in _materialize(lots):
+            if lot not in already_in_batch:
                 batch.lots.append(lot)
     return batch
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from capa.accounts.permissions import Permission, requires
 from capa.common.errors import NotFound
-from capa.common.forms import handle_form
+from capa.common.forms import handle_form, record_options
 from capa.masterdata import service
 from capa.masterdata.forms import (
     APPROVAL_LABELS,
@@ -189,7 +189,7 @@ def batch(number: str):
 
 
 def _offer_lot_choices(form) -> None:
-    suppliers = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in service.list_suppliers()]
+    suppliers = record_options(service.list_suppliers())
     for entry in form.lots.entries:
         entry.form.supplier.choices = suppliers
 
@@ -214,10 +214,8 @@ def _pad_lot_rows(form, minimum: int = 4) -> None:
 @requires(Permission.MANAGE_MASTERDATA)
 def batch_new():
     form = BatchForm()
-    form.style.choices = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in service.list_styles()]
-    form.line.choices = [("", "—")] + [
-        (line.code, f"{line.code} · {line.name}") for line in service.list_lines()
-    ]
+    form.style.choices = record_options(service.list_styles())
+    form.line.choices = record_options(service.list_lines())
     _offer_lot_choices(form)
 
     def save():

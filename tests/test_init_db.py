@@ -1,0 +1,99 @@
+"""`flask --app capa init-db`: migrations bring an empty database to the newest schema, idempotently."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, select
+
+from capa import create_app
+from capa.accounts.models import User
+from capa.extensions import db, migrate
+
+
+@pytest.fixture
+def fresh_config(empty_database_url, tmp_path, monkeypatch) -> dict:
+    monkeypatch.delenv("CAPA_ADMIN_PASSWORD", raising=False)
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "DATABASE_URL": empty_database_url,
+        "CAPA_INSTANCE_PATH": str(tmp_path / "instance"),
+        "CAPA_PASSWORD_HASH": "pbkdf2:sha256:1000",
+    }
+
+
+@pytest.fixture
+def fresh_app(fresh_config):
+    app = create_app(fresh_config)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def head_revision(app) -> str:
+    return ScriptDirectory.from_config(migrate.get_config()).get_current_head()
+
+
+def current_revision(app) -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_init_db_builds_an_empty_database_and_creates_the_admin_once(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "Created the administrator account 'admin'" in lines[0]
+    password = lines[1].strip()
+    assert len(password) >= 12
+
+    with fresh_app.app_context():
+        assert current_revision(fresh_app) == head_revision(fresh_app)
+        assert {"users", "api_tokens", "production_lines", "suppliers", "styles", "batches"} <= set(
+            inspect(db.engine).get_table_names()
+        )
+    client = fresh_app.test_client()
+    response = client.post("/login", data={"username": "admin", "password": password})
+    assert response.status_code == 302
+    assert "admin" in client.get("/").text
+
+    again = runner.invoke(args=["init-db"])
+    assert again.exit_code == 0
+    assert password not in again.output
+    assert "Created" not in again.output
+    with fresh_app.app_context():
+        assert db.session.scalars(select(User.username)).all() == ["admin"]
+
+
+def test_init_db_takes_the_admin_password_from_the_environment(fresh_config, monkeypatch):
+    monkeypatch.setenv("CAPA_ADMIN_PASSWORD", "a-chosen-password")
+    app = create_app(fresh_config)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0
+    assert "a-chosen-password" not in result.output
+    assert "Created" not in result.output
+    response = app.test_client().post("/login", data={"username": "admin", "password": "a-chosen-password"})
+    assert response.status_code == 302
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_models_match_the_migrations(fresh_app):
+    with fresh_app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert differences == []
+
+
+def test_migrations_downgrade_to_nothing_and_upgrade_again(fresh_app):
+    with fresh_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert current_revision(fresh_app) == head_revision(fresh_app)

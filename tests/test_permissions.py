@@ -1,0 +1,153 @@
+"""Who may do what: one policy, declared on every view, checked for every role."""
+
+import pytest
+
+from capa.masterdata import service as masterdata
+
+ROLES = ["supervisor", "quality_manager", "admin"]
+EVERYONE = set(ROLES)
+MANAGERS = {"quality_manager", "admin"}
+
+# (method, path, JSON body, roles allowed, status when allowed)
+API_MATRIX = [
+    ("GET", "/api/v1/me", None, EVERYONE, 200),
+    ("GET", "/api/v1/lines", None, EVERYONE, 200),
+    ("GET", "/api/v1/lines/L1", None, EVERYONE, 200),
+    ("POST", "/api/v1/lines", {"code": "L9", "name": "Line 9"}, MANAGERS, 201),
+    ("PATCH", "/api/v1/lines/L1", {"name": "Line one"}, MANAGERS, 200),
+    ("GET", "/api/v1/suppliers", None, EVERYONE, 200),
+    ("GET", "/api/v1/suppliers/S1", None, EVERYONE, 200),
+    ("POST", "/api/v1/suppliers", {"code": "S9", "name": "S9"}, MANAGERS, 201),
+    ("PATCH", "/api/v1/suppliers/S1", {"approval": "suspended"}, MANAGERS, 200),
+    ("GET", "/api/v1/styles", None, EVERYONE, 200),
+    ("GET", "/api/v1/styles/ST1", None, EVERYONE, 200),
+    ("POST", "/api/v1/styles", {"code": "ST9", "name": "T", "category": "B"}, MANAGERS, 201),
+    ("PATCH", "/api/v1/styles/ST1", {"category": "B"}, MANAGERS, 200),
+    ("GET", "/api/v1/batches", None, EVERYONE, 200),
+    ("GET", "/api/v1/batches/B1", None, EVERYONE, 200),
+    ("POST", "/api/v1/batches", {"number": "B9", "style": "ST1", "line": "L1"}, MANAGERS, 201),
+    (
+        "POST",
+        "/api/v1/batches/B1/lots",
+        {"lots": [{"number": "F9", "kind": "fabric", "supplier": "S1"}]},
+        MANAGERS,
+        200,
+    ),
+]
+
+PAGE_MATRIX = [
+    ("/", EVERYONE),
+    ("/lines", EVERYONE),
+    ("/lines/new", MANAGERS),
+    ("/lines/L1/edit", MANAGERS),
+    ("/suppliers", EVERYONE),
+    ("/suppliers/S1", EVERYONE),
+    ("/suppliers/new", MANAGERS),
+    ("/suppliers/S1/edit", MANAGERS),
+    ("/styles", EVERYONE),
+    ("/styles/ST1", EVERYONE),
+    ("/styles/new", MANAGERS),
+    ("/styles/ST1/edit", MANAGERS),
+    ("/batches", EVERYONE),
+    ("/batches/B1", EVERYONE),
+    ("/batches/new", MANAGERS),
+    ("/batches/B1/lots", MANAGERS),
+    ("/users", {"admin"}),
+    ("/users/new", {"admin"}),
+]
+
+
+@pytest.fixture
+def world(app):
+    masterdata.create_line({"code": "L1", "name": "Line 1"})
+    masterdata.create_supplier({"code": "S1", "name": "Supplier 1"})
+    masterdata.create_style({"code": "ST1", "name": "Style 1", "category": "A"})
+    masterdata.create_batch({"number": "B1", "style": "ST1", "line": "L1"})
+
+
+def snapshot() -> dict:
+    return {
+        "lines": [(x.code, x.name) for x in masterdata.list_lines()],
+        "suppliers": [(x.code, x.name, x.approval) for x in masterdata.list_suppliers()],
+        "styles": [(x.code, x.name, x.category, x.cmia_required) for x in masterdata.list_styles()],
+        "batches": [(x.number, [lot.number for lot in x.lots]) for x in masterdata.list_batches()],
+    }
+
+
+def test_every_view_declares_the_permission_it_needs(app):
+    undeclared = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        and getattr(app.view_functions[rule.endpoint], "required_permission", None) is None
+    ]
+    assert undeclared == []
+
+
+def test_a_view_that_declares_nothing_is_refused_even_to_an_admin(app, client, auth):
+    app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    auth.as_role("admin")
+    response = client.get("/undeclared")
+    assert response.status_code == 403
+    assert b"secret" not in response.data
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "body", "allowed", "status"), API_MATRIX)
+def test_api_permission_matrix(world, api, role, method, path, body, allowed, status):
+    before = snapshot()
+    response = api(role)._client.open(path, method=method, json=body, headers=api(role).headers)
+    if role in allowed:
+        assert response.status_code == status, response.json
+    else:
+        assert response.status_code == 403
+        assert response.json["error"]["code"] == "forbidden"
+        assert snapshot() == before
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed", "status"), API_MATRIX)
+def test_api_without_a_valid_token_is_401(world, client, method, path, body, allowed, status):
+    for headers in (
+        {},
+        {"Authorization": "Bearer capa_not-a-real-token"},
+        {"Authorization": "Basic YWRtaW46eA=="},
+    ):
+        response = client.open(path, method=method, json=body, headers=headers)
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_api_ignores_the_session_cookie(world, client, auth):
+    auth.as_role("admin")
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/lines").status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("path", "allowed"), PAGE_MATRIX)
+def test_page_permission_matrix(world, client, auth, role, path, allowed):
+    auth.as_role(role)
+    before = snapshot()
+    assert client.get(path).status_code == (200 if role in allowed else 403)
+    if role not in allowed:
+        client.post(path, data={"code": "X1", "name": "Intruder", "number": "X1", "category": "A"})
+        assert snapshot() == before
+
+
+@pytest.mark.parametrize(("path", "allowed"), PAGE_MATRIX)
+def test_pages_send_anonymous_visitors_to_the_login_page(world, client, path, allowed):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_navigation_fits_the_role(world, client, auth):
+    auth.as_role("supervisor")
+    page = client.get("/lines").text
+    assert "/users" not in page
+    assert "/lines/new" not in page
+    auth.logout()
+    auth.as_role("admin")
+    page = client.get("/lines").text
+    assert "/users" in page
+    assert "/lines/new" in page
