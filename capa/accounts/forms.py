@@ -13,8 +13,6 @@ ROLE_LABELS = {
 }
 
 
-
-
 class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[InputRequired()])
     password = PasswordField(_l("Password"), validators=[InputRequired()])

@@ -10,7 +10,6 @@ from wtforms.fields.choices import SelectChoice
 
 from capa.common.errors import DomainError
 
-
 BLANK = SelectChoice("", "—")
 
 

@@ -200,7 +200,9 @@ def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[Ma
         if existing is None:
             resolved.append({**lot, "supplier": supplier})
         elif existing.kind != lot["kind"]:
-            errors[f"{where}.kind"] = str(_l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind))
+            errors[f"{where}.kind"] = str(
+                _l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind)
+            )
         elif existing.supplier_id != supplier.id:
             errors[f"{where}.supplier"] = str(
                 _l("Lot %(n)s is recorded from %(s)s.", n=lot["number"], s=existing.supplier.code)

@@ -228,7 +228,7 @@ def batch_new():
             }
         )
 
-    response = handle_form(
+    return handle_form(
         form,
         save,
         success=lambda batch: url_for(".batch", number=batch.number),
@@ -237,7 +237,6 @@ def batch_new():
         title=_("New batch"),
         before_render=lambda: _pad_lot_rows(form),
     )
-    return response
 
 
 @bp.route("/batches/<number>/lots", methods=["GET", "POST"])
