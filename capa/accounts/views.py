@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -20,10 +22,17 @@ def load_user(user_id: str) -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home.index")
+    """``target`` when it is a plain local path, else the home page: an open redirect after login is a
+    phishing tool. Browsers drop tabs and newlines from URLs, so any white space or control character
+    (which could turn ``/\t/evil`` into ``//evil``) makes the target unsafe too."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("home.index")
+    if any(character.isspace() or ord(character) < 32 or ord(character) == 127 for character in target):
+        return url_for("home.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("home.index")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -26,25 +26,30 @@ def record_options(records) -> list[SelectChoice]:
 def show_errors(form: FlaskForm, error: DomainError) -> None:
     """Attach ``error`` to the form: each named field under that field, anything else above the form."""
     for name, message in error.fields.items():
-        field = _field_at(form, name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
+        field, field_list = _field_at(form, name)
+        if field is None:
             form.form_errors.append(f"{name}: {message}")
+            continue
+        field.errors = [*field.errors, message]
+        if field_list is not None:
+            # A FieldList copies its rows' errors when validated; it must see this later one too.
+            field_list.errors = [entry.errors for entry in field_list.entries]
     if not error.fields:
         form.form_errors.append(error.message)
 
 
 def _field_at(form: FlaskForm, path: str):
-    """The field a service error names: ``name``, or inside a FieldList of sub-forms ``lots[1].kind``."""
+    """The field a service error names, ``name`` or ``lots[1].kind`` in a FieldList of sub-forms, with
+    that FieldList (None for a plain field)."""
     nested = _LIST_ITEM.fullmatch(path)
     if nested is None:
-        return form._fields.get(path)
-    entries = getattr(form._fields.get(nested["list"]), "entries", [])
+        return form._fields.get(path), None
+    field_list = form._fields.get(nested["list"])
+    entries = getattr(field_list, "entries", [])
     index = int(nested["index"])
     if index >= len(entries):
-        return None
-    return entries[index].form._fields.get(nested["field"])
+        return None, None
+    return entries[index].form._fields.get(nested["field"]), field_list
 
 
 _LIST_ITEM = re.compile(r"(?P<list>\w+)\[(?P<index>\d+)\]\.(?P<field>\w+)")

@@ -49,7 +49,7 @@ class LotForm(Form):
     """One row of a batch's material lots; a row left blank is ignored."""
 
     number = StringField(_l("Lot number"))
-    kind = SelectField(_l("Kind"), choices=options(LOT_KIND_LABELS, blank=True))
+    kind = SelectField(_l("Kind"), choices=options(LOT_KIND_LABELS, blank=True), default="")
     supplier = SelectField(_l("Supplier"), choices=[], validate_choice=False)
 
     def is_blank(self) -> bool:
