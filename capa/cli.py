@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from capa.accounts import service as accounts
+from capa.safety.catalog import load_catalog
 
 
 @click.command("init-db")
@@ -13,6 +14,12 @@ from capa.accounts import service as accounts
 def init_db_command() -> None:
     """Create or upgrade the database and load reference data; running it again adds only what is missing."""
     upgrade()
+    report = load_catalog()
+    if report.parameters_added or report.limits_added or report.limits_updated:
+        click.echo(
+            f"Safety-parameter catalog: {report.parameters_added} parameters added, "
+            f"{report.limits_added} limits added, {report.limits_updated} limits updated."
+        )
     password = accounts.ensure_initial_admin(current_app.config.get("CAPA_ADMIN_PASSWORD"))
     if password:
         click.echo("Created the administrator account 'admin'. Its password, shown only this once:")

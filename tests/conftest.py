@@ -16,12 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
-from sqlalchemy import text
 
 from capa import create_app
 from capa.accounts import service as accounts
 from capa.accounts.models import Role, User
 from capa.extensions import db
+from capa.safety.catalog import load_catalog
 
 POSTGRES_URL = os.environ.get("CAPA_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
@@ -60,6 +60,7 @@ def migrated_database(tmp_path_factory) -> Iterator[str]:
     )
     with app.app_context():
         upgrade()
+        load_catalog()
         db.engine.dispose()
     yield url
     if POSTGRES_URL:
@@ -90,9 +91,11 @@ def _fresh_database(template_url: str, instance: Path) -> str:
 
 
 def _empty_postgres(app: Flask) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    """Empty every table (DELETE is far quicker than TRUNCATE on tables this small); the shipped catalog is
+    then loaded again, as init-db would."""
     with db.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 @pytest.fixture
@@ -116,6 +119,7 @@ def app(migrated_database, app_config, tmp_path) -> Iterator[Flask]:
     with application.app_context():
         if POSTGRES_URL:
             _empty_postgres(application)
+            load_catalog()
         yield application
         db.session.remove()
         db.engine.dispose()

@@ -1,5 +1,7 @@
 """`flask --app capa init-db`: migrations bring an empty database to the newest schema, idempotently."""
 
+import csv
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,6 +12,7 @@ from sqlalchemy import inspect, select
 from capa import create_app
 from capa.accounts.models import User
 from capa.extensions import db, migrate
+from capa.safety.catalog import CATALOG_PATH
 
 
 @pytest.fixture
@@ -47,9 +50,16 @@ def test_init_db_builds_an_empty_database_and_creates_the_admin_once(fresh_app):
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert "Created the administrator account 'admin'" in lines[0]
-    password = lines[1].strip()
+    announced = lines.index("Created the administrator account 'admin'. Its password, shown only this once:")
+    password = lines[announced + 1].strip()
     assert len(password) >= 12
+    with CATALOG_PATH.open(encoding="utf-8") as catalog:
+        rows = list(csv.DictReader(catalog))
+    codes = {row["code"] for row in rows}
+    assert (
+        f"Safety-parameter catalog: {len(codes)} parameters added, {len(rows)} limits added, 0 limits updated."
+        in lines
+    )
 
     with fresh_app.app_context():
         assert current_revision(fresh_app) == head_revision(fresh_app)
@@ -65,6 +75,7 @@ def test_init_db_builds_an_empty_database_and_creates_the_admin_once(fresh_app):
     assert again.exit_code == 0
     assert password not in again.output
     assert "Created" not in again.output
+    assert "catalog" not in again.output
     with fresh_app.app_context():
         assert db.session.scalars(select(User.username)).all() == ["admin"]
 

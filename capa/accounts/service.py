@@ -22,7 +22,7 @@ from capa.common.types import utcnow
 from capa.common.validation import Boolean, Choice, Schema, Text
 from capa.extensions import db
 
-TOKEN_PREFIX = "capa_"  # noqa: S105  (a marker, not a secret)
+TOKEN_PREFIX = "capa_"
 MIN_PASSWORD_LENGTH = 10
 # A token's last use is written at most this often, so that API reads do not each become a write.
 LAST_USED_RESOLUTION = timedelta(minutes=10)

@@ -7,7 +7,8 @@ at once, so a user fixes all problems in one round.
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -123,6 +124,8 @@ class ListOf(Field):
             return []
         if not isinstance(value, list):
             raise FieldError(_l("Must be a list."))
+        if self.required and not value:
+            raise FieldError(_l("Give at least one."))
         if len(value) > self.max_items:
             raise FieldError(_l("At most %(n)d items.", n=self.max_items))
         return value  # items are checked by Schema.validate, which knows the field's name
@@ -172,3 +175,34 @@ class Schema:
         if errors:
             raise ValidationError(str(_l("Please correct the fields marked.")), fields=errors)
         return cleaned
+
+
+class Date(Field):
+    """A calendar date: ``YYYY-MM-DD`` text (the API) or a date (a form's DateField)."""
+
+    def __init__(self, *, required: bool = True, not_after: Callable[[], date] | None = None):
+        super().__init__(required=required)
+        self.not_after = not_after
+
+    def convert(self, value: Any) -> date:
+        if isinstance(value, datetime):
+            value = value.date()
+        if not isinstance(value, date):
+            if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                raise FieldError(_l("Use a date written YYYY-MM-DD."))
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError as exc:
+                raise FieldError(_l("No such date.")) from exc
+        if self.not_after is not None and value > self.not_after():
+            raise FieldError(_l("Cannot be in the future."))
+        return value
+
+
+class Anything(Field):
+    """A value whose reading is left to the service (a lab value is read against its parameter's limit)."""
+
+    def convert(self, value: Any) -> Any:
+        if isinstance(value, str | int | float | list) and not isinstance(value, bool):
+            return value
+        raise FieldError(_l("Must be a number or text."))

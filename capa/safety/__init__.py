@@ -1,0 +1,1 @@
+"""The CMIA safety parameters: the catalog of limits, the judging of lab results, and quality plans."""

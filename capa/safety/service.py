@@ -1,0 +1,539 @@
+"""The catalog, the judging of results against it, and the quality plans of styles that require CMIA.
+
+Rules that live here:
+- the limit that applies to a result is the parameter's limit for the style's category, else its limit
+  for all categories; with neither the verdict is ``not_applicable``;
+- a result is judged once, when recorded, and keeps the category, comparator and limit it was judged
+  against; correcting a limit later never changes a verdict already given;
+- a limit is changed only with a reason, and every change is kept (who, when, old and new);
+- a style's quality plan is derived from its category (the GB parameters with a limit for it), plus the
+  parameters a quality manager added, minus those dropped, each adjustment kept with its reason.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from capa.accounts.models import User
+from capa.common.clock import plant_today
+from capa.common.errors import Duplicate, NotFound, ValidationError
+from capa.common.transaction import unit_of_work
+from capa.common.validation import Anything, Boolean, Choice, Code, Date, ListOf, Schema, Text
+from capa.extensions import db
+from capa.masterdata import service as masterdata
+from capa.masterdata.models import Batch, LotKind, MaterialLot, Style, SupplierApproval
+from capa.safety.judging import (
+    Comparator,
+    InvalidLimit,
+    Judgement,
+    Outcome,
+    UnreadableValue,
+    judge,
+    parse_limit,
+)
+from capa.safety.models import (
+    LIMIT_CATEGORIES,
+    LabResult,
+    LimitChange,
+    ParameterLimit,
+    PlanAdjustment,
+    PlanChange,
+    SafetyParameter,
+)
+
+KINDS = ("chemical", "physical", "colorfastness", "labelling")
+STYLE_CATEGORIES = ("A", "B", "C")
+# The derived plan covers the Chinese mandatory codes; export-market rows are added per style by the QM.
+PLAN_STANDARDS = ("GB 18401", "GB 31701")
+PLEASE_CORRECT = _l("Please correct the fields marked.")
+
+
+def _invalid(fields: dict[str, str]) -> ValidationError:
+    return ValidationError(str(PLEASE_CORRECT), fields=fields)
+
+
+# Catalog --------------------------------------------------------------------------------------------------
+
+
+def list_parameters(
+    *, kind: str | None = None, category: str | None = None, standard: str | None = None
+) -> list[SafetyParameter]:
+    """The catalog, ordered by code; ``category`` keeps parameters with a limit for it (or for all)."""
+    query = (
+        select(SafetyParameter).options(selectinload(SafetyParameter.limits)).order_by(SafetyParameter.code)
+    )
+    if kind:
+        query = query.where(SafetyParameter.kind == kind)
+    if standard:
+        query = query.where(SafetyParameter.standard == standard)
+    parameters = list(db.session.scalars(query))
+    if category:
+        parameters = [p for p in parameters if p.limit_for(category) is not None]
+    return parameters
+
+
+def standards() -> list[str]:
+    return list(
+        db.session.scalars(select(SafetyParameter.standard).distinct().order_by(SafetyParameter.standard))
+    )
+
+
+def find_parameter(code: str) -> SafetyParameter | None:
+    return db.session.scalar(select(SafetyParameter).where(SafetyParameter.code == code.strip().upper()))
+
+
+def get_parameter(code: str) -> SafetyParameter:
+    """The parameter with ``code``; raises NotFound."""
+    parameter = find_parameter(code)
+    if parameter is None:
+        raise NotFound(str(_l("No safety parameter %(code)s.", code=code)), fields={"parameter": "unknown"})
+    return parameter
+
+
+LIMIT_SCHEMA = Schema(
+    category=Choice(LIMIT_CATEGORIES),
+    comparator=Choice([c.value for c in Comparator]),
+    limit=Text(200),
+)
+LIMIT_CHANGE_SCHEMA = Schema(
+    comparator=Choice([c.value for c in Comparator]),
+    limit=Text(200),
+    reason=Text(1000),
+)
+PARAMETER_SCHEMA = Schema(
+    code=Code(40),
+    name=Text(200),
+    kind=Choice(KINDS),
+    unit=Text(32),
+    standard=Text(120),
+    clause=Text(200, required=False),
+    test_method=Text(200, required=False),
+    limits=ListOf(LIMIT_SCHEMA, required=True, max_items=4),
+    reason=Text(1000),
+)
+
+
+def _checked_limit(comparator: str, text: str, field_name: str) -> str:
+    try:
+        parse_limit(comparator, text)
+    except InvalidLimit as exc:
+        raise _invalid({field_name: str(exc)}) from exc
+    return text
+
+
+def change_limit(parameter: SafetyParameter, category: str, data: Any, actor: User) -> ParameterLimit:
+    """Set ``comparator`` and ``limit`` of ``parameter`` for ``category`` (A, B, C or all), for a ``reason``.
+
+    Creates the limit when the parameter had none for that category. Raises ValidationError for an unknown
+    category, a limit its comparator cannot read, or a missing reason. The change is recorded.
+    """
+    if category not in LIMIT_CATEGORIES:
+        raise _invalid(
+            {"category": str(_l("Must be one of: %(choices)s.", choices=", ".join(LIMIT_CATEGORIES)))}
+        )
+    values = LIMIT_CHANGE_SCHEMA.validate(data)
+    _checked_limit(values["comparator"], values["limit"], "limit")
+    limit = next((row for row in parameter.limits if row.category == category), None)
+    if limit is not None and (limit.comparator, limit.limit) == (values["comparator"], values["limit"]):
+        return limit
+    with unit_of_work() as session:
+        session.add(
+            LimitChange(
+                parameter=parameter,
+                category=category,
+                old_comparator=limit.comparator if limit else None,
+                old_limit=limit.limit if limit else None,
+                new_comparator=values["comparator"],
+                new_limit=values["limit"],
+                reason=values["reason"],
+                changed_by=actor,
+            )
+        )
+        if limit is None:
+            limit = ParameterLimit(category=category, comparator=values["comparator"], limit=values["limit"])
+            parameter.limits.append(limit)
+        else:
+            limit.comparator, limit.limit = values["comparator"], values["limit"]
+    return limit
+
+
+def add_parameter(data: Any, actor: User) -> SafetyParameter:
+    """Add a parameter to the catalog with its limits, for a ``reason`` (recorded with each limit).
+
+    Raises ValidationError (each bad field named, ``limits[i].limit`` for a limit its comparator cannot read,
+    a category given twice, or ``all`` beside a specific category) and Duplicate for a taken code.
+    """
+    values = PARAMETER_SCHEMA.validate(data)
+    errors: dict[str, str] = {}
+    categories = [limit["category"] for limit in values["limits"]]
+    for index, limit in enumerate(values["limits"]):
+        try:
+            parse_limit(limit["comparator"], limit["limit"])
+        except InvalidLimit as exc:
+            errors[f"limits[{index}].limit"] = str(exc)
+        if categories.count(limit["category"]) > 1:
+            errors[f"limits[{index}].category"] = str(_l("Listed twice."))
+    if "all" in categories and len(categories) > 1:
+        errors["limits"] = str(_l("A limit for all categories cannot stand beside limits per category."))
+    if errors:
+        raise _invalid(errors)
+    if find_parameter(values["code"]) is not None:
+        raise Duplicate(
+            str(_l("A parameter %(code)s exists already.", code=values["code"])),
+            fields={"code": str(_l("Already in use."))},
+        )
+    with unit_of_work() as session:
+        parameter = SafetyParameter(
+            code=values["code"],
+            name=values["name"],
+            kind=values["kind"],
+            unit=values["unit"],
+            standard=values["standard"],
+            clause=values["clause"] or "",
+            test_method=values["test_method"] or "",
+            from_catalog=False,
+        )
+        session.add(parameter)
+        for limit in values["limits"]:
+            parameter.limits.append(ParameterLimit(**limit))
+            session.add(
+                LimitChange(
+                    parameter=parameter,
+                    category=limit["category"],
+                    new_comparator=limit["comparator"],
+                    new_limit=limit["limit"],
+                    reason=values["reason"],
+                    changed_by=actor,
+                )
+            )
+    return parameter
+
+
+# Judging --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    parameter: SafetyParameter
+    category: str
+    #: The limit judged against; None when the parameter has no limit for the category.
+    limit: ParameterLimit | None
+    judgement: Judgement
+
+
+def evaluate(parameter: SafetyParameter, category: str, value: Any) -> Evaluation:
+    """Judge ``value`` for ``parameter`` and a style of ``category`` (A, B or C).
+
+    Raises ValidationError naming ``value`` when it cannot be read for the parameter, also when the
+    parameter has no limit for the category (it is read as the parameter's other limits would read it).
+    """
+    limit = parameter.limit_for(category)
+    reader = limit or (parameter.limits[0] if parameter.limits else None)
+    try:
+        if reader is None:
+            if not isinstance(value, str) or not value.strip():
+                raise UnreadableValue(str(_l("Expected a value.")))
+            judgement = Judgement(Outcome.NOT_APPLICABLE, value.strip(), "")
+        else:
+            judgement = judge(
+                reader.comparator, reader.limit, parameter.unit, value, category=reader.category
+            )
+    except UnreadableValue as exc:
+        raise _invalid({"value": str(exc)}) from exc
+    if limit is None:
+        judgement = Judgement(
+            Outcome.NOT_APPLICABLE,
+            judgement.value,
+            str(
+                _l("%(code)s has no limit for category %(category)s.", code=parameter.code, category=category)
+            ),
+        )
+    return Evaluation(parameter, category, limit, judgement)
+
+
+EVALUATE_SCHEMA = Schema(parameter=Code(40), category=Choice(STYLE_CATEGORIES), value=Anything())
+
+
+def evaluate_request(data: Any) -> Evaluation:
+    """``{parameter, category, value}`` judged; raises ValidationError naming an unknown parameter too."""
+    values = EVALUATE_SCHEMA.validate(data)
+    parameter = find_parameter(values["parameter"])
+    if parameter is None:
+        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
+    return evaluate(parameter, values["category"], values["value"])
+
+
+# Lab results ----------------------------------------------------------------------------------------------
+
+RESULT_SCHEMA = Schema(
+    parameter=Code(40),
+    value=Anything(),
+    lab=Text(120),
+    report_number=Text(64),
+    tested_at=Date(not_after=plant_today),
+    lot=Code(64, required=False),
+)
+
+
+def record_result(batch: Batch, data: Any, actor: User) -> LabResult:
+    """Record and judge a lab result ``{parameter, value, lab, report_number, tested_at, lot?}`` for a batch.
+
+    Judged against the batch's style category. The lot, when given, must be one of the batch's lots.
+    Raises ValidationError naming each bad field; nothing is stored then.
+    """
+    values = RESULT_SCHEMA.validate(data)
+    parameter = find_parameter(values["parameter"])
+    if parameter is None:
+        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
+    lot = None
+    if values["lot"]:
+        lot = next((candidate for candidate in batch.lots if candidate.number == values["lot"]), None)
+        if lot is None:
+            raise _invalid(
+                {
+                    "lot": str(
+                        _l(
+                            "Lot %(lot)s is not used in batch %(batch)s.",
+                            lot=values["lot"],
+                            batch=batch.number,
+                        )
+                    )
+                }
+            )
+    evaluation = evaluate(parameter, batch.style.category, values["value"])
+    with unit_of_work() as session:
+        result = _result_from(evaluation, batch=batch, lot=lot, values=values, actor=actor)
+        session.add(result)
+    return result
+
+
+def _result_from(
+    evaluation: Evaluation, *, batch: Batch | None, lot: MaterialLot | None, values: dict, actor: User
+) -> LabResult:
+    limit = evaluation.limit
+    return LabResult(
+        batch=batch,
+        lot=lot,
+        parameter=evaluation.parameter,
+        value=evaluation.judgement.value,
+        verdict=evaluation.judgement.outcome.value,
+        category=evaluation.category,
+        comparator=limit.comparator if limit else None,
+        limit=limit.limit if limit else None,
+        unit=evaluation.parameter.unit,
+        explanation=evaluation.judgement.explanation,
+        near_limit=evaluation.judgement.near_limit,
+        lab=values.get("lab") or "",
+        report_number=values.get("report_number") or "",
+        tested_at=values.get("tested_at") or plant_today(),
+        recorded_by=actor,
+    )
+
+
+def _newest_first(query):
+    return query.order_by(LabResult.tested_at.desc(), LabResult.recorded_at.desc(), LabResult.id.desc())
+
+
+def results_for_batch(batch: Batch) -> list[LabResult]:
+    query = (
+        select(LabResult)
+        .where(LabResult.batch_id == batch.id)
+        .options(
+            selectinload(LabResult.parameter),
+            selectinload(LabResult.lot),
+            selectinload(LabResult.recorded_by),
+        )
+    )
+    return list(db.session.scalars(_newest_first(query)))
+
+
+def latest_results(batch_ids: list[int]) -> dict[tuple[int, int], LabResult]:
+    """The latest result per (batch id, parameter id) for the batches given, in one query."""
+    if not batch_ids:
+        return {}
+    latest: dict[tuple[int, int], LabResult] = {}
+    for result in db.session.scalars(
+        _newest_first(select(LabResult).where(LabResult.batch_id.in_(batch_ids)))
+    ):
+        latest.setdefault((result.batch_id, result.parameter_id), result)
+    return latest
+
+
+# Quality plans --------------------------------------------------------------------------------------------
+
+PLAN_CHANGE_SCHEMA = Schema(parameter=Code(40), included=Boolean(default=True), reason=Text(1000))
+
+
+@dataclass
+class ParameterStatus:
+    parameter: SafetyParameter
+    #: "passed", "failed" or "missing": the latest result's verdict, or no result at all.
+    status: str
+    latest: LabResult | None = None
+
+
+@dataclass
+class BatchCoverage:
+    batch: Batch
+    parameters: list[ParameterStatus]
+    unapproved_lots: list[MaterialLot]
+
+    def codes(self, status: str) -> list[str]:
+        return [entry.parameter.code for entry in self.parameters if entry.status == status]
+
+    @property
+    def complete(self) -> bool:
+        return all(entry.status == "passed" for entry in self.parameters)
+
+
+@dataclass
+class QualityPlan:
+    style: Style
+    parameters: list[SafetyParameter]
+    added: set[str] = field(default_factory=set)
+    dropped: list[SafetyParameter] = field(default_factory=list)
+    #: Lab-dip parameters (chemical and colorfastness) with their status from results on fabric or dye lots.
+    lab_dip: list[ParameterStatus] = field(default_factory=list)
+    #: Suppliers of the style's trim lots that are not approved, with the lots concerned.
+    trim_suppliers_unapproved: list[tuple[Any, list[MaterialLot]]] = field(default_factory=list)
+    trim_lot_count: int = 0
+    batches: list[BatchCoverage] = field(default_factory=list)
+    changes: list[PlanChange] = field(default_factory=list)
+
+    @property
+    def lab_dip_met(self) -> bool:
+        return bool(self.lab_dip) and all(entry.status == "passed" for entry in self.lab_dip)
+
+    @property
+    def trim_suppliers_met(self) -> bool:
+        return self.trim_lot_count > 0 and not self.trim_suppliers_unapproved
+
+
+def _derived_parameters(category: str) -> list[SafetyParameter]:
+    return [
+        parameter
+        for parameter in list_parameters(category=category)
+        if parameter.standard.startswith(PLAN_STANDARDS)
+    ]
+
+
+def plan_parameters(style: Style) -> tuple[list[SafetyParameter], set[str], list[SafetyParameter]]:
+    """The parameters a style's plan requires, the codes added by hand, and the derived ones dropped."""
+    if not style.cmia_required:
+        return [], set(), []
+    adjustments = {
+        adjustment.parameter.code: adjustment
+        for adjustment in db.session.scalars(
+            select(PlanAdjustment)
+            .where(PlanAdjustment.style_id == style.id)
+            .options(selectinload(PlanAdjustment.parameter).selectinload(SafetyParameter.limits))
+        )
+    }
+    derived = _derived_parameters(style.category)
+    required = [p for p in derived if adjustments.get(p.code) is None or adjustments[p.code].included]
+    dropped = [p for p in derived if adjustments.get(p.code) is not None and not adjustments[p.code].included]
+    derived_codes = {p.code for p in derived}
+    added = [
+        a.parameter for a in adjustments.values() if a.included and a.parameter.code not in derived_codes
+    ]
+    required = sorted(required + added, key=lambda p: p.code)
+    return required, {p.code for p in added}, dropped
+
+
+def _coverage(batch: Batch, required: list[SafetyParameter], latest: dict) -> BatchCoverage:
+    entries = []
+    for parameter in required:
+        result = latest.get((batch.id, parameter.id))
+        status = "missing" if result is None else ("passed" if result.verdict == Outcome.PASS else "failed")
+        entries.append(ParameterStatus(parameter, status, result))
+    unapproved = [lot for lot in batch.lots if lot.supplier.approval != SupplierApproval.APPROVED]
+    return BatchCoverage(batch, entries, unapproved)
+
+
+def coverage_for(batch: Batch) -> BatchCoverage:
+    """For a batch: each parameter its style's plan requires, with the latest result's status, and the lots
+    that come from suppliers that are not approved."""
+    required, _, _ = plan_parameters(batch.style)
+    return _coverage(batch, required, latest_results([batch.id]))
+
+
+def plan_for(style: Style) -> QualityPlan:
+    """The quality plan of a style: required parameters and the three checkpoints (lab dip, trim suppliers,
+    final batch test per batch)."""
+    required, added, dropped = plan_parameters(style)
+    plan = QualityPlan(style, required, added, dropped)
+    if not style.cmia_required:
+        return plan
+    batches = masterdata.list_batches(style=style)
+    latest = latest_results([batch.id for batch in batches])
+    plan.batches = [_coverage(batch, required, latest) for batch in batches]
+
+    lab_dip_lots = {
+        lot.id for batch in batches for lot in batch.lots if lot.kind in (LotKind.FABRIC, LotKind.DYE_LOT)
+    }
+    lot_results = {}
+    if lab_dip_lots:
+        for result in db.session.scalars(
+            _newest_first(select(LabResult).where(LabResult.lot_id.in_(lab_dip_lots)))
+        ):
+            lot_results.setdefault(result.parameter_id, result)
+    for parameter in required:
+        if parameter.kind in ("chemical", "colorfastness"):
+            result = lot_results.get(parameter.id)
+            status = (
+                "missing" if result is None else ("passed" if result.verdict == Outcome.PASS else "failed")
+            )
+            plan.lab_dip.append(ParameterStatus(parameter, status, result))
+
+    trim_lots = {lot.id: lot for batch in batches for lot in batch.lots if lot.kind == LotKind.TRIM}
+    plan.trim_lot_count = len(trim_lots)
+    by_supplier: dict[int, tuple[Any, list[MaterialLot]]] = {}
+    for lot in sorted(trim_lots.values(), key=lambda lot: lot.number):
+        if lot.supplier.approval != SupplierApproval.APPROVED:
+            by_supplier.setdefault(lot.supplier_id, (lot.supplier, []))[1].append(lot)
+    plan.trim_suppliers_unapproved = list(by_supplier.values())
+    plan.changes = list(
+        db.session.scalars(
+            select(PlanChange)
+            .where(PlanChange.style_id == style.id)
+            .order_by(PlanChange.changed_at.desc(), PlanChange.id.desc())
+        )
+    )
+    return plan
+
+
+def adjust_plan(style: Style, data: Any, actor: User) -> PlanChange:
+    """Add (``included`` true) or drop a ``parameter`` from a style's plan, for a ``reason``; recorded.
+
+    Raises ValidationError for an unknown parameter, a missing reason, or a style that does not require CMIA.
+    """
+    values = PLAN_CHANGE_SCHEMA.validate(data)
+    if not style.cmia_required:
+        raise _invalid(
+            {"parameter": str(_l("Style %(code)s does not require CMIA; it has no plan.", code=style.code))}
+        )
+    parameter = find_parameter(values["parameter"])
+    if parameter is None:
+        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
+    with unit_of_work() as session:
+        adjustment = session.scalar(
+            select(PlanAdjustment).where(
+                PlanAdjustment.style_id == style.id, PlanAdjustment.parameter_id == parameter.id
+            )
+        )
+        if adjustment is None:
+            session.add(PlanAdjustment(style=style, parameter=parameter, included=values["included"]))
+        else:
+            adjustment.included = values["included"]
+        change = PlanChange(
+            style_id=style.id,
+            parameter=parameter,
+            included=values["included"],
+            reason=values["reason"],
+            changed_by=actor,
+        )
+        session.add(change)
+    return change
