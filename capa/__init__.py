@@ -1,5 +1,6 @@
 """CAPA tracker: non-conformances, corrective actions and CMIA safety parameters for children's wear."""
 
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
@@ -13,9 +14,11 @@ from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
 from capa.accounts.views import bp as accounts_bp
 from capa.common import http, sqlite
+from capa.common.clock import plant_time
 from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.home.views import bp as home_bp
 from capa.masterdata.views import bp as masterdata_bp
+from capa.safety.views import bp as safety_bp
 
 __all__ = ["create_app"]
 
@@ -62,6 +65,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(masterdata_bp)
+    app.register_blueprint(safety_bp)
     app.register_blueprint(api.bp)
     # The API authenticates with bearer tokens only, never with the session cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)
@@ -74,6 +78,11 @@ def configure_cli(app: Flask) -> None:
 
 
 def configure_templates(app: Flask) -> None:
+    @app.template_filter("datetime")
+    def format_datetime(moment: datetime | None) -> str:
+        """A stored UTC moment as the plant's local time, to the minute."""
+        return plant_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
     @app.context_processor
     def permissions() -> dict[str, Any]:
         return {

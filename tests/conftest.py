@@ -184,17 +184,23 @@ class ApiClient:
         self._client = client
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
+    def open(self, method: str, path: str, json=None, **kwargs):
+        return self._client.open(path, method=method, json=json, headers=self.headers, **kwargs)
+
     def get(self, path: str, **kwargs):
-        return self._client.get(path, headers=self.headers, **kwargs)
+        return self.open("GET", path, **kwargs)
 
     def post(self, path: str, json=None, **kwargs):
-        return self._client.post(path, json=json, headers=self.headers, **kwargs)
+        return self.open("POST", path, json, **kwargs)
+
+    def put(self, path: str, json=None, **kwargs):
+        return self.open("PUT", path, json, **kwargs)
 
     def patch(self, path: str, json=None, **kwargs):
-        return self._client.patch(path, json=json, headers=self.headers, **kwargs)
+        return self.open("PATCH", path, json, **kwargs)
 
     def delete(self, path: str, **kwargs):
-        return self._client.delete(path, headers=self.headers, **kwargs)
+        return self.open("DELETE", path, **kwargs)
 
 
 @pytest.fixture

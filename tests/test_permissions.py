@@ -96,7 +96,7 @@ def test_a_view_that_declares_nothing_is_refused_even_to_an_admin(app, client, a
 @pytest.mark.parametrize(("method", "path", "body", "allowed", "status"), API_MATRIX)
 def test_api_permission_matrix(world, api, role, method, path, body, allowed, status):
     before = snapshot()
-    response = api(role)._client.open(path, method=method, json=body, headers=api(role).headers)
+    response = api(role).open(method, path, body)
     if role in allowed:
         assert response.status_code == status, response.json
     else:

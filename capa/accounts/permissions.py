@@ -18,6 +18,10 @@ class Permission(StrEnum):
     VIEW = "view"
     MANAGE_MASTERDATA = "manage_masterdata"
     MANAGE_USERS = "manage_users"
+    #: Correct limits, add parameters, adjust the quality plan of a style: quality decisions.
+    MAINTAIN_CATALOG = "maintain_catalog"
+    #: Record lab results against batches.
+    RECORD_RESULTS = "record_results"
 
 
 _ALL_ROLES = frozenset(Role)
@@ -26,6 +30,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.VIEW: _ALL_ROLES,
     Permission.MANAGE_MASTERDATA: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Permission.MAINTAIN_CATALOG: frozenset({Role.QUALITY_MANAGER}),
+    Permission.RECORD_RESULTS: frozenset({Role.QUALITY_MANAGER}),
 }
 
 

@@ -18,6 +18,13 @@ class DomainError(Exception):
         self.fields = dict(fields or {})
         self.extra = extra
 
+    def renamed(self, aliases: Mapping[str, str]) -> "DomainError":
+        """The same error with its fields renamed, for a page whose fields are named otherwise."""
+        renamed = type(self)(
+            self.message, fields={aliases.get(k, k): v for k, v in self.fields.items()}, **self.extra
+        )
+        return renamed
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:

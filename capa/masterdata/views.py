@@ -17,6 +17,7 @@ from capa.masterdata.forms import (
     StyleForm,
     SupplierForm,
 )
+from capa.safety import service as safety
 
 bp = Blueprint("masterdata", __name__)
 
@@ -28,7 +29,7 @@ def _found(lookup, key: str):
         abort(404)
 
 
-@bp.context_processor
+@bp.app_context_processor
 def labels():
     return {
         "approval_labels": APPROVAL_LABELS,
@@ -136,7 +137,12 @@ def styles():
 @requires(Permission.VIEW)
 def style(code: str):
     style = _found(service.get_style, code)
-    return render_template("masterdata/style.html", style=style, batches=service.list_batches(style=style))
+    return render_template(
+        "masterdata/style.html",
+        style=style,
+        plan=safety.plan_for(style),
+        batches=service.list_batches(style=style),
+    )
 
 
 @bp.route("/styles/new", methods=["GET", "POST"])
@@ -185,7 +191,13 @@ def batches():
 @bp.route("/batches/<number>")
 @requires(Permission.VIEW)
 def batch(number: str):
-    return render_template("masterdata/batch.html", batch=_found(service.get_batch, number))
+    batch = _found(service.get_batch, number)
+    return render_template(
+        "masterdata/batch.html",
+        batch=batch,
+        coverage=safety.coverage_for(batch),
+        results=safety.results_for_batch(batch),
+    )
 
 
 def _offer_lot_choices(form) -> None:

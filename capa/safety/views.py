@@ -1,0 +1,210 @@
+"""Pages of the safety catalog, lab results and quality plans: each view parses, calls a service, renders."""
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from capa.accounts.permissions import Permission, requires
+from capa.common.errors import NotFound, ValidationError
+from capa.common.forms import handle_form, options, record_options
+from capa.masterdata import service as masterdata
+from capa.safety import service
+from capa.safety.forms import (
+    CATEGORY_FILTER,
+    COMPARATOR_LABELS,
+    KIND_LABELS,
+    LimitForm,
+    ParameterForm,
+    PlanChangeForm,
+    ResultForm,
+)
+from capa.safety.judging import describe_limit
+from capa.safety.models import LIMIT_CATEGORIES
+
+bp = Blueprint("safety", __name__)
+
+
+def _found(lookup, key: str):
+    try:
+        return lookup(key)
+    except NotFound:
+        abort(404)
+
+
+@bp.app_template_filter("limit_text")
+def limit_text(limit, unit: str) -> str:
+    """A limit as people read it (≤ 20 mg/kg, 4.0–7.5 pH, ≥ 3-4)."""
+    try:
+        return describe_limit(limit.comparator, limit.limit, unit)
+    except ValueError:
+        return limit.limit
+
+
+@bp.app_context_processor
+def labels():
+    return {"comparator_labels": COMPARATOR_LABELS, "kind_labels": KIND_LABELS}
+
+
+@bp.route("/parameters")
+@requires(Permission.VIEW)
+def catalog():
+    filters = {
+        "kind": request.args.get("kind") or None,
+        "category": request.args.get("category") or None,
+        "standard": request.args.get("standard") or None,
+    }
+    return render_template(
+        "safety/catalog.html",
+        parameters=service.list_parameters(**filters),
+        filters=filters,
+        standards=service.standards(),
+        categories=CATEGORY_FILTER,
+    )
+
+
+@bp.route("/parameters/<code>")
+@requires(Permission.VIEW)
+def parameter(code: str):
+    return render_template("safety/parameter.html", parameter=_found(service.get_parameter, code))
+
+
+@bp.route("/parameters/<code>/limits/<category>", methods=["GET", "POST"])
+@requires(Permission.MAINTAIN_CATALOG)
+def edit_limit(code: str, category: str):
+    parameter = _found(service.get_parameter, code)
+    if category not in LIMIT_CATEGORIES:
+        abort(404)
+    limit = next((row for row in parameter.limits if row.category == category), None)
+    form = LimitForm(
+        obj=limit,
+        data=None if limit else {"comparator": parameter.limits[0].comparator} if parameter.limits else None,
+    )
+    if limit is not None and not form.is_submitted():
+        form.reason.data = ""
+    return handle_form(
+        form,
+        lambda: service.change_limit(
+            parameter,
+            category,
+            {"comparator": form.comparator.data, "limit": form.limit.data, "reason": form.reason.data},
+            current_user,
+        ),
+        success=lambda _limit: url_for(".parameter", code=parameter.code),
+        message=lambda _limit: _(
+            "Limit of %(code)s for %(category)s saved.", code=parameter.code, category=category
+        ),
+        template="safety/limit_form.html",
+        parameter=parameter,
+        category=category,
+        limit=limit,
+    )
+
+
+LIMIT_FIELDS = (("A", "limit_a"), ("B", "limit_b"), ("C", "limit_c"), ("all", "limit_all"))
+
+
+@bp.route("/parameters/new", methods=["GET", "POST"])
+@requires(Permission.MAINTAIN_CATALOG)
+def new_parameter():
+    form = ParameterForm()
+
+    def save():
+        filled = [(category, name) for category, name in LIMIT_FIELDS if (form[name].data or "").strip()]
+        data = {
+            "code": form.code.data,
+            "name": form.name.data,
+            "kind": form.kind.data,
+            "unit": form.unit.data,
+            "standard": form.standard.data,
+            "clause": form.clause.data,
+            "test_method": form.test_method.data,
+            "limits": [
+                {"category": category, "comparator": form.comparator.data, "limit": form[name].data}
+                for category, name in filled
+            ],
+            "reason": form.reason.data,
+        }
+        # The service names limits by position in the list; the form has one field per category.
+        aliases = {"limits": "limit_all" if len(filled) > 1 else "limit_a"}
+        for index, (_category, name) in enumerate(filled):
+            aliases |= {
+                f"limits[{index}].limit": name,
+                f"limits[{index}].category": name,
+                f"limits[{index}].comparator": "comparator",
+            }
+        try:
+            return service.add_parameter(data, current_user)
+        except ValidationError as exc:
+            raise exc.renamed(aliases) from None
+
+    return handle_form(
+        form,
+        save,
+        success=lambda parameter: url_for(".parameter", code=parameter.code),
+        message=lambda parameter: _("Parameter %(code)s added.", code=parameter.code),
+        template="safety/parameter_form.html",
+    )
+
+
+@bp.route("/batches/<number>/results/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_RESULTS)
+def new_result(number: str):
+    batch = _found(masterdata.get_batch, number)
+    form = ResultForm()
+    required, _added, _dropped = service.plan_parameters(batch.style)
+    required_codes = {parameter.code for parameter in required}
+    form.parameter.choices = record_options(
+        sorted(service.list_parameters(), key=lambda p: (p.code not in required_codes, p.code))
+    )
+    form.lot.choices = options({lot.number: f"{lot.number} · {lot.kind}" for lot in batch.lots}, blank=True)
+    if not form.is_submitted() and request.args.get("parameter"):
+        form.parameter.data = request.args["parameter"]
+
+    def save():
+        return service.record_result(
+            batch,
+            {
+                "parameter": form.parameter.data or None,
+                "value": form.value.data,
+                "lot": form.lot.data or None,
+                "lab": form.lab.data,
+                "report_number": form.report_number.data,
+                "tested_at": form.tested_at.data,
+            },
+            current_user,
+        )
+
+    return handle_form(
+        form,
+        save,
+        success=lambda result: url_for("masterdata.batch", number=batch.number),
+        message=lambda result: _(
+            "Result recorded: %(verdict)s. %(why)s", verdict=result.verdict, why=result.explanation
+        ),
+        template="safety/result_form.html",
+        batch=batch,
+    )
+
+
+@bp.route("/styles/<code>/plan", methods=["GET", "POST"])
+@requires(Permission.MAINTAIN_CATALOG)
+def change_plan(code: str):
+    style = _found(masterdata.get_style, code)
+    form = PlanChangeForm()
+    form.parameter.choices = record_options(service.list_parameters())
+    return handle_form(
+        form,
+        lambda: service.adjust_plan(
+            style,
+            {
+                "parameter": form.parameter.data or None,
+                "included": form.included.data,
+                "reason": form.reason.data,
+            },
+            current_user,
+        ),
+        success=lambda change: url_for("masterdata.style", code=style.code),
+        message=lambda change: _("Quality plan of %(code)s changed.", code=style.code),
+        template="safety/plan_form.html",
+        style=style,
+    )
