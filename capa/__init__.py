@@ -13,6 +13,7 @@ from capa.accounts import guard
 from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
 from capa.accounts.views import bp as accounts_bp
+from capa.capas.views import bp as capas_bp
 from capa.common import http, sqlite
 from capa.common.clock import plant_time
 from capa.extensions import babel, csrf, db, login_manager, migrate
@@ -66,6 +67,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(masterdata_bp)
     app.register_blueprint(safety_bp)
+    app.register_blueprint(capas_bp)
     app.register_blueprint(api.bp)
     # The API authenticates with bearer tokens only, never with the session cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)

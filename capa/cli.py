@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from capa.accounts import service as accounts
+from capa.capas.defect_types import load_defect_types
 from capa.safety.catalog import load_catalog
 
 
@@ -20,6 +21,8 @@ def init_db_command() -> None:
             f"Safety-parameter catalog: {report.parameters_added} parameters added, "
             f"{report.limits_added} limits added, {report.limits_updated} limits updated."
         )
+    if load_defect_types().added:
+        click.echo("Defect types seeded.")
     password = accounts.ensure_initial_admin(current_app.config.get("CAPA_ADMIN_PASSWORD"))
     if password:
         click.echo("Created the administrator account 'admin'. Its password, shown only this once:")

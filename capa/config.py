@@ -23,7 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # werkzeug's password hashing method; the default is deliberately slow to guess against.
     "CAPA_PASSWORD_HASH": "scrypt",
     # Upper bound for any request body; uploads are the largest thing a browser sends.
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+    # One photo of a defect; phones take 3–6 MB pictures.
+    "CAPA_PHOTO_MAX_BYTES": 8 * 1024 * 1024,
     # JSON bodies sent to the API are small; anything larger is refused with 413.
     "CAPA_API_MAX_BODY": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -41,6 +43,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_LANGUAGES": str,
     "MAX_CONTENT_LENGTH": int,
     "CAPA_API_MAX_BODY": int,
+    "CAPA_PHOTO_MAX_BYTES": int,
     "SESSION_COOKIE_SECURE": bool,
 }
 

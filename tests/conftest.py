@@ -20,6 +20,7 @@ from flask_migrate import upgrade
 from capa import create_app
 from capa.accounts import service as accounts
 from capa.accounts.models import Role, User
+from capa.capas.defect_types import load_defect_types
 from capa.extensions import db
 from capa.safety.catalog import load_catalog
 
@@ -55,12 +56,10 @@ def migrated_database(tmp_path_factory) -> Iterator[str]:
         url = _with_database(POSTGRES_URL, name)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'capa.sqlite3'}"
-    app = create_app(
-        {"TESTING": True, "DATABASE_URL": url, "CAPA_INSTANCE_PATH": str(tmp_path_factory.mktemp("i"))}
-    )
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "CAPA_INSTANCE_PATH": str(tmp_path_factory.mktemp("i"))})
     with app.app_context():
         upgrade()
-        load_catalog()
+        load_reference_data()
         db.engine.dispose()
     yield url
     if POSTGRES_URL:
@@ -88,6 +87,12 @@ def _fresh_database(template_url: str, instance: Path) -> str:
         shutil.copyfile(template_url.removeprefix("sqlite:///"), target)
         return f"sqlite:///{target}"
     return template_url
+
+
+def load_reference_data() -> None:
+    """What init-db loads besides the schema: the safety catalog and the defect types."""
+    load_catalog()
+    load_defect_types()
 
 
 def _empty_postgres(app: Flask) -> None:
@@ -119,7 +124,7 @@ def app(migrated_database, app_config, tmp_path) -> Iterator[Flask]:
     with application.app_context():
         if POSTGRES_URL:
             _empty_postgres(application)
-            load_catalog()
+            load_reference_data()
         yield application
         db.session.remove()
         db.engine.dispose()

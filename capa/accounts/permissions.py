@@ -14,12 +14,16 @@ from capa.accounts.models import Role, User
 
 class Permission(StrEnum):
     PUBLIC = "public"
-    #: Any logged-in user: read master data, the catalog, their own profile.
+    #: Any logged-in user: read master data, the catalog, their own profile. The steps of the CAPA workflow
+    #: need only this at the door: who may take each step, in which state, is the workflow's own rule
+    #: (capa/capas/states.py), checked by its service.
     VIEW = "view"
     MANAGE_MASTERDATA = "manage_masterdata"
     MANAGE_USERS = "manage_users"
     #: Correct limits, add parameters, adjust the quality plan of a style: quality decisions.
     MAINTAIN_CATALOG = "maintain_catalog"
+    #: File a non-conformance.
+    FILE_NC = "file_nc"
     #: Record lab results against batches.
     RECORD_RESULTS = "record_results"
 
@@ -32,6 +36,7 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.MAINTAIN_CATALOG: frozenset({Role.QUALITY_MANAGER}),
     Permission.RECORD_RESULTS: frozenset({Role.QUALITY_MANAGER}),
+    Permission.FILE_NC: _ALL_ROLES,
 }
 
 

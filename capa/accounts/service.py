@@ -175,9 +175,7 @@ def revoke_token(token: str) -> ApiToken:
 
 def revoke_user_tokens(user: User) -> int:
     """Revoke every live token of ``user``; returns how many were revoked."""
-    live = list(
-        db.session.scalars(select(ApiToken).where(ApiToken.user == user, ApiToken.revoked_at.is_(None)))
-    )
+    live = list(db.session.scalars(select(ApiToken).where(ApiToken.user == user, ApiToken.revoked_at.is_(None))))
     with unit_of_work():
         now = utcnow()
         for record in live:
@@ -192,9 +190,7 @@ def user_for_bearer(authorization: str | None) -> User | None:
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = _digest(token)
-    record = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-    )
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
     if record is None or not hmac.compare_digest(record.token_hash, digest) or not record.user.active:
         return None
     now = utcnow()

@@ -18,10 +18,7 @@ def json_body() -> dict[str, Any]:
 
     Raises RequestEntityTooLarge (413) for a body over CAPA_API_MAX_BODY.
     """
-    if (
-        request.content_length is not None
-        and request.content_length > current_app.config["CAPA_API_MAX_BODY"]
-    ):
+    if request.content_length is not None and request.content_length > current_app.config["CAPA_API_MAX_BODY"]:
         raise RequestEntityTooLarge()
     data = request.get_json(silent=True, force=True)
     if not isinstance(data, dict):

@@ -15,8 +15,7 @@ from capa.safety.service import BatchCoverage, Evaluation, ParameterStatus, Qual
 
 def limits_json(parameter: SafetyParameter) -> list[dict[str, Any]]:
     return [
-        {"category": limit.category, "comparator": limit.comparator, "limit": limit.limit}
-        for limit in parameter.limits
+        {"category": limit.category, "comparator": limit.comparator, "limit": limit.limit} for limit in parameter.limits
     ]
 
 
@@ -163,9 +162,7 @@ def plan_json(plan: QualityPlan) -> dict[str, Any]:
 
 def _applicable(parameter: SafetyParameter, category: str) -> dict[str, Any] | None:
     limit = parameter.limit_for(category)
-    return (
-        {"category": limit.category, "comparator": limit.comparator, "limit": limit.limit} if limit else None
-    )
+    return {"category": limit.category, "comparator": limit.comparator, "limit": limit.limit} if limit else None
 
 
 @bp.get("/parameters")
@@ -229,9 +226,7 @@ def batch_coverage(number: str):
 @bp.get("/batches/<number>/results")
 @requires(Permission.VIEW)
 def batch_results(number: str):
-    return jsonify(
-        {"items": [result_json(r) for r in service.results_for_batch(masterdata.get_batch(number))]}
-    )
+    return jsonify({"items": [result_json(r) for r in service.results_for_batch(masterdata.get_batch(number))]})
 
 
 @bp.post("/batches/<number>/results")

@@ -20,9 +20,7 @@ class DomainError(Exception):
 
     def renamed(self, aliases: Mapping[str, str]) -> "DomainError":
         """The same error with its fields renamed, for a page whose fields are named otherwise."""
-        renamed = type(self)(
-            self.message, fields={aliases.get(k, k): v for k, v in self.fields.items()}, **self.extra
-        )
+        renamed = type(self)(self.message, fields={aliases.get(k, k): v for k, v in self.fields.items()}, **self.extra)
         return renamed
 
     def to_dict(self) -> dict[str, Any]:

@@ -206,3 +206,69 @@ class Anything(Field):
         if isinstance(value, str | int | float | list) and not isinstance(value, bool):
             return value
         raise FieldError(_l("Must be a number or text."))
+
+
+class Integer(Field):
+    """A whole number within bounds; numeric text is accepted from forms, never a fraction or a boolean."""
+
+    def __init__(self, *, required: bool = True, minimum: int = 0, maximum: int = 2_000_000_000):
+        super().__init__(required=required)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise FieldError(_l("Must be a whole number."))
+        if isinstance(value, str):
+            if not re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
+                raise FieldError(_l("Must be a whole number."))
+            value = int(value.strip())
+        if not self.minimum <= value <= self.maximum:
+            raise FieldError(_l("Must be between %(low)d and %(high)d.", low=self.minimum, high=self.maximum))
+        return value
+
+
+class Moment(Field):
+    """A point in time in ISO 8601; without an offset it is read as the plant's local time."""
+
+    def __init__(self, zone: Callable[[], Any], *, required: bool = True):
+        super().__init__(required=required)
+        self.zone = zone
+
+    def convert(self, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise FieldError(_l("Use a date and time in ISO 8601, such as 2026-03-05T14:30+08:00.")) from exc
+        else:
+            raise FieldError(_l("Use a date and time in ISO 8601, such as 2026-03-05T14:30+08:00."))
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.zone())
+
+
+class Strings(Field):
+    """A list of short texts checked one by one by ``item`` (codes of parameters, the 5 whys…)."""
+
+    def __init__(self, item: Field, *, max_items: int = 50, required: bool = False):
+        super().__init__(required=required, default=None)
+        self.item = item
+        self.max_items = max_items
+
+    def clean(self, value: Any) -> list | None:
+        if value is None:
+            if self.required:
+                raise FieldError(_l("This field is required."))
+            return None
+        if not isinstance(value, list):
+            raise FieldError(_l("Must be a list."))
+        if len(value) > self.max_items:
+            raise FieldError(_l("At most %(n)d items.", n=self.max_items))
+        cleaned = []
+        for index, item in enumerate(value):
+            try:
+                cleaned.append(self.item.clean(item))
+            except FieldError as exc:
+                raise FieldError(f"[{index}] {exc}") from exc
+        return [item for item in cleaned if item is not None]

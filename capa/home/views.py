@@ -1,6 +1,8 @@
 from flask import Blueprint, render_template
+from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
+from capa.capas import service as capas
 from capa.masterdata import service as masterdata
 
 bp = Blueprint("home", __name__)
@@ -9,4 +11,4 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @requires(Permission.VIEW)
 def index():
-    return render_template("home/index.html", counts=masterdata.counts())
+    return render_template("home/index.html", counts=masterdata.counts(), queue=capas.queue_for(current_user))

@@ -43,9 +43,7 @@ class ProductionLine(db.Model):
 
 class Supplier(db.Model):
     __tablename__ = "suppliers"
-    __table_args__ = (
-        CheckConstraint("approval IN ('approved', 'conditional', 'suspended')", name="approval_known"),
-    )
+    __table_args__ = (CheckConstraint("approval IN ('approved', 'conditional', 'suspended')", name="approval_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)

@@ -46,6 +46,22 @@ def _find(model: type[M], key: str, value: str) -> M | None:
     return db.session.scalar(select(model).where(getattr(model, key) == value.strip().upper()))
 
 
+def find_line(code: str) -> ProductionLine | None:
+    return _find(ProductionLine, "code", code)
+
+
+def find_style(code: str) -> Style | None:
+    return _find(Style, "code", code)
+
+
+def find_batch(number: str) -> Batch | None:
+    return _find(Batch, "number", number)
+
+
+def find_lot(number: str) -> MaterialLot | None:
+    return _find(MaterialLot, "number", number)
+
+
 def _get(model: type[M], key: str, value: str, what: str) -> M:
     record = _find(model, key, value)
     if record is None:
@@ -200,9 +216,7 @@ def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[Ma
         if existing is None:
             resolved.append({**lot, "supplier": supplier})
         elif existing.kind != lot["kind"]:
-            errors[f"{where}.kind"] = str(
-                _l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind)
-            )
+            errors[f"{where}.kind"] = str(_l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind))
         elif existing.supplier_id != supplier.id:
             errors[f"{where}.supplier"] = str(
                 _l("Lot %(n)s is recorded from %(s)s.", n=lot["number"], s=existing.supplier.code)

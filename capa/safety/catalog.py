@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from capa.common.transaction import unit_of_work
 from capa.safety.judging import InvalidLimit, parse_limit
-from capa.safety.models import LimitChange, ParameterLimit, SafetyParameter
+from capa.safety.models import KINDS, LimitChange, ParameterLimit, SafetyParameter
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "reference" / "cmia_parameters.csv"
 CATALOG_UPDATE_REASON = "Shipped catalog updated"
@@ -37,8 +37,13 @@ def read_catalog(path: Path = CATALOG_PATH) -> dict[str, list[dict[str, str]]]:
     """The catalog's rows grouped by parameter code, checked: raises CatalogError naming the bad line."""
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
     with path.open(newline="", encoding="utf-8") as handle:
-        for line_number, row in enumerate(csv.DictReader(handle), start=2):
+        reader = csv.DictReader(handle)
+        for row in reader:
+            # The line the record starts on, even when a quoted note spans several lines.
+            line_number = reader.line_num - sum(value.count("\n") for value in row.values() if value)
             row = {key: (value or "").strip() for key, value in row.items()}
+            if row["kind"] not in KINDS:
+                raise CatalogError(f"{path.name} line {line_number}: unknown kind {row['kind']!r}")
             try:
                 parse_limit(row["comparator"], row["limit"])
             except (InvalidLimit, ValueError) as exc:
@@ -56,9 +61,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> LoadReport:
     with unit_of_work() as session:
         existing = {
             parameter.code: parameter
-            for parameter in session.scalars(
-                select(SafetyParameter).options(selectinload(SafetyParameter.limits))
-            )
+            for parameter in session.scalars(select(SafetyParameter).options(selectinload(SafetyParameter.limits)))
         }
         for code, rows in grouped.items():
             first = rows[0]

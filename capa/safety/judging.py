@@ -161,9 +161,7 @@ def with_unit(number: str, unit: str) -> str:
 
 # Words ----------------------------------------------------------------------------------------------------
 
-ABSENT_WORDS = frozenset(
-    {"none", "not detected", "n.d.", "nd", "n.d", "absent", "not found", "not present", "no"}
-)
+ABSENT_WORDS = frozenset({"none", "not detected", "n.d.", "nd", "n.d", "absent", "not found", "not present", "no"})
 FOUND_WORDS = frozenset({"found", "detected", "present", "yes"})
 PASS_WORDS = frozenset({"pass", "passed"})
 FAIL_WORDS = frozenset({"fail", "failed"})
@@ -229,9 +227,7 @@ def describe_limit(comparator: Comparator | str, text: str, unit: str) -> str:
 # Judging --------------------------------------------------------------------------------------------------
 
 
-def judge(
-    comparator: Comparator | str, limit_text: str, unit: str, value: Any, *, category: str
-) -> Judgement:
+def judge(comparator: Comparator | str, limit_text: str, unit: str, value: Any, *, category: str) -> Judgement:
     """Judge ``value`` against the limit ``limit_text`` of ``category`` with ``comparator``.
 
     Raises UnreadableValue when the value cannot be read for this comparator and unit, and InvalidLimit
@@ -333,17 +329,13 @@ def _judge_number(comparator, limit, number: Decimal, shown: str, unit: str, whe
         text = (
             _l("%(value)s meets the %(where)sminimum of %(limit)s", value=shown, where=where, limit=bound)
             if passed
-            else _l(
-                "%(value)s is below the %(where)sminimum of %(limit)s", value=shown, where=where, limit=bound
-            )
+            else _l("%(value)s is below the %(where)sminimum of %(limit)s", value=shown, where=where, limit=bound)
         )
     else:
         passed = number <= limit if comparator is Comparator.MAX else number < limit
         near = passed and number >= limit - margin
         if passed:
-            text = _l(
-                "%(value)s is within the %(where)slimit of %(limit)s", value=shown, where=where, limit=bound
-            )
+            text = _l("%(value)s is within the %(where)slimit of %(limit)s", value=shown, where=where, limit=bound)
         elif comparator is Comparator.LT and number == limit:
             text = _l(
                 "%(value)s is not below the %(where)slimit of %(limit)s",
@@ -352,9 +344,5 @@ def _judge_number(comparator, limit, number: Decimal, shown: str, unit: str, whe
                 limit=bound,
             )
         else:
-            text = _l(
-                "%(value)s exceeds the %(where)slimit of %(limit)s", value=shown, where=where, limit=bound
-            )
-    return Judgement(
-        Outcome.PASS if passed else Outcome.FAIL, format_decimal(number), str(text), near_limit=near
-    )
+            text = _l("%(value)s exceeds the %(where)slimit of %(limit)s", value=shown, where=where, limit=bound)
+    return Judgement(Outcome.PASS if passed else Outcome.FAIL, format_decimal(number), str(text), near_limit=near)

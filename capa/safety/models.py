@@ -10,6 +10,7 @@ from capa.masterdata.models import Batch, MaterialLot, Style
 
 COMPARATORS = "('max', 'lt', 'min', 'range', 'grade_min', 'absent', 'pass_fail')"
 LIMIT_CATEGORIES = ("A", "B", "C", "all")
+KINDS = ("chemical", "physical", "colorfastness", "labelling")
 
 
 class SafetyParameter(db.Model):
@@ -106,6 +107,8 @@ class LabResult(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("material_lots.id"), index=True)
+    #: Set for a retest recorded on a non-conformance (D6).
+    nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
     parameter_id: Mapped[int] = mapped_column(ForeignKey("safety_parameters.id"), index=True)
     #: The value as read, canonical ("35", "3-4", "not detected").
     value: Mapped[str] = mapped_column(String(100))

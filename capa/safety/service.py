@@ -35,6 +35,7 @@ from capa.safety.judging import (
     parse_limit,
 )
 from capa.safety.models import (
+    KINDS,
     LIMIT_CATEGORIES,
     LabResult,
     LimitChange,
@@ -44,7 +45,6 @@ from capa.safety.models import (
     SafetyParameter,
 )
 
-KINDS = ("chemical", "physical", "colorfastness", "labelling")
 STYLE_CATEGORIES = ("A", "B", "C")
 # The derived plan covers the Chinese mandatory codes; export-market rows are added per style by the QM.
 PLAN_STANDARDS = ("GB 18401", "GB 31701")
@@ -62,9 +62,7 @@ def list_parameters(
     *, kind: str | None = None, category: str | None = None, standard: str | None = None
 ) -> list[SafetyParameter]:
     """The catalog, ordered by code; ``category`` keeps parameters with a limit for it (or for all)."""
-    query = (
-        select(SafetyParameter).options(selectinload(SafetyParameter.limits)).order_by(SafetyParameter.code)
-    )
+    query = select(SafetyParameter).options(selectinload(SafetyParameter.limits)).order_by(SafetyParameter.code)
     if kind:
         query = query.where(SafetyParameter.kind == kind)
     if standard:
@@ -76,9 +74,7 @@ def list_parameters(
 
 
 def standards() -> list[str]:
-    return list(
-        db.session.scalars(select(SafetyParameter.standard).distinct().order_by(SafetyParameter.standard))
-    )
+    return list(db.session.scalars(select(SafetyParameter.standard).distinct().order_by(SafetyParameter.standard)))
 
 
 def find_parameter(code: str) -> SafetyParameter | None:
@@ -131,9 +127,7 @@ def change_limit(parameter: SafetyParameter, category: str, data: Any, actor: Us
     category, a limit its comparator cannot read, or a missing reason. The change is recorded.
     """
     if category not in LIMIT_CATEGORIES:
-        raise _invalid(
-            {"category": str(_l("Must be one of: %(choices)s.", choices=", ".join(LIMIT_CATEGORIES)))}
-        )
+        raise _invalid({"category": str(_l("Must be one of: %(choices)s.", choices=", ".join(LIMIT_CATEGORIES)))})
     values = LIMIT_CHANGE_SCHEMA.validate(data)
     _checked_limit(values["comparator"], values["limit"], "limit")
     limit = next((row for row in parameter.limits if row.category == category), None)
@@ -238,18 +232,14 @@ def evaluate(parameter: SafetyParameter, category: str, value: Any) -> Evaluatio
                 raise UnreadableValue(str(_l("Expected a value.")))
             judgement = Judgement(Outcome.NOT_APPLICABLE, value.strip(), "")
         else:
-            judgement = judge(
-                reader.comparator, reader.limit, parameter.unit, value, category=reader.category
-            )
+            judgement = judge(reader.comparator, reader.limit, parameter.unit, value, category=reader.category)
     except UnreadableValue as exc:
         raise _invalid({"value": str(exc)}) from exc
     if limit is None:
         judgement = Judgement(
             Outcome.NOT_APPLICABLE,
             judgement.value,
-            str(
-                _l("%(code)s has no limit for category %(category)s.", code=parameter.code, category=category)
-            ),
+            str(_l("%(code)s has no limit for category %(category)s.", code=parameter.code, category=category)),
         )
     return Evaluation(parameter, category, limit, judgement)
 
@@ -305,12 +295,12 @@ def record_result(batch: Batch, data: Any, actor: User) -> LabResult:
             )
     evaluation = evaluate(parameter, batch.style.category, values["value"])
     with unit_of_work() as session:
-        result = _result_from(evaluation, batch=batch, lot=lot, values=values, actor=actor)
+        result = result_from(evaluation, batch=batch, lot=lot, values=values, actor=actor)
         session.add(result)
     return result
 
 
-def _result_from(
+def result_from(
     evaluation: Evaluation, *, batch: Batch | None, lot: MaterialLot | None, values: dict, actor: User
 ) -> LabResult:
     limit = evaluation.limit
@@ -355,9 +345,7 @@ def latest_results(batch_ids: list[int]) -> dict[tuple[int, int], LabResult]:
     if not batch_ids:
         return {}
     latest: dict[tuple[int, int], LabResult] = {}
-    for result in db.session.scalars(
-        _newest_first(select(LabResult).where(LabResult.batch_id.in_(batch_ids)))
-    ):
+    for result in db.session.scalars(_newest_first(select(LabResult).where(LabResult.batch_id.in_(batch_ids)))):
         latest.setdefault((result.batch_id, result.parameter_id), result)
     return latest
 
@@ -414,9 +402,7 @@ class QualityPlan:
 
 def _derived_parameters(category: str) -> list[SafetyParameter]:
     return [
-        parameter
-        for parameter in list_parameters(category=category)
-        if parameter.standard.startswith(PLAN_STANDARDS)
+        parameter for parameter in list_parameters(category=category) if parameter.standard.startswith(PLAN_STANDARDS)
     ]
 
 
@@ -436,9 +422,7 @@ def plan_parameters(style: Style) -> tuple[list[SafetyParameter], set[str], list
     required = [p for p in derived if adjustments.get(p.code) is None or adjustments[p.code].included]
     dropped = [p for p in derived if adjustments.get(p.code) is not None and not adjustments[p.code].included]
     derived_codes = {p.code for p in derived}
-    added = [
-        a.parameter for a in adjustments.values() if a.included and a.parameter.code not in derived_codes
-    ]
+    added = [a.parameter for a in adjustments.values() if a.included and a.parameter.code not in derived_codes]
     required = sorted(required + added, key=lambda p: p.code)
     return required, {p.code for p in added}, dropped
 
@@ -471,21 +455,18 @@ def plan_for(style: Style) -> QualityPlan:
     latest = latest_results([batch.id for batch in batches])
     plan.batches = [_coverage(batch, required, latest) for batch in batches]
 
-    lab_dip_lots = {
-        lot.id for batch in batches for lot in batch.lots if lot.kind in (LotKind.FABRIC, LotKind.DYE_LOT)
-    }
+    lab_dip_lots = {lot.id for batch in batches for lot in batch.lots if lot.kind in (LotKind.FABRIC, LotKind.DYE_LOT)}
     lot_results = {}
     if lab_dip_lots:
-        for result in db.session.scalars(
-            _newest_first(select(LabResult).where(LabResult.lot_id.in_(lab_dip_lots)))
-        ):
+        # Only results judged against this style's category count: a shared fabric lot may have passed a
+        # category B limit that fails category A.
+        lot_query = select(LabResult).where(LabResult.lot_id.in_(lab_dip_lots), LabResult.category == style.category)
+        for result in db.session.scalars(_newest_first(lot_query)):
             lot_results.setdefault(result.parameter_id, result)
     for parameter in required:
         if parameter.kind in ("chemical", "colorfastness"):
             result = lot_results.get(parameter.id)
-            status = (
-                "missing" if result is None else ("passed" if result.verdict == Outcome.PASS else "failed")
-            )
+            status = "missing" if result is None else ("passed" if result.verdict == Outcome.PASS else "failed")
             plan.lab_dip.append(ParameterStatus(parameter, status, result))
 
     trim_lots = {lot.id: lot for batch in batches for lot in batch.lots if lot.kind == LotKind.TRIM}
@@ -512,9 +493,7 @@ def adjust_plan(style: Style, data: Any, actor: User) -> PlanChange:
     """
     values = PLAN_CHANGE_SCHEMA.validate(data)
     if not style.cmia_required:
-        raise _invalid(
-            {"parameter": str(_l("Style %(code)s does not require CMIA; it has no plan.", code=style.code))}
-        )
+        raise _invalid({"parameter": str(_l("Style %(code)s does not require CMIA; it has no plan.", code=style.code))})
     parameter = find_parameter(values["parameter"])
     if parameter is None:
         raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})

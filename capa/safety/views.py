@@ -90,9 +90,7 @@ def edit_limit(code: str, category: str):
             current_user,
         ),
         success=lambda _limit: url_for(".parameter", code=parameter.code),
-        message=lambda _limit: _(
-            "Limit of %(code)s for %(category)s saved.", code=parameter.code, category=category
-        ),
+        message=lambda _limit: _("Limit of %(code)s for %(category)s saved.", code=parameter.code, category=category),
         template="safety/limit_form.html",
         parameter=parameter,
         category=category,

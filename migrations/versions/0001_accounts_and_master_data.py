@@ -59,9 +59,7 @@ def upgrade():
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "role IN ('supervisor', 'quality_manager', 'admin')", name=op.f("ck_users_role_known")
-        ),
+        sa.CheckConstraint("role IN ('supervisor', 'quality_manager', 'admin')", name=op.f("ck_users_role_known")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -88,9 +86,7 @@ def upgrade():
         sa.Column("style_id", sa.Integer(), nullable=False),
         sa.Column("line_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["line_id"], ["production_lines.id"], name=op.f("fk_batches_line_id_production_lines")
-        ),
+        sa.ForeignKeyConstraint(["line_id"], ["production_lines.id"], name=op.f("fk_batches_line_id_production_lines")),
         sa.ForeignKeyConstraint(["style_id"], ["styles.id"], name=op.f("fk_batches_style_id_styles")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
         sa.UniqueConstraint("number", name=op.f("uq_batches_number")),
@@ -110,9 +106,7 @@ def upgrade():
             "kind IN ('fabric', 'dye_lot', 'trim', 'thread', 'label', 'packaging', 'other')",
             name=op.f("ck_material_lots_kind_known"),
         ),
-        sa.ForeignKeyConstraint(
-            ["supplier_id"], ["suppliers.id"], name=op.f("fk_material_lots_supplier_id_suppliers")
-        ),
+        sa.ForeignKeyConstraint(["supplier_id"], ["suppliers.id"], name=op.f("fk_material_lots_supplier_id_suppliers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_material_lots")),
         sa.UniqueConstraint("number", name=op.f("uq_material_lots_number")),
     )

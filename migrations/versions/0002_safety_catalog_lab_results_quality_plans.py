@@ -48,9 +48,7 @@ def upgrade():
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("changed_by_id", sa.Integer(), nullable=True),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["changed_by_id"], ["users.id"], name=op.f("fk_limit_changes_changed_by_id_users")
-        ),
+        sa.ForeignKeyConstraint(["changed_by_id"], ["users.id"], name=op.f("fk_limit_changes_changed_by_id_users")),
         sa.ForeignKeyConstraint(
             ["parameter_id"],
             ["safety_parameters.id"],
@@ -73,9 +71,7 @@ def upgrade():
         sa.Column("clause", sa.String(length=200), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
-        sa.CheckConstraint(
-            "category IN ('A', 'B', 'C', 'all')", name=op.f("ck_parameter_limits_category_known")
-        ),
+        sa.CheckConstraint("category IN ('A', 'B', 'C', 'all')", name=op.f("ck_parameter_limits_category_known")),
         sa.CheckConstraint(
             "comparator IN ('max', 'lt', 'min', 'range', 'grade_min', 'absent', 'pass_fail')",
             name=op.f("ck_parameter_limits_comparator_known"),
@@ -102,9 +98,7 @@ def upgrade():
             ["safety_parameters.id"],
             name=op.f("fk_plan_adjustments_parameter_id_safety_parameters"),
         ),
-        sa.ForeignKeyConstraint(
-            ["style_id"], ["styles.id"], name=op.f("fk_plan_adjustments_style_id_styles")
-        ),
+        sa.ForeignKeyConstraint(["style_id"], ["styles.id"], name=op.f("fk_plan_adjustments_style_id_styles")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_adjustments")),
         sa.UniqueConstraint("style_id", "parameter_id", name=op.f("uq_plan_adjustments_style_id")),
     )
@@ -120,9 +114,7 @@ def upgrade():
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("changed_by_id", sa.Integer(), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["changed_by_id"], ["users.id"], name=op.f("fk_plan_changes_changed_by_id_users")
-        ),
+        sa.ForeignKeyConstraint(["changed_by_id"], ["users.id"], name=op.f("fk_plan_changes_changed_by_id_users")),
         sa.ForeignKeyConstraint(
             ["parameter_id"],
             ["safety_parameters.id"],
@@ -153,21 +145,15 @@ def upgrade():
         sa.Column("tested_at", sa.Date(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "verdict IN ('pass', 'fail', 'not_applicable')", name=op.f("ck_lab_results_verdict_known")
-        ),
+        sa.CheckConstraint("verdict IN ('pass', 'fail', 'not_applicable')", name=op.f("ck_lab_results_verdict_known")),
         sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_lab_results_batch_id_batches")),
-        sa.ForeignKeyConstraint(
-            ["lot_id"], ["material_lots.id"], name=op.f("fk_lab_results_lot_id_material_lots")
-        ),
+        sa.ForeignKeyConstraint(["lot_id"], ["material_lots.id"], name=op.f("fk_lab_results_lot_id_material_lots")),
         sa.ForeignKeyConstraint(
             ["parameter_id"],
             ["safety_parameters.id"],
             name=op.f("fk_lab_results_parameter_id_safety_parameters"),
         ),
-        sa.ForeignKeyConstraint(
-            ["recorded_by_id"], ["users.id"], name=op.f("fk_lab_results_recorded_by_id_users")
-        ),
+        sa.ForeignKeyConstraint(["recorded_by_id"], ["users.id"], name=op.f("fk_lab_results_recorded_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lab_results")),
     )
     with op.batch_alter_table("lab_results", schema=None) as batch_op:

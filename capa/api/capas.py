@@ -1,0 +1,219 @@
+"""Non-conformances and their CAPAs: filing, the workflow steps, lists and the whole record."""
+
+from typing import Any
+
+from flask import jsonify, request
+
+from capa.accounts.guard import request_user
+from capa.accounts.permissions import Permission, requires
+from capa.api.blueprint import bp, json_body
+from capa.api.safety import result_json
+from capa.capas import service
+from capa.capas.models import Action, Hold, NonConformance, RootCauseAnalysis
+
+
+def _when(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def nc_json(nc: NonConformance) -> dict[str, Any]:
+    return {
+        "number": nc.number,
+        "status": nc.status,
+        "version": nc.version,
+        "title": nc.title,
+        "description": nc.description,
+        "defect_type": nc.defect_type.code,
+        "source": nc.source,
+        "severity": nc.severity,
+        "line": nc.line.code,
+        "style": nc.style.code if nc.style else None,
+        "batch": nc.batch.number if nc.batch else None,
+        "category": nc.effective_category,
+        "quantity_affected": nc.quantity_affected,
+        "parameters": [p.code for p in nc.parameters],
+        "safety_critical": nc.safety_critical,
+        "recurrence_of": nc.recurrence_of.number if nc.recurrence_of else None,
+        "reported_by": nc.reported_by.username,
+        "reported_at": _when(nc.reported_at),
+        "closed_at": _when(nc.closed_at),
+        "overdue_actions": sum(1 for action in nc.actions if service.is_overdue(action)),
+    }
+
+
+def hold_json(hold: Hold) -> dict[str, Any]:
+    return {
+        "id": hold.id,
+        "batch": hold.batch.number if hold.batch else None,
+        "lot": hold.lot.number if hold.lot else None,
+        "held_at": _when(hold.held_at),
+        "released_at": _when(hold.released_at),
+        "release_reason": hold.release_reason,
+    }
+
+
+def analysis_json(analysis: RootCauseAnalysis) -> dict[str, Any]:
+    return {
+        "round": analysis.round,
+        "whys": analysis.whys,
+        "fishbone": analysis.fishbone,
+        "category": analysis.category,
+        "statement": analysis.statement,
+        "submitted_by": analysis.submitted_by.username,
+        "submitted_at": _when(analysis.submitted_at),
+        "decision": analysis.decision or None,
+        "comment": analysis.review_comment,
+        "reviewed_by": analysis.reviewed_by.username if analysis.reviewed_by else None,
+        "reviewed_at": _when(analysis.reviewed_at),
+    }
+
+
+def action_json(action: Action) -> dict[str, Any]:
+    return {
+        "id": action.id,
+        "nc": action.nc.number,
+        "kind": action.kind,
+        "description": action.description,
+        "owner": action.owner.username,
+        "due_date": action.due_date.isoformat(),
+        "status": action.status,
+        "overdue": service.is_overdue(action),
+        "evidence": action.evidence,
+        "completed_at": _when(action.completed_at),
+    }
+
+
+def nc_detail_json(nc: NonConformance) -> dict[str, Any]:
+    latest = nc.analyses[-1] if nc.analyses else None
+    return {
+        **nc_json(nc),
+        "containment": {"description": nc.containment, "holds": [hold_json(h) for h in nc.holds]},
+        "root_cause": analysis_json(latest) if latest else None,
+        "reviews": [analysis_json(a) for a in nc.analyses],
+        "actions": [action_json(a) for a in nc.actions],
+        "tests": [result_json(r) for r in service.tests_of(nc)],
+        "recurrences": [r.number for r in nc.recurrences],
+        "effectiveness": nc.effectiveness,
+        "cancel_reason": nc.cancel_reason,
+        "photos": [
+            {"id": p.id, "name": p.original_name, "content_type": p.content_type, "size": p.size} for p in nc.photos
+        ],
+        "history": [
+            {
+                "at": _when(e.at),
+                "by": e.actor.username if e.actor else None,
+                "kind": e.kind,
+                "field": e.field or None,
+                "old": e.old or None,
+                "new": e.new or None,
+                "note": e.note or None,
+            }
+            for e in nc.events
+        ],
+    }
+
+
+@bp.get("/defect-types")
+@requires(Permission.VIEW)
+def defect_types():
+    return jsonify(
+        {
+            "items": [
+                {"code": t.code, "name": t.name, "parameters": [p.code for p in t.parameters]}
+                for t in service.list_defect_types(active_only=True)
+            ]
+        }
+    )
+
+
+@bp.post("/nonconformances")
+@requires(Permission.FILE_NC)
+def file_nc():
+    return jsonify(nc_detail_json(service.file_nc(json_body(), request_user()))), 201
+
+
+@bp.get("/nonconformances")
+@requires(Permission.VIEW)
+def list_ncs():
+    page = service.search(request.args)
+    return jsonify(
+        {"items": [nc_json(nc) for nc in page.items], "page": page.page, "per_page": page.per_page, "total": page.total}
+    )
+
+
+@bp.get("/nonconformances/<number>")
+@requires(Permission.VIEW)
+def get_nc(number: str):
+    return jsonify(nc_detail_json(service.get_nc(number)))
+
+
+@bp.patch("/nonconformances/<number>")
+@requires(Permission.VIEW)
+def edit_nc(number: str):
+    return jsonify(nc_detail_json(service.edit_nc(service.get_nc(number), json_body(), request_user())))
+
+
+def _step(number: str, step, status: int = 200):
+    nc = service.get_nc(number)
+    step(nc, json_body(), request_user())
+    return jsonify(nc_detail_json(nc)), status
+
+
+@bp.post("/nonconformances/<number>/containment")
+@requires(Permission.VIEW)
+def contain(number: str):
+    return _step(number, service.contain)
+
+
+@bp.post("/nonconformances/<number>/holds/<int:hold_id>/release")
+@requires(Permission.VIEW)
+def release_hold(number: str, hold_id: int):
+    nc = service.get_nc(number)
+    service.release_hold(nc, hold_id, json_body(), request_user())
+    return jsonify(nc_detail_json(nc))
+
+
+@bp.post("/nonconformances/<number>/root-cause")
+@requires(Permission.VIEW)
+def root_cause(number: str):
+    return _step(number, service.submit_root_cause)
+
+
+@bp.post("/nonconformances/<number>/review")
+@requires(Permission.VIEW)
+def review(number: str):
+    return _step(number, service.review)
+
+
+@bp.post("/nonconformances/<number>/actions")
+@requires(Permission.VIEW)
+def add_action(number: str):
+    action = service.add_action(service.get_nc(number), json_body(), request_user())
+    return jsonify(action_json(action)), 201
+
+
+@bp.post("/actions/<int:action_id>/complete")
+@requires(Permission.VIEW)
+def complete_action(action_id: int):
+    action = service.complete_action(service.get_action(action_id), json_body(), request_user())
+    return jsonify({**action_json(action), "nc_status": action.nc.status, "version": action.nc.version})
+
+
+@bp.post("/nonconformances/<number>/tests")
+@requires(Permission.VIEW)
+def record_test(number: str):
+    nc = service.get_nc(number)
+    result = service.record_test(nc, json_body(), request_user())
+    return jsonify({**result_json(result), "nc_status": nc.status, "version": nc.version}), 201
+
+
+@bp.post("/nonconformances/<number>/close")
+@requires(Permission.VIEW)
+def close(number: str):
+    return _step(number, service.close)
+
+
+@bp.post("/nonconformances/<number>/cancel")
+@requires(Permission.VIEW)
+def cancel(number: str):
+    return _step(number, service.cancel)

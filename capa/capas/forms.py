@@ -1,0 +1,149 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Optional
+
+from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
+from capa.common.forms import options
+
+SOURCE_LABELS = {
+    Source.INLINE: _l("Inline inspection"),
+    Source.END_OF_LINE: _l("End-of-line inspection"),
+    Source.FINAL_AUDIT: _l("Final audit"),
+    Source.LAB_TEST: _l("Lab test"),
+    Source.CUSTOMER_COMPLAINT: _l("Customer complaint"),
+    Source.INCOMING_MATERIAL: _l("Incoming material"),
+}
+SEVERITY_LABELS = {Severity.MINOR: _l("Minor"), Severity.MAJOR: _l("Major"), Severity.CRITICAL: _l("Critical")}
+ACTION_KIND_LABELS = {
+    ActionKind.CORRECTIVE: _l("Corrective action"),
+    ActionKind.PREVENTIVE: _l("Preventive action"),
+    ActionKind.STANDARD_REVISION: _l("Standard revision"),
+    ActionKind.SCAR: _l("Supplier corrective action request (SCAR)"),
+}
+FISHBONE_LABELS = {
+    FishboneCategory.MAN: _l("Man (people)"),
+    FishboneCategory.MACHINE: _l("Machine"),
+    FishboneCategory.METHOD: _l("Method"),
+    FishboneCategory.MATERIAL: _l("Material"),
+    FishboneCategory.MEASUREMENT: _l("Measurement"),
+    FishboneCategory.ENVIRONMENT: _l("Environment"),
+}
+STATE_LABELS = {
+    "reported": _l("Reported"),
+    "investigation": _l("Investigation"),
+    "review": _l("Review"),
+    "action": _l("Action"),
+    "verification": _l("Verification"),
+    "closed": _l("Closed"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+class FileForm(FlaskForm):
+    """Filing an NC on a phone in under a minute: the essentials first, everything else optional."""
+
+    title = StringField(_l("What is wrong"), validators=[InputRequired()])
+    defect_type = SelectField(_l("Defect type"), choices=[], validate_choice=False)
+    line = SelectField(_l("Line"), choices=[], validate_choice=False)
+    source = SelectField(_l("Found at"), choices=options(SOURCE_LABELS))
+    batch = StringField(_l("Batch number"))
+    style = SelectField(_l("Style"), choices=[], validate_choice=False)
+    quantity_affected = StringField(_l("Quantity affected"))
+    severity = SelectField(_l("Severity"), choices=options(SEVERITY_LABELS), default=Severity.MAJOR.value)
+    description = TextAreaField(_l("Details"))
+    parameters = SelectMultipleField(_l("Safety parameters concerned"), choices=[], validate_choice=False)
+    photos = MultipleFileField(_l("Photos (JPEG or PNG)"))
+
+
+class EditForm(FlaskForm):
+    version = HiddenField()
+    title = StringField(_l("Title"), validators=[InputRequired()])
+    description = TextAreaField(_l("Details"))
+    severity = SelectField(_l("Severity"), choices=options(SEVERITY_LABELS))
+    quantity_affected = StringField(_l("Quantity affected"))
+    parameters = SelectMultipleField(_l("Safety parameters concerned"), choices=[], validate_choice=False)
+
+
+class ContainForm(FlaskForm):
+    version = HiddenField()
+    description = TextAreaField(_l("Containment"), validators=[InputRequired()])
+    hold = StringField(_l("Put on hold: batch or lot numbers, separated by commas"))
+
+
+class ReleaseForm(FlaskForm):
+    version = HiddenField()
+    reason = StringField(_l("Reason for the release"), validators=[InputRequired()])
+
+
+class RootCauseForm(FlaskForm):
+    version = HiddenField()
+    why1 = StringField(_l("Why? (1)"))
+    why2 = StringField(_l("Why? (2)"))
+    why3 = StringField(_l("Why? (3)"))
+    why4 = StringField(_l("Why? (4)"))
+    why5 = StringField(_l("Why? (5)"))
+    man = TextAreaField(FISHBONE_LABELS[FishboneCategory.MAN])
+    machine = TextAreaField(FISHBONE_LABELS[FishboneCategory.MACHINE])
+    method = TextAreaField(FISHBONE_LABELS[FishboneCategory.METHOD])
+    material = TextAreaField(FISHBONE_LABELS[FishboneCategory.MATERIAL])
+    measurement = TextAreaField(FISHBONE_LABELS[FishboneCategory.MEASUREMENT])
+    environment = TextAreaField(FISHBONE_LABELS[FishboneCategory.ENVIRONMENT])
+    category = SelectField(_l("Root-cause category"), choices=options(FISHBONE_LABELS))
+    statement = TextAreaField(_l("Root cause"), validators=[InputRequired()])
+
+
+class ReviewForm(FlaskForm):
+    version = HiddenField()
+    decision = SelectField(
+        _l("Decision"), choices=options({"approve": _l("Approve"), "return": _l("Return with a question")})
+    )
+    comment = TextAreaField(_l("Comment (required to return)"))
+
+
+class ActionForm(FlaskForm):
+    version = HiddenField()
+    kind = SelectField(_l("Kind"), choices=options(ACTION_KIND_LABELS))
+    description = TextAreaField(_l("What will be done"), validators=[InputRequired()])
+    owner = SelectField(_l("Owner"), choices=[], validate_choice=False)
+    due_date = DateField(_l("Due"), validators=[Optional()])
+
+
+class CompleteActionForm(FlaskForm):
+    version = HiddenField()
+    evidence = TextAreaField(_l("Evidence"), validators=[InputRequired()])
+
+
+class TestForm(FlaskForm):
+    version = HiddenField()
+    parameter = SelectField(_l("Parameter"), choices=[], validate_choice=False)
+    value = StringField(_l("Result"), validators=[InputRequired()])
+    lab = StringField(_l("Laboratory"))
+    report_number = StringField(_l("Report number"))
+    tested_at = DateField(_l("Test date"), validators=[Optional()])
+    category = SelectField(
+        _l("Category to judge against (only when the NC names no style)"),
+        choices=options({"A": "A", "B": "B", "C": "C"}, blank=True),
+    )
+
+
+class CloseForm(FlaskForm):
+    version = HiddenField()
+    effectiveness = TextAreaField(_l("Effectiveness check (D8)"), validators=[InputRequired()])
+
+
+class CancelForm(FlaskForm):
+    version = HiddenField()
+    reason = TextAreaField(_l("Why this is not a real non-conformance"), validators=[InputRequired()])
+
+
+class PhotoForm(FlaskForm):
+    photos = MultipleFileField(_l("Photos (JPEG or PNG)"))
+
+
+class DefectTypeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[InputRequired()])
+    name = StringField(_l("Name"), validators=[InputRequired()])
+    active = SelectField(_l("In use"), choices=options({"yes": _l("yes"), "no": _l("no")}))
+    parameters = SelectMultipleField(_l("Safety parameters it usually concerns"), choices=[], validate_choice=False)

@@ -1,0 +1,288 @@
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from capa.accounts.models import User
+from capa.common.types import UTCDateTime, utcnow
+from capa.extensions import db
+from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style
+from capa.safety.models import SafetyParameter
+
+
+class Source(StrEnum):
+    INLINE = "inline"
+    END_OF_LINE = "end_of_line"
+    FINAL_AUDIT = "final_audit"
+    LAB_TEST = "lab_test"
+    CUSTOMER_COMPLAINT = "customer_complaint"
+    INCOMING_MATERIAL = "incoming_material"
+
+
+class Severity(StrEnum):
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+class ActionKind(StrEnum):
+    CORRECTIVE = "corrective"
+    PREVENTIVE = "preventive"
+    STANDARD_REVISION = "standard_revision"
+    SCAR = "scar"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class FishboneCategory(StrEnum):
+    """The 6M of an Ishikawa diagram."""
+
+    MAN = "man"
+    MACHINE = "machine"
+    METHOD = "method"
+    MATERIAL = "material"
+    MEASUREMENT = "measurement"
+    ENVIRONMENT = "environment"
+
+
+defect_type_parameters = Table(
+    "defect_type_parameters",
+    db.metadata,
+    Column("defect_type_id", ForeignKey("defect_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("parameter_id", ForeignKey("safety_parameters.id"), primary_key=True),
+)
+
+nc_parameters = Table(
+    "nc_parameters",
+    db.metadata,
+    Column("nc_id", ForeignKey("nonconformances.id", ondelete="CASCADE"), primary_key=True),
+    Column("parameter_id", ForeignKey("safety_parameters.id"), primary_key=True, index=True),
+)
+
+
+class DefectType(db.Model):
+    """A kind of defect (loose button, formaldehyde over limit…) and the parameters it usually concerns."""
+
+    __tablename__ = "defect_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parameters: Mapped[list[SafetyParameter]] = relationship(
+        secondary=defect_type_parameters, order_by=SafetyParameter.code
+    )
+
+
+class NumberCounter(db.Model):
+    """The last NC number issued per year. Taken and raised in the filing transaction, so numbers have no
+    gaps: a filing that fails rolls its number back with it."""
+
+    __tablename__ = "nc_number_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NonConformance(db.Model):
+    """One observed problem (the NC) and the corrective action record it drives (the CAPA): one number."""
+
+    __tablename__ = "nonconformances"
+    __table_args__ = (
+        UniqueConstraint("year", "sequence"),
+        CheckConstraint(
+            "status IN ('reported', 'investigation', 'review', 'action', 'verification', 'closed', 'cancelled')",
+            name="status_known",
+        ),
+        CheckConstraint("category IS NULL OR category IN ('A', 'B', 'C')", name="category_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: NC-2026-00042: the year of the report (plant time) and a gapless sequence within it.
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    #: Raised by every change; a save that carries an older version is refused (optimistic locking).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    defect_type_id: Mapped[int] = mapped_column(ForeignKey("defect_types.id"), index=True)
+    source: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str] = mapped_column(String(16), default=Severity.MAJOR)
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), index=True)
+    style_id: Mapped[int | None] = mapped_column(ForeignKey("styles.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    #: The safety category results are judged against when the NC names no style.
+    category: Mapped[str | None] = mapped_column(String(1))
+    quantity_affected: Mapped[int | None] = mapped_column(Integer)
+    #: Linked to a safety parameter on a category A (infant) style.
+    safety_critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    recurrence_of_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    containment: Mapped[str] = mapped_column(Text, default="")
+    effectiveness: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    defect_type: Mapped[DefectType] = relationship()
+    line: Mapped[ProductionLine] = relationship()
+    style: Mapped[Style | None] = relationship()
+    batch: Mapped[Batch | None] = relationship()
+    reported_by: Mapped[User] = relationship(foreign_keys=[reported_by_id])
+    recurrence_of: Mapped["NonConformance | None"] = relationship(remote_side=[id], back_populates="recurrences")
+    recurrences: Mapped[list["NonConformance"]] = relationship(back_populates="recurrence_of")
+    parameters: Mapped[list[SafetyParameter]] = relationship(secondary=nc_parameters, order_by=SafetyParameter.code)
+    holds: Mapped[list["Hold"]] = relationship(back_populates="nc", order_by="Hold.id")
+    analyses: Mapped[list["RootCauseAnalysis"]] = relationship(back_populates="nc", order_by="RootCauseAnalysis.round")
+    actions: Mapped[list["Action"]] = relationship(back_populates="nc", order_by="Action.id")
+    photos: Mapped[list["Photo"]] = relationship(back_populates="nc", order_by="Photo.id")
+    events: Mapped[list["Event"]] = relationship(back_populates="nc", order_by="Event.id")
+
+    @property
+    def effective_category(self) -> str | None:
+        return self.style.category if self.style is not None else self.category
+
+
+class Hold(db.Model):
+    """A batch or a lot put on hold (quarantine) by an NC's containment, until released."""
+
+    __tablename__ = "holds"
+    __table_args__ = (CheckConstraint("(batch_id IS NULL) <> (lot_id IS NULL)", name="batch_or_lot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("material_lots.id"), index=True)
+    held_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Why it was released: the QM's reason, or the passing result that released it.
+    release_reason: Mapped[str] = mapped_column(Text, default="")
+
+    nc: Mapped[NonConformance] = relationship(back_populates="holds")
+    batch: Mapped[Batch | None] = relationship()
+    lot: Mapped[MaterialLot | None] = relationship()
+    held_by: Mapped[User] = relationship(foreign_keys=[held_by_id])
+    released_by: Mapped[User | None] = relationship(foreign_keys=[released_by_id])
+
+    @property
+    def subject(self) -> str:
+        return self.batch.number if self.batch is not None else self.lot.number
+
+
+class RootCauseAnalysis(db.Model):
+    """One round of root-cause analysis (D4) and the quality manager's review of it. Every round is kept."""
+
+    __tablename__ = "root_cause_analyses"
+    __table_args__ = (UniqueConstraint("nc_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    #: The 5 Whys, in order.
+    whys: Mapped[list] = mapped_column(JSON, default=list)
+    #: Fishbone causes by 6M category: {"method": ["stitch density below standard"], …}.
+    fishbone: Mapped[dict] = mapped_column(JSON, default=dict)
+    category: Mapped[str] = mapped_column(String(16))
+    statement: Mapped[str] = mapped_column(Text)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: approve or return; empty while waiting for review.
+    decision: Mapped[str] = mapped_column(String(16), default="")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    nc: Mapped[NonConformance] = relationship(back_populates="analyses")
+    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+
+class Action(db.Model):
+    """A corrective, preventive or standard-revision action, or a supplier corrective action request."""
+
+    __tablename__ = "capa_actions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('corrective', 'preventive', 'standard_revision', 'scar')", name="kind_known"),
+        CheckConstraint("status IN ('open', 'done')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(8), default=ActionStatus.OPEN, index=True)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    nc: Mapped[NonConformance] = relationship(back_populates="actions")
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class Photo(db.Model):
+    """A photo of the defect, stored in the instance folder under a name the app chose."""
+
+    __tablename__ = "nc_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The file name the user's device gave, shown only as text.
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    nc: Mapped[NonConformance] = relationship(back_populates="photos")
+
+
+class Event(db.Model):
+    """One entry of an NC's history: who, when, what, old and new. Appended, never edited or deleted."""
+
+    __tablename__ = "nc_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: What happened: filed, state, field, containment, hold, release, root_cause, review, action, …
+    kind: Mapped[str] = mapped_column(String(24))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    nc: Mapped[NonConformance] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

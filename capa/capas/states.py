@@ -1,0 +1,86 @@
+"""The states of a CAPA and the moves between them (8D mapped to states). Plain Python, no database.
+
+    reported ──contain──▶ investigation ──submit root cause──▶ review
+    review ──approve──▶ action ──last action done──▶ verification ──close (gates met)──▶ closed
+    review ──return with comment──▶ investigation
+    verification ──failing retest──▶ investigation
+    any open state ──cancel with reason──▶ cancelled
+
+``closed`` and ``cancelled`` are final. Who may make each move is in :data:`STEP_ROLES`; the service checks
+both before it changes anything and raises InvalidState (409) or PermissionDenied (403).
+"""
+
+from enum import StrEnum
+
+from capa.accounts.models import Role
+
+
+class State(StrEnum):
+    REPORTED = "reported"
+    INVESTIGATION = "investigation"
+    REVIEW = "review"
+    ACTION = "action"
+    VERIFICATION = "verification"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({State.CLOSED, State.CANCELLED})
+OPEN = frozenset(State) - FINAL
+
+
+class Step(StrEnum):
+    FILE = "file"
+    EDIT = "edit"
+    CONTAIN = "contain"
+    RELEASE_HOLD = "release_hold"
+    SUBMIT_ROOT_CAUSE = "submit_root_cause"
+    REVIEW = "review"
+    ADD_ACTION = "add_action"
+    COMPLETE_ACTION = "complete_action"
+    RECORD_TEST = "record_test"
+    CLOSE = "close"
+    CANCEL = "cancel"
+    ADD_PHOTO = "add_photo"
+
+
+#: The states in which each step may be taken.
+STEP_STATES: dict[Step, frozenset[State]] = {
+    Step.EDIT: OPEN,
+    Step.CONTAIN: OPEN,
+    Step.RELEASE_HOLD: frozenset(State),
+    Step.SUBMIT_ROOT_CAUSE: frozenset({State.INVESTIGATION}),
+    Step.REVIEW: frozenset({State.REVIEW}),
+    Step.ADD_ACTION: frozenset({State.ACTION}),
+    Step.COMPLETE_ACTION: frozenset({State.ACTION}),
+    Step.RECORD_TEST: OPEN,
+    Step.CLOSE: frozenset({State.VERIFICATION}),
+    Step.CANCEL: OPEN,
+    Step.ADD_PHOTO: OPEN,
+}
+
+_QM = frozenset({Role.QUALITY_MANAGER})
+#: Who may take each step (PRODUCT.md: the review, closing and cancelling are the quality manager's alone).
+STEP_ROLES: dict[Step, frozenset[Role]] = {
+    Step.FILE: frozenset(Role),
+    Step.EDIT: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Step.CONTAIN: _QM,
+    Step.RELEASE_HOLD: _QM,
+    Step.SUBMIT_ROOT_CAUSE: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+    Step.REVIEW: _QM,
+    Step.ADD_ACTION: _QM,
+    # The action's owner too, whatever the role: see service.complete_action.
+    Step.COMPLETE_ACTION: _QM,
+    Step.RECORD_TEST: _QM,
+    Step.CLOSE: _QM,
+    Step.CANCEL: _QM,
+    Step.ADD_PHOTO: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
+}
+
+
+def allowed_in(step: Step, state: State | str) -> bool:
+    return State(state) in STEP_STATES[step]
+
+
+def role_may(step: Step, role: Role | str) -> bool:
+    return Role(role) in STEP_ROLES[step]

@@ -1,0 +1,609 @@
+"""Pages of the CAPA workflow: filing, the NC page with its step forms, lists and exports, the 8D report.
+
+Each view parses one form, calls one service function and renders; a refused step redisplays the NC page
+with the typed values and the errors beside their fields (status 400, or 409 for a conflict).
+"""
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from openpyxl import Workbook
+from werkzeug.datastructures import MultiDict
+
+from capa.accounts import service as accounts
+from capa.accounts.permissions import Permission, requires
+from capa.capas import service
+from capa.capas.forms import (
+    ACTION_KIND_LABELS,
+    FISHBONE_LABELS,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+    STATE_LABELS,
+    ActionForm,
+    CancelForm,
+    CloseForm,
+    CompleteActionForm,
+    ContainForm,
+    DefectTypeForm,
+    EditForm,
+    FileForm,
+    PhotoForm,
+    ReleaseForm,
+    ReviewForm,
+    RootCauseForm,
+    TestForm,
+)
+from capa.capas.models import FishboneCategory
+from capa.capas.states import Step, allowed_in, role_may
+from capa.common.errors import DomainError, NotFound, ValidationError
+from capa.common.forms import handle_form, options, record_options, show_errors
+from capa.masterdata import service as masterdata
+from capa.safety import service as safety
+
+bp = Blueprint("capas", __name__)
+
+
+@bp.app_context_processor
+def labels():
+    return {
+        "state_labels": STATE_LABELS,
+        "source_labels": SOURCE_LABELS,
+        "severity_labels": SEVERITY_LABELS,
+        "action_kind_labels": ACTION_KIND_LABELS,
+        "fishbone_labels": FISHBONE_LABELS,
+        "is_overdue": service.is_overdue,
+        "overdue_count": lambda nc: sum(1 for action in nc.actions if service.is_overdue(action)),
+    }
+
+
+def _nc(number: str):
+    try:
+        return service.get_nc(number)
+    except NotFound:
+        abort(404)
+
+
+def _parameter_options():
+    return [(p.code, f"{p.code} · {p.name}") for p in safety.list_parameters()]
+
+
+# Filing ----------------------------------------------------------------------------------------------------
+
+
+def _offer_filing_choices(form: FileForm) -> None:
+    form.defect_type.choices = options(
+        {t.code: t.name for t in service.list_defect_types(active_only=True)}, blank=True
+    )
+    form.line.choices = record_options(masterdata.list_lines())
+    form.style.choices = record_options(masterdata.list_styles())
+    form.parameters.choices = options(dict(_parameter_options()))
+
+
+def _uploads(field) -> list[service.Upload]:
+    return [
+        service.Upload(storage.filename or "", storage.read())
+        for storage in (field.data or [])
+        if storage and getattr(storage, "filename", "")
+    ]
+
+
+@bp.route("/nc/new", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def file_nc():
+    form = FileForm()
+    _offer_filing_choices(form)
+
+    def save():
+        return service.file_nc(
+            {
+                "title": form.title.data,
+                "description": form.description.data,
+                "defect_type": form.defect_type.data or None,
+                "source": form.source.data,
+                "line": form.line.data or None,
+                "style": form.style.data or None,
+                "batch": form.batch.data or None,
+                "severity": form.severity.data,
+                "quantity_affected": form.quantity_affected.data or None,
+                "parameters": form.parameters.data or None,
+            },
+            current_user,
+            photos=_uploads(form.photos),
+        )
+
+    return handle_form(
+        form,
+        save,
+        success=lambda nc: url_for(".nc", number=nc.number),
+        message=lambda nc: _("%(number)s filed.", number=nc.number),
+        template="capas/file.html",
+    )
+
+
+# The NC page and its steps ---------------------------------------------------------------------------------
+
+
+def _step_forms(nc, submitted: dict | None = None) -> dict:
+    """A fresh form per step, or the submitted one (with its errors) for the step that was refused."""
+    forms = {
+        "edit": EditForm(obj=nc, formdata=None),
+        "contain": ContainForm(formdata=None, description=nc.containment),
+        "root_cause": RootCauseForm(formdata=None),
+        "review": ReviewForm(formdata=None),
+        "action": ActionForm(formdata=None),
+        "test": TestForm(formdata=None),
+        "close": CloseForm(formdata=None),
+        "cancel": CancelForm(formdata=None),
+        "photos": PhotoForm(formdata=None),
+    }
+    forms.update(submitted or {})
+    for form in forms.values():
+        if "version" in form and not form.version.data:
+            form.version.data = str(nc.version)
+    forms["edit"].parameters.choices = options(dict(_parameter_options()))
+    if not (submitted and "edit" in submitted):
+        forms["edit"].parameters.data = [p.code for p in nc.parameters]
+    forms["action"].owner.choices = options(
+        {u.username: u.username for u in accounts.list_users() if u.active}, blank=True
+    )
+    forms["test"].parameter.choices = options({p.code: f"{p.code} · {p.name}" for p in nc.parameters})
+    return forms
+
+
+def can_step(nc, step: Step) -> bool:
+    return allowed_in(step, nc.status) and current_user.is_authenticated and role_may(step, current_user.role)
+
+
+def _render_nc(nc, submitted: dict | None = None, status: int = 200):
+    return render_template(
+        "capas/nc.html",
+        nc=nc,
+        forms=_step_forms(nc, submitted),
+        can_step=lambda step: can_step(nc, Step(step)),
+        tests=service.tests_of(nc),
+        latest_tests=service.latest_tests(nc),
+        gates=service.unmet_gates(nc, nc.effectiveness or None) if nc.status == "verification" else [],
+        analysis_approved=service.approved_analysis(nc),
+    ), status
+
+
+@bp.route("/nc/<number>")
+@requires(Permission.VIEW)
+def nc(number: str):
+    return _render_nc(_nc(number))
+
+
+def _version(form) -> int | None:
+    raw = (form.version.data or "").strip() if "version" in form else ""
+    return int(raw) if raw.isdigit() else None
+
+
+def _take_step(number: str, name: str, form_class, build, *, success_message: str):
+    """Validate the step's form, call the service through ``build(nc, form)``, then back to the NC page; on
+    refusal, the NC page again with this form's input and errors."""
+    nc = _nc(number)
+    form = form_class()
+    if name == "action":
+        form.owner.choices = []
+    if form.validate_on_submit():
+        try:
+            build(nc, form)
+        except DomainError as exc:
+            show_errors(form, exc)
+            return _render_nc(nc, {name: form}, status=exc.status)
+        flash(success_message, "success")
+        return redirect(url_for(".nc", number=nc.number))
+    return _render_nc(nc, {name: form}, status=400)
+
+
+@bp.post("/nc/<number>/edit")
+@requires(Permission.VIEW)
+def edit(number: str):
+    return _take_step(
+        number,
+        "edit",
+        EditForm,
+        lambda nc, f: service.edit_nc(
+            nc,
+            {
+                "title": f.title.data,
+                "description": f.description.data,
+                "severity": f.severity.data,
+                "quantity_affected": f.quantity_affected.data or None,
+                "parameters": f.parameters.data or [],
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("Saved."),
+    )
+
+
+@bp.post("/nc/<number>/contain")
+@requires(Permission.VIEW)
+def contain(number: str):
+    return _take_step(
+        number,
+        "contain",
+        ContainForm,
+        lambda nc, f: service.contain(
+            nc,
+            {
+                "description": f.description.data,
+                "hold": [part.strip() for part in (f.hold.data or "").replace(";", ",").split(",") if part.strip()],
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("Containment recorded."),
+    )
+
+
+@bp.post("/nc/<number>/holds/<int:hold_id>/release")
+@requires(Permission.VIEW)
+def release(number: str, hold_id: int):
+    nc = _nc(number)
+    form = ReleaseForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationError(_("A reason is required to release a hold."), fields={"reason": _("Required.")})
+        service.release_hold(nc, hold_id, {"reason": form.reason.data, "version": _version(form)}, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".nc", number=nc.number))
+    flash(_("Hold released."), "success")
+    return redirect(url_for(".nc", number=nc.number))
+
+
+@bp.post("/nc/<number>/root-cause")
+@requires(Permission.VIEW)
+def root_cause(number: str):
+    def build(nc, f):
+        return service.submit_root_cause(
+            nc,
+            {
+                "whys": [
+                    w for w in (f.why1.data, f.why2.data, f.why3.data, f.why4.data, f.why5.data) if w and w.strip()
+                ],
+                "fishbone": {
+                    category.value: [
+                        line.strip() for line in (f[category.value].data or "").splitlines() if line.strip()
+                    ]
+                    for category in FishboneCategory
+                },
+                "category": f.category.data,
+                "statement": f.statement.data,
+                "version": _version(f),
+            },
+            current_user,
+        )
+
+    return _take_step(number, "root_cause", RootCauseForm, build, success_message=_("Root cause submitted for review."))
+
+
+@bp.post("/nc/<number>/review")
+@requires(Permission.VIEW)
+def review(number: str):
+    return _take_step(
+        number,
+        "review",
+        ReviewForm,
+        lambda nc, f: service.review(
+            nc,
+            {
+                "decision": f.decision.data,
+                "comment": f.comment.data,
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("Review recorded."),
+    )
+
+
+@bp.post("/nc/<number>/actions")
+@requires(Permission.VIEW)
+def add_action(number: str):
+    return _take_step(
+        number,
+        "action",
+        ActionForm,
+        lambda nc, f: service.add_action(
+            nc,
+            {
+                "kind": f.kind.data,
+                "description": f.description.data,
+                "owner": f.owner.data or None,
+                "due_date": f.due_date.data,
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("Action added."),
+    )
+
+
+@bp.post("/actions/<int:action_id>/complete")
+@requires(Permission.VIEW)
+def complete_action(action_id: int):
+    try:
+        action = service.get_action(action_id)
+    except NotFound:
+        abort(404)
+    form = CompleteActionForm()
+    try:
+        if not form.validate_on_submit():
+            raise ValidationError(_("Evidence is required."), fields={"evidence": _("Required.")})
+        service.complete_action(action, {"evidence": form.evidence.data, "version": _version(form)}, current_user)
+    except DomainError as exc:
+        flash(exc.message if not exc.fields else "; ".join(exc.fields.values()), "error")
+        return redirect(url_for(".nc", number=action.nc.number))
+    flash(_("Action done."), "success")
+    return redirect(url_for(".nc", number=action.nc.number))
+
+
+@bp.post("/nc/<number>/tests")
+@requires(Permission.VIEW)
+def record_test(number: str):
+    return _take_step(
+        number,
+        "test",
+        TestForm,
+        lambda nc, f: service.record_test(
+            nc,
+            {
+                "parameter": f.parameter.data or None,
+                "value": f.value.data,
+                "lab": f.lab.data,
+                "report_number": f.report_number.data,
+                "tested_at": f.tested_at.data,
+                "category": f.category.data or None,
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("Retest recorded."),
+    )
+
+
+@bp.post("/nc/<number>/close")
+@requires(Permission.VIEW)
+def close(number: str):
+    return _take_step(
+        number,
+        "close",
+        CloseForm,
+        lambda nc, f: service.close(
+            nc,
+            {
+                "effectiveness": f.effectiveness.data,
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("CAPA closed."),
+    )
+
+
+@bp.post("/nc/<number>/cancel")
+@requires(Permission.VIEW)
+def cancel(number: str):
+    return _take_step(
+        number,
+        "cancel",
+        CancelForm,
+        lambda nc, f: service.cancel(
+            nc,
+            {
+                "reason": f.reason.data,
+                "version": _version(f),
+            },
+            current_user,
+        ),
+        success_message=_("Cancelled."),
+    )
+
+
+@bp.post("/nc/<number>/photos")
+@requires(Permission.VIEW)
+def add_photos(number: str):
+    return _take_step(
+        number,
+        "photos",
+        PhotoForm,
+        lambda nc, f: service.add_photos(nc, _uploads(f.photos), current_user),
+        success_message=_("Photos added."),
+    )
+
+
+@bp.route("/nc/<number>/photos/<int:photo_id>")
+@requires(Permission.VIEW)
+def photo(number: str, photo_id: int):
+    nc = _nc(number)
+    try:
+        stored = service.get_photo(nc, photo_id)
+    except NotFound:
+        abort(404)
+    response = send_file(
+        f"{current_app.config['UPLOAD_FOLDER']}/{stored.stored_name}", mimetype=stored.content_type, max_age=3600
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/nc/<number>/report")
+@requires(Permission.VIEW)
+def report(number: str):
+    nc = _nc(number)
+    return render_template(
+        "capas/report.html", nc=nc, tests=service.tests_of(nc), analysis_approved=service.approved_analysis(nc)
+    )
+
+
+# Lists and exports -----------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "number",
+    "status",
+    "reported_at",
+    "title",
+    "defect_type",
+    "source",
+    "severity",
+    "line",
+    "style",
+    "batch",
+    "category",
+    "quantity_affected",
+    "parameters",
+    "safety_critical",
+    "recurrence_of",
+    "overdue_actions",
+    "closed_at",
+]
+
+
+def _row(nc) -> list:
+    return [
+        nc.number,
+        nc.status,
+        nc.reported_at.isoformat(timespec="minutes"),
+        nc.title,
+        nc.defect_type.code,
+        nc.source,
+        nc.severity,
+        nc.line.code,
+        nc.style.code if nc.style else "",
+        nc.batch.number if nc.batch else "",
+        nc.effective_category or "",
+        nc.quantity_affected if nc.quantity_affected is not None else "",
+        " ".join(p.code for p in nc.parameters),
+        "yes" if nc.safety_critical else "no",
+        nc.recurrence_of.number if nc.recurrence_of else "",
+        sum(1 for a in nc.actions if service.is_overdue(a)),
+        nc.closed_at.isoformat(timespec="minutes") if nc.closed_at else "",
+    ]
+
+
+def _export_rows(args: MultiDict):
+    """Every NC matching the filters, page by page, so an export of any size never loads everything at once."""
+    filters = {k: v for k, v in args.items() if k not in ("page", "per_page", "format")}
+    page_number = 1
+    while True:
+        page = service.search({**filters, "page": page_number, "per_page": 500})
+        for nc in page.items:
+            yield _row(nc)
+        if page_number >= page.pages:
+            return
+        page_number += 1
+
+
+@bp.route("/nc")
+@requires(Permission.VIEW)
+def nc_list():
+    export = request.args.get("format")
+    try:
+        if export == "csv":
+            return _csv(_export_rows(request.args))
+        if export == "xlsx":
+            return _xlsx(_export_rows(request.args))
+        page = service.search(request.args)
+        errors = {}
+    except ValidationError as exc:
+        page, errors = service.search({}), exc.fields
+    return render_template(
+        "capas/list.html",
+        page=page,
+        args=request.args,
+        errors=errors,
+        defect_types=service.list_defect_types(),
+        lines=masterdata.list_lines(),
+        styles=masterdata.list_styles(),
+        suppliers=masterdata.list_suppliers(),
+        parameters=safety.list_parameters(),
+        is_overdue=service.is_overdue,
+    ), 400 if errors else 200
+
+
+def _filename(extension: str) -> str:
+    return f"nonconformances-{date.today().isoformat()}.{extension}"
+
+
+def _csv(rows) -> Response:
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        for row in rows:
+            writer.writerow(row)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(
+        generate(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={_filename('csv')}"},
+    )
+
+
+def _xlsx(rows) -> Response:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Non-conformances")
+    sheet.append(EXPORT_COLUMNS)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        as_attachment=True,
+        download_name=_filename("xlsx"),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+# Defect types ----------------------------------------------------------------------------------------------
+
+
+@bp.route("/defect-types")
+@requires(Permission.VIEW)
+def defect_types():
+    return render_template("capas/defect_types.html", defect_types=service.list_defect_types())
+
+
+@bp.route("/defect-types/new", methods=["GET", "POST"])
+@bp.route("/defect-types/<code>", methods=["GET", "POST"])
+@requires(Permission.MAINTAIN_CATALOG)
+def defect_type(code: str | None = None):
+    try:
+        existing = service.get_defect_type(code) if code else None
+    except NotFound:
+        abort(404)
+    form = DefectTypeForm(obj=existing)
+    form.parameters.choices = options(dict(_parameter_options()))
+    if existing is not None and not form.is_submitted():
+        form.parameters.data = [p.code for p in existing.parameters]
+        form.active.data = "yes" if existing.active else "no"
+    return handle_form(
+        form,
+        lambda: service.save_defect_type(
+            existing,
+            {
+                **({"code": form.code.data} if existing is None else {}),
+                "name": form.name.data,
+                "active": form.active.data == "yes",
+                "parameters": form.parameters.data or [],
+            },
+        ),
+        success=lambda _t: url_for(".defect_types"),
+        message=lambda t: _("Defect type %(name)s saved.", name=t.name),
+        template="capas/defect_type_form.html",
+        record=existing,
+    )
