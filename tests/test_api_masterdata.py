@@ -45,18 +45,13 @@ def test_codes_are_upper_cased_and_stripped(qm):
 
 def test_supplier_approval_defaults_to_approved_and_style_cmia_to_false(qm):
     assert qm.post("/api/v1/suppliers", json={"code": "S1", "name": "S"}).json["approval"] == "approved"
-    assert (
-        qm.post("/api/v1/styles", json={"code": "ST", "name": "T", "category": "B"}).json["cmia_required"]
-        is False
-    )
+    assert qm.post("/api/v1/styles", json={"code": "ST", "name": "T", "category": "B"}).json["cmia_required"] is False
 
 
 @pytest.mark.parametrize("kind", RECORDS)
 def test_duplicate_code_is_409_and_changes_nothing(qm, kind):
     qm.post(f"/api/v1/{kind}", json=RECORDS[kind])
-    again = qm.post(
-        f"/api/v1/{kind}", json={**RECORDS[kind], "code": RECORDS[kind]["code"].lower(), "name": "Other"}
-    )
+    again = qm.post(f"/api/v1/{kind}", json={**RECORDS[kind], "code": RECORDS[kind]["code"].lower(), "name": "Other"})
     assert again.status_code == 409
     assert again.json["error"]["code"] == "duplicate"
     assert again.json["error"]["fields"] == {"code": "Already in use."}
@@ -139,6 +134,7 @@ def test_batch_is_traced_to_its_lots_and_suppliers(qm, seeded):
             {"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01", "supplier_approval": "approved"},
             {"number": "SN-55", "kind": "trim", "supplier": "TRIM-02", "supplier_approval": "suspended"},
         ],
+        "held_by": [],
     }
     assert qm.get("/api/v1/batches").json["items"] == [created.json]
 
@@ -146,9 +142,7 @@ def test_batch_is_traced_to_its_lots_and_suppliers(qm, seeded):
 def test_a_lot_used_again_is_shared_between_batches(qm, seeded):
     lot = {"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01"}
     qm.post("/api/v1/batches", json={"number": "B1", "style": "RMP-2301", "line": "L1", "lots": [lot]})
-    second = qm.post(
-        "/api/v1/batches", json={"number": "B2", "style": "RMP-2301", "line": "L1", "lots": [lot]}
-    )
+    second = qm.post("/api/v1/batches", json={"number": "B2", "style": "RMP-2301", "line": "L1", "lots": [lot]})
     assert second.status_code == 201
     assert [batch.number for batch in masterdata.get_lot("DL-7781").batches] == ["B1", "B2"]
 
@@ -181,9 +175,7 @@ def test_a_batch_with_a_bad_lot_is_refused_whole(qm, seeded, lots, field):
             "lots": [{"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01"}],
         },
     )
-    response = qm.post(
-        "/api/v1/batches", json={"number": "B2", "style": "RMP-2301", "line": "L1", "lots": lots}
-    )
+    response = qm.post("/api/v1/batches", json={"number": "B2", "style": "RMP-2301", "line": "L1", "lots": lots})
     assert response.status_code == 400
     assert field in response.json["error"]["fields"]
     assert [batch.number for batch in masterdata.list_batches()] == ["B1"]

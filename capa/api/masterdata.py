@@ -6,6 +6,7 @@ from flask import jsonify
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp, json_body
+from capa.capas import service as capas
 from capa.masterdata import service
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
 
@@ -36,13 +37,15 @@ def lot_json(lot: MaterialLot) -> dict[str, Any]:
     }
 
 
-def batch_json(batch: Batch) -> dict[str, Any]:
+def batch_json(batch: Batch, held_by: list[str] | None = None) -> dict[str, Any]:
     return {
         "number": batch.number,
         "style": batch.style.code,
         "line": batch.line.code,
         "category": batch.style.category,
         "lots": [lot_json(lot) for lot in batch.lots],
+        #: The open NCs that hold this batch or one of its lots: goods that must not move on.
+        "held_by": capas.held_numbers(batch) if held_by is None else held_by,
     }
 
 
@@ -129,7 +132,9 @@ def update_style(code: str):
 @bp.get("/batches")
 @requires(Permission.VIEW)
 def list_batches():
-    return _items(service.list_batches(), batch_json)
+    batches = service.list_batches()
+    held = capas.held_numbers_for(batches)
+    return jsonify({"items": [batch_json(batch, held[batch.id]) for batch in batches]})
 
 
 @bp.post("/batches")

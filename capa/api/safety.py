@@ -7,6 +7,7 @@ from flask import jsonify, request
 from capa.accounts.guard import request_user
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp, json_body
+from capa.capas import service as capas
 from capa.masterdata import service as masterdata
 from capa.safety import service
 from capa.safety.models import LabResult, SafetyParameter
@@ -180,7 +181,19 @@ def list_parameters():
 @requires(Permission.VIEW)
 def get_parameter(code: str):
     parameter = service.get_parameter(code)
-    return jsonify({**parameter_json(parameter), "capas": []})
+    closed = capas.ncs_for_parameter(parameter, closed_only=True)
+    return jsonify({**parameter_json(parameter), "capas": [closed_capa_json(nc) for nc in closed]})
+
+
+def closed_capa_json(nc) -> dict[str, Any]:
+    return {
+        "number": nc.number,
+        "title": nc.title,
+        "style": nc.style.code if nc.style else None,
+        "reported_at": nc.reported_at.isoformat(),
+        "closed_at": nc.closed_at.isoformat() if nc.closed_at else None,
+        "effectiveness": nc.effectiveness,
+    }
 
 
 @bp.post("/parameters")

@@ -370,16 +370,31 @@ def _release(hold: Hold, actor: User | None, reason: str, journal: Journal) -> N
 
 
 def held_numbers(batch: Batch) -> list[str]:
-    """The numbers of the open NCs that hold this batch, or one of its lots."""
-    lot_ids = [lot.id for lot in batch.lots]
-    query = (
-        select(NonConformance.number)
-        .join(Hold, Hold.nc_id == NonConformance.id)
-        .where(Hold.released_at.is_(None), or_(Hold.batch_id == batch.id, Hold.lot_id.in_(lot_ids)))
-        .distinct()
-        .order_by(NonConformance.number)
+    """The numbers of the NCs that hold this batch, or one of its lots, and have not released it."""
+    return held_numbers_for([batch])[batch.id]
+
+
+def held_numbers_for(batches: list[Batch]) -> dict[int, list[str]]:
+    """held_numbers for many batches at once, in one query."""
+    result: dict[int, set[str]] = {batch.id: set() for batch in batches}
+    if not batches:
+        return {}
+    batch_ids = list(result)
+    lot_batches = (
+        select(batch_lots.c.batch_id.label("batch_id"), Hold.nc_id.label("nc_id"))
+        .join(Hold, Hold.lot_id == batch_lots.c.lot_id)
+        .where(batch_lots.c.batch_id.in_(batch_ids), Hold.released_at.is_(None))
     )
-    return list(db.session.scalars(query))
+    direct = select(Hold.batch_id.label("batch_id"), Hold.nc_id.label("nc_id")).where(
+        Hold.batch_id.in_(batch_ids), Hold.released_at.is_(None)
+    )
+    holds = lot_batches.union(direct).subquery()
+    rows = db.session.execute(
+        select(holds.c.batch_id, NonConformance.number).join(NonConformance, NonConformance.id == holds.c.nc_id)
+    )
+    for batch_id, number in rows:
+        result[batch_id].add(number)
+    return {batch_id: sorted(numbers) for batch_id, numbers in result.items()}
 
 
 # D4 root cause and its review ------------------------------------------------------------------------------
@@ -995,3 +1010,27 @@ def save_defect_type(defect_type: DefectType | None, data: Any) -> DefectType:
         if parameters is not None:
             defect_type.parameters = parameters
     return defect_type
+
+
+# Links back: parameters, suppliers -------------------------------------------------------------------------
+
+
+def ncs_for_parameter(parameter: SafetyParameter, *, closed_only: bool = False) -> list[NonConformance]:
+    """The NCs linked to ``parameter`` (only the closed CAPAs with ``closed_only``), newest first."""
+    query = select(NonConformance).where(NonConformance.parameters.any(SafetyParameter.id == parameter.id))
+    if closed_only:
+        query = query.where(NonConformance.status == State.CLOSED).order_by(NonConformance.closed_at.desc())
+    else:
+        query = query.order_by(NonConformance.reported_at.desc())
+    return list(db.session.scalars(query.options(selectinload(NonConformance.style))))
+
+
+def ncs_for_supplier(supplier: Supplier) -> list[NonConformance]:
+    """The NCs whose batch used a lot of ``supplier``, or that held one of its lots, newest first."""
+    supplier_lots = select(MaterialLot.id).where(MaterialLot.supplier_id == supplier.id)
+    batches_with_lots = select(batch_lots.c.batch_id).where(batch_lots.c.lot_id.in_(supplier_lots))
+    held_lots = select(Hold.nc_id).where(Hold.lot_id.in_(supplier_lots))
+    query = select(NonConformance).where(
+        or_(NonConformance.batch_id.in_(batches_with_lots), NonConformance.id.in_(held_lots))
+    )
+    return list(db.session.scalars(query.order_by(NonConformance.reported_at.desc())))

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 
 from capa.accounts.permissions import Permission, requires
+from capa.capas import service as capas
 from capa.common.errors import NotFound
 from capa.common.forms import handle_form, record_options
 from capa.masterdata import service
@@ -89,7 +90,8 @@ def suppliers():
 @bp.route("/suppliers/<code>")
 @requires(Permission.VIEW)
 def supplier(code: str):
-    return render_template("masterdata/supplier.html", supplier=_found(service.get_supplier, code))
+    supplier = _found(service.get_supplier, code)
+    return render_template("masterdata/supplier.html", supplier=supplier, ncs=capas.ncs_for_supplier(supplier))
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
+from capa.capas import service as capas
 from capa.common.errors import NotFound, ValidationError
 from capa.common.forms import handle_form, options, record_options
 from capa.masterdata import service as masterdata
@@ -65,7 +66,14 @@ def catalog():
 @bp.route("/parameters/<code>")
 @requires(Permission.VIEW)
 def parameter(code: str):
-    return render_template("safety/parameter.html", parameter=_found(service.get_parameter, code))
+    parameter = _found(service.get_parameter, code)
+    linked = capas.ncs_for_parameter(parameter)
+    return render_template(
+        "safety/parameter.html",
+        parameter=parameter,
+        closed_capas=sorted((nc for nc in linked if nc.closed_at), key=lambda nc: nc.closed_at, reverse=True),
+        open_ncs=[nc for nc in linked if nc.status not in ("closed", "cancelled")],
+    )
 
 
 @bp.route("/parameters/<code>/limits/<category>", methods=["GET", "POST"])
