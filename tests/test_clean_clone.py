@@ -24,9 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(POSTGRES_URL is not None, reason="engine-independent; runs in the SQLite pass"),
-    pytest.mark.skipif(
-        not (ROOT / ".git").exists() or shutil.which("git") is None, reason="needs a git checkout"
-    ),
+    pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None, reason="needs a git checkout"),
 ]
 
 

@@ -77,9 +77,7 @@ def test_token_revoke_stops_the_token(runner, client, make_user):
 
 def test_token_revoke_all_of_a_user(runner, client, make_user):
     make_user("supervisor", "wang")
-    tokens = [
-        runner.invoke(args=["token", "create", "wang"]).output.strip().splitlines()[-1] for _ in range(2)
-    ]
+    tokens = [runner.invoke(args=["token", "create", "wang"]).output.strip().splitlines()[-1] for _ in range(2)]
     result = runner.invoke(args=["token", "revoke", "--user", "wang"])
     assert result.exit_code == 0
     assert "Revoked 2 token(s)" in result.output

@@ -35,9 +35,7 @@ with CATALOG_PATH.open(encoding="utf-8") as handle:
 
 def catalog_rows(*comparators):
     return [
-        pytest.param(row, id=f"{row['code']}-{row['category']}")
-        for row in CATALOG
-        if row["comparator"] in comparators
+        pytest.param(row, id=f"{row['code']}-{row['category']}") for row in CATALOG if row["comparator"] in comparators
     ]
 
 
@@ -254,9 +252,7 @@ def test_a_pass_within_ten_percent_of_a_max_or_min_limit_is_near_the_limit():
 # Words ----
 
 
-@pytest.mark.parametrize(
-    "word", ["none", "None", "NOT DETECTED", "not  detected", "n.d.", "ND", "absent", "not found"]
-)
+@pytest.mark.parametrize("word", ["none", "None", "NOT DETECTED", "not  detected", "n.d.", "ND", "absent", "not found"])
 def test_absent_accepts_the_ways_labs_write_nothing_found(word):
     assert verdict("absent", "none", "-", word) == PASS
 
@@ -266,9 +262,7 @@ def test_absent_fails_anything_recorded_as_found(word):
     assert verdict("absent", "none", "-", word) == FAIL
 
 
-@pytest.mark.parametrize(
-    ("word", "expected"), [("pass", PASS), ("PASS", PASS), ("passed", PASS), ("Fail", FAIL)]
-)
+@pytest.mark.parametrize(("word", "expected"), [("pass", PASS), ("PASS", PASS), ("passed", PASS), ("Fail", FAIL)])
 def test_pass_fail_takes_the_lab_verdict(word, expected):
     assert verdict("pass_fail", "marked", "-", word) == expected
 

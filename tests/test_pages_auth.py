@@ -16,9 +16,7 @@ LOGIN_REFUSED = "Unknown user name or wrong password."
 
 def field_block(html: str, field_id: str) -> str:
     """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
-    match = re.search(
-        rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S
-    )
+    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
     assert match is not None, f"no field {field_id!r} in the page"
     return match.group(0)
 
@@ -150,9 +148,7 @@ def test_next_page_is_followed_after_login(client, make_user):
 )
 def test_next_pointing_off_site_leads_home_instead(client, make_user, target):
     make_user("supervisor", "mei.lin")
-    response = client.post(
-        f"/login?next={quote(target, safe='')}", data={"username": "mei.lin", "password": PASSWORD}
-    )
+    response = client.post(f"/login?next={quote(target, safe='')}", data={"username": "mei.lin", "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert "Good day, mei.lin" in client.get("/").text
@@ -160,18 +156,14 @@ def test_next_pointing_off_site_leads_home_instead(client, make_user, target):
 
 def test_next_hiding_a_tab_cannot_lead_off_site(client, make_user):
     make_user("supervisor", "mei.lin")
-    response = client.post(
-        "/login?next=/%09/evil.example", data={"username": "mei.lin", "password": PASSWORD}
-    )
+    response = client.post("/login?next=/%09/evil.example", data={"username": "mei.lin", "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
 
 def test_next_hiding_a_newline_leads_home(client, make_user):
     make_user("supervisor", "mei.lin")
-    response = client.post(
-        "/login?next=/%0a/evil.example", data={"username": "mei.lin", "password": PASSWORD}
-    )
+    response = client.post("/login?next=/%0a/evil.example", data={"username": "mei.lin", "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
@@ -256,18 +248,14 @@ def test_login_without_csrf_token_is_refused(csrf_client, csrf_user):
 
 def test_login_with_a_forged_csrf_token_is_refused(csrf_client, csrf_user):
     csrf_client.get("/login")
-    response = csrf_client.post(
-        "/login", data={"username": "mei.lin", "password": PASSWORD, "csrf_token": "forged"}
-    )
+    response = csrf_client.post("/login", data={"username": "mei.lin", "password": PASSWORD, "csrf_token": "forged"})
     assert response.status_code == 400
     assert is_logged_out(csrf_client)
 
 
 def test_login_with_the_token_from_the_login_page_works(csrf_client, csrf_user):
     token = scraped_csrf_token(csrf_client.get("/login").text)
-    response = csrf_client.post(
-        "/login", data={"username": "mei.lin", "password": PASSWORD, "csrf_token": token}
-    )
+    response = csrf_client.post("/login", data={"username": "mei.lin", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert "Good day, mei.lin" in csrf_client.get("/").text
@@ -321,9 +309,7 @@ def test_admin_creates_a_user_who_can_then_log_in(app, client, admin, auth):
 
 def test_short_password_is_refused_beside_the_password_field_and_input_kept(app, client, admin):
     before = stored_users(app)
-    response = client.post(
-        "/users/new", data={"username": "sup.qian", "role": "supervisor", "password": "short"}
-    )
+    response = client.post("/users/new", data={"username": "sup.qian", "role": "supervisor", "password": "short"})
     assert response.status_code == 400
     assert "At least 10 characters." in field_block(response.text, "password")
     assert "has-error" not in field_block(response.text, "username")
@@ -335,9 +321,7 @@ def test_short_password_is_refused_beside_the_password_field_and_input_kept(app,
 def test_duplicate_user_name_is_refused_beside_the_user_name_and_input_kept(app, client, admin, make_user):
     make_user("supervisor", "sup.zhao")
     before = stored_users(app)
-    response = client.post(
-        "/users/new", data={"username": "SUP.ZHAO", "role": "quality_manager", "password": PASSWORD}
-    )
+    response = client.post("/users/new", data={"username": "SUP.ZHAO", "role": "quality_manager", "password": PASSWORD})
     assert response.status_code == 400
     assert "Already taken." in field_block(response.text, "username")
     assert 'value="SUP.ZHAO"' in field_block(response.text, "username")
@@ -348,9 +332,7 @@ def test_duplicate_user_name_is_refused_beside_the_user_name_and_input_kept(app,
 
 def test_malformed_user_name_is_refused_beside_the_user_name(app, client, admin):
     before = stored_users(app)
-    response = client.post(
-        "/users/new", data={"username": "mei lin!", "role": "supervisor", "password": PASSWORD}
-    )
+    response = client.post("/users/new", data={"username": "mei lin!", "role": "supervisor", "password": PASSWORD})
     assert response.status_code == 400
     assert "Use letters, digits and . _ - only." in field_block(response.text, "username")
     assert stored_users(app) == before

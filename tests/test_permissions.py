@@ -78,8 +78,7 @@ def test_every_view_declares_the_permission_it_needs(app):
     undeclared = [
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static"
-        and getattr(app.view_functions[rule.endpoint], "required_permission", None) is None
+        if rule.endpoint != "static" and getattr(app.view_functions[rule.endpoint], "required_permission", None) is None
     ]
     assert undeclared == []
 
