@@ -288,8 +288,11 @@ EDIT_SCHEMA = Schema(
 def edit_nc(nc: NonConformance, data: Any, actor: User) -> NonConformance:
     """Change the description fields and linked parameters of an open NC (only the fields given).
 
-    Raises StaleVersion when ``version`` is not the current one, so a second save never overwrites the first.
+    A supervisor may edit only the NCs they reported. Raises StaleVersion when ``version`` is not the current
+    one, so a second save never overwrites the first.
     """
+    if actor.role == Role.SUPERVISOR and nc.reported_by_id != actor.id:
+        raise PermissionDenied(str(_l("Supervisors edit only the non-conformances they reported.")))
     values = EDIT_SCHEMA.validate(data, partial=True)
     parameters = _parameters(values["parameters"], "parameters") if values.get("parameters") is not None else None
     with changing(nc, actor, Step.EDIT, version=values.get("version")) as journal:
