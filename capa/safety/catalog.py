@@ -50,6 +50,8 @@ def read_catalog(path: Path = CATALOG_PATH) -> dict[str, list[dict[str, str]]]:
                 raise CatalogError(f"{path.name} line {line_number}: {exc}") from exc
             if row["category"] not in ("A", "B", "C", "all"):
                 raise CatalogError(f"{path.name} line {line_number}: unknown category {row['category']!r}")
+            if any(seen["category"] == row["category"] for seen in grouped[row["code"]]):
+                raise CatalogError(f"{path.name} line {line_number}: {row['code']} {row['category']} is listed twice")
             grouped[row["code"]].append(row)
     return grouped
 

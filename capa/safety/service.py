@@ -131,6 +131,9 @@ def change_limit(parameter: SafetyParameter, category: str, data: Any, actor: Us
     values = LIMIT_CHANGE_SCHEMA.validate(data)
     _checked_limit(values["comparator"], values["limit"], "limit")
     limit = next((row for row in parameter.limits if row.category == category), None)
+    others = {row.category for row in parameter.limits} - {category}
+    if limit is None and others and (category == "all" or "all" in others):
+        raise _invalid({"category": str(_l("A limit for all categories cannot stand beside limits per category."))})
     if limit is not None and (limit.comparator, limit.limit) == (values["comparator"], values["limit"]):
         return limit
     with unit_of_work() as session:
@@ -497,6 +500,15 @@ def adjust_plan(style: Style, data: Any, actor: User) -> PlanChange:
     parameter = find_parameter(values["parameter"])
     if parameter is None:
         raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
+    if values["included"] and parameter.limit_for(style.category) is None:
+        # Its results would all be not_applicable: the batch could never show it as passed.
+        raise _invalid(
+            {
+                "parameter": str(
+                    _l("%(code)s has no limit for category %(category)s.", code=parameter.code, category=style.category)
+                )
+            }
+        )
     with unit_of_work() as session:
         adjustment = session.scalar(
             select(PlanAdjustment).where(

@@ -1,0 +1,955 @@
+"""The safety-parameter catalog through the API and the pages: judging a value, listing and filtering the
+catalog, correcting a limit with its history, adding a parameter, and recording results against a batch.
+
+Expectations about the shipped catalog are read from the CSV with the csv module; what was stored is read
+back through the services in an app context of its own, so a refused request cannot pass for a stored one.
+"""
+
+import csv
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from capa.common.clock import plant_today
+from capa.common.types import utcnow
+from capa.masterdata import service as masterdata
+from capa.safety import service
+
+CATALOG = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
+EVALUATION_KEYS = {"verdict", "parameter", "category", "comparator", "limit", "unit", "explanation"}
+PARAMETER_KEYS = {"code", "name", "kind", "unit", "standard", "clause", "test_method", "limits"}
+
+# Helpers -------------------------------------------------------------------------------------------------
+
+
+def catalog_rows() -> list[dict[str, str]]:
+    with CATALOG.open(newline="", encoding="utf-8") as handle:
+        return [{key: (value or "").strip() for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def catalog_codes(**where: str) -> list[str]:
+    """Codes of the CSV rows matching ``where`` (``kind``, ``standard``); ``category`` matches a row for that
+    category or for all."""
+    category = where.pop("category", None)
+    return sorted(
+        {
+            row["code"]
+            for row in catalog_rows()
+            if all(row[key] == value for key, value in where.items())
+            and (category is None or row["category"] in (category, "all"))
+        }
+    )
+
+
+def codes_for(**where: str) -> list[str]:
+    """Codes of parameters that satisfy ``where`` on some of their rows (kind and standard are per code)."""
+    rows = catalog_rows()
+    category = where.pop("category", None)
+    matching = {row["code"] for row in rows if all(row[key] == value for key, value in where.items())}
+    if category is not None:
+        matching &= {row["code"] for row in rows if row["category"] in (category, "all")}
+    return sorted(matching)
+
+
+def derived_codes(category: str) -> list[str]:
+    """The codes a CMIA style's plan derives: GB 18401 / GB 31701 rows for ``category`` or for all."""
+    return sorted(
+        {
+            row["code"]
+            for row in catalog_rows()
+            if row["standard"].startswith(("GB 18401", "GB 31701")) and row["category"] in (category, "all")
+        }
+    )
+
+
+def stored_limits(app) -> dict[tuple[str, str], tuple[str, str]]:
+    with app.app_context():
+        return {
+            (parameter.code, limit.category): (limit.comparator, limit.limit)
+            for parameter in service.list_parameters()
+            for limit in parameter.limits
+        }
+
+
+def stored_changes(app, code: str) -> list[tuple]:
+    with app.app_context():
+        return [
+            (
+                change.category,
+                (change.old_comparator, change.old_limit),
+                (change.new_comparator, change.new_limit),
+                change.reason,
+                change.changed_by.username if change.changed_by else None,
+            )
+            for change in service.get_parameter(code).changes
+        ]
+
+
+def stored_codes(app) -> list[str]:
+    with app.app_context():
+        return [parameter.code for parameter in service.list_parameters()]
+
+
+def stored_results(app, number: str) -> list[tuple]:
+    with app.app_context():
+        return [
+            (r.parameter.code, r.value, r.verdict, r.limit, r.lot.number if r.lot else None, r.tested_at.isoformat())
+            for r in service.results_for_batch(masterdata.get_batch(number))
+        ]
+
+
+def field_block(html: str, field_id: str) -> str:
+    """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
+    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
+    assert match is not None, f"no field {field_id!r} in the page"
+    return match.group(0)
+
+
+def errors_in(block: str) -> list[str]:
+    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
+
+
+def fields_with_errors(html: str) -> set[str]:
+    return set(re.findall(r'<div class="field has-error">\s*<label for="([^"]+)">', html))
+
+
+def input_value(block: str) -> str | None:
+    match = re.search(r'<input [^>]*value="([^"]*)"', block)
+    return match.group(1) if match else None
+
+
+def selected_value(block: str) -> str | None:
+    for attributes in re.findall(r"<option([^>]*)>", block):
+        if re.search(r"\bselected\b", attributes):
+            return re.search(r'value="([^"]*)"', attributes).group(1)
+    return None
+
+
+def listed_codes(html: str) -> list[str]:
+    """The parameter codes the catalog page lists, in order."""
+    return re.findall(r'<td><a href="/parameters/([^"]+)">', html)
+
+
+def catalog_row(html: str, code: str) -> dict[str, str]:
+    """The A, B and C cells of one parameter's row on the catalog page, as text."""
+    row = re.search(rf'<tr>\s*<td><a href="/parameters/{re.escape(code)}">.*?</tr>', html, flags=re.S)
+    assert row is not None, code
+    cells = re.findall(r'<td class="limit" data-label="([ABC])">(.*?)</td>', row.group(0), flags=re.S)
+    return {category: re.sub(r"<[^>]+>", "", text).strip() for category, text in cells}
+
+
+def limit_change(reason: str = "Buyer protocol RSL 2024 asks for less", **body) -> dict:
+    return {"comparator": "max", "limit": "16", "reason": reason, **body}
+
+
+@pytest.fixture
+def qm(api):
+    return api("quality_manager")
+
+
+@pytest.fixture
+def qm_name(qm) -> str:
+    return qm.get("/api/v1/me").json["username"]
+
+
+@pytest.fixture
+def world(app):
+    """Batch A-1 (fabric lot F-1) of the category A style RMP-A that requires CMIA, batch B-1 of a
+    category B style, and a category C style that does not require CMIA."""
+    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
+    masterdata.create_supplier({"code": "FAB-01", "name": "Fabric mill"})
+    masterdata.create_style({"code": "RMP-A", "name": "Infant romper", "category": "A", "cmia_required": True})
+    masterdata.create_style({"code": "TEE-B", "name": "Kids tee", "category": "B", "cmia_required": True})
+    masterdata.create_style({"code": "JKT-C", "name": "Jacket", "category": "C"})
+    masterdata.create_batch(
+        {
+            "number": "A-1",
+            "style": "RMP-A",
+            "line": "L1",
+            "lots": [{"number": "F-1", "kind": "fabric", "supplier": "FAB-01"}],
+        }
+    )
+    masterdata.create_batch({"number": "B-1", "style": "TEE-B", "line": "L1"})
+    masterdata.create_batch({"number": "C-1", "style": "JKT-C", "line": "L1"})
+
+
+def result(parameter: str, value, **extra) -> dict:
+    return {
+        "parameter": parameter,
+        "value": value,
+        "lab": "SGS Shanghai",
+        "report_number": "SH-24-001",
+        "tested_at": "2024-03-01",
+        **extra,
+    }
+
+
+# POST /api/v1/evaluate -----------------------------------------------------------------------------------
+
+
+def test_evaluate_judges_formaldehyde_35_on_category_a_as_a_fail_and_says_why(api):
+    response = api("supervisor").post("/api/v1/evaluate", json={"parameter": "CN-FORM", "category": "A", "value": 35})
+    assert response.status_code == 200
+    body = response.json
+    assert set(body) >= EVALUATION_KEYS
+    assert {key: body[key] for key in EVALUATION_KEYS} == {
+        "verdict": "fail",
+        "parameter": "CN-FORM",
+        "category": "A",
+        "comparator": "max",
+        "limit": "20",
+        "unit": "mg/kg",
+        "explanation": "35 mg/kg exceeds the category A limit of 20 mg/kg",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict", "limit"),
+    [
+        ({"parameter": "cn-form", "category": "B", "value": "35"}, "pass", "75"),
+        ({"parameter": "CN-FORM", "category": "A", "value": 20}, "pass", "20"),
+        ({"parameter": "CN-FORM", "category": "A", "value": 20.01}, "fail", "20"),
+        ({"parameter": "CN-PH", "category": "B", "value": 8.0}, "pass", "4.0..8.5"),
+        ({"parameter": "CN-PH", "category": "A", "value": "8.0"}, "fail", "4.0..7.5"),
+        ({"parameter": "CN-CF-SALIVA", "category": "A", "value": "3-4"}, "fail", "4"),
+        ({"parameter": "CN-CF-SALIVA", "category": "A", "value": "4"}, "pass", "4"),
+        ({"parameter": "CN-CORD-HOOD-U7", "category": "C", "value": "none"}, "pass", "no cords of any kind"),
+        ({"parameter": "CN-CORD-HOOD-U7", "category": "A", "value": "found"}, "fail", "no cords of any kind"),
+    ],
+)
+def test_evaluate_judges_against_the_limit_of_the_category(api, body, verdict, limit):
+    response = api("supervisor").post("/api/v1/evaluate", json=body)
+    assert response.status_code == 200
+    assert (response.json["verdict"], response.json["limit"], response.json["category"]) == (
+        verdict,
+        limit,
+        body["category"],
+    )
+
+
+def test_evaluate_says_not_applicable_where_the_category_has_no_limit(api):
+    response = api("supervisor").post(
+        "/api/v1/evaluate", json={"parameter": "CN-CF-SALIVA", "category": "B", "value": "4"}
+    )
+    assert response.status_code == 200
+    body = response.json
+    assert body["verdict"] == "not_applicable"
+    assert body["limit"] is None
+    assert body["comparator"] is None
+    assert (body["parameter"], body["category"], body["unit"]) == ("CN-CF-SALIVA", "B", "grade")
+    assert "B" in body["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"parameter": "CN-NOPE", "category": "A", "value": 35}, "parameter"),
+        ({"category": "A", "value": 35}, "parameter"),
+        ({"parameter": "CN-FORM", "category": "D", "value": 35}, "category"),
+        ({"parameter": "CN-FORM", "category": "all", "value": 35}, "category"),
+        ({"parameter": "CN-FORM", "value": 35}, "category"),
+        ({"parameter": "CN-FORM", "category": "A", "value": "abc"}, "value"),
+        ({"parameter": "CN-FORM", "category": "A", "value": "3-4"}, "value"),
+        ({"parameter": "CN-FORM", "category": "A", "value": -1}, "value"),
+        ({"parameter": "CN-FORM", "category": "A"}, "value"),
+        ({"parameter": "CN-PH", "category": "A", "value": 15}, "value"),
+        ({"parameter": "CN-CF-SALIVA", "category": "A", "value": "6"}, "value"),
+        ({"parameter": "CN-CF-SALIVA", "category": "B", "value": "abc"}, "value"),
+    ],
+)
+def test_evaluate_refuses_what_it_cannot_judge_naming_the_field(api, body, field):
+    response = api("supervisor").post("/api/v1/evaluate", json=body)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid"
+    assert field in response.json["error"]["fields"]
+
+
+def test_evaluate_needs_a_token(api):
+    response = api(None).post("/api/v1/evaluate", json={"parameter": "CN-FORM", "category": "A", "value": 35})
+    assert response.status_code == 401
+
+
+# GET /api/v1/parameters ----------------------------------------------------------------------------------
+
+
+def test_parameters_lists_the_whole_catalog_in_the_contract_shape(api):
+    response = api("supervisor").get("/api/v1/parameters")
+    assert response.status_code == 200
+    items = response.json["items"]
+    assert [item["code"] for item in items] == catalog_codes()
+    for item in items:
+        assert set(item) == PARAMETER_KEYS
+        assert item["limits"]
+        for limit in item["limits"]:
+            assert set(limit) == {"category", "comparator", "limit"}
+    form = next(item for item in items if item["code"] == "CN-FORM")
+    first = next(row for row in catalog_rows() if row["code"] == "CN-FORM")
+    assert form == {
+        "code": "CN-FORM",
+        "name": "Formaldehyde content",
+        "kind": "chemical",
+        "unit": "mg/kg",
+        "standard": "GB 18401-2010",
+        "clause": first["clause"],
+        "test_method": first["test_method"],
+        "limits": [
+            {"category": "A", "comparator": "max", "limit": "20"},
+            {"category": "B", "comparator": "max", "limit": "75"},
+            {"category": "C", "comparator": "max", "limit": "300"},
+        ],
+    }
+    by_code = {item["code"]: item for item in items}
+    assert by_code["CN-CF-SALIVA"]["limits"] == [{"category": "A", "comparator": "grade_min", "limit": "4"}]
+    assert sum(len(item["limits"]) for item in items) == len(catalog_rows())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"kind": "colorfastness"},
+        {"kind": "labelling"},
+        {"category": "A"},
+        {"category": "B"},
+        {"category": "C"},
+        {"standard": "GB 31701-2015"},
+        {"standard": "EN 14682:2014"},
+        {"kind": "chemical", "category": "B", "standard": "GB 18401-2010"},
+        {"kind": "chemical", "standard": "EN 14682:2014"},
+    ],
+)
+def test_parameters_filters_by_kind_category_and_standard(api, query):
+    response = api("supervisor").get("/api/v1/parameters", query_string=query)
+    assert response.status_code == 200
+    assert [item["code"] for item in response.json["items"]] == codes_for(**query)
+
+
+def test_the_category_filter_keeps_saliva_for_a_only_and_limits_for_all_everywhere(api):
+    supervisor = api("supervisor")
+    for category, has_saliva in (("A", True), ("B", False), ("C", False)):
+        codes = [item["code"] for item in supervisor.get(f"/api/v1/parameters?category={category}").json["items"]]
+        assert ("CN-CF-SALIVA" in codes) is has_saliva
+        assert "CN-FORM" in codes
+        assert "CN-CORD-HOOD-U7" in codes
+
+
+def test_a_parameter_is_answered_with_its_limits_and_no_capas_yet(api):
+    supervisor = api("supervisor")
+    response = supervisor.get("/api/v1/parameters/cn-ph")
+    assert response.status_code == 200
+    body = response.json
+    assert body["capas"] == []
+    assert body["code"] == "CN-PH"
+    assert body["limits"] == [
+        {"category": "A", "comparator": "range", "limit": "4.0..7.5"},
+        {"category": "B", "comparator": "range", "limit": "4.0..8.5"},
+        {"category": "C", "comparator": "range", "limit": "4.0..9.0"},
+    ]
+    assert set(body) == PARAMETER_KEYS | {"capas"}
+
+
+def test_an_unknown_parameter_is_404(api):
+    response = api("supervisor").get("/api/v1/parameters/CN-NOPE")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+
+
+# Correcting a limit through the API ----------------------------------------------------------------------
+
+
+def test_a_quality_manager_corrects_a_limit_and_the_change_is_recorded(app, qm, qm_name):
+    before = utcnow()
+    response = qm.put(
+        "/api/v1/parameters/CN-PH/limits/B",
+        json={"comparator": "range", "limit": "4.0..7.5", "reason": "Buyer keeps the 2003 range"},
+    )
+    assert response.status_code == 200
+    assert {"category": "B", "comparator": "range", "limit": "4.0..7.5"} in response.json["limits"]
+    assert qm.get("/api/v1/parameters/CN-PH").json["limits"][1] == {
+        "category": "B",
+        "comparator": "range",
+        "limit": "4.0..7.5",
+    }
+    assert stored_limits(app)[("CN-PH", "B")] == ("range", "4.0..7.5")
+    assert stored_changes(app, "CN-PH") == [
+        ("B", ("range", "4.0..8.5"), ("range", "4.0..7.5"), "Buyer keeps the 2003 range", qm_name)
+    ]
+    with app.app_context():
+        changed_at = service.get_parameter("CN-PH").changes[0].changed_at
+    assert before - timedelta(seconds=1) <= changed_at <= utcnow() + timedelta(seconds=1)
+    # Other limits stay as they were.
+    assert stored_limits(app)[("CN-PH", "A")] == ("range", "4.0..7.5")
+    assert stored_limits(app)[("CN-PH", "C")] == ("range", "4.0..9.0")
+
+
+def test_a_correction_may_add_a_limit_for_a_category_that_had_none(app, qm, qm_name):
+    response = qm.put(
+        "/api/v1/parameters/CN-CF-SALIVA/limits/B",
+        json={"comparator": "grade_min", "limit": "3-4", "reason": "Buyer tests bibs for all ages"},
+    )
+    assert response.status_code == 200
+    assert stored_limits(app)[("CN-CF-SALIVA", "B")] == ("grade_min", "3-4")
+    assert stored_changes(app, "CN-CF-SALIVA") == [
+        ("B", (None, None), ("grade_min", "3-4"), "Buyer tests bibs for all ages", qm_name)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/parameters/CN-FORM/limits/A", {"comparator": "max", "limit": "16"}, "reason"),
+        ("/api/v1/parameters/CN-FORM/limits/A", limit_change(reason="  "), "reason"),
+        ("/api/v1/parameters/CN-FORM/limits/A", limit_change(limit="abc"), "limit"),
+        ("/api/v1/parameters/CN-FORM/limits/A", limit_change(limit="-5"), "limit"),
+        ("/api/v1/parameters/CN-FORM/limits/A", limit_change(limit=""), "limit"),
+        ("/api/v1/parameters/CN-PH/limits/B", limit_change(comparator="range", limit="7.5..4.0"), "limit"),
+        ("/api/v1/parameters/CN-PH/limits/B", limit_change(comparator="range", limit="4.0-7.5"), "limit"),
+        ("/api/v1/parameters/CN-CF-SALIVA/limits/A", limit_change(comparator="grade_min", limit="6"), "limit"),
+        ("/api/v1/parameters/CN-CF-SALIVA/limits/A", limit_change(comparator="grade_min", limit="3-5"), "limit"),
+        ("/api/v1/parameters/CN-FORM/limits/A", limit_change(comparator="about"), "comparator"),
+        ("/api/v1/parameters/CN-FORM/limits/D", limit_change(), "category"),
+    ],
+)
+def test_a_bad_limit_correction_is_400_naming_the_field_and_changes_nothing(app, qm, path, body, field):
+    before = stored_limits(app)
+    response = qm.put(path, json=body)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid"
+    assert field in response.json["error"]["fields"]
+    assert stored_limits(app) == before
+    assert stored_changes(app, path.split("/")[4]) == []
+
+
+def test_a_limit_for_all_categories_is_refused_beside_limits_per_category(app, qm):
+    before = stored_limits(app)
+    response = qm.put("/api/v1/parameters/CN-FORM/limits/all", json=limit_change(limit="50"))
+    assert response.status_code == 400
+    assert stored_limits(app) == before
+
+
+def test_correcting_a_limit_of_an_unknown_parameter_is_404(qm):
+    assert qm.put("/api/v1/parameters/CN-NOPE/limits/A", json=limit_change()).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_only_a_quality_manager_may_correct_a_limit(app, api, role):
+    before = stored_limits(app)
+    response = api(role).put("/api/v1/parameters/CN-FORM/limits/A", json=limit_change())
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "forbidden"
+    assert stored_limits(app) == before
+    assert stored_changes(app, "CN-FORM") == []
+
+
+def test_results_judged_before_a_correction_keep_the_limit_they_were_judged_against(app, world, qm, client, auth):
+    first = qm.post("/api/v1/batches/A-1/results", json=result("CN-FORM", 18))
+    assert (first.status_code, first.json["verdict"], first.json["limit"]) == (201, "pass", "20")
+
+    assert qm.put("/api/v1/parameters/CN-FORM/limits/A", json=limit_change()).status_code == 200
+
+    items = qm.get("/api/v1/batches/A-1/results").json["items"]
+    assert items == [first.json]
+    assert (items[0]["verdict"], items[0]["comparator"], items[0]["limit"]) == ("pass", "max", "20")
+    assert items[0]["explanation"] == "18 mg/kg is within the category A limit of 20 mg/kg"
+    # The same value judged now fails the corrected limit.
+    again = qm.post("/api/v1/batches/A-1/results", json=result("CN-FORM", 18, tested_at="2024-03-02"))
+    assert (again.json["verdict"], again.json["limit"]) == ("fail", "16")
+
+    auth.as_role("supervisor")
+    page = client.get("/batches/A-1").text
+    assert "A: ≤ 20 mg/kg" in page
+    assert "A: ≤ 16 mg/kg" in page
+    assert "18 mg/kg is within the category A limit of 20 mg/kg" in page
+    assert "18 mg/kg exceeds the category A limit of 16 mg/kg" in page
+
+
+# Adding a parameter through the API ----------------------------------------------------------------------
+
+NEW_PARAMETER = {
+    "code": "buyer-ni",
+    "name": "Nickel release, buyer protocol",
+    "kind": "chemical",
+    "unit": "ug/cm2/week",
+    "standard": "Buyer RSL 2024",
+    "clause": "4.2",
+    "test_method": "EN 1811",
+    "limits": [
+        {"category": "A", "comparator": "max", "limit": "0.2"},
+        {"category": "B", "comparator": "max", "limit": "0.5"},
+    ],
+    "reason": "Buyer RSL for snaps",
+}
+
+
+def test_a_quality_manager_adds_a_parameter_with_its_limits(app, qm, qm_name):
+    response = qm.post("/api/v1/parameters", json=NEW_PARAMETER)
+    assert response.status_code == 201
+    expected = {key: value for key, value in NEW_PARAMETER.items() if key != "reason"} | {"code": "BUYER-NI"}
+    assert response.json == expected
+    assert qm.get("/api/v1/parameters/BUYER-NI").json == expected | {"capas": []}
+    assert "BUYER-NI" in [item["code"] for item in qm.get("/api/v1/parameters?standard=Buyer RSL 2024").json["items"]]
+    assert sorted(stored_changes(app, "BUYER-NI")) == [
+        ("A", (None, None), ("max", "0.2"), "Buyer RSL for snaps", qm_name),
+        ("B", (None, None), ("max", "0.5"), "Buyer RSL for snaps", qm_name),
+    ]
+    # The new parameter judges results at once.
+    judged = qm.post("/api/v1/evaluate", json={"parameter": "BUYER-NI", "category": "A", "value": 0.3}).json
+    assert (judged["verdict"], judged["limit"]) == ("fail", "0.2")
+
+
+def test_adding_a_parameter_with_a_taken_code_is_409(app, qm):
+    before = stored_limits(app)
+    response = qm.post("/api/v1/parameters", json={**NEW_PARAMETER, "code": "cn-form"})
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "duplicate"
+    assert "code" in response.json["error"]["fields"]
+    assert stored_limits(app) == before
+
+
+@pytest.mark.parametrize(
+    ("limits", "field"),
+    [
+        (
+            [
+                {"category": "A", "comparator": "max", "limit": "0.2"},
+                {"category": "B", "comparator": "max", "limit": "abc"},
+            ],
+            "limits[1].limit",
+        ),
+        ([{"category": "A", "comparator": "range", "limit": "9..4"}], "limits[0].limit"),
+        ([{"category": "all", "comparator": "grade_min", "limit": "6"}], "limits[0].limit"),
+        ([{"category": "D", "comparator": "max", "limit": "1"}], "limits[0].category"),
+        ([{"category": "A", "comparator": "about", "limit": "1"}], "limits[0].comparator"),
+        ([{"category": "A", "comparator": "max"}], "limits[0].limit"),
+        (
+            [
+                {"category": "A", "comparator": "max", "limit": "1"},
+                {"category": "A", "comparator": "max", "limit": "2"},
+            ],
+            "limits[1].category",
+        ),
+        (
+            [
+                {"category": "A", "comparator": "max", "limit": "1"},
+                {"category": "all", "comparator": "max", "limit": "2"},
+            ],
+            "limits",
+        ),
+        ([], "limits"),
+        (None, "limits"),
+    ],
+)
+def test_adding_a_parameter_with_bad_limits_is_400_naming_the_limit_and_stores_nothing(app, qm, limits, field):
+    body = {**NEW_PARAMETER, "limits": limits}
+    if limits is None:
+        del body["limits"]
+    response = qm.post("/api/v1/parameters", json=body)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid"
+    assert field in response.json["error"]["fields"]
+    assert "BUYER-NI" not in stored_codes(app)
+
+
+@pytest.mark.parametrize("missing", ["code", "name", "kind", "unit", "standard", "reason"])
+def test_adding_a_parameter_without_a_required_field_is_400_naming_it(app, qm, missing):
+    body = {key: value for key, value in NEW_PARAMETER.items() if key != missing}
+    response = qm.post("/api/v1/parameters", json=body)
+    assert response.status_code == 400
+    assert missing in response.json["error"]["fields"]
+    assert "BUYER-NI" not in stored_codes(app)
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_only_a_quality_manager_may_add_a_parameter(app, api, role):
+    response = api(role).post("/api/v1/parameters", json=NEW_PARAMETER)
+    assert response.status_code == 403
+    assert "BUYER-NI" not in stored_codes(app)
+
+
+# The catalog pages ---------------------------------------------------------------------------------------
+
+
+def test_the_catalog_page_lists_every_parameter_with_its_a_b_c_limits_side_by_side(client, auth):
+    auth.as_role("supervisor")
+    response = client.get("/parameters")
+    assert response.status_code == 200
+    html = response.text
+    assert listed_codes(html) == catalog_codes()
+    assert f"{len(catalog_codes())} parameters" in html
+    assert catalog_row(html, "CN-FORM") == {"A": "≤ 20 mg/kg", "B": "≤ 75 mg/kg", "C": "≤ 300 mg/kg"}
+    assert catalog_row(html, "CN-PH") == {"A": "pH 4.0–7.5", "B": "pH 4.0–8.5", "C": "pH 4.0–9.0"}
+    assert catalog_row(html, "CN-CF-SALIVA") == {"A": "≥ 4", "B": "—", "C": "—"}
+    assert catalog_row(html, "CN-CF-WATER") == {"A": "≥ 3-4", "B": "≥ 3", "C": "≥ 3"}
+    assert catalog_row(html, "CN-CORD-HOOD-U7") == {
+        "A": "no cords of any kind",
+        "B": "no cords of any kind",
+        "C": "no cords of any kind",
+    }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"kind": "colorfastness"},
+        {"category": "B"},
+        {"standard": "GB 31701-2015"},
+        {"kind": "physical", "category": "A", "standard": "GB 31701-2015"},
+    ],
+)
+def test_the_catalog_page_filters_narrow_the_list(client, auth, query):
+    auth.as_role("supervisor")
+    response = client.get("/parameters", query_string=query)
+    assert response.status_code == 200
+    listed = listed_codes(response.text)
+    assert listed == codes_for(**query)
+    assert 0 < len(listed) < len(catalog_codes())
+    for value in query.values():
+        assert re.search(rf'<option value="{re.escape(value)}" selected>', response.text)
+
+
+def test_a_catalog_filter_matching_nothing_says_so(client, auth):
+    auth.as_role("supervisor")
+    html = client.get("/parameters?kind=labelling&standard=EN 14682:2014").text
+    assert listed_codes(html) == []
+    assert "No parameter matches these filters." in html
+
+
+def test_the_parameter_page_shows_limits_notes_and_sources(client, auth):
+    auth.as_role("supervisor")
+    response = client.get("/parameters/cn-ph")
+    assert response.status_code == 200
+    html = response.text
+    rows = {row["category"]: row for row in catalog_rows() if row["code"] == "CN-PH"}
+    assert "CN-PH · pH value" in html
+    for text in ("pH 4.0–7.5", "pH 4.0–8.5", "pH 4.0–9.0", "GB/T 7573"):
+        assert text in html
+    assert "Sources disagree" in html
+    assert rows["B"]["notes"][:60] in html
+    sources = [source.strip() for source in rows["B"]["source"].split(";")]
+    assert [source for source in sources if source.startswith("http")]
+    for source in sources:
+        assert (f'href="{source}"' if source.startswith("http") else source) in html
+    assert "The limits are as shipped in the catalog." in html
+    assert "No closed CAPA is linked to this parameter yet." in html
+
+
+def test_an_unknown_parameter_page_is_404(client, auth):
+    auth.as_role("supervisor")
+    assert client.get("/parameters/CN-NOPE").status_code == 404
+
+
+# Correcting a limit on its page --------------------------------------------------------------------------
+
+
+def test_a_quality_manager_corrects_a_limit_on_its_page_and_the_history_shows_it(app, client, auth):
+    user = auth.as_role("quality_manager")
+    form = client.get("/parameters/CN-FORM/limits/A")
+    assert form.status_code == 200
+    assert input_value(field_block(form.text, "limit")) == "20"
+    assert selected_value(field_block(form.text, "comparator")) == "max"
+    assert "Results judged earlier keep the limit they were judged against." in form.text
+
+    response = client.post(
+        "/parameters/CN-FORM/limits/A", data={"comparator": "max", "limit": "16", "reason": "Buyer RSL 2024"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/parameters/CN-FORM"
+    assert stored_limits(app)[("CN-FORM", "A")] == ("max", "16")
+    assert stored_changes(app, "CN-FORM") == [("A", ("max", "20"), ("max", "16"), "Buyer RSL 2024", user.username)]
+
+    page = client.get("/parameters/CN-FORM").text
+    assert "Limit of CN-FORM for A saved." in page
+    assert "≤ 16 mg/kg" in page
+    history = page[page.index("Changes to the limits") :]
+    assert user.username in history
+    assert "max 20" in history
+    assert "max 16" in history
+    assert "Buyer RSL 2024" in history
+
+
+def test_an_empty_reason_redisplays_the_limit_form_and_changes_nothing(app, client, auth):
+    auth.as_role("quality_manager")
+    response = client.post("/parameters/CN-FORM/limits/A", data={"comparator": "max", "limit": "16", "reason": ""})
+    assert response.status_code == 400
+    assert fields_with_errors(response.text) == {"reason"}
+    assert errors_in(field_block(response.text, "reason"))
+    assert input_value(field_block(response.text, "limit")) == "16"
+    assert stored_limits(app)[("CN-FORM", "A")] == ("max", "20")
+    assert stored_changes(app, "CN-FORM") == []
+
+
+def test_an_unreadable_limit_on_the_page_is_shown_next_to_the_limit(app, client, auth):
+    auth.as_role("quality_manager")
+    response = client.post(
+        "/parameters/CN-PH/limits/B", data={"comparator": "range", "limit": "7.5..4.0", "reason": "typo check"}
+    )
+    assert response.status_code == 400
+    assert fields_with_errors(response.text) == {"limit"}
+    assert input_value(field_block(response.text, "limit")) == "7.5..4.0"
+    assert stored_limits(app)[("CN-PH", "B")] == ("range", "4.0..8.5")
+
+
+def test_the_limit_page_of_an_unknown_category_is_404(client, auth):
+    auth.as_role("quality_manager")
+    assert client.get("/parameters/CN-FORM/limits/D").status_code == 404
+    assert client.get("/parameters/CN-NOPE/limits/A").status_code == 404
+
+
+# Adding a parameter on its page --------------------------------------------------------------------------
+
+NEW_PARAMETER_FORM = {
+    "code": "buyer-ni",
+    "name": "Nickel release, buyer protocol",
+    "kind": "chemical",
+    "unit": "ug/cm2/week",
+    "standard": "Buyer RSL 2024",
+    "clause": "4.2",
+    "test_method": "EN 1811",
+    "comparator": "max",
+    "limit_a": "0.2",
+    "limit_b": "0.5",
+    "limit_c": "",
+    "limit_all": "",
+    "reason": "Buyer RSL for snaps",
+}
+
+
+def test_a_quality_manager_adds_a_parameter_on_the_page(app, client, auth):
+    auth.as_role("quality_manager")
+    assert client.get("/parameters/new").status_code == 200
+    response = client.post("/parameters/new", data=NEW_PARAMETER_FORM)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/parameters/BUYER-NI"
+    assert "BUYER-NI" in stored_codes(app)
+    limits = stored_limits(app)
+    assert (limits[("BUYER-NI", "A")], limits[("BUYER-NI", "B")]) == (("max", "0.2"), ("max", "0.5"))
+    assert ("BUYER-NI", "C") not in limits
+    page = client.get("/parameters/BUYER-NI").text
+    assert "added in this plant" in page
+    assert "≤ 0.2 ug/cm2/week" in page
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"limit_b": "abc"}, "limit_b"),
+        ({"limit_all": "2"}, "limit_all"),
+        ({"limit_a": "", "limit_b": "", "limit_c": "9..4", "comparator": "range"}, "limit_c"),
+        ({"limit_a": "", "limit_b": "", "limit_all": "6", "comparator": "grade_min"}, "limit_all"),
+        ({"code": "cn-form"}, "code"),
+        ({"code": "bad code!"}, "code"),
+        ({"reason": ""}, "reason"),
+    ],
+)
+def test_a_refused_new_parameter_shows_the_error_next_to_its_field_and_keeps_the_input(
+    app, client, auth, change, field
+):
+    auth.as_role("quality_manager")
+    data = {**NEW_PARAMETER_FORM, **change}
+    response = client.post("/parameters/new", data=data)
+    assert response.status_code == 400
+    assert fields_with_errors(response.text) == {field}
+    assert errors_in(field_block(response.text, field))
+    for name in ("code", "name", "limit_a", "limit_b", "limit_c", "limit_all"):
+        assert input_value(field_block(response.text, name)) == data[name]
+    assert "BUYER-NI" not in stored_codes(app)
+    assert stored_changes(app, "CN-FORM") == []
+
+
+def test_a_new_parameter_with_no_limit_at_all_is_refused_on_the_page(app, client, auth):
+    auth.as_role("quality_manager")
+    data = {**NEW_PARAMETER_FORM, "limit_a": "", "limit_b": ""}
+    response = client.post("/parameters/new", data=data)
+    assert response.status_code == 400
+    assert fields_with_errors(response.text) & {"limit_a", "limit_b", "limit_c", "limit_all"}
+    assert "BUYER-NI" not in stored_codes(app)
+
+
+# Who may see and edit ------------------------------------------------------------------------------------
+
+EDIT_PAGES = [
+    "/parameters/new",
+    "/parameters/CN-FORM/limits/A",
+    "/styles/RMP-A/plan",
+    "/batches/A-1/results/new",
+]
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_other_roles_read_the_catalog_but_may_not_edit_it(app, world, client, auth, role):
+    auth.as_role(role)
+    for path in ("/parameters", "/parameters/CN-FORM", "/styles/RMP-A", "/batches/A-1"):
+        assert client.get(path).status_code == 200, path
+    parameter_page = client.get("/parameters/CN-FORM").text
+    assert "/parameters/CN-FORM/limits/A" not in parameter_page
+    assert "/parameters/new" not in client.get("/parameters").text
+
+    before = (stored_limits(app), stored_codes(app), stored_results(app, "A-1"))
+    for path in EDIT_PAGES:
+        assert client.get(path).status_code == 403, path
+    posts = {
+        "/parameters/new": NEW_PARAMETER_FORM,
+        "/parameters/CN-FORM/limits/A": {"comparator": "max", "limit": "16", "reason": "intruder"},
+        "/styles/RMP-A/plan": {"parameter": "EU-AZO", "included": "y", "reason": "intruder"},
+        "/batches/A-1/results/new": {**result("CN-FORM", "12"), "lot": ""},
+    }
+    for path, data in posts.items():
+        assert client.post(path, data=data).status_code == 403, path
+    assert (stored_limits(app), stored_codes(app), stored_results(app, "A-1")) == before
+    with app.app_context():
+        assert service.plan_for(masterdata.get_style("RMP-A")).changes == []
+
+
+def test_the_quality_manager_sees_the_edit_links(world, client, auth):
+    auth.as_role("quality_manager")
+    assert 'href="/parameters/CN-FORM/limits/A"' in client.get("/parameters/CN-FORM").text
+    assert 'href="/parameters/new"' in client.get("/parameters").text
+    assert 'href="/batches/A-1/results/new"' in client.get("/batches/A-1").text
+    assert 'href="/styles/RMP-A/plan"' in client.get("/styles/RMP-A").text
+
+
+# Style and batch pages -----------------------------------------------------------------------------------
+
+
+def test_the_style_page_of_a_cmia_style_shows_its_quality_plan(world, client, auth):
+    auth.as_role("supervisor")
+    html = client.get("/styles/RMP-A").text
+    assert "Quality plan (CMIA)" in html
+    plan = html[html.index("Quality plan (CMIA)") : html.index("Checkpoints")]
+    planned = re.findall(r'<a href="/parameters/([^"]+)">', plan)
+    assert planned == derived_codes("A")
+    assert "≤ 20 mg/kg" in plan
+    for checkpoint in (
+        "Verify the lab-dip test report for these parameters",
+        "Confirm each trim supplier is approved",
+        "Final garment batch test",
+    ):
+        assert checkpoint in html
+    assert 'href="/batches/A-1"' in html
+
+
+def test_the_style_page_of_a_style_not_requiring_cmia_shows_no_plan(world, client, auth):
+    auth.as_role("supervisor")
+    html = client.get("/styles/JKT-C").text
+    assert "not required" in html
+    assert "Quality plan (CMIA)" not in html
+
+
+def test_the_batch_page_shows_coverage_and_results(world, client, auth, qm):
+    qm.post("/api/v1/batches/A-1/results", json=result("CN-FORM", 35, lot="F-1"))
+    qm.post("/api/v1/batches/A-1/results", json=result("CN-PH", "6.5"))
+    auth.as_role("supervisor")
+    response = client.get("/batches/A-1")
+    assert response.status_code == 200
+    html = response.text
+    body = html[html.index("<main") :]
+    assert "CMIA coverage" in body
+    assert f"1 passed, 1 failed, {len(derived_codes('A')) - 2} missing." in body
+    assert "35 mg/kg exceeds the category A limit of 20 mg/kg" in body
+    assert "pH 6.5 is within the category A range pH 4.0–7.5" in body
+    assert "A: ≤ 20 mg/kg" in body
+    assert "A: pH 4.0–7.5" in body
+    assert "SGS Shanghai SH-24-001" in body
+    assert "CN-FORM</a> · F-1" in body
+
+
+def test_the_batch_page_of_a_style_not_requiring_cmia_requires_nothing(world, client, auth):
+    auth.as_role("supervisor")
+    html = client.get("/batches/C-1").text
+    assert "The style does not require CMIA compliance; no parameters are required." in html
+    assert "No lab results recorded for this batch." in html
+
+
+def test_the_batch_page_title_is_the_batch_number_and_shows_the_coverage_once(world, client, auth):
+    auth.as_role("supervisor")
+    html = client.get("/batches/A-1").text
+    title = re.search(r"<title>(.*?)</title>", html, flags=re.S).group(1)
+    assert "<" not in title
+    assert "A-1" in title
+    assert html.count("CMIA coverage") == 1
+
+
+# Recording a result on the page --------------------------------------------------------------------------
+
+RESULT_FORM = {
+    "parameter": "CN-FORM",
+    "value": "35",
+    "lot": "F-1",
+    "lab": "SGS Shanghai",
+    "report_number": "SH-24-001",
+    "tested_at": "2024-03-01",
+}
+
+
+def test_a_quality_manager_records_a_result_through_the_form(app, world, client, auth):
+    auth.as_role("quality_manager")
+    form = client.get("/batches/A-1/results/new?parameter=CN-PB")
+    assert form.status_code == 200
+    assert "Judged against the limits of category A (style RMP-A)." in form.text
+    assert selected_value(field_block(form.text, "parameter")) == "CN-PB"
+    assert 'value="F-1"' in field_block(form.text, "lot")
+
+    response = client.post("/batches/A-1/results/new", data=RESULT_FORM)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/batches/A-1"
+    assert stored_results(app, "A-1") == [("CN-FORM", "35", "fail", "20", "F-1", "2024-03-01")]
+    page = client.get("/batches/A-1").text
+    assert "Result recorded: fail. 35 mg/kg exceeds the category A limit of 20 mg/kg" in page
+
+
+def test_a_result_without_a_lot_is_recorded_for_the_batch(app, world, client, auth):
+    auth.as_role("quality_manager")
+    response = client.post("/batches/B-1/results/new", data={**RESULT_FORM, "lot": ""})
+    assert response.status_code == 302
+    assert stored_results(app, "B-1") == [("CN-FORM", "35", "pass", "75", None, "2024-03-01")]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"value": "3-4"}, "value"),
+        ({"value": "abc"}, "value"),
+        ({"value": "-1"}, "value"),
+        ({"parameter": "CN-PH", "value": "15"}, "value"),
+        ({"parameter": "CN-CF-SALIVA", "value": "6"}, "value"),
+        ({"value": ""}, "value"),
+        ({"lab": ""}, "lab"),
+        ({"report_number": ""}, "report_number"),
+        ({"tested_at": ""}, "tested_at"),
+        ({"tested_at": "01/03/2024"}, "tested_at"),
+        ({"lot": "F-9"}, "lot"),
+        ({"parameter": ""}, "parameter"),
+    ],
+)
+def test_a_refused_result_redisplays_the_form_with_the_error_next_to_the_field(app, world, client, auth, change, field):
+    auth.as_role("quality_manager")
+    data = {**RESULT_FORM, **change}
+    response = client.post("/batches/A-1/results/new", data=data)
+    assert response.status_code == 400
+    assert fields_with_errors(response.text) == {field}
+    assert errors_in(field_block(response.text, field))
+    assert input_value(field_block(response.text, "value")) == data["value"]
+    assert input_value(field_block(response.text, "lab")) == data["lab"]
+    assert stored_results(app, "A-1") == []
+
+
+def test_an_unreadable_value_keeps_what_was_typed_and_says_why(app, world, client, auth):
+    auth.as_role("quality_manager")
+    response = client.post("/batches/A-1/results/new", data={**RESULT_FORM, "value": "3-4"})
+    assert response.status_code == 400
+    block = field_block(response.text, "value")
+    assert input_value(block) == "3-4"
+    assert "3-4 is not a number." in " ".join(errors_in(block))
+    assert selected_value(field_block(response.text, "parameter")) == "CN-FORM"
+    assert selected_value(field_block(response.text, "lot")) == "F-1"
+    assert stored_results(app, "A-1") == []
+
+
+def test_a_result_dated_tomorrow_is_refused_on_the_page(app, world, client, auth):
+    auth.as_role("quality_manager")
+    tomorrow = (plant_today() + timedelta(days=1)).isoformat()
+    response = client.post("/batches/A-1/results/new", data={**RESULT_FORM, "tested_at": tomorrow})
+    assert response.status_code == 400
+    assert fields_with_errors(response.text) == {"tested_at"}
+    assert stored_results(app, "A-1") == []
