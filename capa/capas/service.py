@@ -717,6 +717,7 @@ def cancel(nc: NonConformance, data: Any, actor: User) -> NonConformance:
     values = CANCEL_SCHEMA.validate(data)
     with changing(nc, actor, Step.CANCEL, version=values.get("version")) as journal:
         journal.set("cancel_reason", values["reason"])
+        nc.cancelled_at = utcnow()
         journal.move(State.CANCELLED, values["reason"])
     return nc
 

@@ -76,6 +76,7 @@ def upgrade():
         sa.Column("effectiveness", sa.Text(), nullable=False),
         sa.Column("cancel_reason", sa.Text(), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "category IS NULL OR category IN ('A', 'B', 'C')", name=op.f("ck_nonconformances_category_known")
         ),
