@@ -4,7 +4,7 @@ Authenticated with ``Authorization: Bearer <token>`` only; every error answers
 ``{"error": {"code", "message", "fields"}}``. The endpoints call the same services as the pages.
 """
 
-from capa.api import capas, masterdata, me, safety  # noqa: F401  (registers the routes)
+from capa.api import capas, masterdata, me, safety, trends  # noqa: F401  (registers the routes)
 from capa.api.blueprint import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,34 @@
+"""``flask --app capa summary run``: build a week's summary now."""
+
+import click
+from flask.cli import AppGroup
+
+from capa.common.clock import plant_zone
+from capa.common.types import utcnow
+from capa.trends import service
+from capa.trends.weeks import InvalidWeek, Week, last_complete_week
+
+summary_cli = AppGroup("summary", help="Weekly trend summaries.")
+
+
+@summary_cli.command("run")
+@click.option("--week", "week_text", help="The ISO week, e.g. 2026-W47 (default: the last complete week).")
+@click.option("--force", is_flag=True, help="Rebuild the summary even if it exists.")
+def run(week_text: str | None, force: bool) -> None:
+    """Build the summary of a week; an existing summary is kept unless --force is given."""
+    try:
+        week = Week.parse(week_text) if week_text else last_complete_week(utcnow(), plant_zone())
+    except InvalidWeek as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        summary, built = service.build(week, force=force)
+    except Exception as exc:
+        raise click.ClickException(f"Building {week} failed and will be retried: {type(exc).__name__}: {exc}") from exc
+    figures = summary.figures or {}
+    if built:
+        click.echo(
+            f"Built {week}: {figures.get('new_ncs', 0)} new, {figures.get('closed', 0)} closed, "
+            f"{figures.get('open_at_end', 0)} open at the end, {len(figures.get('alerts', []))} alerts."
+        )
+    else:
+        click.echo(f"The summary of {week} exists already ({summary.status}); use --force to rebuild it.")

@@ -1,0 +1,31 @@
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from capa.common.types import UTCDateTime, utcnow
+from capa.extensions import db
+
+
+class WeeklySummary(db.Model):
+    """The summary of one ISO week. The unique week is the claim that makes building it happen once: a
+    second builder (a second scheduler, a repeated run) fails to insert and leaves the first one's alone."""
+
+    __tablename__ = "weekly_summaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 2026-W47
+    week: Mapped[str] = mapped_column(String(8), unique=True)
+    monday: Mapped[date] = mapped_column(Date)
+    #: The figures as the API answers them; empty while the summary is being built.
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: building, built or failed.
+    status: Mapped[str] = mapped_column(String(12), default="building")
+    error: Mapped[str] = mapped_column(Text, default="")
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: not_configured, pending, sending, sent or failed: the mail of this summary, sent once.
+    mail_status: Mapped[str] = mapped_column(String(16), default="pending")
+    mail_error: Mapped[str] = mapped_column(Text, default="")
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,117 @@
+"""Building, finding and listing weekly summaries, exactly once per week.
+
+The rule: a week's summary is built once. Building first claims the week by inserting its row; the
+database's unique key on the week makes a second claim fail inside its own transaction (two schedulers
+started by mistake, a repeated run), and the loser leaves the week alone. ``force`` rebuilds the figures of
+a claimed week in place. A failure while computing is recorded on the row and retried by the next run.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from capa.common.clock import plant_zone
+from capa.common.errors import NotFound, ValidationError
+from capa.common.types import utcnow
+from capa.extensions import db
+from capa.trends.figures import compute
+from capa.trends.models import WeeklySummary
+from capa.trends.weeks import InvalidWeek, Week, last_complete_week
+
+
+def parse_week(text: str) -> Week:
+    """The week named ``text``; raises ValidationError naming ``week``."""
+    try:
+        return Week.parse(text)
+    except InvalidWeek as exc:
+        raise ValidationError(str(exc), fields={"week": str(exc)}) from exc
+
+
+def find(week: Week) -> WeeklySummary | None:
+    return db.session.scalar(select(WeeklySummary).where(WeeklySummary.week == str(week)))
+
+
+def get_built(week_text: str) -> WeeklySummary:
+    """The built summary of the week named ``week_text``; raises ValidationError or NotFound."""
+    summary = find(parse_week(week_text))
+    if summary is None or summary.status != "built":
+        raise NotFound(str(_l("No summary has been built for %(week)s.", week=week_text)), fields={"week": "not built"})
+    return summary
+
+
+def list_summaries() -> list[WeeklySummary]:
+    return list(db.session.scalars(select(WeeklySummary).order_by(WeeklySummary.monday.desc())))
+
+
+def _claim(week: Week) -> WeeklySummary | None:
+    """Insert the week's row; None when another builder holds it already."""
+    session = db.session
+    try:
+        summary = WeeklySummary(week=str(week), monday=week.monday, status="building", figures={})
+        session.add(summary)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return summary
+
+
+def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
+    """Build ``week``'s summary unless it exists (or rebuild it with ``force``); returns it and whether this
+    call built it. A failed build is retried by the next call."""
+    session = db.session
+    summary = find(week)
+    if summary is not None and summary.status == "built" and not force:
+        return summary, False
+    if summary is None:
+        summary = _claim(week)
+        if summary is None:
+            return find(week), False
+    else:
+        # A failed or forced build: take the row over only if nobody else is building it right now.
+        taken = session.execute(
+            update(WeeklySummary)
+            .where(
+                WeeklySummary.id == summary.id,
+                WeeklySummary.status.in_(["built", "failed"]) if force else WeeklySummary.status == "failed",
+            )
+            .values(status="building")
+        ).rowcount
+        session.commit()
+        if not taken:
+            session.refresh(summary)
+            return summary, False
+    try:
+        figures = compute(week, plant_zone())
+    except Exception as exc:
+        session.rollback()
+        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        session.commit()
+        raise
+    summary.figures, summary.status, summary.error, summary.built_at = figures, "built", "", utcnow()
+    session.commit()
+    return summary, True
+
+
+def missing_weeks(now: datetime, *, since: Week | None = None, limit: int = 52) -> list[Week]:
+    """Weeks up to the last complete one that have no built summary, oldest first (catch-up after downtime).
+
+    Looks back from the last complete week to the latest built one, or ``limit`` weeks at most."""
+    last = last_complete_week(now, plant_zone())
+    built = {s.week for s in list_summaries() if s.status == "built"}
+    weeks = []
+    week = last
+    for _ in range(limit):
+        if str(week) in built or (since is not None and week < since):
+            break
+        weeks.append(week)
+        week = week.shifted(-1)
+    return list(reversed(weeks))
+
+
+def live(week: Week) -> dict[str, Any]:
+    """The figures of ``week`` computed now, not stored (the quality manager's home page)."""
+    return compute(week, plant_zone())
