@@ -1,6 +1,6 @@
 """CAPA tracker: non-conformances, corrective actions and CMIA safety parameters for children's wear."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
@@ -21,6 +21,7 @@ from capa.home.views import bp as home_bp
 from capa.masterdata.views import bp as masterdata_bp
 from capa.safety.views import bp as safety_bp
 from capa.trends.cli import summary_cli
+from capa.trends.views import bp as trends_bp
 
 __all__ = ["create_app"]
 
@@ -69,6 +70,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(masterdata_bp)
     app.register_blueprint(safety_bp)
     app.register_blueprint(capas_bp)
+    app.register_blueprint(trends_bp)
     app.register_blueprint(api.bp)
     # The API authenticates with bearer tokens only, never with the session cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)
@@ -92,4 +94,5 @@ def configure_templates(app: Flask) -> None:
         return {
             "can": lambda permission: allowed(current_user, Permission(permission)),
             "html_lang": str(get_locale() or "en").replace("_", "-"),
+            "timedelta": timedelta,
         }
