@@ -21,9 +21,16 @@ $(VENV)/.installed: $(PY) pyproject.toml
 
 install: $(VENV)/.installed
 
+# The web app and, unless CAPA_SCHEDULER=off, the scheduler beside it (stopped together).
 run: install
 	$(FLASK) init-db
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@if [ "$${CAPA_SCHEDULER:-on}" != "off" ]; then \
+		$(FLASK) scheduler & scheduler=$$!; \
+		trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) run --host $(HOST) --port $(PORT); \
+	else \
+		$(FLASK) run --host $(HOST) --port $(PORT); \
+	fi
 
 test: install lint test-sqlite test-postgres
 

@@ -20,7 +20,7 @@ from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.home.views import bp as home_bp
 from capa.masterdata.views import bp as masterdata_bp
 from capa.safety.views import bp as safety_bp
-from capa.trends.cli import summary_cli
+from capa.trends.cli import scheduler_command, summary_cli
 from capa.trends.views import bp as trends_bp
 
 __all__ = ["create_app"]
@@ -81,6 +81,7 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(summary_cli)
+    app.cli.add_command(scheduler_command)
 
 
 def configure_templates(app: Flask) -> None:

@@ -28,6 +28,18 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_PHOTO_MAX_BYTES": 8 * 1024 * 1024,
     # JSON bodies sent to the API are small; anything larger is refused with 413.
     "CAPA_API_MAX_BODY": 1024 * 1024,
+    # The address people reach the app at, for links in mails.
+    "CAPA_BASE_URL": "http://127.0.0.1:5000",
+    # Weekly summaries: when they are built (cron, plant time) and where they are mailed.
+    "CAPA_SUMMARY_CRON": "0 6 * * mon",
+    "CAPA_REMINDER_CRON": "0 7 * * *",
+    "CAPA_SMTP_HOST": None,
+    "CAPA_SMTP_PORT": 25,
+    "CAPA_SMTP_USER": None,
+    "CAPA_SMTP_PASSWORD": None,
+    "CAPA_SMTP_STARTTLS": False,
+    "CAPA_MAIL_FROM": "capa@localhost",
+    "CAPA_SUMMARY_RECIPIENTS": "",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -45,6 +57,16 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_API_MAX_BODY": int,
     "CAPA_PHOTO_MAX_BYTES": int,
     "SESSION_COOKIE_SECURE": bool,
+    "CAPA_BASE_URL": str,
+    "CAPA_SUMMARY_CRON": str,
+    "CAPA_REMINDER_CRON": str,
+    "CAPA_SMTP_HOST": str,
+    "CAPA_SMTP_PORT": int,
+    "CAPA_SMTP_USER": str,
+    "CAPA_SMTP_PASSWORD": str,
+    "CAPA_SMTP_STARTTLS": bool,
+    "CAPA_MAIL_FROM": str,
+    "CAPA_SUMMARY_RECIPIENTS": str,
 }
 
 

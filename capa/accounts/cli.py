@@ -20,10 +20,11 @@ def _fail(error: DomainError) -> click.ClickException:
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_user(username: str, role: str, password: str) -> None:
+@click.option("--email", help="Where reminders of overdue actions go.")
+def create_user(username: str, role: str, password: str, email: str | None) -> None:
     """Create USERNAME with ROLE; asks for the password when --password is not given."""
     try:
-        user = service.create_user({"username": username, "role": role, "password": password})
+        user = service.create_user({"username": username, "role": role, "password": password, "email": email})
     except DomainError as exc:
         raise _fail(exc) from None
     click.echo(f"Created user {user.username} ({user.role}).")

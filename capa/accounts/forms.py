@@ -22,8 +22,10 @@ class UserCreateForm(FlaskForm):
     username = StringField(_l("User name"), validators=[InputRequired()])
     role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     password = PasswordField(_l("Initial password"), validators=[InputRequired()])
+    email = StringField(_l("E-mail (for reminders, optional)"))
 
 
 class UserEditForm(FlaskForm):
     role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     active = BooleanField(_l("Active (may log in)"))
+    email = StringField(_l("E-mail (for reminders, optional)"))

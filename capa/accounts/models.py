@@ -29,6 +29,8 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
+    #: Where reminders of overdue actions are sent; optional.
+    email: Mapped[str | None] = mapped_column(String(200))
     #: A deactivated account can no longer log in or use its tokens; its records keep its name.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,8 +36,13 @@ USER_SCHEMA = Schema(
     ),
     role=Choice([r.value for r in Role]),
     password=Text(200),
+    email=Text(200, required=False, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", pattern_message=_l("Not an e-mail address.")),
 )
-USER_UPDATE_SCHEMA = Schema(role=Choice([r.value for r in Role]), active=Boolean(default=True))
+USER_UPDATE_SCHEMA = Schema(
+    role=Choice([r.value for r in Role]),
+    active=Boolean(default=True),
+    email=Text(200, required=False, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", pattern_message=_l("Not an e-mail address.")),
+)
 
 
 def _hash(password: str) -> str:
@@ -86,6 +91,7 @@ def create_user(data: dict[str, Any]) -> User:
             username=values["username"],
             role=values["role"],
             password_hash=_hash(values["password"]),
+            email=values.get("email"),
             active=True,
         )
         session.add(user)

@@ -69,7 +69,12 @@ def users():
 def user_new():
     form = UserCreateForm()
     if form.validate_on_submit():
-        data = {"username": form.username.data, "role": form.role.data, "password": form.password.data}
+        data = {
+            "username": form.username.data,
+            "role": form.role.data,
+            "password": form.password.data,
+            "email": form.email.data or None,
+        }
         try:
             user = service.create_user(data)
         except DomainError as exc:
@@ -90,7 +95,9 @@ def user_edit(username: str):
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:
-            service.update_user(user, {"role": form.role.data, "active": form.active.data})
+            service.update_user(
+                user, {"role": form.role.data, "active": form.active.data, "email": form.email.data or None}
+            )
         except DomainError as exc:
             show_errors(form, exc)
         else:

@@ -9,13 +9,13 @@ from matplotlib.figure import Figure
 INK, ACCENT, WARN, MUTED = "#1f2933", "#0b6e4f", "#b54708", "#9aa5b1"
 
 
-def _svg(figure: Figure) -> bytes:
+def _draw(figure: Figure, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
     return buffer.getvalue()
 
 
-def pareto(counts: dict[str, int], title: str) -> bytes:
+def pareto(counts: dict[str, int], title: str, fmt: str = "svg") -> bytes:
     """Bars by count, largest first, with the cumulative share as a line on a second axis."""
     items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:15]
     figure = Figure(figsize=(7, 3.2), dpi=100)
@@ -23,7 +23,7 @@ def pareto(counts: dict[str, int], title: str) -> bytes:
     if not items:
         axes.text(0.5, 0.5, "—", ha="center", va="center", color=MUTED, fontsize=20)
         axes.set_axis_off()
-        return _svg(figure)
+        return _draw(figure, fmt)
     labels = [label for label, _ in items]
     values = [value for _, value in items]
     total = sum(counts.values())
@@ -42,10 +42,10 @@ def pareto(counts: dict[str, int], title: str) -> bytes:
     share.set_ylabel("cumulative %")
     for spine in (*axes.spines.values(), *share.spines.values()):
         spine.set_color(MUTED)
-    return _svg(figure)
+    return _draw(figure, fmt)
 
 
-def weekly_trend(history: dict[str, Any], title: str) -> bytes:
+def weekly_trend(history: dict[str, Any], title: str, fmt: str = "svg") -> bytes:
     """New, closed and open NCs per week over the summary's 13 weeks."""
     figure = Figure(figsize=(7, 3), dpi=100)
     axes = figure.add_subplot()
@@ -58,11 +58,21 @@ def weekly_trend(history: dict[str, Any], title: str) -> bytes:
     axes.legend(fontsize=8, frameon=False)
     for spine in axes.spines.values():
         spine.set_color(MUTED)
-    return _svg(figure)
+    return _draw(figure, fmt)
 
 
 CHARTS = {
-    "pareto": lambda figures: pareto(figures.get("by_defect_type", {}), "New NCs by defect type (Pareto)"),
-    "trend": lambda figures: weekly_trend(figures["history"], "New, closed and open NCs per week"),
-    "parameters": lambda figures: pareto(figures.get("by_parameter", {}), "New NCs by safety parameter"),
+    "trend": lambda figures, fmt: weekly_trend(figures["history"], "New, closed and open NCs per week", fmt),
+    "pareto": lambda figures, fmt: pareto(figures.get("by_defect_type", {}), "New NCs by defect type (Pareto)", fmt),
+    "parameters": lambda figures, fmt: pareto(figures.get("by_parameter", {}), "New NCs by safety parameter", fmt),
 }
+
+
+def svg(name: str, figures: dict[str, Any]) -> bytes:
+    """The chart ``name`` of a summary as SVG, for the page."""
+    return CHARTS[name](figures, "svg")
+
+
+def png(name: str, figures: dict[str, Any]) -> bytes:
+    """The chart ``name`` of a summary as PNG, for mail clients, which rarely show SVG."""
+    return CHARTS[name](figures, "png")

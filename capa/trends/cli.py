@@ -1,11 +1,15 @@
 """``flask --app capa summary run``: build a week's summary now."""
 
+import contextlib
+
 import click
-from flask.cli import AppGroup
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from capa.common.clock import plant_zone
 from capa.common.types import utcnow
 from capa.trends import service
+from capa.trends.scheduler import create_scheduler
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
 
 summary_cli = AppGroup("summary", help="Weekly trend summaries.")
@@ -32,3 +36,17 @@ def run(week_text: str | None, force: bool) -> None:
         )
     else:
         click.echo(f"The summary of {week} exists already ({summary.status}); use --force to rebuild it.")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduler in the foreground: weekly summaries (CAPA_SUMMARY_CRON) and daily reminders."""
+    app = current_app._get_current_object()
+    scheduler = create_scheduler(app)
+    click.echo(
+        f"Scheduler started: summaries at '{app.config['CAPA_SUMMARY_CRON']}', reminders at "
+        f"'{app.config['CAPA_REMINDER_CRON']}' ({app.config['CAPA_TIMEZONE']}). Missed weeks are built now."
+    )
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # stopping it is the normal way out
+        scheduler.start()

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Integer, String, Text
+from sqlalchemy import JSON, Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from capa.common.types import UTCDateTime, utcnow
@@ -29,3 +29,15 @@ class WeeklySummary(db.Model):
     mail_error: Mapped[str] = mapped_column(Text, default="")
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobClaim(db.Model):
+    """A job run claimed once: (job, key) is unique, e.g. the overdue reminders of one day."""
+
+    __tablename__ = "job_claims"
+    __table_args__ = (UniqueConstraint("job", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(40))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from capa.capas.models import NonConformance
 from capa.common.clock import plant_zone
 from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
@@ -96,16 +97,20 @@ def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
     return summary, True
 
 
-def missing_weeks(now: datetime, *, since: Week | None = None, limit: int = 52) -> list[Week]:
-    """Weeks up to the last complete one that have no built summary, oldest first (catch-up after downtime).
+def missing_weeks(now: datetime, *, limit: int = 104) -> list[Week]:
+    """Weeks without a built summary, oldest first, from the latest built week (or the week of the first
+    non-conformance ever reported) to the last complete week: the catch-up after downtime.
 
-    Looks back from the last complete week to the latest built one, or ``limit`` weeks at most."""
-    last = last_complete_week(now, plant_zone())
+    At most ``limit`` weeks are looked back at; a database with no NC at all needs only the last week."""
+    zone = plant_zone()
+    last = last_complete_week(now, zone)
     built = {s.week for s in list_summaries() if s.status == "built"}
+    first_report = db.session.scalar(select(func.min(NonConformance.reported_at)))
+    earliest = Week.containing(first_report.astimezone(zone).date()) if first_report else last
     weeks = []
     week = last
     for _ in range(limit):
-        if str(week) in built or (since is not None and week < since):
+        if str(week) in built or week < earliest:
             break
         weeks.append(week)
         week = week.shifted(-1)

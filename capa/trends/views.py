@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from capa.accounts.permissions import Permission, requires
 from capa.common.errors import NotFound, ValidationError
 from capa.trends import service
-from capa.trends.charts import CHARTS
+from capa.trends.charts import CHARTS, svg
 
 bp = Blueprint("trends", __name__)
 
@@ -41,7 +41,7 @@ def summary(week: str):
 def chart(week: str, name: str):
     if name not in CHARTS:
         abort(404)
-    response = Response(CHARTS[name](_built(week).figures), mimetype="image/svg+xml")
+    response = Response(svg(name, _built(week).figures), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 

@@ -1,8 +1,8 @@
-"""weekly summaries
+"""weekly summaries, job claims, user e-mail
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-25 19:31:49.652584
+Create Date: 2026-11-25 19:35:31.036648
 
 """
 
@@ -17,6 +17,15 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        "job_claims",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_claims")),
+        sa.UniqueConstraint("job", "key", name=op.f("uq_job_claims_job")),
+    )
     op.create_table(
         "weekly_summaries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -34,7 +43,13 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_weekly_summaries")),
         sa.UniqueConstraint("week", name=op.f("uq_weekly_summaries_week")),
     )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=200), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("email")
+
     op.drop_table("weekly_summaries")
+    op.drop_table("job_claims")
