@@ -9,6 +9,7 @@ a claimed week in place. A failure while computing is recorded on the row and re
 from datetime import datetime
 from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +118,11 @@ def missing_weeks(now: datetime, *, limit: int = 104) -> list[Week]:
     return list(reversed(weeks))
 
 
-def live(week: Week) -> dict[str, Any]:
-    """The figures of ``week`` computed now, not stored (the quality manager's home page)."""
-    return compute(week, plant_zone())
+def live(week: Week | None = None) -> dict[str, Any]:
+    """The figures of ``week`` (default: the week in progress) computed now, not stored: the quality
+    manager's home page. Computed once per request however often asked."""
+    week = week or Week.containing(utcnow().astimezone(plant_zone()).date())
+    cache = g.setdefault("live_figures", {}) if has_request_context() else {}
+    if str(week) not in cache:
+        cache[str(week)] = compute(week, plant_zone())
+    return cache[str(week)]
