@@ -9,7 +9,7 @@ PORT ?= 5000
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres lint clean
+.PHONY: install run test test-sqlite test-postgres lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,13 @@ test-postgres: install
 		echo "*** PostgreSQL pass SKIPPED: no server at $(TEST_POSTGRES_URL). Only SQLite was tested. ***"; \
 	fi
 
+# Builds one week's summary at 1,000,000 NCs on PostgreSQL against the bare SQL floor (see bench/).
+bench: install
+	$(PY) bench/summary_bench.py
+
 lint: install
-	$(VENV)/bin/ruff check capa tests migrations
-	$(VENV)/bin/ruff format --check capa tests migrations
+	$(VENV)/bin/ruff check capa tests migrations bench
+	$(VENV)/bin/ruff format --check capa tests migrations bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
