@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 
@@ -121,6 +121,7 @@ def app(migrated_database, app_config, tmp_path) -> Iterator[Flask]:
     instance = Path(app_config["CAPA_INSTANCE_PATH"])
     instance.mkdir(parents=True, exist_ok=True)
     application = create_app({**app_config, "DATABASE_URL": _fresh_database(migrated_database, instance)})
+    application.test_client_class = RequestScopedClient
     with application.app_context():
         if POSTGRES_URL:
             _empty_postgres(application)
@@ -128,6 +129,19 @@ def app(migrated_database, app_config, tmp_path) -> Iterator[Flask]:
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+class RequestScopedClient(FlaskClient):
+    """Each request in an app context of its own, as under a real server: the test's own context (which
+    services called from the test use) shares no ``g`` (Flask-Login's cached user) or session with requests."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # What the test reads next through services must be what the request stored, not its own old copy.
+        if has_app_context():
+            db.session.expire_all()
+        return response
 
 
 @pytest.fixture

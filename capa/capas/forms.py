@@ -44,7 +44,8 @@ STATE_LABELS = {
 class FileForm(FlaskForm):
     """Filing an NC on a phone in under a minute: the essentials first, everything else optional."""
 
-    title = StringField(_l("What is wrong"), validators=[InputRequired()])
+    # Required, but checked by the service with every other field, so all problems show at once.
+    title = StringField(_l("What is wrong"))
     defect_type = SelectField(_l("Defect type"), choices=[], validate_choice=False)
     line = SelectField(_l("Line"), choices=[], validate_choice=False)
     source = SelectField(_l("Found at"), choices=options(SOURCE_LABELS))
@@ -122,9 +123,11 @@ class TestForm(FlaskForm):
     lab = StringField(_l("Laboratory"))
     report_number = StringField(_l("Report number"))
     tested_at = DateField(_l("Test date"), validators=[Optional()])
+    # Shown only when the NC names no style; the service checks it is A, B or C.
     category = SelectField(
         _l("Category to judge against (only when the NC names no style)"),
         choices=options({"A": "A", "B": "B", "C": "C"}, blank=True),
+        validate_choice=False,
     )
 
 

@@ -107,12 +107,22 @@ def _defect_type(code: str) -> DefectType | None:
     return db.session.scalar(select(DefectType).where(DefectType.code == code.strip().lower()))
 
 
-def _parameters(codes: list[str], field: str) -> list[SafetyParameter]:
+def _parameters(codes: list[str], field: str, *, category: str | None = None) -> list[SafetyParameter]:
+    """The parameters named; each must exist and, when the category is known, have a limit for it (a
+    parameter without one could never pass a retest, so the CAPA could never close)."""
     found = []
     for index, code in enumerate(dict.fromkeys(codes)):
         parameter = safety.find_parameter(code)
         if parameter is None:
             raise _invalid({f"{field}[{index}]": str(_l("No safety parameter %(code)s.", code=code))})
+        if category is not None and parameter.limit_for(category) is None:
+            raise _invalid(
+                {
+                    f"{field}[{index}]": str(
+                        _l("%(code)s has no limit for category %(category)s.", code=code, category=category)
+                    )
+                }
+            )
         found.append(parameter)
     return found
 
@@ -187,20 +197,23 @@ def file_nc(data: Any, actor: User, photos: list["Upload"] | tuple = ()) -> NonC
     a batch of another style), and PermissionDenied when someone other than a quality manager or an
     administrator back-dates it with ``reported_at``.
     """
-    values = FILE_SCHEMA.validate(data)
+    values, errors = FILE_SCHEMA.check(data)
     if photos:
-        _check_photos(list(photos), 0, _photo_limit())
+        try:
+            _check_photos(list(photos), 0, _photo_limit())
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if values["reported_at"] is not None and actor.role not in (Role.QUALITY_MANAGER, Role.ADMIN):
         raise PermissionDenied(
             str(_l("Only quality managers and administrators may enter a report time.")),
             fields={"reported_at": str(_l("Not allowed for your role."))},
         )
-    errors: dict[str, str] = {}
-    defect_type = _defect_type(values["defect_type"])
-    if defect_type is None or not defect_type.active:
+    # References are looked up even when other fields are wrong, so that every problem shows in one round.
+    defect_type = _defect_type(values["defect_type"]) if values["defect_type"] else None
+    if values["defect_type"] and (defect_type is None or not defect_type.active):
         errors["defect_type"] = str(_l("No defect type %(code)s.", code=values["defect_type"]))
-    line = masterdata.find_line(values["line"])
-    if line is None:
+    line = masterdata.find_line(values["line"]) if values["line"] else None
+    if values["line"] and line is None:
         errors["line"] = str(_l("No line %(value)s.", value=values["line"]))
     style = masterdata.find_style(values["style"]) if values["style"] else None
     if values["style"] and style is None:
@@ -212,12 +225,14 @@ def file_nc(data: Any, actor: User, photos: list["Upload"] | tuple = ()) -> NonC
         errors["batch"] = str(_l("Batch %(batch)s is of style %(style)s.", batch=batch.number, style=batch.style.code))
     if batch is not None and style is None and not values["style"]:
         style = batch.style
+    category = style.category if style is not None else values["category"]
     try:
-        parameters = (
-            _parameters(values["parameters"], "parameters")
-            if values["parameters"] is not None
-            else list(defect_type.parameters if defect_type is not None else [])
-        )
+        if values["parameters"] is not None:
+            parameters = _parameters(values["parameters"], "parameters", category=category)
+        else:
+            # The defect type's usual parameters, those that have a limit for this NC's category.
+            usual = list(defect_type.parameters if defect_type is not None else [])
+            parameters = [p for p in usual if category is None or p.limit_for(category) is not None]
     except ValidationError as exc:
         errors.update(exc.fields)
         parameters = []
@@ -225,7 +240,6 @@ def file_nc(data: Any, actor: User, photos: list["Upload"] | tuple = ()) -> NonC
         raise _invalid(errors)
 
     reported_at = values["reported_at"] or utcnow()
-    category = style.category if style is not None else values["category"]
     recurrence_of = find_recurrence(defect_type, style.id if style else None, batch, reported_at)
     with unit_of_work() as session:
         year = reported_at.astimezone(plant_zone()).year
@@ -294,7 +308,11 @@ def edit_nc(nc: NonConformance, data: Any, actor: User) -> NonConformance:
     if actor.role == Role.SUPERVISOR and nc.reported_by_id != actor.id:
         raise PermissionDenied(str(_l("Supervisors edit only the non-conformances they reported.")))
     values = EDIT_SCHEMA.validate(data, partial=True)
-    parameters = _parameters(values["parameters"], "parameters") if values.get("parameters") is not None else None
+    parameters = (
+        _parameters(values["parameters"], "parameters", category=nc.effective_category)
+        if values.get("parameters") is not None
+        else None
+    )
     with changing(nc, actor, Step.EDIT, version=values.get("version")) as journal:
         for field in ("title", "description", "severity", "quantity_affected"):
             if field in values:
@@ -697,7 +715,7 @@ def close(nc: NonConformance, data: Any, actor: User) -> NonConformance:
                 _l(
                     "%(number)s cannot close yet: %(gates)s",
                     number=nc.number,
-                    gates="; ".join(gate.message for gate in unmet),
+                    gates=" ".join(gate.message for gate in unmet),
                 )
             ),
             unmet=[gate.to_dict() for gate in unmet],
@@ -718,6 +736,10 @@ def cancel(nc: NonConformance, data: Any, actor: User) -> NonConformance:
     with changing(nc, actor, Step.CANCEL, version=values.get("version")) as journal:
         journal.set("cancel_reason", values["reason"])
         nc.cancelled_at = utcnow()
+        # Not a real non-conformance: nothing it held needs holding any longer.
+        for hold in nc.holds:
+            if hold.released_at is None:
+                _release(hold, actor, str(_l("Released: %(number)s was cancelled.", number=nc.number)), journal)
         journal.move(State.CANCELLED, values["reason"])
     return nc
 
@@ -797,12 +819,13 @@ def filtered(filters: dict[str, Any]):
         end = datetime.combine(filters["reported_to"] + timedelta(days=1), datetime.min.time(), zone)
         query = query.where(NonConformance.reported_at < end)
     if filters.get("q"):
-        pattern = f"%{filters['q'].lower()}%"
+        # Taken literally: a % or _ typed is searched for, not a wildcard.
+        text = filters["q"].lower()
         query = query.where(
             or_(
-                func.lower(NonConformance.title).like(pattern),
-                func.lower(NonConformance.description).like(pattern),
-                func.lower(NonConformance.number).like(pattern),
+                func.lower(NonConformance.title).contains(text, autoescape=True),
+                func.lower(NonConformance.description).contains(text, autoescape=True),
+                func.lower(NonConformance.number).contains(text, autoescape=True),
             )
         )
     return query
@@ -918,7 +941,7 @@ def _check_photos(uploads: list[Upload], already: int, max_bytes: int) -> list[t
     for upload in uploads:
         shown = upload.filename[:80] or "?"
         if len(upload.data) > max_bytes:
-            raise _invalid({"photos": str(_l("%(name)s is larger than %(mb)d MB.", name=shown, mb=max_bytes // 2**20))})
+            raise _invalid({"photos": str(_l("%(name)s is larger than %(size)s.", name=shown, size=_size(max_bytes)))})
         kind = next((kind for signature, kind in PHOTO_SIGNATURES.items() if upload.data.startswith(signature)), None)
         if kind is None:
             raise _invalid({"photos": str(_l("%(name)s is not a JPEG or PNG photo.", name=shown))})
@@ -933,6 +956,8 @@ def _photo_limit() -> int:
 def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[Photo]:
     """Store photos of the defect in the upload folder under names the app chooses (never the device's); the
     files are removed again if saving fails. Raises ValidationError naming ``photos``."""
+    if not uploads:
+        raise _invalid({"photos": str(_l("Choose at least one photo."))})
     checked = _check_photos(uploads, len(nc.photos), _photo_limit())
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -960,6 +985,10 @@ def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[P
             path.unlink(missing_ok=True)
         raise
     return photos
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} bytes"
 
 
 def _safe_name(filename: str) -> str:

@@ -8,11 +8,22 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
-from werkzeug.datastructures import MultiDict
 
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
@@ -158,10 +169,11 @@ def can_step(nc, step: Step) -> bool:
     return allowed_in(step, nc.status) and current_user.is_authenticated and role_may(step, current_user.role)
 
 
-def _render_nc(nc, submitted: dict | None = None, status: int = 200):
+def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict | None = None):
     return render_template(
         "capas/nc.html",
         nc=nc,
+        kept=kept or {},
         forms=_step_forms(nc, submitted),
         can_step=lambda step: can_step(nc, Step(step)),
         tests=service.tests_of(nc),
@@ -184,16 +196,16 @@ def _version(form) -> int | None:
 
 def _take_step(number: str, name: str, form_class, build, *, success_message: str):
     """Validate the step's form, call the service through ``build(nc, form)``, then back to the NC page; on
-    refusal, the NC page again with this form's input and errors."""
+    refusal, the NC page again with this form's input and errors, and the reason on top of the page (the
+    form may not be shown at all in the NC's state, or to this role)."""
     nc = _nc(number)
     form = form_class()
-    if name == "action":
-        form.owner.choices = []
     if form.validate_on_submit():
         try:
             build(nc, form)
         except DomainError as exc:
             show_errors(form, exc)
+            flash(exc.message, "error")
             return _render_nc(nc, {name: form}, status=exc.status)
         flash(success_message, "success")
         return redirect(url_for(".nc", number=nc.number))
@@ -248,14 +260,24 @@ def contain(number: str):
 def release(number: str, hold_id: int):
     nc = _nc(number)
     form = ReleaseForm()
+    data = {"reason": form.reason.data, "version": _version(form)}
+    return _inline_step(
+        nc,
+        lambda: service.release_hold(nc, hold_id, data, current_user),
+        _("Hold released."),
+        kept={"release": {hold_id: form.reason.data or ""}},
+    )
+
+
+def _inline_step(nc, step, success_message: str, *, kept: dict):
+    """A step taken from a one-field form inside a list (complete an action, release a hold): on refusal the
+    NC page again, its status the refusal's, the reason on top and the typed text kept in its field."""
     try:
-        if not form.validate_on_submit():
-            raise ValidationError(_("A reason is required to release a hold."), fields={"reason": _("Required.")})
-        service.release_hold(nc, hold_id, {"reason": form.reason.data, "version": _version(form)}, current_user)
+        step()
     except DomainError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for(".nc", number=nc.number))
-    flash(_("Hold released."), "success")
+        flash(exc.message if not exc.fields else " ".join(exc.fields.values()), "error")
+        return _render_nc(nc, status=exc.status, kept=kept)
+    flash(success_message, "success")
     return redirect(url_for(".nc", number=nc.number))
 
 
@@ -335,15 +357,13 @@ def complete_action(action_id: int):
     except NotFound:
         abort(404)
     form = CompleteActionForm()
-    try:
-        if not form.validate_on_submit():
-            raise ValidationError(_("Evidence is required."), fields={"evidence": _("Required.")})
-        service.complete_action(action, {"evidence": form.evidence.data, "version": _version(form)}, current_user)
-    except DomainError as exc:
-        flash(exc.message if not exc.fields else "; ".join(exc.fields.values()), "error")
-        return redirect(url_for(".nc", number=action.nc.number))
-    flash(_("Action done."), "success")
-    return redirect(url_for(".nc", number=action.nc.number))
+    data = {"evidence": form.evidence.data, "version": _version(form)}
+    return _inline_step(
+        action.nc,
+        lambda: service.complete_action(action, data, current_user),
+        _("Action done."),
+        kept={"evidence": {action_id: form.evidence.data or ""}},
+    )
 
 
 @bp.post("/nc/<number>/tests")
@@ -489,9 +509,8 @@ def _row(nc) -> list:
     ]
 
 
-def _export_rows(args: MultiDict):
+def _export_rows(filters: dict):
     """Every NC matching the filters, page by page, so an export of any size never loads everything at once."""
-    filters = {k: v for k, v in args.items() if k not in ("page", "per_page", "format")}
     page_number = 1
     while True:
         page = service.search({**filters, "page": page_number, "per_page": 500})
@@ -506,26 +525,27 @@ def _export_rows(args: MultiDict):
 @requires(Permission.VIEW)
 def nc_list():
     export = request.args.get("format")
+    # The filters alone: what export links and the pager carry on.
+    filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "format") and v}
     try:
-        if export == "csv":
-            return _csv(_export_rows(request.args))
-        if export == "xlsx":
-            return _xlsx(_export_rows(request.args))
-        page = service.search(request.args)
+        # Checks every filter before any export starts.
+        page = service.search({k: v for k, v in request.args.items() if k != "format"})
         errors = {}
     except ValidationError as exc:
         page, errors = service.search({}), exc.fields
+    if export in ("csv", "xlsx") and not errors:
+        return _csv(_export_rows(filters)) if export == "csv" else _xlsx(_export_rows(filters))
     return render_template(
         "capas/list.html",
         page=page,
         args=request.args,
+        filters=filters,
         errors=errors,
         defect_types=service.list_defect_types(),
         lines=masterdata.list_lines(),
         styles=masterdata.list_styles(),
         suppliers=masterdata.list_suppliers(),
         parameters=safety.list_parameters(),
-        is_overdue=service.is_overdue,
     ), 400 if errors else 200
 
 
@@ -545,8 +565,9 @@ def _csv(rows) -> Response:
             buffer.truncate()
         yield buffer.getvalue()
 
+    # The rows are read while the response streams: keep the request's context (and its session) for it.
     return Response(
-        generate(),
+        stream_with_context(generate()),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={_filename('csv')}"},
     )

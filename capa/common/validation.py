@@ -135,6 +135,19 @@ class Schema:
     def __init__(self, **fields: Field):
         self.fields = fields
 
+    def check(self, data: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        """The cleaned values that passed, and the errors of those that did not: for a service that goes on
+        to check references too, so that a person sees every problem in one round."""
+        try:
+            return self.validate(data), {}
+        except ValidationError as exc:
+            if not isinstance(data, Mapping):
+                raise
+            errors = exc.fields
+        good = {name: data.get(name) for name in self.fields if name not in errors}
+        cleaned = self.validate(good, partial=True)
+        return {name: cleaned.get(name) for name in self.fields}, errors
+
     def validate(
         self, data: Any, *, partial: bool = False, allow_unknown: bool = False, prefix: str = ""
     ) -> dict[str, Any]:

@@ -1,0 +1,1379 @@
+"""The CAPA workflow through its pages: filing, the NC page and its step forms, refusals, lists and exports,
+the 8D report, the home page queues and the defect types.
+
+Requests go through the test client as a browser would send them (form posts). Records a test only needs as
+a starting point are made through the services; what was stored is read back in an app context of its own
+(a new session), so a refused request cannot pass for a stored one.
+"""
+
+import csv
+import io
+import re
+import threading
+from datetime import timedelta
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
+from markupsafe import escape
+from openpyxl import load_workbook
+
+from capa.capas import service
+from capa.common.clock import plant_today
+from capa.masterdata import service as masterdata
+from tests.conftest import PASSWORD
+
+NUMBER = r"NC-\d{4}-\d{5}"
+
+# What the supervisor types when filing the loose-button NC (story 1).
+FILING = {
+    "title": "Snap buttons come off the infant romper",
+    "defect_type": "loose_button",
+    "line": "L1",
+    "source": "end_of_line",
+    "batch": "B-1",
+    "style": "",
+    "quantity_affected": "120",
+    "severity": "critical",
+    "description": "12 of 40 rompers lost a snap in the hand pull at end-of-line.",
+    "parameters": ["CN-ATT-GT6"],
+}
+CONTAINMENT = "Batch B-1 held in the cage; 100% pull test ordered on the finished rompers."
+WHYS = [
+    "Snaps come off at a low pull force",
+    "The snap prongs do not grip the reinforcement",
+    "Too few stitches hold the reinforcement patch",
+    "The button machine's stitch density is set to 8 per cm",
+    "The setting was changed after maintenance without a check",
+]
+FISHBONE = {
+    "man": "Operators not trained on the pull test",
+    "machine": "Stitch density set below standard\nNo lock on the density setting",
+    "method": "No pull test in the inline checks",
+    "material": "",
+    "measurement": "",
+    "environment": "",
+}
+STATEMENT = "The button machine's stitch density was set below the standard after maintenance."
+RETURN_COMMENT = "Why did the inline check not catch the low pull force?"
+EFFECTIVENESS = "Three following batches passed the 100% pull test; no loose snap since."
+
+
+# Helpers -------------------------------------------------------------------------------------------------
+
+
+def esc(text: str) -> str:
+    """``text`` as the templates write it into HTML."""
+    return str(escape(text))
+
+
+def field_block(html: str, field_id: str) -> str:
+    """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
+    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
+    assert match is not None, f"no field {field_id!r} in the page"
+    return match.group(0)
+
+
+def errors_in(block: str) -> list[str]:
+    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
+
+
+def selected_values(block: str) -> list[str]:
+    return [
+        re.search(r'value="([^"]*)"', attributes).group(1)
+        for attributes in re.findall(r"<option([^>]*)>", block)
+        if re.search(r"\bselected\b", attributes)
+    ]
+
+
+def input_value(block: str) -> str:
+    match = re.search(r'<input[^>]*\bvalue="([^"]*)"', block)
+    assert match is not None, block
+    return match.group(1)
+
+
+def textarea_text(block: str) -> str:
+    return re.search(r"<textarea[^>]*>(.*?)</textarea>", block, re.S).group(1).strip()
+
+
+def form_at(html: str, action: str) -> str:
+    """The markup of the form posting to ``action``."""
+    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>.*?</form>', html, flags=re.S)
+    assert match is not None, f"no form posting to {action!r}"
+    return match.group(0)
+
+
+def step_forms(html: str) -> list[str]:
+    """The step forms offered on an NC page, by what they post to: ``contain``, ``complete``, ``release``…"""
+    names = []
+    for action in re.findall(r'<form[^>]*action="([^"]+)"', html):
+        if action == "/logout":
+            continue
+        if re.fullmatch(r"/actions/\d+/complete", action):
+            names.append("complete")
+        elif re.fullmatch(rf"/nc/{NUMBER}/holds/\d+/release", action):
+            names.append("release")
+        else:
+            match = re.fullmatch(rf"/nc/{NUMBER}/([\w-]+)", action)
+            assert match is not None, action
+            names.append(match.group(1))
+    return sorted(names)
+
+
+def version_in(form: str) -> str:
+    tag = re.search(r'<input[^>]*name="version"[^>]*>', form).group(0)
+    return re.search(r'value="(\d+)"', tag).group(1)
+
+
+def shown_state(html: str) -> str:
+    return re.search(r'<h1>NC-\d{4}-\d{5} <span class="badge state state-\w+">([^<]+)</span></h1>', html).group(1)
+
+
+def section(html: str, section_id: str) -> str:
+    return re.search(rf'<section class="card" id="{section_id}">.*?</section>', html, flags=re.S).group(0)
+
+
+def listed_numbers(html: str) -> list[str]:
+    return re.findall(rf'<td><a href="/nc/({NUMBER})">', html)
+
+
+def take(client, number: str, path: str, *, unrendered: dict | None = None, **data):
+    """Open the NC page as a person would, then post the step's form with the version that form carries.
+
+    Only fields the form renders may be given, as a browser sends nothing else; ``unrendered`` adds fields the
+    page does not render (a workaround for a known bug, see test_retest_form_as_rendered_is_accepted)."""
+    action = path if path.startswith("/") else f"/nc/{number}/{path}"
+    page = client.get(f"/nc/{number}")
+    assert page.status_code == 200
+    form = form_at(page.text, action)
+    for name in data:
+        assert f'name="{name}"' in form, f"the form posting to {action} has no field {name!r}"
+    version = version_in(form) if 'name="version"' in form else None
+    return client.post(action, data={**({"version": version} if version else {}), **data, **(unrendered or {})})
+
+
+class PersonClient(FlaskClient):
+    """A browser of one person. The ``app`` fixture keeps one app context open for the whole test, so ``g``,
+    where Flask-Login caches the request's user, outlives each request: it is cleared before every request,
+    or a second person's requests would run as whoever was loaded first."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+def logged_in(app, user) -> PersonClient:
+    client = PersonClient(app, app.response_class, use_cookies=True)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.text
+    return client
+
+
+@pytest.fixture
+def snapshot(app):
+    """What the database holds about an NC, read in a new app context (a new session)."""
+
+    def read(number: str) -> dict:
+        with app.app_context():
+            nc = service.get_nc(number)
+            return {
+                "status": nc.status,
+                "version": nc.version,
+                "title": nc.title,
+                "containment": nc.containment,
+                "effectiveness": nc.effectiveness,
+                "cancel_reason": nc.cancel_reason,
+                "closed": nc.closed_at is not None,
+                "analyses": [(a.round, a.statement, a.decision, a.review_comment) for a in nc.analyses],
+                "actions": [(a.description, a.owner.username, a.status, a.evidence) for a in nc.actions],
+                "holds": [(h.subject, h.released_at is not None) for h in nc.holds],
+                "tests": [(r.parameter.code, r.value, r.verdict) for r in service.tests_of(nc)],
+                "photos": len(nc.photos),
+                "events": len(nc.events),
+            }
+
+    return read
+
+
+def filed_count(app) -> int:
+    with app.app_context():
+        return service.search({}).total
+
+
+@pytest.fixture
+def factory(app):
+    """Lines L1 and L2; batch B-1 of the infant romper RMP-2301 (A) on L1 with snaps from SNAP-01; batch B-2
+    of the bib BIB-100 (A) on L2 with fabric from DYE-01."""
+    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
+    masterdata.create_line({"code": "L2", "name": "Sewing line 2"})
+    masterdata.create_supplier({"code": "SNAP-01", "name": "Snap Co"})
+    masterdata.create_supplier({"code": "DYE-01", "name": "Sunrise Dye House"})
+    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    masterdata.create_style({"code": "BIB-100", "name": "Baby bib", "category": "A"})
+    masterdata.create_batch(
+        {
+            "number": "B-1",
+            "style": "RMP-2301",
+            "line": "L1",
+            "lots": [{"number": "SN-1", "kind": "trim", "supplier": "SNAP-01"}],
+        }
+    )
+    masterdata.create_batch(
+        {
+            "number": "B-2",
+            "style": "BIB-100",
+            "line": "L2",
+            "lots": [{"number": "F-2", "kind": "fabric", "supplier": "DYE-01"}],
+        }
+    )
+
+
+@pytest.fixture
+def people(make_user):
+    return SimpleNamespace(qm=make_user("quality_manager", "qm.wang"), sup=make_user("supervisor", "sup.li"))
+
+
+@pytest.fixture
+def qm_client(app, people):
+    return logged_in(app, people.qm)
+
+
+@pytest.fixture
+def sup_client(app, people):
+    return logged_in(app, people.sup)
+
+
+class Workflow:
+    """Drives an NC through the services to the state a test starts from (the loose-button story)."""
+
+    def __init__(self, qm, sup):
+        self.qm = qm
+        self.sup = sup
+
+    def file(self, actor=None, **changes) -> str:
+        data = {k: v for k, v in FILING.items() if v != ""} | {"parameters": list(FILING["parameters"])} | changes
+        return service.file_nc(data, actor or self.sup).number
+
+    def contain(self, number: str) -> None:
+        service.contain(service.get_nc(number), {"description": CONTAINMENT, "hold": ["B-1"]}, self.qm)
+
+    def submit(self, number: str, statement: str = STATEMENT) -> None:
+        fishbone = {k: [line for line in v.splitlines() if line] for k, v in FISHBONE.items()}
+        service.submit_root_cause(
+            service.get_nc(number),
+            {"whys": WHYS, "fishbone": fishbone, "category": "machine", "statement": statement},
+            self.sup,
+        )
+
+    def review(self, number: str, decision: str = "approve", comment: str = "") -> None:
+        service.review(service.get_nc(number), {"decision": decision, "comment": comment}, self.qm)
+
+    def add_actions(self, number: str, sup_due=None) -> None:
+        nc = service.get_nc(number)
+        today = plant_today()
+        service.add_action(
+            nc,
+            {
+                "kind": "standard_revision",
+                "description": "Revise the stitch-density standard",
+                "owner": self.qm.username,
+                "due_date": (today + timedelta(days=14)).isoformat(),
+            },
+            self.qm,
+        )
+        service.add_action(
+            nc,
+            {
+                "kind": "corrective",
+                "description": "Retrain the button-machine operators",
+                "owner": self.sup.username,
+                "due_date": (sup_due or today + timedelta(days=7)).isoformat(),
+            },
+            self.qm,
+        )
+
+    def complete(self, number: str) -> None:
+        for action in list(service.get_nc(number).actions):
+            if action.status == "open":
+                owner = self.qm if action.owner_id == self.qm.id else self.sup
+                service.complete_action(action, {"evidence": f"Done: {action.description}"}, owner)
+
+    def retest(self, number: str, value: str = "95", parameter: str = "CN-ATT-GT6") -> None:
+        service.record_test(
+            service.get_nc(number),
+            {"parameter": parameter, "value": value, "lab": "SGS", "report_number": "SGS-26-0042"},
+            self.qm,
+        )
+
+    def close(self, number: str) -> None:
+        service.close(service.get_nc(number), {"effectiveness": EFFECTIVENESS}, self.qm)
+
+    def to(self, state: str, actor=None, **changes) -> str:
+        """An NC in ``state``: reported, investigation, review, action, verification, ready (verification with
+        a passing retest), closed or cancelled."""
+        number = self.file(actor, **changes)
+        if state == "cancelled":
+            service.cancel(service.get_nc(number), {"reason": "A duplicate of another report."}, self.qm)
+            return number
+        steps = [self.contain, self.submit, self.review, self.add_actions, self.complete, self.retest, self.close]
+        # How many of the steps lead to each state ("action" is reached with its actions added).
+        done = {"reported": 0, "investigation": 1, "review": 2, "action": 4, "verification": 5, "ready": 6, "closed": 7}
+        for step in steps[: done[state]]:
+            step(number)
+        return number
+
+
+@pytest.fixture
+def flow(factory, people) -> Workflow:
+    return Workflow(people.qm, people.sup)
+
+
+# Filing --------------------------------------------------------------------------------------------------
+
+
+def test_filing_form_offers_the_defect_types_lines_styles_and_parameters(factory, sup_client):
+    page = sup_client.get("/nc/new")
+    assert page.status_code == 200
+    assert '<option value="loose_button">Loose button</option>' in field_block(page.text, "defect_type")
+    assert '<option value="L2">L2 · Sewing line 2</option>' in field_block(page.text, "line")
+    assert '<option value="BIB-100">BIB-100 · Baby bib</option>' in field_block(page.text, "style")
+    assert '<option value="CN-ATT-GT6">CN-ATT-GT6 · ' in field_block(page.text, "parameters")
+    assert selected_values(field_block(page.text, "severity")) == ["major"]
+    assert 'type="file"' in field_block(page.text, "photos")
+
+
+def test_supervisor_files_an_nc_and_lands_on_its_page(app, factory, people, sup_client, snapshot):
+    data = FILING | {"parameters": ["CN-ATT-GT6", "CN-ATT-3TO6"]}
+    response = sup_client.post("/nc/new", data=data)
+    assert response.status_code == 302
+    number = f"NC-{plant_today().year}-00001"
+    assert response.headers["Location"] == f"/nc/{number}"
+
+    page = sup_client.get(response.headers["Location"]).text
+    assert f"{number} filed." in page
+    assert f"<h1>{number} " in page
+    assert shown_state(page) == "Reported"
+    assert f'<p class="lead">{FILING["title"]}' in page
+    assert "safety-critical" in page
+    d2 = section(page, "d2")
+    for shown in ("Loose button", "End-of-line inspection", "L1 · Sewing line 1", "RMP-2301", "B-1", "120", "Critical"):
+        assert shown in d2
+    assert FILING["description"] in d2
+    assert "CN-ATT-3TO6</a>, " in d2 and "CN-ATT-GT6</a>" in d2
+
+    with app.app_context():
+        nc = service.get_nc(number)
+        assert nc.status == "reported"
+        assert nc.title == FILING["title"]
+        assert nc.defect_type.code == "loose_button"
+        assert (nc.line.code, nc.batch.number, nc.style.code) == ("L1", "B-1", "RMP-2301")
+        assert (nc.source, nc.severity, nc.quantity_affected) == ("end_of_line", "critical", 120)
+        assert [p.code for p in nc.parameters] == ["CN-ATT-3TO6", "CN-ATT-GT6"]
+        assert nc.safety_critical is True
+        assert nc.reported_by.username == people.sup.username
+    assert snapshot(number)["events"] == 1
+
+
+def test_filing_without_parameters_links_the_defect_types_usual_ones(app, factory, sup_client):
+    response = sup_client.post("/nc/new", data=FILING | {"parameters": []})
+    assert response.status_code == 302
+    with app.app_context():
+        nc = service.get_nc(response.headers["Location"].rsplit("/", 1)[1])
+        assert [p.code for p in nc.parameters] == ["CN-ATT-3TO6", "CN-ATT-GT6"]
+
+
+BAD_FILINGS = {
+    "no-title": ({"title": "  "}, "title", "This field is required."),
+    "unknown-batch": ({"batch": "NOPE-9"}, "batch", "No batch NOPE-9."),
+    "quantity-not-a-number": ({"quantity_affected": "abc"}, "quantity_affected", "Must be a whole number."),
+    "batch-of-another-style": ({"batch": "B-2", "style": "RMP-2301"}, "batch", "Batch B-2 is of style BIB-100."),
+}
+
+
+def assert_filing_form_keeps(html: str, data: dict) -> None:
+    """Everything typed is back in the form: text in the value attributes, choices selected."""
+    for name in ("title", "batch", "quantity_affected"):
+        assert input_value(field_block(html, name)) == data[name], name
+    assert textarea_text(field_block(html, "description")) == data["description"]
+    for name in ("defect_type", "line", "source", "severity", "style"):
+        assert selected_values(field_block(html, name)) == ([data[name]] if data[name] else [""]), name
+    assert selected_values(field_block(html, "parameters")) == sorted(data["parameters"])
+
+
+@pytest.mark.parametrize("problem", BAD_FILINGS)
+def test_bad_filing_answers_400_with_the_error_beside_its_field_and_keeps_the_input(app, factory, sup_client, problem):
+    change, bad_field, message = BAD_FILINGS[problem]
+    data = FILING | {"parameters": ["CN-ATT-GT6", "CN-FORM"]} | change
+    response = sup_client.post("/nc/new", data=data)
+    assert response.status_code == 400
+    assert "Please correct the fields marked." in response.text
+    assert errors_in(field_block(response.text, bad_field)) == [message]
+    for other in ("title", "defect_type", "line", "source", "batch", "quantity_affected", "description"):
+        if other != bad_field:
+            assert errors_in(field_block(response.text, other)) == [], other
+    assert_filing_form_keeps(response.text, data)
+    assert filed_count(app) == 0
+
+
+def test_bad_filing_shows_every_error_at_once(app, factory, sup_client):
+    data = FILING | {"title": "", "batch": "NOPE-9", "quantity_affected": "abc"}
+    response = sup_client.post("/nc/new", data=data)
+    assert response.status_code == 400
+    assert errors_in(field_block(response.text, "title")) == ["This field is required."]
+    assert errors_in(field_block(response.text, "batch")) == ["No batch NOPE-9."]
+    assert errors_in(field_block(response.text, "quantity_affected")) == ["Must be a whole number."]
+    assert_filing_form_keeps(response.text, data)
+    assert filed_count(app) == 0
+
+
+def test_filing_page_needs_a_login(app, factory):
+    response = app.test_client().post("/nc/new", data=FILING)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert filed_count(app) == 0
+
+
+# The loose-button story through the pages ----------------------------------------------------------------
+
+
+def test_loose_button_story_through_the_pages(app, factory, people, qm_client, sup_client, snapshot):
+    today = plant_today()
+    qm, sup = people.qm.username, people.sup.username
+
+    # D2: the supervisor files it.
+    response = sup_client.post("/nc/new", data=FILING)
+    assert response.status_code == 302
+    number = re.fullmatch(rf"/nc/({NUMBER})", response.headers["Location"]).group(1)
+    assert snapshot(number)["status"] == "reported"
+
+    # D3: the quality manager contains it and holds the batch.
+    response = take(qm_client, number, "contain", description=CONTAINMENT, hold="b-1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/nc/{number}"
+    page = qm_client.get(f"/nc/{number}").text
+    assert "Containment recorded." in page
+    assert shown_state(page) == "Investigation"
+    d3 = section(page, "d3")
+    assert CONTAINMENT in d3
+    assert re.search(r'on hold</span>\s*Batch <a href="/batches/B-1">B-1</a>', d3)
+    assert snapshot(number)["holds"] == [("B-1", False)]
+
+    # D4: the supervisor submits the 5 whys and the fishbone; the QM returns it with a question.
+    whys = {f"why{i}": why for i, why in enumerate(WHYS, start=1)}
+    first = "Operator error."
+    response = take(sup_client, number, "root-cause", **whys, **FISHBONE, category="man", statement=first)
+    assert response.status_code == 302
+    page = sup_client.get(f"/nc/{number}").text
+    assert "Root cause submitted for review." in page
+    assert shown_state(page) == "Review"
+    assert snapshot(number)["analyses"] == [(1, first, "", "")]
+
+    response = take(qm_client, number, "review", decision="return", comment=RETURN_COMMENT)
+    assert response.status_code == 302
+    page = qm_client.get(f"/nc/{number}").text
+    assert "Review recorded." in page
+    assert shown_state(page) == "Investigation"
+    assert RETURN_COMMENT in section(page, "d4")
+
+    # The second round is approved.
+    response = take(sup_client, number, "root-cause", **whys, **FISHBONE, category="machine", statement=STATEMENT)
+    assert response.status_code == 302
+    response = take(qm_client, number, "review", decision="approve", comment="")
+    assert response.status_code == 302
+    assert snapshot(number)["analyses"] == [(1, first, "return", RETURN_COMMENT), (2, STATEMENT, "approve", "")]
+    assert snapshot(number)["status"] == "action"
+
+    # D5-D7: three actions, one owned by the supervisor.
+    actions = [
+        ("standard_revision", "Revise the stitch-density standard", qm),
+        ("corrective", "Retrain the button-machine operators", sup),
+        ("preventive", "Add a pull test to the inline checks", qm),
+    ]
+    for kind, description, owner in actions:
+        due = (today + timedelta(days=14)).isoformat()
+        response = take(qm_client, number, "actions", kind=kind, description=description, owner=owner, due_date=due)
+        assert response.status_code == 302, response.text
+    stored = snapshot(number)
+    assert stored["status"] == "action"
+    assert stored["actions"] == [(d, o, "open", "") for _, d, o in actions]
+
+    with app.app_context():
+        action_ids = [a.id for a in service.get_nc(number).actions]
+    # The supervisor completes the action they own: it is the only one offered to them.
+    sup_page = sup_client.get(f"/nc/{number}").text
+    assert step_forms(sup_page).count("complete") == 1
+    response = take(sup_client, number, f"/actions/{action_ids[1]}/complete", evidence="Training record TR-12")
+    assert response.status_code == 302
+    for action_id in (action_ids[0], action_ids[2]):
+        response = take(qm_client, number, f"/actions/{action_id}/complete", evidence=f"Evidence for {action_id}")
+        assert response.status_code == 302
+    page = qm_client.get(f"/nc/{number}").text
+    assert shown_state(page) == "Verification"
+    assert [a[2] for a in snapshot(number)["actions"]] == ["done", "done", "done"]
+
+    # D6: the pull-force retest passes and releases the hold.
+    response = take(
+        qm_client,
+        number,
+        "tests",
+        parameter="CN-ATT-GT6",
+        value="95",
+        lab="SGS Shanghai",
+        report_number="SGS-26-0042",
+        tested_at=today.isoformat(),
+        unrendered={"category": ""},  # see test_retest_form_as_rendered_is_accepted
+    )
+    assert response.status_code == 302, response.text
+    stored = snapshot(number)
+    assert stored["tests"] == [("CN-ATT-GT6", "95", "pass")]
+    assert stored["holds"] == [("B-1", True)]
+    assert "Every gate is met but the effectiveness note." in qm_client.get(f"/nc/{number}").text
+
+    # D8: closed with the effectiveness check.
+    response = take(qm_client, number, "close", effectiveness=EFFECTIVENESS)
+    assert response.status_code == 302
+    stored = snapshot(number)
+    assert stored["status"] == "closed"
+    assert stored["closed"] is True
+    assert stored["effectiveness"] == EFFECTIVENESS
+
+    page = qm_client.get(f"/nc/{number}").text
+    assert "CAPA closed." in page
+    assert shown_state(page) == "Closed"
+    assert FILING["description"] in section(page, "d2")
+    d3 = section(page, "d3")
+    assert CONTAINMENT in d3
+    assert "released" in d3 and "Released by passing retests (CN-ATT-GT6)." in d3
+    d4 = section(page, "d4")
+    for why in WHYS:
+        assert f"<li>{esc(why)}</li>" in d4
+    assert "Stitch density set below standard; No lock on the density setting" in d4
+    assert "Operators not trained on the pull test" in d4
+    assert esc(STATEMENT) in d4
+    assert "Round 1" in d4 and "Round 2" in d4
+    assert f"«{RETURN_COMMENT}»" in d4
+    assert "approved" in d4 and "returned" in d4
+    d5 = section(page, "d5")
+    for _, description, owner in actions:
+        assert description in d5
+        assert f"<td>{owner}</td>" in d5
+    assert "Evidence: Training record TR-12" in d5
+    assert d5.count('<span class="badge state-closed">done</span>') == 3
+    d6 = section(page, "d6")
+    assert "<td>95</td>" in d6 and "SGS Shanghai SGS-26-0042" in d6 and "verdict-pass" in d6
+    assert EFFECTIVENESS in section(page, "d8")
+
+    history = section(page, "history")
+    moves = re.findall(r"moved from (\w+) to (\w+)", history)
+    assert list(reversed(moves)) == [
+        ("Reported", "Investigation"),
+        ("Investigation", "Review"),
+        ("Review", "Investigation"),
+        ("Investigation", "Review"),
+        ("Review", "Action"),
+        ("Action", "Verification"),
+        ("Verification", "Closed"),
+    ]
+    assert f"<strong>{sup}</strong>" in history and f"<strong>{qm}</strong>" in history
+    assert "hold: B-1" in history
+    assert step_forms(page) == []
+
+
+def test_each_section_of_the_nc_page_shows_what_was_recorded(flow, qm_client):
+    number = flow.to("closed")
+    page = qm_client.get(f"/nc/{number}").text
+    assert CONTAINMENT in section(page, "d3")
+    assert esc(STATEMENT) in section(page, "d4")
+    assert "Done: Retrain the button-machine operators" in section(page, "d5")
+    assert "<td>95</td>" in section(page, "d6")
+    assert EFFECTIVENESS in section(page, "d8")
+    history = section(page, "history")
+    assert "filed: " + number in history
+    assert "moved from Verification to Closed" in history
+
+
+# Refusals on the pages -----------------------------------------------------------------------------------
+
+STALE_STEPS = {
+    "edit": ("reported", "edit", {"title": "A typed new title", "description": "Typed details", "severity": "minor"}),
+    "contain": ("reported", "contain", {"description": "Typed containment text", "hold": "B-2"}),
+    "root-cause": (
+        "investigation",
+        "root-cause",
+        {
+            "why1": "Typed first why",
+            "machine": "Typed machine cause",
+            "category": "machine",
+            "statement": "Typed cause",
+        },
+    ),
+    "review": ("review", "review", {"decision": "return", "comment": "Typed review question"}),
+    "actions": (
+        "action",
+        "actions",
+        {"kind": "preventive", "description": "Typed action", "owner": "qm.wang", "due_date": "2030-01-31"},
+    ),
+    "tests": ("verification", "tests", {"parameter": "CN-ATT-GT6", "value": "95", "lab": "Typed lab"}),
+    "close": ("ready", "close", {"effectiveness": "Typed effectiveness note"}),
+    "cancel": ("reported", "cancel", {"reason": "Typed cancel reason"}),
+}
+
+
+@pytest.mark.parametrize("step", STALE_STEPS)
+def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, qm_client, snapshot, step):
+    state, path, typed = STALE_STEPS[step]
+    number = flow.to(state)
+    action = f"/nc/{number}/{path}"
+    version = version_in(form_at(qm_client.get(f"/nc/{number}").text, action))
+    # Meanwhile the supervisor changes the NC.
+    service.edit_nc(service.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    before = snapshot(number)
+    assert before["version"] == int(version) + 1
+
+    # The retest form does not render its category field (see test_retest_form_as_rendered_is_accepted).
+    unrendered = {"category": ""} if step == "tests" else {}
+    response = qm_client.post(action, data={"version": version, **typed, **unrendered})
+    assert response.status_code == 409
+    assert "was changed by someone else" in response.text
+    form = form_at(response.text, action)
+    assert "was changed by someone else" in form
+    for name, value in typed.items():
+        block = field_block(form, name)
+        if "<select" in block:
+            assert selected_values(block) == [value], name
+        elif "<textarea" in block:
+            assert textarea_text(block) == value, name
+        else:
+            assert input_value(block) == value, name
+    assert snapshot(number) == before
+
+
+INLINE_STEPS = {
+    "complete-action": ("action", "complete", "evidence", "Typed evidence of the training"),
+    "release-hold": ("investigation", "release", "reason", "Typed reason for the release"),
+}
+
+
+def inline_action(page: str, kind: str) -> str:
+    pattern = r"/actions/\d+/complete" if kind == "complete" else rf"/nc/{NUMBER}/holds/\d+/release"
+    return re.search(rf'action="({pattern})"', page).group(1)
+
+
+@pytest.mark.parametrize("step", INLINE_STEPS)
+def test_stale_version_on_an_inline_step_changes_nothing_and_says_why(flow, people, qm_client, snapshot, step):
+    state, kind, name, text = INLINE_STEPS[step]
+    number = flow.to(state)
+    page = qm_client.get(f"/nc/{number}").text
+    action = inline_action(page, kind)
+    version = version_in(form_at(page, action))
+    service.edit_nc(service.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    before = snapshot(number)
+
+    response = qm_client.post(action, data={"version": version, name: text})
+    assert response.status_code in (302, 409)
+    shown = qm_client.get(f"/nc/{number}").text if response.status_code == 302 else response.text
+    assert "was changed by someone else" in shown
+    assert snapshot(number) == before
+
+
+@pytest.mark.parametrize("step", INLINE_STEPS)
+def test_stale_version_on_an_inline_step_answers_409_keeping_the_typed_text(flow, people, qm_client, step):
+    state, kind, name, text = INLINE_STEPS[step]
+    number = flow.to(state)
+    page = qm_client.get(f"/nc/{number}").text
+    action = inline_action(page, kind)
+    version = version_in(form_at(page, action))
+    service.edit_nc(service.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+
+    response = qm_client.post(action, data={"version": version, name: text})
+    assert response.status_code == 409
+    assert "was changed by someone else" in response.text
+    assert f'value="{text}"' in form_at(response.text, action)
+
+
+def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_client, snapshot):
+    number = flow.to("action", parameters=["CN-ATT-3TO6", "CN-ATT-GT6"])
+    flow.retest(number, value="40", parameter="CN-ATT-GT6")  # fails the 70 N minimum, before verification
+    flow.complete(number)
+    before = snapshot(number)
+    assert before["status"] == "verification"
+    page = qm_client.get(f"/nc/{number}").text
+    gates = re.findall(r'<li class="fail">(.*?)</li>', section(page, "d8"))
+    assert gates == ["CN-ATT-3TO6 has no retest.", "The latest retest of CN-ATT-GT6 did not pass."]
+
+    response = take(qm_client, number, "close", effectiveness="Typed effectiveness note")
+    assert response.status_code == 409
+    form = form_at(response.text, f"/nc/{number}/close")
+    assert "cannot close yet" in form
+    assert "CN-ATT-3TO6 has no retest." in form
+    assert "The latest retest of CN-ATT-GT6 did not pass." in form
+    assert textarea_text(field_block(form, "effectiveness")) == "Typed effectiveness note"
+    assert snapshot(number) == before
+
+
+def test_closing_without_an_effectiveness_note_answers_400_beside_the_field(flow, qm_client, snapshot):
+    number = flow.to("ready")
+    before = snapshot(number)
+    response = take(qm_client, number, "close", effectiveness="")
+    assert response.status_code == 400
+    form = form_at(response.text, f"/nc/{number}/close")
+    assert errors_in(field_block(form, "effectiveness")) == ["This field is required."]
+    assert snapshot(number) == before
+
+
+def test_closing_with_a_blank_effectiveness_note_is_refused(flow, qm_client, snapshot):
+    number = flow.to("ready")
+    before = snapshot(number)
+    response = take(qm_client, number, "close", effectiveness="   ")
+    assert response.status_code in (400, 409)
+    assert "An effectiveness note is required." in form_at(response.text, f"/nc/{number}/close")
+    assert snapshot(number) == before
+
+
+def test_returning_a_root_cause_without_a_comment_answers_400_beside_the_comment(flow, qm_client, snapshot):
+    number = flow.to("review")
+    before = snapshot(number)
+    response = take(qm_client, number, "review", decision="return", comment="")
+    assert response.status_code == 400
+    form = form_at(response.text, f"/nc/{number}/review")
+    assert errors_in(field_block(form, "comment")) == ["Say what is missing: a returned analysis needs a comment."]
+    assert selected_values(field_block(form, "decision")) == ["return"]
+    assert snapshot(number) == before
+    assert before["status"] == "review"
+    assert before["analyses"][0][2] == ""
+
+
+ACTION_PROBLEMS = {
+    "unknown-owner": ({"owner": "nobody"}, "owner", "No active user nobody."),
+    "no-due-date": ({"due_date": ""}, "due_date", "This field is required."),
+    "no-description": ({"description": ""}, "description", "This field is required."),
+    "bad-kind": ({"kind": "wishful"}, "kind", "Not a valid choice."),
+}
+
+
+@pytest.mark.parametrize("problem", ACTION_PROBLEMS)
+def test_bad_action_is_refused_beside_its_field_keeping_the_input(flow, qm_client, snapshot, problem):
+    change, bad_field, message = ACTION_PROBLEMS[problem]
+    number = flow.to("action")
+    before = snapshot(number)
+    data = {"kind": "preventive", "description": "Typed action", "owner": "sup.li", "due_date": "2030-01-31"} | change
+    response = take(qm_client, number, "actions", **data)
+    assert response.status_code == 400
+    form = form_at(response.text, f"/nc/{number}/actions")
+    assert errors_in(field_block(form, bad_field)) == [message]
+    if bad_field != "description":
+        assert textarea_text(field_block(form, "description")) == "Typed action"
+    assert snapshot(number) == before
+
+
+def test_failing_retest_in_verification_sends_the_capa_back_to_investigation(flow, qm_client, snapshot):
+    number = flow.to("verification")
+    response = take(
+        qm_client, number, "tests", parameter="CN-ATT-GT6", value="40", unrendered={"category": ""}
+    )  # see test_retest_form_as_rendered_is_accepted
+    assert response.status_code == 302
+    stored = snapshot(number)
+    assert stored["status"] == "investigation"
+    assert stored["tests"] == [("CN-ATT-GT6", "40", "fail")]
+    assert stored["holds"] == [("B-1", False)]
+    page = qm_client.get(f"/nc/{number}").text
+    assert shown_state(page) == "Investigation"
+    assert "Failing retest of CN-ATT-GT6" in section(page, "history")
+
+
+def test_unreadable_retest_value_is_refused_beside_the_value(flow, qm_client, snapshot):
+    number = flow.to("verification")
+    before = snapshot(number)
+    response = take(
+        qm_client, number, "tests", parameter="CN-ATT-GT6", value="strong", lab="SGS", unrendered={"category": ""}
+    )
+    assert response.status_code == 400
+    form = form_at(response.text, f"/nc/{number}/tests")
+    assert len(errors_in(field_block(form, "value"))) == 1
+    assert input_value(field_block(form, "value")) == "strong"
+    assert input_value(field_block(form, "lab")) == "SGS"
+    assert snapshot(number) == before
+
+
+def test_retest_form_as_rendered_is_accepted(flow, qm_client, snapshot):
+    number = flow.to("verification")
+    response = take(qm_client, number, "tests", parameter="CN-ATT-GT6", value="95", lab="SGS")
+    assert response.status_code == 302
+    assert snapshot(number)["tests"] == [("CN-ATT-GT6", "95", "pass")]
+
+
+QM_ONLY_POSTS = {
+    "contain": ("reported", "contain", {"description": "Held by a supervisor", "hold": "B-1"}),
+    "review": ("review", "review", {"decision": "approve", "comment": ""}),
+    "actions": (
+        "action",
+        "actions",
+        {"kind": "corrective", "description": "Sneaky action", "owner": "sup.li", "due_date": "2030-01-01"},
+    ),
+    "tests": ("verification", "tests", {"parameter": "CN-ATT-GT6", "value": "95", "category": ""}),
+    "close": ("ready", "close", {"effectiveness": "Closed by a supervisor"}),
+    "cancel": ("reported", "cancel", {"reason": "Cancelled by a supervisor"}),
+}
+
+
+@pytest.mark.parametrize("step", QM_ONLY_POSTS)
+def test_supervisor_posting_a_quality_managers_step_gets_403_and_nothing_changes(flow, sup_client, snapshot, step):
+    state, path, data = QM_ONLY_POSTS[step]
+    number = flow.to(state)
+    before = snapshot(number)
+    response = sup_client.post(f"/nc/{number}/{path}", data={"version": str(before["version"]), **data})
+    assert response.status_code == 403
+    assert snapshot(number) == before
+
+
+def test_step_on_an_unknown_nc_is_not_found(flow, qm_client):
+    response = qm_client.post("/nc/NC-2026-09999/close", data={"effectiveness": "x"})
+    assert response.status_code == 404
+    assert qm_client.get("/nc/NC-2026-09999").status_code == 404
+    assert qm_client.post("/actions/99999/complete", data={"evidence": "x"}).status_code == 404
+
+
+def test_step_in_the_wrong_state_answers_409_and_changes_nothing(flow, qm_client, snapshot):
+    number = flow.to("reported")
+    before = snapshot(number)
+    response = qm_client.post(f"/nc/{number}/close", data={"version": "1", "effectiveness": "Too early"})
+    assert response.status_code == 409
+    assert snapshot(number) == before
+
+
+def test_second_close_of_a_closed_capa_answers_409_and_changes_nothing(flow, qm_client, snapshot):
+    number = flow.to("ready")
+    page = qm_client.get(f"/nc/{number}").text
+    version = version_in(form_at(page, f"/nc/{number}/close"))
+    flow.close(number)  # another quality manager closes it first
+    before = snapshot(number)
+    response = qm_client.post(f"/nc/{number}/close", data={"version": version, "effectiveness": "Typed note"})
+    assert response.status_code == 409
+    assert snapshot(number) == before
+
+
+@pytest.mark.parametrize("who", ["second-close", "supervisor-close"])
+def test_refusal_of_a_step_the_page_does_not_offer_is_still_explained(flow, qm_client, sup_client, who):
+    number = flow.to("ready")
+    if who == "second-close":
+        flow.close(number)
+        response = qm_client.post(f"/nc/{number}/close", data={"effectiveness": "Typed note"})
+        assert response.status_code == 409
+        assert "this step is not possible now" in response.text
+    else:
+        response = sup_client.post(f"/nc/{number}/close", data={"effectiveness": "Typed note"})
+        assert response.status_code == 403
+        assert "may not do this" in response.text
+
+
+# The forms the NC page offers ----------------------------------------------------------------------------
+
+OFFERED = {
+    ("reported", "qm"): ["cancel", "contain", "edit", "photos", "tests"],
+    ("reported", "sup"): ["edit", "photos"],
+    ("investigation", "qm"): ["cancel", "contain", "edit", "photos", "release", "root-cause", "tests"],
+    ("investigation", "sup"): ["edit", "photos", "root-cause"],
+    ("review", "qm"): ["cancel", "contain", "edit", "photos", "release", "review", "tests"],
+    ("review", "sup"): ["edit", "photos"],
+    ("action", "qm"): ["actions", "cancel", "complete", "complete", "contain", "edit", "photos", "release", "tests"],
+    ("action", "sup"): ["complete", "edit", "photos"],
+    ("verification", "qm"): ["cancel", "close", "contain", "edit", "photos", "release", "tests"],
+    ("verification", "sup"): ["edit", "photos"],
+    ("closed", "qm"): [],
+    ("closed", "sup"): [],
+    ("cancelled", "qm"): [],
+    ("cancelled", "sup"): [],
+}
+
+
+@pytest.mark.parametrize(("state", "role"), OFFERED)
+def test_nc_page_offers_the_forms_that_fit_the_state_and_the_role(flow, qm_client, sup_client, state, role):
+    number = flow.to(state)
+    client = qm_client if role == "qm" else sup_client
+    page = client.get(f"/nc/{number}")
+    assert page.status_code == 200
+    assert step_forms(page.text) == OFFERED[(state, role)]
+
+
+def test_supervisor_sees_only_the_complete_form_of_the_action_they_own(flow, people, sup_client):
+    number = flow.to("action")
+    page = sup_client.get(f"/nc/{number}").text
+    with_forms = re.findall(r"<tr><td>.*?</tr>", section(page, "d5"), flags=re.S)
+    offered = [row for row in with_forms if "/complete" in row]
+    assert len(offered) == 1
+    assert "Retrain the button-machine operators" in offered[0]
+    assert f"<td>{people.sup.username}</td>" in offered[0]
+
+
+# The list, its filters and pages ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def listed(flow, people):
+    """Five NCs filed by the QM at known times: name -> number."""
+    qm = people.qm
+
+    def file(title, **data):
+        return flow.file(qm, title=title, description="", **data)
+
+    numbers = {
+        "button": file("Snaps come off", reported_at="2026-01-10T10:00+08:00"),
+        "bib": file(
+            "Bib saliva grade 3",
+            defect_type="colorfastness_failure",
+            line="L2",
+            batch="B-2",
+            parameters=None,
+            source="lab_test",
+            reported_at="2026-02-05T10:00+08:00",
+        ),
+        "formaldehyde": file(
+            "Formaldehyde 35 mg/kg",
+            defect_type="formaldehyde_over_limit",
+            batch=None,
+            style="BIB-100",
+            parameters=None,
+            reported_at="2026-02-20T10:00+08:00",
+        ),
+        "stitch": file(
+            "Broken stitch on the hem",
+            defect_type="broken_stitch",
+            line="L2",
+            batch=None,
+            parameters=None,
+            reported_at="2026-03-01T10:00+08:00",
+        ),
+        "stain": file(
+            "Oil stain on the front",
+            defect_type="stain",
+            batch=None,
+            parameters=None,
+            reported_at="2026-03-10T10:00+08:00",
+        ),
+    }
+    button = numbers["button"]
+    flow.contain(button)
+    flow.submit(button)
+    flow.review(button)
+    flow.add_actions(button, sup_due=plant_today() - timedelta(days=3))
+    flow.contain(numbers["formaldehyde"])
+    service.cancel(service.get_nc(numbers["stain"]), {"reason": "Not a defect: removable chalk."}, qm)
+    return numbers
+
+
+FILTERS = {
+    "status=investigation": ["formaldehyde"],
+    "status=cancelled": ["stain"],
+    "line=L2": ["stitch", "bib"],
+    "line=l2": ["stitch", "bib"],
+    "style=BIB-100": ["formaldehyde", "bib"],
+    "supplier=DYE-01": ["bib"],
+    "supplier=SNAP-01": ["button"],
+    "defect_type=loose_button": ["button"],
+    "parameter=CN-FORM": ["formaldehyde"],
+    "parameter=CN-CF-SALIVA": ["bib"],
+    "overdue=true": ["button"],
+    "reported_from=2026-02-01&reported_to=2026-02-28": ["formaldehyde", "bib"],
+    "reported_from=2026-03-01": ["stain", "stitch"],
+    "reported_to=2026-01-10": ["button"],
+    "q=hem": ["stitch"],
+    "q=OIL+STAIN": ["stain"],
+    "line=L1&status=action": ["button"],
+    "line=L1&defect_type=formaldehyde_over_limit": ["formaldehyde"],
+    "": ["stain", "stitch", "formaldehyde", "bib", "button"],
+}
+
+
+@pytest.mark.parametrize("query", FILTERS)
+def test_list_filters_narrow_the_table(listed, qm_client, query):
+    response = qm_client.get(f"/nc?{query}")
+    assert response.status_code == 200
+    expected = [listed[name] for name in FILTERS[query]]
+    assert listed_numbers(response.text) == expected
+    count = len(expected)
+    assert f"{count} non-conformance{'s' if count != 1 else ''}" in response.text
+
+
+def test_list_searches_by_number(listed, qm_client):
+    response = qm_client.get(f"/nc?q={listed['bib'].lower()}")
+    assert listed_numbers(response.text) == [listed["bib"]]
+
+
+def test_list_shows_state_flags_and_keeps_the_chosen_filters(listed, qm_client):
+    page = qm_client.get("/nc?line=L1&status=action&q=snaps").text
+    row = re.search(rf'<tr>\s*<td><a href="/nc/{listed["button"]}">.*?</tr>', page, re.S).group(0)
+    assert "Action" in row and "1 overdue action" in row and "safety-critical" in row
+    assert '<option value="L1" selected>' in page
+    assert '<option value="action" selected>' in page
+    assert 'name="q" value="snaps"' in page
+
+
+def test_list_pages_through_the_matches(listed, qm_client):
+    response = qm_client.get("/nc?per_page=2&page=2")
+    assert response.status_code == 200
+    assert listed_numbers(response.text) == [listed["formaldehyde"], listed["bib"]]
+    assert "page 2 of 3" in response.text
+    links = {
+        label: parse_qs(urlsplit(href.replace("&amp;", "&")).query)
+        for href, label in re.findall(r'<a href="(/nc\?[^"]*)">[^<]*?(previous|next)', response.text)
+    }
+    assert links == {
+        "previous": {"page": ["1"], "per_page": ["2"]},
+        "next": {"page": ["3"], "per_page": ["2"]},
+    }
+    last = qm_client.get("/nc?per_page=2&page=3")
+    assert listed_numbers(last.text) == [listed["button"]]
+    assert "next" not in re.search(r'<nav class="pager".*?</nav>', last.text, re.S).group(0)
+
+
+def test_pages_keep_the_filters(listed, qm_client):
+    response = qm_client.get("/nc?line=L1&per_page=1&page=2")
+    assert listed_numbers(response.text) == [listed["formaldehyde"]]
+    hrefs = re.findall(r'<a href="(/nc\?[^"]*)">[^<]*?(?:previous|next)', response.text)
+    assert len(hrefs) == 2
+    for href in hrefs:
+        assert parse_qs(urlsplit(href.replace("&amp;", "&")).query)["line"] == ["L1"]
+
+
+BAD_FILTERS = {
+    "status=bogus": ("status", "Must be one of: reported, investigation, review, action, verification, closed"),
+    "reported_from=yesterday": ("reported_from", "Use a date written YYYY-MM-DD."),
+    "per_page=0": ("per_page", "Must be between 1 and 500."),
+    "page=abc": ("page", "Must be a whole number."),
+    "overdue=maybe": ("overdue", "Must be one of: true, false, 1, 0."),
+}
+
+
+@pytest.mark.parametrize("query", BAD_FILTERS)
+def test_bad_filter_answers_400_with_the_message(listed, qm_client, query):
+    field, message = BAD_FILTERS[query]
+    response = qm_client.get(f"/nc?{query}")
+    assert response.status_code == 400
+    alert = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', response.text, re.S).group(1)
+    assert f"{field}: {message}" in alert
+    assert "<h1>Non-conformances</h1>" in response.text
+
+
+# Exports ---------------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = [
+    "number",
+    "status",
+    "reported_at",
+    "title",
+    "defect_type",
+    "source",
+    "severity",
+    "line",
+    "style",
+    "batch",
+    "category",
+    "quantity_affected",
+    "parameters",
+    "safety_critical",
+    "recurrence_of",
+    "overdue_actions",
+    "closed_at",
+]
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def xlsx_rows(response) -> list[list[str]]:
+    workbook = load_workbook(io.BytesIO(response.data), read_only=True)
+    sheet = workbook["Non-conformances"]
+    return [["" if value is None else str(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def test_csv_export_has_a_header_and_one_row_per_nc(listed, qm_client):
+    response = qm_client.get("/nc?format=csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=nonconformances-")
+    rows = csv_rows(response)
+    assert rows[0] == EXPORT_HEADER
+    assert [row[0] for row in rows[1:]] == [listed[n] for n in ("stain", "stitch", "formaldehyde", "bib", "button")]
+    button = dict(zip(EXPORT_HEADER, rows[-1], strict=True))
+    assert button == {
+        "number": listed["button"],
+        "status": "action",
+        "reported_at": "2026-01-10T02:00+00:00",
+        "title": "Snaps come off",
+        "defect_type": "loose_button",
+        "source": "end_of_line",
+        "severity": "critical",
+        "line": "L1",
+        "style": "RMP-2301",
+        "batch": "B-1",
+        "category": "A",
+        "quantity_affected": "120",
+        "parameters": "CN-ATT-GT6",
+        "safety_critical": "yes",
+        "recurrence_of": "",
+        "overdue_actions": "1",
+        "closed_at": "",
+    }
+
+
+@pytest.mark.parametrize("query", ["line=L2", "status=investigation", "q=hem", "supplier=DYE-01", "overdue=true"])
+def test_csv_export_respects_the_filters(listed, qm_client, query):
+    rows = csv_rows(qm_client.get(f"/nc?format=csv&{query}"))
+    assert rows[0] == EXPORT_HEADER
+    assert [row[0] for row in rows[1:]] == [listed[name] for name in FILTERS[query]]
+
+
+@pytest.mark.parametrize("query", ["", "line=L2", "style=BIB-100"])
+def test_xlsx_export_holds_the_same_rows_as_the_csv(listed, qm_client, query):
+    response = qm_client.get(f"/nc?format=xlsx&{query}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert ".xlsx" in response.headers["Content-Disposition"]
+    rows = xlsx_rows(response)
+    assert rows == csv_rows(qm_client.get(f"/nc?format=csv&{query}"))
+    assert len(rows) == 1 + len(FILTERS[query])
+
+
+def test_xlsx_export_with_a_bad_filter_answers_400(listed, qm_client):
+    response = qm_client.get("/nc?format=xlsx&status=bogus")
+    assert response.status_code == 400
+    assert "status: Must be one of" in response.text
+
+
+def test_csv_export_with_a_bad_filter_answers_400(listed, qm_client):
+    response = qm_client.get("/nc?format=csv&status=bogus")
+    assert response.status_code == 400
+
+
+def test_csv_export_works_without_an_outer_app_context(listed, qm_client):
+    """A server thread has no app context of its own when it streams the body; run the request in one."""
+    outcome = {}
+
+    def request_in_a_server_thread():
+        try:
+            outcome["rows"] = csv_rows(qm_client.get("/nc?format=csv"))
+        except Exception as exc:  # handed to the test's own thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=request_in_a_server_thread)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    assert len(outcome["rows"]) == 6
+
+
+# The 8D report ---------------------------------------------------------------------------------------------
+
+
+def test_8d_report_has_sections_d1_to_d8_with_the_ncs_content(flow, people, qm_client):
+    number = flow.file()
+    flow.contain(number)
+    flow.submit(number, statement="Operator error.")
+    flow.review(number, "return", RETURN_COMMENT)
+    flow.submit(number)
+    flow.review(number)
+    flow.add_actions(number)
+    flow.complete(number)
+    flow.retest(number)
+    flow.close(number)
+
+    response = qm_client.get(f"/nc/{number}/report")
+    assert response.status_code == 200
+    html = response.text
+    assert f"<h1>8D report · {number}</h1>" in html
+    sections = re.findall(r"<section><h2>(D\d(?: · D\d)*) · [^<]*</h2>(.*?)</section>", html, flags=re.S)
+    assert [heading for heading, _ in sections] == ["D1", "D2", "D3", "D4", "D5 · D7", "D6", "D8"]
+    content = dict(sections)
+    assert people.sup.username in content["D1"] and people.qm.username in content["D1"]
+    d2 = content["D2"]
+    for shown in (
+        "Loose button",
+        "End-of-line inspection",
+        "line L1",
+        "style RMP-2301 (A)",
+        "batch B-1",
+        "quantity 120",
+    ):
+        assert shown in d2
+    assert FILING["description"] in d2 and "CN-ATT-GT6" in d2
+    assert CONTAINMENT in content["D3"] and "B-1: held" in content["D3"] and "released" in content["D3"]
+    d4 = content["D4"]
+    assert "Round 1 · return" in d4 and "Round 2 · approve" in d4
+    assert "Operator error." in d4 and esc(STATEMENT) in d4
+    assert f"Review: {RETURN_COMMENT}" in d4
+    assert "Machine: Stitch density set below standard; No lock on the density setting" in d4
+    assert all(esc(why) in d4 for why in WHYS)
+    d5 = content["D5 · D7"]
+    assert "Revise the stitch-density standard" in d5 and "Done: Retrain the button-machine operators" in d5
+    assert "Standard revision" in d5 and "Corrective action" in d5
+    assert "<td>95</td>" in content["D6"] and "pass" in content["D6"] and "SGS SGS-26-0042" in content["D6"]
+    assert EFFECTIVENESS in content["D8"] and "Closed" in content["D8"]
+
+
+def test_8d_report_of_an_open_nc_says_it_is_open(flow, qm_client):
+    number = flow.to("reported")
+    html = qm_client.get(f"/nc/{number}/report").text
+    assert re.search(r"<h2>D8 · [^<]*</h2>\s*<p>Open</p>", html)
+    assert re.search(r"<h2>D4 · [^<]*</h2>\s*<p>—</p>", html)
+
+
+# The home page queues --------------------------------------------------------------------------------------
+
+
+def queues(html: str) -> dict[str, str]:
+    """Each queue of the home page by its heading."""
+    return dict(re.findall(r"<h2>([^<]+)</h2>(.*?)(?=<h2>|</div>\s*<section)", html, flags=re.S))
+
+
+@pytest.fixture
+def queued(flow, people):
+    """NCs in every queue: name -> number. The supervisor filed all but ``qm_reported``."""
+    numbers = {
+        "reported": flow.to("reported", title="Reported by the supervisor"),
+        "qm_reported": flow.to("reported", actor=people.qm, title="Reported by the QM"),
+        "review": flow.to("review", title="Waiting for review"),
+        "ready": flow.to("ready", title="Ready to close"),
+        "closed": flow.to("closed", title="Closed already"),
+    }
+    numbers["action"] = flow.file(title="Actions running")
+    flow.contain(numbers["action"])
+    flow.submit(numbers["action"])
+    flow.review(numbers["action"])
+    flow.add_actions(numbers["action"], sup_due=plant_today() - timedelta(days=2))
+    return numbers
+
+
+def test_quality_manager_home_shows_reviews_ready_to_close_overdue_actions_and_ncs_to_contain(queued, qm_client):
+    response = qm_client.get("/")
+    assert response.status_code == 200
+    sections = queues(response.text)
+    assert listed_numbers(sections["Reviews waiting"]) == [queued["review"]]
+    assert listed_numbers(sections["Ready to close"]) == [queued["ready"]]
+    assert set(listed_numbers(sections["To contain"])) == {queued["reported"], queued["qm_reported"]}
+    overdue = sections["Overdue actions"]
+    assert re.findall(rf'<a href="/nc/({NUMBER})#d5">', overdue) == [queued["action"]]
+    assert "Retrain the button-machine operators" in overdue and "overdue" in overdue
+    assert "Revise the stitch-density standard" not in overdue
+    mine = sections["My actions"]
+    assert re.findall(rf'<a href="/nc/({NUMBER})#d5">', mine) == [queued["action"]]
+    assert "Revise the stitch-density standard" in mine
+    assert listed_numbers(sections["My open non-conformances"]) == [queued["qm_reported"]]
+
+
+def test_supervisor_home_shows_their_open_ncs_and_the_actions_they_own(queued, sup_client):
+    response = sup_client.get("/")
+    assert response.status_code == 200
+    sections = queues(response.text)
+    assert set(sections) == {"My actions", "My open non-conformances"}
+    mine = sections["My actions"]
+    assert re.findall(rf'<a href="/nc/({NUMBER})#d5">', mine) == [queued["action"]]
+    assert "Retrain the button-machine operators" in mine
+    assert "Revise the stitch-density standard" not in mine
+    assert set(listed_numbers(sections["My open non-conformances"])) == {
+        queued[name] for name in ("reported", "review", "ready", "action")
+    }
+
+
+def test_empty_queues_say_so(flow, qm_client):
+    sections = queues(qm_client.get("/").text)
+    assert "No root cause waits for review." in sections["Reviews waiting"]
+    assert "No CAPA is ready to close." in sections["Ready to close"]
+    assert "No action is overdue." in sections["Overdue actions"]
+    assert "Every new non-conformance is contained." in sections["To contain"]
+
+
+# Defect types ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stored_types(app):
+    def read() -> dict:
+        with app.app_context():
+            return {t.code: (t.name, t.active, [p.code for p in t.parameters]) for t in service.list_defect_types()}
+
+    return read
+
+
+def test_defect_types_page_lists_the_seeded_types(flow, sup_client):
+    response = sup_client.get("/defect-types")
+    assert response.status_code == 200
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td><td>(.*?)</td></tr>", response.text, flags=re.S)
+    assert len(rows) == 15
+    by_code = {re.search(r'<small class="hint">(\w+)</small>', name).group(1): (name, p, a) for name, p, a in rows}
+    name, parameters, active = by_code["loose_button"]
+    assert name.startswith("Loose button")
+    assert parameters == "CN-ATT-3TO6, CN-ATT-GT6"
+    assert active == "yes"
+    assert by_code["broken_stitch"][1] == "—"
+    assert "New defect type" not in response.text
+
+
+def test_quality_manager_creates_and_edits_a_defect_type(flow, qm_client, stored_types, sup_client):
+    assert "New defect type" in qm_client.get("/defect-types").text
+    assert qm_client.get("/defect-types/new").status_code == 200
+    response = qm_client.post(
+        "/defect-types/new",
+        data={
+            "code": "broken_zip",
+            "name": "Broken zip",
+            "active": "yes",
+            "parameters": ["CN-ATT-GT6", "CN-SHARP-EDGE"],
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/defect-types"
+    assert stored_types()["broken_zip"] == ("Broken zip", True, ["CN-ATT-GT6", "CN-SHARP-EDGE"])
+    listing = qm_client.get("/defect-types").text
+    assert "Defect type Broken zip saved." in listing
+    assert '<a href="/defect-types/broken_zip">Broken zip</a>' in listing
+    assert '<option value="broken_zip">Broken zip</option>' in sup_client.get("/nc/new").text
+
+    form = qm_client.get("/defect-types/broken_zip")
+    assert form.status_code == 200
+    assert "readonly" in field_block(form.text, "code")
+    assert input_value(field_block(form.text, "name")) == "Broken zip"
+    assert selected_values(field_block(form.text, "active")) == ["yes"]
+    assert selected_values(field_block(form.text, "parameters")) == ["CN-ATT-GT6", "CN-SHARP-EDGE"]
+
+    response = qm_client.post(
+        "/defect-types/broken_zip",
+        data={"code": "broken_zip", "name": "Zip puller comes off", "active": "no", "parameters": ["CN-SHARP-POINT"]},
+    )
+    assert response.status_code == 302
+    assert stored_types()["broken_zip"] == ("Zip puller comes off", False, ["CN-SHARP-POINT"])
+    assert 'value="broken_zip"' not in sup_client.get("/nc/new").text
+
+
+def test_new_defect_type_with_a_taken_code_is_refused_beside_the_code(flow, qm_client, stored_types):
+    before = stored_types()
+    response = qm_client.post(
+        "/defect-types/new", data={"code": "Loose_Button", "name": "Another", "active": "yes", "parameters": []}
+    )
+    assert response.status_code == 400
+    assert errors_in(field_block(response.text, "code")) == ["Already in use."]
+    assert input_value(field_block(response.text, "name")) == "Another"
+    assert stored_types() == before
+
+
+def test_new_defect_type_with_a_bad_code_is_refused_beside_the_code(flow, qm_client, stored_types):
+    before = stored_types()
+    response = qm_client.post("/defect-types/new", data={"code": "bad code!", "name": "Bad", "active": "yes"})
+    assert response.status_code == 400
+    assert errors_in(field_block(response.text, "code")) == ["Use lower-case letters, digits and _ only."]
+    assert stored_types() == before
+
+
+@pytest.mark.parametrize("path", ["/defect-types/new", "/defect-types/loose_button"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_supervisor_may_not_create_or_edit_defect_types(flow, sup_client, stored_types, path, method):
+    before = stored_types()
+    data = {"code": "sneaky", "name": "Sneaky", "active": "no", "parameters": []} if method == "POST" else None
+    response = sup_client.open(path, method=method, data=data)
+    assert response.status_code == 403
+    assert "Not allowed" in response.text
+    assert stored_types() == before

@@ -1,0 +1,453 @@
+"""Photos of a defect: uploaded when filing and from the NC page, stored in the instance folder under names the
+app chooses, served back only under their own NC, and refused when they are not JPEG or PNG, too large, too
+many, or when their names try to escape the uploads folder.
+
+What was stored is read back in an app context of its own (a new session) and from the uploads folder itself.
+"""
+
+import io
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
+
+from capa.capas import service
+from capa.masterdata import service as masterdata
+from tests.conftest import PASSWORD
+
+NUMBER = r"NC-\d{4}-\d{5}"
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.(jpg|png)")
+
+# The app judges a photo by its first bytes; what follows them does not matter to it.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(range(40)) + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(40, 80))
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+TEXT = b"This is a text file, not a photo.\n"
+HTML = b"<html><script>alert('x')</script></html>"
+
+FILING = {
+    "title": "Snap buttons come off the infant romper",
+    "defect_type": "loose_button",
+    "line": "L1",
+    "source": "end_of_line",
+    "batch": "B-1",
+    "quantity_affected": "12",
+    "severity": "critical",
+    "description": "Photos of the torn snap holes.",
+}
+
+
+# Helpers -------------------------------------------------------------------------------------------------
+
+
+class PersonClient(FlaskClient):
+    """A browser of one person. The ``app`` fixture keeps one app context open for the whole test, so ``g``,
+    where Flask-Login caches the request's user, outlives each request: it is cleared before every request."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+def logged_in(app, user) -> PersonClient:
+    client = PersonClient(app, app.response_class, use_cookies=True)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.text
+    return client
+
+
+def files(*photos: tuple[bytes, str]) -> list[tuple[io.BytesIO, str]]:
+    """Photos as the test client sends them: ``filename="…"`` in each part."""
+    return [(io.BytesIO(data), name) for data, name in photos]
+
+
+def multipart(fields: dict[str, str], photos: list[tuple[bytes, str]]) -> tuple[bytes, str]:
+    """A multipart body built by hand, each photo's name sent as ``filename*=UTF-8''…`` (RFC 2231), so that a
+    name may carry any character, a newline or a NUL included, as a hostile client can send it."""
+    boundary = "capa-photo-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for data, filename in photos:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
+            f"filename*=UTF-8''{quote(filename, safe='')}\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def fetch(client, path: str):
+    """GET ``path`` and read the whole body, closing the response (a sent file stays open until then)."""
+    response = client.get(path)
+    response.get_data()  # kept by the response once read
+    response.close()
+    return response
+
+
+def field_block(html: str, field_id: str) -> str:
+    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
+    assert match is not None, f"no field {field_id!r} in the page"
+    return match.group(0)
+
+
+def errors_in(block: str) -> list[str]:
+    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
+
+
+def uploaded(folder: Path) -> list[str]:
+    """The names of the files in the uploads folder (none when it was never made)."""
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture
+def folder(app) -> Path:
+    path = Path(app.config["UPLOAD_FOLDER"])
+    assert path.parent == Path(app.instance_path)
+    return path
+
+
+@pytest.fixture
+def stored_photos(app):
+    """The photos the database holds for an NC, read in a new app context: (shown name, stored name, type,
+    size) each."""
+
+    def read(number: str) -> list[tuple[str, str, str, int]]:
+        with app.app_context():
+            nc = service.get_nc(number)
+            return [(p.original_name, p.stored_name, p.content_type, p.size) for p in nc.photos]
+
+    return read
+
+
+@pytest.fixture
+def nc_version(app):
+    def read(number: str) -> int:
+        with app.app_context():
+            return service.get_nc(number).version
+
+    return read
+
+
+def filed_count(app) -> int:
+    with app.app_context():
+        return service.search({}).total
+
+
+@pytest.fixture
+def factory(app):
+    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
+    masterdata.create_supplier({"code": "SNAP-01", "name": "Snap Co"})
+    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    masterdata.create_batch(
+        {
+            "number": "B-1",
+            "style": "RMP-2301",
+            "line": "L1",
+            "lots": [{"number": "SN-1", "kind": "trim", "supplier": "SNAP-01"}],
+        }
+    )
+
+
+@pytest.fixture
+def qm(make_user):
+    return make_user("quality_manager", "qm.wang")
+
+
+@pytest.fixture
+def sup(make_user):
+    return make_user("supervisor", "sup.li")
+
+
+@pytest.fixture
+def sup_client(app, sup):
+    return logged_in(app, sup)
+
+
+@pytest.fixture
+def qm_client(app, qm):
+    return logged_in(app, qm)
+
+
+@pytest.fixture
+def file_nc(factory, sup):
+    """File an NC through the service (no photos): its number."""
+
+    def file(**changes) -> str:
+        return service.file_nc({**FILING, **changes}, sup).number
+
+    return file
+
+
+@pytest.fixture
+def small_limit(app_config, request):
+    """An app whose photo limit is 1000 bytes: the configuration is changed before the app is built."""
+    app_config["CAPA_PHOTO_MAX_BYTES"] = 1000
+    app = request.getfixturevalue("app")
+    assert app.config["CAPA_PHOTO_MAX_BYTES"] == 1000, "the app was built before the limit was set"
+    return app
+
+
+def number_of(response) -> str:
+    assert response.status_code == 302, response.text
+    return re.fullmatch(rf"/nc/({NUMBER})", response.headers["Location"]).group(1)
+
+
+# Stored and served -----------------------------------------------------------------------------------------
+
+
+def test_photos_filed_with_the_nc_are_stored_under_names_the_app_chose(app, factory, sup_client, folder, stored_photos):
+    response = sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "defect.jpg"), (PNG, "close-up.png"))})
+    number = number_of(response)
+    photos = stored_photos(number)
+    assert [(name, kind, size) for name, _, kind, size in photos] == [
+        ("defect.jpg", "image/jpeg", len(JPEG)),
+        ("close-up.png", "image/png", len(PNG)),
+    ]
+    stored_names = [stored for _, stored, _, _ in photos]
+    assert all(STORED_NAME.fullmatch(name) for name in stored_names)
+    assert [name.rsplit(".", 1)[1] for name in stored_names] == ["jpg", "png"]
+    assert uploaded(folder) == sorted(stored_names)
+    assert (folder / stored_names[0]).read_bytes() == JPEG
+    assert (folder / stored_names[1]).read_bytes() == PNG
+
+
+def test_photos_are_served_back_with_their_type_and_nosniff(app, factory, sup_client, qm_client, stored_photos):
+    number = number_of(
+        sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "defect.jpg"), (PNG, "close-up.png"))})
+    )
+    page = qm_client.get(f"/nc/{number}").text
+    sources = re.findall(r'<img src="([^"]+)" alt="([^"]*)"', page)
+    assert [alt for _, alt in sources] == ["defect.jpg", "close-up.png"]
+    for (source, _), body, kind in zip(sources, (JPEG, PNG), ("image/jpeg", "image/png"), strict=True):
+        assert re.fullmatch(rf"/nc/{number}/photos/\d+", source)
+        response = fetch(qm_client, source)
+        assert response.status_code == 200
+        assert response.mimetype == kind
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.data == body
+
+
+def test_the_type_comes_from_the_content_not_the_name(app, factory, sup_client, stored_photos, folder):
+    number = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((PNG, "really-a-png.jpg"))}))
+    [(shown, stored, kind, _)] = stored_photos(number)
+    assert (shown, kind) == ("really-a-png.jpg", "image/png")
+    assert stored.endswith(".png")
+    photo_id = re.search(rf"/nc/{number}/photos/(\d+)", sup_client.get(f"/nc/{number}").text).group(1)
+    response = fetch(sup_client, f"/nc/{number}/photos/{photo_id}")
+    assert response.mimetype == "image/png"
+    assert response.data == PNG
+
+
+def test_photos_are_added_from_the_nc_page(app, file_nc, sup_client, stored_photos, folder, nc_version):
+    number = file_nc()
+    assert f'action="/nc/{number}/photos"' in sup_client.get(f"/nc/{number}").text
+    response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG, "torn-hole.jpg"))})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/nc/{number}"
+    page = sup_client.get(f"/nc/{number}").text
+    assert "Photos added." in page
+    assert 'alt="torn-hole.jpg"' in page
+    assert "photo: torn-hole.jpg" in page
+    [(shown, stored, kind, size)] = stored_photos(number)
+    assert (shown, kind, size) == ("torn-hole.jpg", "image/jpeg", len(JPEG))
+    assert uploaded(folder) == [stored]
+    assert nc_version(number) == 2
+
+
+def test_photos_need_a_login(app, factory, sup_client):
+    number = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "defect.jpg"))}))
+    path = re.search(rf"/nc/{number}/photos/\d+", sup_client.get(f"/nc/{number}").text).group(0)
+    response = fetch(PersonClient(app, app.response_class), path)  # nobody logged in
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_a_photo_is_served_only_under_its_own_nc(app, factory, sup_client, qm_client):
+    first = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "first.jpg"))}))
+    second = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((PNG, "second.png"))}))
+    first_path = re.search(rf"/nc/{first}/photos/(\d+)", qm_client.get(f"/nc/{first}").text)
+    second_path = re.search(rf"/nc/{second}/photos/(\d+)", qm_client.get(f"/nc/{second}").text)
+    assert fetch(qm_client, first_path.group(0)).status_code == 200
+    assert fetch(qm_client, second_path.group(0)).status_code == 200
+    assert fetch(qm_client, f"/nc/{second}/photos/{first_path.group(1)}").status_code == 404
+    assert fetch(qm_client, f"/nc/{first}/photos/{second_path.group(1)}").status_code == 404
+    assert fetch(qm_client, f"/nc/{first}/photos/99999").status_code == 404
+    assert fetch(qm_client, f"/nc/NC-2026-09999/photos/{first_path.group(1)}").status_code == 404
+
+
+# Refused uploads -------------------------------------------------------------------------------------------
+
+NOT_PHOTOS = {
+    "pdf": (PDF, "report.pdf"),
+    "text-renamed-jpg": (TEXT, "photo.jpg"),
+    "html-renamed-png": (HTML, "photo.png"),
+    "empty": (b"", "empty.jpg"),
+    "jpeg-signature-too-short": (b"\xff\xd8", "short.jpg"),
+}
+
+
+@pytest.mark.parametrize("kind", NOT_PHOTOS)
+def test_filing_with_a_file_that_is_not_a_photo_is_refused_and_leaves_nothing(app, factory, sup_client, folder, kind):
+    data, name = NOT_PHOTOS[kind]
+    response = sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "good.jpg"), (data, name))})
+    assert response.status_code == 400
+    assert errors_in(field_block(response.text, "photos")) == [f"{name} is not a JPEG or PNG photo."]
+    assert 'value="Snap buttons come off the infant romper"' in field_block(response.text, "title")
+    assert filed_count(app) == 0
+    assert uploaded(folder) == []
+
+
+@pytest.mark.parametrize("kind", NOT_PHOTOS)
+def test_adding_a_file_that_is_not_a_photo_is_refused_and_stores_nothing(
+    file_nc, sup_client, folder, stored_photos, nc_version, kind
+):
+    number = file_nc()
+    data, name = NOT_PHOTOS[kind]
+    response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG, "good.jpg"), (data, name))})
+    assert response.status_code == 400
+    form = re.search(rf'<form[^>]*action="/nc/{number}/photos".*?</form>', response.text, re.S).group(0)
+    assert errors_in(field_block(form, "photos")) == [f"{name} is not a JPEG or PNG photo."]
+    assert stored_photos(number) == []
+    assert uploaded(folder) == []
+    assert nc_version(number) == 1
+
+
+def test_photo_at_the_limit_is_accepted(small_limit, factory, sup_client, stored_photos, folder):
+    at_limit = JPEG + bytes(1000 - len(JPEG))
+    number = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((at_limit, "big.jpg"))}))
+    [(_, stored, _, size)] = stored_photos(number)
+    assert size == 1000
+    assert uploaded(folder) == [stored]
+
+
+def test_filing_with_a_photo_over_the_limit_is_refused_and_leaves_nothing(small_limit, factory, sup_client, folder):
+    too_big = JPEG + bytes(1001 - len(JPEG))
+    response = sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "small.jpg"), (too_big, "big.jpg"))})
+    assert response.status_code == 400
+    [message] = errors_in(field_block(response.text, "photos"))
+    assert message.startswith("big.jpg is larger than")
+    assert filed_count(small_limit) == 0
+    assert uploaded(folder) == []
+
+
+def test_adding_a_photo_over_the_limit_is_refused(small_limit, file_nc, sup_client, folder, stored_photos):
+    number = file_nc()
+    too_big = PNG + bytes(2000)
+    response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((too_big, "big.png"))})
+    assert response.status_code == 400
+    assert "big.png is larger than" in response.text
+    assert stored_photos(number) == []
+    assert uploaded(folder) == []
+
+
+def test_the_size_refusal_states_the_limit(small_limit, file_nc, sup_client):
+    number = file_nc()
+    response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG + bytes(2000), "big.jpg"))})
+    assert response.status_code == 400
+    assert "larger than 0 MB" not in response.text
+
+
+def test_filing_with_more_than_six_photos_is_refused_and_leaves_nothing(app, factory, sup_client, folder):
+    seven = files(*[(JPEG, f"photo-{i}.jpg") for i in range(7)])
+    response = sup_client.post("/nc/new", data={**FILING, "photos": seven})
+    assert response.status_code == 400
+    assert errors_in(field_block(response.text, "photos")) == ["At most 6 photos per non-conformance."]
+    assert filed_count(app) == 0
+    assert uploaded(folder) == []
+
+
+def test_six_photos_in_all_and_no_more(file_nc, sup_client, folder, stored_photos):
+    number = file_nc()
+    first = sup_client.post(f"/nc/{number}/photos", data={"photos": files(*[(JPEG, f"a{i}.jpg") for i in range(4)])})
+    assert first.status_code == 302
+    refused = sup_client.post(f"/nc/{number}/photos", data={"photos": files(*[(PNG, f"b{i}.png") for i in range(3)])})
+    assert refused.status_code == 400
+    assert "At most 6 photos per non-conformance." in refused.text
+    assert [shown for shown, *_ in stored_photos(number)] == ["a0.jpg", "a1.jpg", "a2.jpg", "a3.jpg"]
+    assert len(uploaded(folder)) == 4
+    second = sup_client.post(f"/nc/{number}/photos", data={"photos": files(*[(PNG, f"b{i}.png") for i in range(2)])})
+    assert second.status_code == 302
+    assert len(stored_photos(number)) == 6
+    assert len(uploaded(folder)) == 6
+    last = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG, "seventh.jpg"))})
+    assert last.status_code == 400
+    assert len(stored_photos(number)) == 6
+    assert len(uploaded(folder)) == 6
+
+
+def test_no_photo_is_added_to_a_cancelled_nc(app, factory, file_nc, qm, sup_client, folder, stored_photos):
+    number = file_nc()
+    service.cancel(service.get_nc(number), {"reason": "Filed twice."}, qm)
+    assert f'action="/nc/{number}/photos"' not in sup_client.get(f"/nc/{number}").text
+    response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG, "late.jpg"))})
+    assert response.status_code == 409
+    assert stored_photos(number) == []
+    assert uploaded(folder) == []
+
+
+def test_posting_the_photo_form_without_a_file_changes_nothing(file_nc, sup_client, nc_version):
+    number = file_nc()
+    response = sup_client.post(f"/nc/{number}/photos", data={})
+    assert response.status_code == 400
+    assert nc_version(number) == 1
+
+
+# Hostile file names ----------------------------------------------------------------------------------------
+
+HOSTILE_NAMES = {
+    "parent-dirs": ("../../etc/passwd.jpg", "passwd.jpg"),
+    "absolute": ("/srv/evil-absolute.png", "evil-absolute.png"),
+    "windows-path": ("C:\\Users\\li\\..\\..\\evil-windows.jpg", "evil-windows.jpg"),
+    "newline-and-nul": ("evil\nname\x00.jpg", "evilname.jpg"),
+    "carriage-return-header": ("evil\r\nX-Injected: 1.jpg", "evilX-Injected: 1.jpg"),
+    "very-long": ("x" * 1000 + ".jpg", "x" * 200),
+    "markup": ('<img src=x onerror="alert(1)">.jpg', '<img src=x onerror="alert(1)">.jpg'),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_NAMES)
+def test_hostile_file_names_are_stored_safely(app, factory, sup_client, folder, stored_photos, tmp_path, case):
+    name, expected_shown = HOSTILE_NAMES[case]
+    body, content_type = multipart(FILING, [(JPEG, name)])
+    response = sup_client.post("/nc/new", data=body, content_type=content_type)
+    if response.status_code == 400:  # refused: that is safe too, if nothing was kept
+        assert filed_count(app) == 0
+        assert uploaded(folder) == []
+        return
+    number = number_of(response)
+
+    [(shown, stored, kind, size)] = stored_photos(number)
+    assert STORED_NAME.fullmatch(stored)
+    assert (kind, size) == ("image/jpeg", len(JPEG))
+    assert shown == expected_shown
+    assert "/" not in shown and "\\" not in shown and shown.isprintable() and len(shown) <= 200
+    assert uploaded(folder) == [stored]
+    # No image was written anywhere else in the test's directory (the instance folder lives in it).
+    images = [path for path in tmp_path.rglob("*") if path.is_file() and path.parent != folder]
+    assert [path for path in images if path.suffix in (".jpg", ".png") or "evil" in path.name] == []
+    assert not Path("/etc/passwd.jpg").exists() and not Path("/srv/evil-absolute.png").exists()
+
+    page = sup_client.get(f"/nc/{number}").text
+    alts = re.findall(r'<img src="[^"]+" alt="([^"]*)"', page)
+    assert len(alts) == 1
+    assert "/" not in alts[0] and "<" not in alts[0] and "\n" not in alts[0]
+    assert '<img src=x onerror="alert(1)">' not in page
+    served = fetch(sup_client, re.search(rf"/nc/{number}/photos/\d+", page).group(0))
+    assert served.status_code == 200 and served.data == JPEG
+
+
+def test_hostile_name_in_a_refused_upload_is_not_echoed_raw(app, factory, sup_client, folder):
+    body, content_type = multipart(FILING, [(TEXT, '<script>alert("x")</script>.jpg')])
+    response = sup_client.post("/nc/new", data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert '<script>alert("x")</script>' not in response.text
+    assert "&lt;script&gt;" in response.text
+    assert filed_count(app) == 0
+    assert uploaded(folder) == []

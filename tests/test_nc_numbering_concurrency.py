@@ -1,0 +1,111 @@
+"""Non-conformance numbers stay unique and gapless when many people file at the same moment (PostgreSQL).
+
+SQLite lets one writer at a time in, so only a server database shows whether the counter row's lock really
+serialises the filers. Each thread files through the service in its own application context (and so its
+own session and connection) of the same app; a filing refused on the way takes no number.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from capa.accounts.models import User
+from capa.capas import service
+from capa.capas.models import NonConformance, NumberCounter
+from capa.common.errors import Conflict, ValidationError
+from capa.extensions import db
+from capa.masterdata import service as masterdata
+from tests.conftest import POSTGRES_URL
+
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL, reason="concurrent filing needs PostgreSQL (set CAPA_TEST_DATABASE_URL); SQLite has one writer"
+)
+
+THREADS = 8
+PER_THREAD = 5
+REPORTED_AT = "2026-06-01T10:00:00+08:00"
+
+
+def nc_body(thread: int, index: int, **changes) -> dict:
+    return {
+        "title": f"Loose snap, filer {thread}, NC {index}",
+        "defect_type": "loose_button",
+        "source": "inline",
+        "line": "L1",
+        "style": "RMP-2301",
+        "reported_at": REPORTED_AT,
+        **changes,
+    }
+
+
+@pytest.fixture
+def filers(app, make_user) -> list[int]:
+    masterdata.create_line({"code": "L1", "name": "Line 1"})
+    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    return [make_user("quality_manager", f"filer{n}").id for n in range(THREADS)]
+
+
+def run_in_threads(app, user_ids: list[int], work) -> list:
+    """Run ``work(thread_index, actor)`` in one thread per user, each in its own app context of ``app``,
+    all starting together."""
+    start = threading.Barrier(len(user_ids))
+
+    def thread_main(thread_index: int):
+        with app.app_context():
+            try:
+                actor = db.session.get(User, user_ids[thread_index])
+                db.session.commit()  # end the read transaction before waiting
+                start.wait(timeout=30)
+                return work(thread_index, actor)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(user_ids)) as pool:
+        return list(pool.map(thread_main, range(len(user_ids))))
+
+
+def stored_numbers() -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(NonConformance.number).order_by(NonConformance.sequence)))
+
+
+def test_concurrent_filing_gives_unique_gapless_numbers(app, filers):
+    def work(thread: int, actor: User) -> list[str]:
+        return [service.file_nc(nc_body(thread, index), actor).number for index in range(PER_THREAD)]
+
+    per_thread = run_in_threads(app, filers, work)
+
+    expected = [f"NC-2026-{sequence:05d}" for sequence in range(1, THREADS * PER_THREAD + 1)]
+    issued = [number for numbers in per_thread for number in numbers]
+    assert len(issued) == len(set(issued)) == THREADS * PER_THREAD
+    assert sorted(issued) == expected
+    # Each filer's own numbers rise: a later filing never gets an earlier number.
+    assert all(numbers == sorted(numbers) for numbers in per_thread)
+    assert stored_numbers() == expected
+    assert db.session.get(NumberCounter, 2026).last == THREADS * PER_THREAD
+
+
+def test_filings_refused_in_between_take_no_number(app, filers):
+    def work(thread: int, actor: User) -> list[str]:
+        numbers = []
+        for index in range(PER_THREAD):
+            numbers.append(service.file_nc(nc_body(thread, index), actor).number)
+            # Refused by validation, before a number is taken.
+            with pytest.raises(ValidationError):
+                service.file_nc(nc_body(thread, index, line="L9"), actor)
+            # Refused inside the filing's transaction, after its number was taken: a second account with a
+            # taken user name reports it, so storing the NC fails; the number is rolled back with it.
+            impostor = User(username=actor.username, role="quality_manager", password_hash="x")
+            with pytest.raises(Conflict):
+                service.file_nc(nc_body(thread, index, title="Never stored"), impostor)
+        return numbers
+
+    per_thread = run_in_threads(app, filers, work)
+
+    expected = [f"NC-2026-{sequence:05d}" for sequence in range(1, THREADS * PER_THREAD + 1)]
+    assert sorted(number for numbers in per_thread for number in numbers) == expected
+    assert stored_numbers() == expected
+    assert db.session.get(NumberCounter, 2026).last == THREADS * PER_THREAD
+    assert db.session.scalar(select(NonConformance).where(NonConformance.title == "Never stored")) is None
