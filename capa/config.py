@@ -7,6 +7,7 @@ environment all speak of the same ``CAPA_TIMEZONE``.
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +95,18 @@ def _secret_key(instance: Path) -> str:
     """The key kept in the instance folder, created with owner-only permissions on first start."""
     path = instance / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process starting at the same moment wrote it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    for _ in range(50):  # the other process may still be writing it
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
     return path.read_text().strip()
 
 

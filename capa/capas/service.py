@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -575,7 +575,10 @@ def complete_action(action: Action, data: Any, actor: User) -> Action:
 
 
 def is_overdue(action: Action) -> bool:
-    return action.status == ActionStatus.OPEN and action.due_date < plant_today()
+    """Open, due before today, and of an NC that was not cancelled."""
+    return (
+        action.status == ActionStatus.OPEN and action.due_date < plant_today() and action.nc.status != State.CANCELLED
+    )
 
 
 # D6 retests ------------------------------------------------------------------------------------------------
@@ -775,15 +778,11 @@ class Page:
 
 
 def _overdue_clause():
-    return (
-        select(Action.id)
-        .where(
-            Action.nc_id == NonConformance.id,
-            Action.status == ActionStatus.OPEN,
-            Action.due_date < plant_today(),
-        )
-        .exists()
+    """An NC with an action open past its due date, unless the NC was cancelled."""
+    open_late = select(Action.id).where(
+        Action.nc_id == NonConformance.id, Action.status == ActionStatus.OPEN, Action.due_date < plant_today()
     )
+    return and_(open_late.exists(), NonConformance.status != State.CANCELLED)
 
 
 def filtered(filters: dict[str, Any]):
@@ -905,7 +904,12 @@ def queue_for(user: User) -> Queue:
     queue.overdue_actions = list(
         db.session.scalars(
             select(Action)
-            .where(Action.status == ActionStatus.OPEN, Action.due_date < plant_today())
+            .join(NonConformance, NonConformance.id == Action.nc_id)
+            .where(
+                Action.status == ActionStatus.OPEN,
+                Action.due_date < plant_today(),
+                NonConformance.status != State.CANCELLED,
+            )
             .options(selectinload(Action.nc), selectinload(Action.owner))
             .order_by(Action.due_date)
         )

@@ -8,7 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from capa.common.clock import plant_zone
 from capa.common.types import utcnow
-from capa.trends import service
+from capa.trends import mail, service
 from capa.trends.scheduler import create_scheduler
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
 
@@ -34,6 +34,9 @@ def run(week_text: str | None, force: bool) -> None:
             f"Built {week}: {figures.get('new_ncs', 0)} new, {figures.get('closed', 0)} closed, "
             f"{figures.get('open_at_end', 0)} open at the end, {len(figures.get('alerts', []))} alerts."
         )
+        status = mail.send(summary)
+        if status != "not_configured":
+            click.echo(f"Mail: {status}{' (' + summary.mail_error + ')' if summary.mail_error else ''}.")
     else:
         click.echo(f"The summary of {week} exists already ({summary.status}); use --force to rebuild it.")
 

@@ -223,6 +223,8 @@ def _overdue_actions(week: Week, end: datetime) -> list[dict[str, Any]]:
             Action.due_date <= week.sunday,
             Action.created_at < end,
             or_(Action.status == ActionStatus.OPEN, Action.completed_at >= end),
+            # A cancelled NC's open actions are nobody's to do any more.
+            or_(NonConformance.cancelled_at.is_(None), NonConformance.cancelled_at >= end),
         )
         .order_by(Action.due_date, NonConformance.number)
     ).all()

@@ -12,19 +12,24 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.trends.charts import CHARTS, png
 from capa.trends.models import WeeklySummary
+from capa.trends.service import STALE_CLAIM
 
 log = logging.getLogger(__name__)
 
 
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("CAPA_SMTP_HOST"))
+
+
 def configured() -> bool:
-    config = current_app.config
-    return bool(config.get("CAPA_SMTP_HOST") and recipients())
+    """Summaries are mailed when there is a mail server and someone to send them to."""
+    return smtp_configured() and bool(recipients())
 
 
 def recipients() -> list[str]:
@@ -33,10 +38,12 @@ def recipients() -> list[str]:
 
 
 def _claim(summary: WeeklySummary) -> bool:
+    # A mailing claimed long ago belongs to a process that died: take it over.
+    stale = and_(WeeklySummary.mail_status == "sending", WeeklySummary.mail_claimed_at < utcnow() - STALE_CLAIM)
     taken = db.session.execute(
         update(WeeklySummary)
-        .where(WeeklySummary.id == summary.id, WeeklySummary.mail_status.in_(["pending", "failed"]))
-        .values(mail_status="sending", mail_attempts=WeeklySummary.mail_attempts + 1)
+        .where(WeeklySummary.id == summary.id, or_(WeeklySummary.mail_status.in_(["pending", "failed"]), stale))
+        .values(mail_status="sending", mail_claimed_at=utcnow(), mail_attempts=WeeklySummary.mail_attempts + 1)
     ).rowcount
     db.session.commit()
     db.session.refresh(summary)
@@ -108,7 +115,8 @@ def send(summary: WeeklySummary) -> str:
     try:
         with _smtp() as smtp:
             smtp.send_message(message_for(summary))
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:  # whatever went wrong, the claim must not stay "sending": record it, retry later
+        db.session.rollback()
         summary.mail_status, summary.mail_error = "failed", f"{type(exc).__name__}: {exc}"
         db.session.commit()
         log.warning("mailing the summary of %s failed (will retry): %s", summary.week, exc)

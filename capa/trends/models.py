@@ -21,6 +21,10 @@ class WeeklySummary(db.Model):
     figures: Mapped[dict] = mapped_column(JSON, default=dict)
     #: building, built or failed.
     status: Mapped[str] = mapped_column(String(12), default="building")
+    #: When the current build, or the current mailing, was claimed: a claim older than STALE_CLAIM is
+    #: taken over, since its process must have died.
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    mail_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str] = mapped_column(Text, default="")
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

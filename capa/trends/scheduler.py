@@ -13,10 +13,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from capa.capas.models import Action, ActionStatus
+from capa.capas.models import Action, ActionStatus, NonConformance
+from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
 from capa.common.types import utcnow
 from capa.extensions import db
@@ -67,26 +68,48 @@ def claim(job: str, key: str) -> bool:
     return True
 
 
-def send_reminders() -> int:
-    """Once a day: mail each owner their overdue actions. Returns how many owners were reminded."""
+def send_reminders(*, retry: bool = False) -> int:
+    """Mail each owner their overdue actions, once a day per owner. The daily job opens the day; the hourly
+    retry (``retry``) only resends, the same day, to owners whose mail failed. Returns how many were reminded."""
     today = plant_today()
-    if not mail.configured() or not claim(REMINDER_JOB, today.isoformat()):
+    if not mail.smtp_configured():
+        return 0
+    day = today.isoformat()
+    opened = not claim(REMINDER_JOB, day)  # True when the day's run was opened before
+    if retry and not opened:
+        # The day's run has not started yet: give back the claim just taken, it belongs to the daily job.
+        db.session.execute(delete(JobClaim).where(JobClaim.job == REMINDER_JOB, JobClaim.key == day))
+        db.session.commit()
         return 0
     by_owner: dict = defaultdict(list)
     for action in db.session.scalars(
-        select(Action).where(Action.status == ActionStatus.OPEN, Action.due_date < today).order_by(Action.due_date)
+        select(Action)
+        .join(NonConformance, NonConformance.id == Action.nc_id)
+        .where(Action.status == ActionStatus.OPEN, Action.due_date < today, NonConformance.status != State.CANCELLED)
+        .order_by(Action.due_date)
     ):
         by_owner[action.owner].append(action)
     reminded = 0
     for owner, actions in by_owner.items():
-        if not owner.email or not owner.active:
+        if not owner.email or not owner.active or not claim(f"{REMINDER_JOB}:owner", f"{day}:{owner.id}"):
             continue
         try:
             mail.send_reminder(owner, actions)
             reminded += 1
         except Exception:
-            log.exception("reminding %s failed", owner.username)
+            log.exception("reminding %s failed; the hourly retry sends it again", owner.username)
+            # Give the claim back so that the retry may send it.
+            db.session.execute(
+                delete(JobClaim).where(JobClaim.job == f"{REMINDER_JOB}:owner", JobClaim.key == f"{day}:{owner.id}")
+            )
+            db.session.commit()
     return reminded
+
+
+def retry_failures() -> None:
+    """The hourly job: summaries not built or not mailed, and reminders that failed today."""
+    run_summaries()
+    send_reminders(retry=True)
 
 
 def _in_context(app: Flask, job):
@@ -113,7 +136,9 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
     daily = CronTrigger.from_crontab(app.config["CAPA_REMINDER_CRON"], timezone=zone)
     options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600, "replace_existing": True}
     scheduler.add_job(_in_context(app, run_summaries), weekly, id=WEEKLY_JOB, **options)
-    scheduler.add_job(_in_context(app, run_summaries), IntervalTrigger(hours=1, timezone=zone), id=RETRY_JOB, **options)
+    scheduler.add_job(
+        _in_context(app, retry_failures), IntervalTrigger(hours=1, timezone=zone), id=RETRY_JOB, **options
+    )
     scheduler.add_job(_in_context(app, run_summaries), id=CATCH_UP_JOB, **options)  # once, now: catch up
     scheduler.add_job(_in_context(app, send_reminders), daily, id=REMINDER_JOB, **options)
     return scheduler

@@ -6,12 +6,12 @@ started by mistake, a repeated run), and the loser leaves the week alone. ``forc
 a claimed week in place. A failure while computing is recorded on the row and retried by the next run.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from capa.capas.models import NonConformance
@@ -22,6 +22,9 @@ from capa.extensions import db
 from capa.trends.figures import compute
 from capa.trends.models import WeeklySummary
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
+
+#: A claim (to build, or to mail) this old belongs to a process that died; it is taken over.
+STALE_CLAIM = timedelta(minutes=15)
 
 
 def parse_week(text: str) -> Week:
@@ -73,14 +76,18 @@ def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
         if summary is None:
             return find(week), False
     else:
-        # A failed or forced build: take the row over only if nobody else is building it right now.
+        # A failed or forced build, or one whose builder died: take the row over unless someone else is
+        # building it right now.
+        takeable = or_(
+            WeeklySummary.status == "failed",
+            and_(WeeklySummary.status == "building", WeeklySummary.claimed_at < utcnow() - STALE_CLAIM),
+        )
+        if force:
+            takeable = or_(takeable, WeeklySummary.status == "built")
         taken = session.execute(
             update(WeeklySummary)
-            .where(
-                WeeklySummary.id == summary.id,
-                WeeklySummary.status.in_(["built", "failed"]) if force else WeeklySummary.status == "failed",
-            )
-            .values(status="building")
+            .where(WeeklySummary.id == summary.id, takeable)
+            .values(status="building", claimed_at=utcnow())
         ).rowcount
         session.commit()
         if not taken:
@@ -99,10 +106,9 @@ def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
 
 
 def missing_weeks(now: datetime, *, limit: int = 104) -> list[Week]:
-    """Weeks without a built summary, oldest first, from the latest built week (or the week of the first
-    non-conformance ever reported) to the last complete week: the catch-up after downtime.
-
-    At most ``limit`` weeks are looked back at; a database with no NC at all needs only the last week."""
+    """Weeks without a built summary, oldest first, from the week of the first non-conformance ever reported
+    to the last complete week, at most ``limit`` weeks back: the catch-up after downtime. A database with
+    no NC at all needs only the last complete week."""
     zone = plant_zone()
     last = last_complete_week(now, zone)
     built = {s.week for s in list_summaries() if s.status == "built"}
@@ -111,9 +117,10 @@ def missing_weeks(now: datetime, *, limit: int = 104) -> list[Week]:
     weeks = []
     week = last
     for _ in range(limit):
-        if str(week) in built or week < earliest:
+        if week < earliest:
             break
-        weeks.append(week)
+        if str(week) not in built:
+            weeks.append(week)
         week = week.shifted(-1)
     return list(reversed(weeks))
 

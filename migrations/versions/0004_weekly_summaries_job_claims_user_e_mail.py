@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-25 19:35:31.036648
+Create Date: 2026-11-25 19:59:53.723235
 
 """
 
@@ -33,6 +33,8 @@ def upgrade():
         sa.Column("monday", sa.Date(), nullable=False),
         sa.Column("figures", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("mail_claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("built_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
