@@ -199,6 +199,7 @@ def batch(number: str):
         batch=batch,
         coverage=safety.coverage_for(batch),
         results=safety.results_for_batch(batch),
+        held_by=capas.held_numbers(batch),
     )
 
 

@@ -1,0 +1,628 @@
+"""The stories 2 to 5 from the factory floor (PRODUCT.md), end to end through the HTML pages.
+
+Each story is played by the people in it, each with a browser of their own: the line supervisor files from
+the floor, the quality manager contains, reviews, owns actions and retests, and closes. Every step is a form
+post as the page renders it (with the hidden ``version`` the form carries); what a step stored is read back
+from the pages and, where useful, from the database in an app context of its own. Master data (lines,
+suppliers, styles, batches) is arranged through the master-data service, except in story 5 where creating the
+style and the batch is the story.
+"""
+
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
+from markupsafe import escape
+
+from capa.capas import service
+from capa.common.clock import plant_today
+from capa.masterdata import service as masterdata
+from tests.conftest import PASSWORD
+
+NUMBER = r"NC-\d{4}-\d{5}"
+FISHBONE = ("man", "machine", "method", "material", "measurement", "environment")
+
+
+# Helpers (as in test_capa_pages.py) ----------------------------------------------------------------------
+
+
+def esc(text: str) -> str:
+    """``text`` as the templates write it into HTML."""
+    return str(escape(text))
+
+
+def form_at(html: str, action: str) -> str:
+    """The markup of the form posting to ``action``."""
+    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>.*?</form>', html, flags=re.S)
+    assert match is not None, f"no form posting to {action!r}"
+    return match.group(0)
+
+
+def version_in(form: str) -> str:
+    tag = re.search(r'<input[^>]*name="version"[^>]*>', form).group(0)
+    return re.search(r'value="(\d+)"', tag).group(1)
+
+
+def shown_state(html: str) -> str:
+    return re.search(r'<h1>NC-\d{4}-\d{5} <span class="badge state state-\w+">([^<]+)</span></h1>', html).group(1)
+
+
+def section(html: str, section_id: str) -> str:
+    return re.search(rf'<section class="card" id="{section_id}">.*?</section>', html, flags=re.S).group(0)
+
+
+def take(client, number: str, path: str, **data):
+    """Open the NC page as a person would, then post the step's form with the version that form carries.
+
+    Only fields the form renders may be given, as a browser sends nothing else."""
+    action = path if path.startswith("/") else f"/nc/{number}/{path}"
+    page = client.get(f"/nc/{number}")
+    assert page.status_code == 200
+    form = form_at(page.text, action)
+    for name in data:
+        assert f'name="{name}"' in form, f"the form posting to {action} has no field {name!r}"
+    version = version_in(form) if 'name="version"' in form else None
+    return client.post(action, data={**({"version": version} if version else {}), **data})
+
+
+def done(response, location: str | None = None) -> None:
+    """The step was taken: a redirect (to ``location`` when given)."""
+    assert response.status_code == 302, response.text
+    if location is not None:
+        assert response.headers["Location"] == location
+
+
+def file_through_the_page(client, data: dict) -> str:
+    response = client.post("/nc/new", data=data)
+    assert response.status_code == 302, response.text
+    return re.fullmatch(rf"/nc/({NUMBER})", response.headers["Location"]).group(1)
+
+
+def complete_actions(app, number: str, by: dict) -> None:
+    """Each open action completed by its owner on the NC page: ``by`` maps an owner's name to their browser."""
+    with app.app_context():
+        actions = [
+            (a.id, a.owner.username, a.description) for a in service.get_nc(number).actions if a.status == "open"
+        ]
+    for action_id, owner, description in actions:
+        done(take(by[owner], number, f"/actions/{action_id}/complete", evidence=f"Done: {description}"))
+
+
+def between(html: str, start: str, end: str | None = None) -> str:
+    """The markup after the last ``start`` up to the next ``end`` (or to the end of the page)."""
+    rest = html.rsplit(start, 1)[1]
+    return rest.split(end, 1)[0] if end else rest
+
+
+class PersonClient(FlaskClient):
+    """A browser of one person; Flask-Login's cached user in ``g`` is cleared before every request, or a
+    second person's requests would run as whoever was loaded first in the test's own app context."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+def logged_in(app, user) -> PersonClient:
+    client = PersonClient(app, app.response_class, use_cookies=True)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.text
+    return client
+
+
+@pytest.fixture
+def floor(app, make_user):
+    """The people, each with a browser: ``floor.qm`` and ``floor.sup`` (clients), ``floor.qm_name``…"""
+    qm = make_user("quality_manager", "li.qm")
+    sup = make_user("supervisor", "wang.sup")
+    return SimpleNamespace(qm=logged_in(app, qm), sup=logged_in(app, sup), qm_name=qm.username, sup_name=sup.username)
+
+
+@pytest.fixture
+def factory(app):
+    """Lines L1 and L2; the romper RMP-2301 (A) with batches of snaps from SNAP-CO; the bib BIB-410 (A) with
+    batch B-410-01 made from dye lot DL-7781 of DYE-01."""
+    masterdata.create_line({"code": "L1", "name": "Line 1 (infant wear)"})
+    masterdata.create_line({"code": "L2", "name": "Line 2 (bibs and accessories)"})
+    masterdata.create_supplier({"code": "SNAP-CO", "name": "Snap Co trims"})
+    masterdata.create_supplier({"code": "DYE-01", "name": "Sunrise Dye House"})
+    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    masterdata.create_style({"code": "BIB-410", "name": "Baby bib", "category": "A"})
+    for number in ("B-2301-01", "B-2301-02", "B-2301-03"):
+        masterdata.create_batch(
+            {
+                "number": number,
+                "style": "RMP-2301",
+                "line": "L1",
+                "lots": [{"number": "SN-55", "kind": "trim", "supplier": "SNAP-CO"}],
+            }
+        )
+    masterdata.create_batch(
+        {
+            "number": "B-410-01",
+            "style": "BIB-410",
+            "line": "L2",
+            "lots": [{"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01"}],
+        }
+    )
+
+
+def due(days: int) -> str:
+    return (plant_today() + timedelta(days=days)).isoformat()
+
+
+def root_cause(whys: list[str], category: str, statement: str, **fishbone: str) -> dict:
+    """The root-cause form's fields: five why boxes (the unused ones left empty) and the fishbone lines."""
+    fields = {f"why{i}": (whys[i - 1] if i <= len(whys) else "") for i in range(1, 6)}
+    bones = {name: fishbone.get(name, "") for name in FISHBONE}
+    return fields | bones | {"category": category, "statement": statement}
+
+
+# Story 2: colorfastness to saliva ------------------------------------------------------------------------
+
+SALIVA_FILING = {
+    "title": "Bib fails colorfastness to saliva",
+    "defect_type": "colorfastness_failure",
+    "line": "L2",
+    "source": "lab_test",
+    "batch": "B-410-01",
+    "style": "BIB-410",
+    "quantity_affected": "",
+    "severity": "critical",
+    "description": "Lab report LR-7781: colorfastness to saliva grade 3 on the baby bib.",
+    "parameters": ["CN-CF-SALIVA"],
+}
+QUESTION = "Why did incoming inspection not catch it?"
+FIXING_AGENT = "The dye house changed the fixing agent without notice; incoming inspection has no lab-dip check."
+SCAR = "SCAR to Sunrise Dye House: notify every change of chemicals."
+LAB_DIP = "Lab-dip saliva fastness verification at incoming inspection."
+
+
+def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
+    qm, sup = floor.qm, floor.sup
+
+    # D2: the supervisor files the lab failure as a colorfastness NC on the bib.
+    number = file_through_the_page(sup, SALIVA_FILING)
+    page = sup.get(f"/nc/{number}").text
+    assert shown_state(page) == "Reported"
+    d2 = section(page, "d2")
+    assert "Colorfastness" in d2 and "Lab test" in d2 and "BIB-410</a>" in d2
+    assert '<span class="badge badge-cat">A</span>' in d2
+    assert '<a href="/parameters/CN-CF-SALIVA">CN-CF-SALIVA</a>' in d2
+    assert "safety-critical" in page
+
+    # The lab's grade 3 is judged against category A, which needs at least 4.
+    done(take(qm, number, "tests", parameter="CN-CF-SALIVA", value="3", lab="SGS Shanghai", report_number="LR-7781"))
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Reported"
+    d6 = section(page, "d6")
+    assert re.search(r"<td>CN-CF-SALIVA</td><td>3</td>\s*<td><span class=\"badge verdict-fail\">fail</span>", d6)
+    with app.app_context():
+        [first_test] = service.tests_of(service.get_nc(number))
+        assert (first_test.value, first_test.verdict) == ("3", "fail")
+
+    # D3: the QM quarantines the dye lot (typed in lower case on the floor).
+    done(take(qm, number, "contain", description="Dye lot DL-7781 quarantined at the fabric store.", hold="dl-7781"))
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Investigation"
+    d3 = section(page, "d3")
+    assert "Dye lot DL-7781 quarantined at the fabric store." in d3
+    assert re.search(r"on hold</span>\s*Lot DL-7781", d3)
+    with app.app_context():
+        [hold] = service.get_nc(number).holds
+        assert (hold.lot.number, hold.batch, hold.released_at) == ("DL-7781", None, None)
+
+    # D4, round 1: "operator error" is returned with a question.
+    first = root_cause(
+        ["The bib bled in the saliva test.", "The fabric was not washed off well.", "Operator error."],
+        "man",
+        "Operator error.",
+    )
+    done(take(sup, number, "root-cause", **first))
+    assert shown_state(qm.get(f"/nc/{number}").text) == "Review"
+    done(take(qm, number, "review", decision="return", comment=QUESTION))
+    page = sup.get(f"/nc/{number}").text
+    assert shown_state(page) == "Investigation"
+    assert f"«{esc(QUESTION)}»" in section(page, "d4")
+
+    # Round 2 finds the changed fixing agent, and is approved.
+    second = root_cause(
+        [
+            "The bib bled in the saliva test.",
+            "The dye was not fixed.",
+            "The dye house changed its fixing agent.",
+            "Nobody told us, and incoming inspection did not test a lab dip.",
+        ],
+        "material",
+        FIXING_AGENT,
+        material="Fixing agent changed by the dye house",
+        measurement="No lab-dip test at incoming inspection",
+    )
+    done(take(sup, number, "root-cause", **second))
+    done(take(qm, number, "review", decision="approve", comment="Agreed."))
+    assert shown_state(qm.get(f"/nc/{number}").text) == "Action"
+
+    # D5-D7: a SCAR owned by the QM, the lab-dip check owned by the supervisor; both completed.
+    done(take(qm, number, "actions", kind="scar", description=SCAR, owner=floor.qm_name, due_date=due(30)))
+    done(take(qm, number, "actions", kind="preventive", description=LAB_DIP, owner=floor.sup_name, due_date=due(14)))
+    d5 = section(qm.get(f"/nc/{number}").text, "d5")
+    assert "Supplier corrective action request (SCAR)</span> " + esc(SCAR) in d5
+    assert "Preventive action</span> " + esc(LAB_DIP) in d5
+    complete_actions(app, number, {floor.qm_name: qm, floor.sup_name: sup})
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Verification"
+    assert section(page, "d5").count('<span class="badge state-closed">done</span>') == 2
+
+    # D6: the retest grade 4 passes and releases the dye lot.
+    done(take(qm, number, "tests", parameter="CN-CF-SALIVA", value="4", lab="SGS Shanghai", report_number="LR-7790"))
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Verification"
+    assert "Every gate is met but the effectiveness note." in page
+    assert re.search(r"released</span>\s*Lot DL-7781", section(page, "d3"))
+    # Not closed yet: the parameter's page lists it among the open NCs, not the closed CAPAs.
+    parameter_page = qm.get("/parameters/CN-CF-SALIVA").text
+    assert number not in between(parameter_page, "<h2>Closed CAPAs</h2>", "<h2>Open non-conformances</h2>")
+    assert number in between(parameter_page, "<h2>Open non-conformances</h2>", "<h2>Changes to the limits</h2>")
+
+    # D8: closed.
+    effectiveness = "Next two dye lots passed the lab dip at incoming inspection."
+    done(take(qm, number, "close", effectiveness=effectiveness), f"/nc/{number}")
+    with app.app_context():
+        nc = service.get_nc(number)
+        assert nc.status == "closed" and nc.closed_at is not None
+        assert [(a.round, a.statement, a.decision, a.review_comment) for a in nc.analyses] == [
+            (1, "Operator error.", "return", QUESTION),
+            (2, FIXING_AGENT, "approve", "Agreed."),
+        ]
+        assert [(a.kind, a.status) for a in nc.actions] == [("scar", "done"), ("preventive", "done")]
+        assert [(r.value, r.verdict) for r in service.tests_of(nc)] == [("4", "pass"), ("3", "fail")]
+
+    # The NC page keeps both review rounds and the returned comment.
+    page = qm.get(f"/nc/{number}").text
+    assert "CAPA closed." in page
+    assert shown_state(page) == "Closed"
+    rounds = re.findall(r'<article class="round">(.*?)</article>', section(page, "d4"), flags=re.S)
+    assert len(rounds) == 2
+    newest, oldest = rounds
+    assert "Round 2" in newest and "approved" in newest and esc(FIXING_AGENT) in newest and "«Agreed.»" in newest
+    assert "Round 1" in oldest and "returned" in oldest and "Operator error." in oldest
+    assert f"«{esc(QUESTION)}»" in oldest
+    assert "Fixing agent changed by the dye house" in newest
+    assert effectiveness in section(page, "d8")
+    moves = re.findall(r"moved from (\w+) to (\w+)", section(page, "history"))
+    assert list(reversed(moves)) == [
+        ("Reported", "Investigation"),
+        ("Investigation", "Review"),
+        ("Review", "Investigation"),
+        ("Investigation", "Review"),
+        ("Review", "Action"),
+        ("Action", "Verification"),
+        ("Verification", "Closed"),
+    ]
+
+    # The supplier's record shows the safety-related failure.
+    response = qm.get("/suppliers/DYE-01")
+    assert response.status_code == 200
+    listed = between(response.text, "<h2>Non-conformances involving its material</h2>")
+    row = re.search(rf'<li><a href="/nc/{number}">{number}</a>.*?</li>', listed, flags=re.S)
+    assert row is not None, listed
+    assert SALIVA_FILING["title"] in row.group(0)
+    assert "Closed · safety-related: CN-CF-SALIVA" in row.group(0)
+    assert "No non-conformance involves this supplier" not in listed
+    assert number not in between(qm.get("/suppliers/SNAP-CO").text, "<h2>Non-conformances involving its material</h2>")
+
+    # The parameter's page lists the closed CAPA.
+    response = qm.get("/parameters/CN-CF-SALIVA")
+    assert response.status_code == 200
+    closed = between(response.text, "<h2>Closed CAPAs</h2>", "<h2>Open non-conformances</h2>")
+    assert re.search(rf'<li><a href="/nc/{number}">{number}</a> {re.escape(SALIVA_FILING["title"])}', closed)
+    assert "BIB-410" in closed
+    assert number not in between(response.text, "<h2>Open non-conformances</h2>", "<h2>Changes to the limits</h2>")
+
+
+def test_supplier_page_title_is_the_suppliers_code(app, factory, floor):
+    number = file_through_the_page(floor.sup, SALIVA_FILING)
+    page = floor.qm.get("/suppliers/DYE-01").text
+    title = re.search(r"<title>(.*?)</title>", page, flags=re.S).group(1)
+    assert title == "DYE-01 · CAPA tracker"
+    assert number not in title
+
+
+def test_batch_page_shows_the_hold_of_its_dye_lot(app, factory, floor):
+    number = file_through_the_page(floor.sup, SALIVA_FILING)
+    done(take(floor.qm, number, "contain", description="Dye lot quarantined.", hold="DL-7781"))
+    with app.app_context():
+        assert service.held_numbers(masterdata.get_batch("B-410-01")) == [number]
+    page = floor.qm.get("/batches/B-410-01").text
+    assert re.search(rf'Held by\s*<a href="/nc/{number}">{number}</a>', page)
+
+
+# Story 3: formaldehyde -----------------------------------------------------------------------------------
+
+FORMALDEHYDE_FILING = {
+    "title": "Formaldehyde over the limit on infant romper",
+    "defect_type": "formaldehyde_over_limit",
+    "line": "L1",
+    "source": "lab_test",
+    "batch": "B-2301-02",
+    "style": "RMP-2301",
+    "quantity_affected": "",
+    "severity": "critical",
+    "description": "Lab report F-35: 35 mg/kg; category A allows 20.",
+    "parameters": [],
+}
+
+
+def test_formaldehyde_story_through_the_pages(app, factory, floor):
+    qm, sup = floor.qm, floor.sup
+    number = file_through_the_page(sup, FORMALDEHYDE_FILING)
+    page = qm.get(f"/nc/{number}").text
+    # Filed without parameters: the defect type's usual one is linked.
+    assert '<a href="/parameters/CN-FORM">CN-FORM</a>' in section(page, "d2")
+
+    # 35 mg/kg fails the category A limit of 20.
+    done(take(qm, number, "tests", parameter="CN-FORM", value="35", lab="CTI", report_number="F-35"))
+    d6 = section(qm.get(f"/nc/{number}").text, "d6")
+    assert re.search(r"<td>CN-FORM</td><td>35</td>\s*<td><span class=\"badge verdict-fail\">fail</span>", d6)
+
+    # Round 1: contain, a root cause, one action, to verification.
+    done(take(qm, number, "contain", description="Batch B-2301-02 on hold.", hold="B-2301-02"))
+    first = root_cause(
+        ["Free formaldehyde on the fabric.", "Resin finish not washed off long enough."],
+        "method",
+        "The wash-off after resin finishing is too short.",
+        method="Wash-off time not specified",
+    )
+    done(take(sup, number, "root-cause", **first))
+    done(take(qm, number, "review", decision="approve", comment=""))
+    wash_off = "Extend the wash-off after resin finishing."
+    done(take(qm, number, "actions", kind="corrective", description=wash_off, owner=floor.qm_name, due_date=due(7)))
+    complete_actions(app, number, {floor.qm_name: qm})
+    assert shown_state(qm.get(f"/nc/{number}").text) == "Verification"
+
+    # The failing retest sends the CAPA back to investigation.
+    done(take(qm, number, "tests", parameter="CN-FORM", value="28", lab="CTI", report_number="F-28"))
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Investigation"
+    history = section(page, "history")
+    assert re.search(r"moved from Verification to Investigation\s*<br><small>Failing retest of CN-FORM", history)
+    assert re.search(r"on hold</span>\s*Batch <a href=\"/batches/B-2301-02\">B-2301-02</a>", section(page, "d3"))
+    with app.app_context():
+        nc = service.get_nc(number)
+        assert nc.status == "investigation"
+        assert [(a.round, a.decision) for a in nc.analyses] == [(1, "approve")]
+        assert [h.released_at for h in nc.holds] == [None]
+    # The page offers the root-cause form again, and no closing.
+    assert f'action="/nc/{number}/root-cause"' in page
+    assert f'action="/nc/{number}/close"' not in page
+
+    # Round 2: a different resin finish.
+    second = root_cause(
+        ["Still 28 mg/kg after a longer wash-off.", "The resin itself releases formaldehyde."],
+        "material",
+        "The resin finish releases formaldehyde whatever the wash-off.",
+        material="Resin finish with a formaldehyde-releasing cross-linker",
+    )
+    done(take(sup, number, "root-cause", **second))
+    done(take(qm, number, "review", decision="approve", comment="Agreed: change the finish."))
+    resin = "Switch to a formaldehyde-free resin finish."
+    done(take(qm, number, "actions", kind="corrective", description=resin, owner=floor.sup_name, due_date=due(21)))
+    # Closing while the new action is open is refused.
+    version = version_in(form_at(qm.get(f"/nc/{number}").text, f"/nc/{number}/actions"))
+    refused = qm.post(f"/nc/{number}/close", data={"version": version, "effectiveness": "Too early"})
+    assert refused.status_code == 409
+    complete_actions(app, number, {floor.sup_name: sup})
+    assert shown_state(qm.get(f"/nc/{number}").text) == "Verification"
+
+    # The retest passes; closing succeeds.
+    done(take(qm, number, "tests", parameter="CN-FORM", value="12", lab="CTI", report_number="F-12"))
+    page = qm.get(f"/nc/{number}").text
+    assert "Every gate is met but the effectiveness note." in page
+    done(take(qm, number, "close", effectiveness="Two batches since at 12 and 9 mg/kg."), f"/nc/{number}")
+
+    page = qm.get(f"/nc/{number}").text
+    assert "CAPA closed." in page
+    assert shown_state(page) == "Closed"
+    d6 = section(page, "d6")
+    assert [value for _, value in re.findall(r"<td>(CN-FORM)</td><td>(\d+)</td>", d6)] == ["12", "28", "35"]
+    d5 = section(page, "d5")
+    assert esc(wash_off) in d5 and esc(resin) in d5
+    assert d5.count('<span class="badge state-closed">done</span>') == 2
+    assert "Round 1" in section(page, "d4") and "Round 2" in section(page, "d4")
+    moves = re.findall(r"moved from (\w+) to (\w+)", section(page, "history"))
+    assert list(reversed(moves)) == [
+        ("Reported", "Investigation"),
+        ("Investigation", "Review"),
+        ("Review", "Action"),
+        ("Action", "Verification"),
+        ("Verification", "Investigation"),
+        ("Investigation", "Review"),
+        ("Review", "Action"),
+        ("Action", "Verification"),
+        ("Verification", "Closed"),
+    ]
+    with app.app_context():
+        nc = service.get_nc(number)
+        assert nc.status == "closed" and nc.closed_at is not None
+        assert [(r.value, r.verdict) for r in service.tests_of(nc)] == [("12", "pass"), ("28", "fail"), ("35", "fail")]
+        assert [(a.round, a.decision) for a in nc.analyses] == [(1, "approve"), (2, "approve")]
+        assert [h.released_at is not None for h in nc.holds] == [True]
+
+
+# Story 4: recurrence -------------------------------------------------------------------------------------
+
+LOOSE_BUTTON = {
+    "title": "Snap buttons come off the infant romper",
+    "defect_type": "loose_button",
+    "line": "L1",
+    "source": "end_of_line",
+    "batch": "B-2301-01",
+    "style": "RMP-2301",
+    "quantity_affected": "12",
+    "severity": "critical",
+    "description": "12 of 200 rompers lost a snap at a light pull.",
+    "parameters": ["CN-ATT-GT6"],
+}
+
+
+def close_through_the_pages(app, floor, number: str) -> None:
+    """A filed loose-button NC driven through every step to closed, on its page."""
+    qm = floor.qm
+    done(take(qm, number, "contain", description="Batch on hold; 100% pull test.", hold=""))
+    cause = root_cause(["Stitch density low."], "machine", "Stitch density below standard.")
+    done(take(floor.sup, number, "root-cause", **cause))
+    done(take(qm, number, "review", decision="approve", comment=""))
+    done(
+        take(
+            qm, number, "actions", kind="corrective", description="Reset density.", owner=floor.qm_name, due_date=due(3)
+        )
+    )
+    complete_actions(app, number, {floor.qm_name: qm})
+    done(take(qm, number, "tests", parameter="CN-ATT-GT6", value="90", lab="In-house", report_number="PT-1"))
+    done(take(qm, number, "close", effectiveness="No loose snap in three batches."))
+    assert shown_state(qm.get(f"/nc/{number}").text) == "Closed"
+
+
+def test_recurrence_story_through_the_pages(app, factory, floor):
+    first = file_through_the_page(floor.sup, LOOSE_BUTTON)
+    page = floor.qm.get(f"/nc/{first}").text
+    assert "Recurrence of" not in page and "Recurred as" not in page
+    close_through_the_pages(app, floor, first)
+
+    # A different defect on the same style is no recurrence.
+    other = file_through_the_page(
+        floor.sup, LOOSE_BUTTON | {"defect_type": "broken_stitch", "title": "Broken stitch", "parameters": []}
+    )
+    assert "Recurrence of" not in floor.sup.get(f"/nc/{other}").text
+
+    # The same defect on the same style, another batch: flagged and linked to the first.
+    again = file_through_the_page(floor.sup, LOOSE_BUTTON | {"batch": "B-2301-03", "title": "Snaps come off again"})
+    page = floor.sup.get(f"/nc/{again}").text
+    flag = re.search(r'<p class="flash flash-error">Recurrence of (.*?)</p>', page, flags=re.S)
+    assert flag is not None, page
+    assert f'<a href="/nc/{first}">{first}</a> ({esc(LOOSE_BUTTON["title"])})' in flag.group(1)
+    assert f"recurrence: {first}" in section(page, "history")
+    with app.app_context():
+        nc = service.get_nc(again)
+        assert nc.recurrence_of is not None and nc.recurrence_of.number == first
+        assert service.get_nc(other).recurrence_of is None
+        assert [r.number for r in service.get_nc(first).recurrences] == [again]
+
+    # The first NC's page shows it recurred, and stays closed.
+    page = floor.qm.get(f"/nc/{first}").text
+    recurred = re.search(r'<p class="flash flash-error">Recurred as (.*?)</p>', page, flags=re.S)
+    assert recurred is not None, page
+    assert recurred.group(1).strip() == f'<a href="/nc/{again}">{again}</a>'
+    assert shown_state(page) == "Closed"
+    assert f"recurred: {again}" in section(page, "history")
+
+
+# Story 5: a tech pack requiring CMIA ---------------------------------------------------------------------
+
+
+def coverage_rows(html: str) -> dict[str, str]:
+    """The batch page's CMIA coverage table: parameter code -> its status badge's text."""
+    coverage = re.search(r'<section class="coverage">.*?</section>', html, flags=re.S).group(0)
+    return dict(
+        re.findall(
+            r'<tr><td><a href="/parameters/([^"]+)">.*?</td>\s*<td><span class="badge status-\w+">(\w+)</span></td>',
+            coverage,
+            flags=re.S,
+        )
+    )
+
+
+def test_cmia_tech_pack_story_through_the_pages(app, floor):
+    qm = floor.qm
+    masterdata.create_line({"code": "L3", "name": "Line 3 (infant sets)"})
+    masterdata.create_supplier({"code": "TRIM-09", "name": "New trims", "approval": "conditional"})
+    masterdata.create_supplier({"code": "FAB-02", "name": "Cotton Mill"})
+
+    # The QM creates the style whose tech pack requires CMIA.
+    response = qm.post(
+        "/styles/new", data={"code": "SET-500", "name": "Infant two-piece set", "category": "A", "cmia_required": "y"}
+    )
+    done(response, "/styles/SET-500")
+    with app.app_context():
+        style = masterdata.get_style("SET-500")
+        assert (style.category, style.cmia_required) == ("A", True)
+
+    # ... and a batch with a trim lot from the conditional supplier.
+    response = qm.post(
+        "/batches/new",
+        data={
+            "number": "B-500-01",
+            "style": "SET-500",
+            "line": "L3",
+            "lots-0-number": "TR-90",
+            "lots-0-kind": "trim",
+            "lots-0-supplier": "TRIM-09",
+            "lots-1-number": "F-500",
+            "lots-1-kind": "fabric",
+            "lots-1-supplier": "FAB-02",
+        },
+    )
+    done(response, "/batches/B-500-01")
+
+    # The style page shows the quality plan and its three checkpoints.
+    response = qm.get("/styles/SET-500")
+    assert response.status_code == 200
+    page = response.text
+    assert "required by the tech pack" in page
+    plan = re.search(r'<section class="plan">.*?</section>', page, flags=re.S)
+    assert plan is not None, page
+    plan = plan.group(0)
+    assert "<h2>Quality plan (CMIA)</h2>" in plan
+    required = re.findall(r'<tr><td><a href="/parameters/([^"]+)">', plan)
+    assert "CN-FORM" in required and "CN-CF-SALIVA" in required
+    checkpoints = re.split(r"\n    <li>", between(plan, '<ol class="checkpoints">', "\n  </ol>"))[1:]
+    assert len(checkpoints) == 3
+    lab_dip, trims, final = checkpoints
+    assert "Verify the lab-dip test report for these parameters" in lab_dip
+    assert '<span class="badge status-open">open</span>' in lab_dip
+    assert "Confirm each trim supplier is approved" in trims
+    assert trims.lstrip().startswith('<span class="badge status-open">open</span>')
+    assert re.search(r'<a href="/suppliers/TRIM-09">TRIM-09</a> \(Conditional: TR-90\)', trims)
+    assert "FAB-02" not in trims
+    assert "Final garment batch test" in final
+    assert final.lstrip().startswith('<span class="badge status-open">open</span>')
+    assert '<a href="/batches/B-500-01">B-500-01</a>' in final
+    assert "CN-FORM" in final and "missing" in final
+
+    # The batch page shows which required parameters still lack a passing result.
+    response = qm.get("/batches/B-500-01")
+    assert response.status_code == 200
+    rows = coverage_rows(response.text)
+    assert set(rows) == set(required)
+    assert set(rows.values()) == {"missing"}
+    assert f"0 passed, 0 failed, {len(required)} missing." in response.text
+    assert "TR-90 (TRIM-09, conditional)" in response.text
+    assert 'href="/batches/B-500-01/results/new?parameter=CN-FORM"' in response.text
+
+    # A passing formaldehyde result recorded through the batch's result form.
+    form = qm.get("/batches/B-500-01/results/new?parameter=CN-FORM")
+    assert form.status_code == 200
+    assert re.findall(r"<option[^>]*\bselected\b[^>]*>", form.text) == ['<option selected value="CN-FORM">']
+    response = qm.post(
+        "/batches/B-500-01/results/new",
+        data={
+            "parameter": "CN-FORM",
+            "value": "12",
+            "lot": "",
+            "lab": "CTI",
+            "report_number": "F-500-1",
+            "tested_at": plant_today().isoformat(),
+        },
+    )
+    done(response, "/batches/B-500-01")
+    page = qm.get("/batches/B-500-01").text
+    assert "Result recorded: pass." in page
+    rows = coverage_rows(page)
+    assert rows["CN-FORM"] == "passed"
+    assert {code for code, status in rows.items() if status == "missing"} == set(required) - {"CN-FORM"}
+    assert f"1 passed, 0 failed, {len(required) - 1} missing." in page
+    assert "CN-FORM" not in between(qm.get("/styles/SET-500").text, "Final garment batch test", "</ul>")
