@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # The PostgreSQL pass of `make test` uses this server; it is skipped (loudly) when none answers, except in CI.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-PYTEST_ARGS ?=
+# Both cores: each test runs on a fresh database of its own, so tests run in parallel safely.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: install run test test-sqlite test-postgres lint bench clean
 

@@ -6,7 +6,7 @@ gets a fresh database: a copy of the migrated SQLite file, or the PostgreSQL dat
 """
 
 import os
-import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,14 +81,6 @@ def empty_database_url(tmp_path) -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _fresh_database(template_url: str, instance: Path) -> str:
-    if template_url.startswith("sqlite"):
-        target = instance / "capa.sqlite3"
-        shutil.copyfile(template_url.removeprefix("sqlite:///"), target)
-        return f"sqlite:///{target}"
-    return template_url
-
-
 def load_reference_data() -> None:
     """What init-db loads besides the schema: the safety catalog and the defect types."""
     load_catalog()
@@ -96,11 +88,23 @@ def load_reference_data() -> None:
 
 
 def _empty_postgres(app: Flask) -> None:
-    """Empty every table (DELETE is far quicker than TRUNCATE on tables this small); the shipped catalog is
-    then loaded again, as init-db would."""
+    """Empty every table (DELETE is far quicker than TRUNCATE on tables this small)."""
     with db.engine.begin() as connection:
         for table in reversed(db.metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+def _restore_sqlite(template_url: str, working: Path) -> None:
+    """Copy the migrated template into the working database through SQLite's backup API, which is safe even
+    if a connection to it is still open somewhere."""
+    db.engine.dispose()
+    source = sqlite3.connect(template_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(working)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
 
 
 @pytest.fixture
@@ -116,19 +120,43 @@ def app_config(tmp_path) -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def shared_app(migrated_database, tmp_path_factory) -> Iterator[Flask]:
+    """One application for the whole run: templates, URL rules and SQL are compiled once, not per test."""
+    folder = tmp_path_factory.mktemp("shared")
+    url = f"sqlite:///{folder / 'capa.sqlite3'}" if migrated_database.startswith("sqlite") else migrated_database
+    application = create_app(
+        {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url, "CAPA_INSTANCE_PATH": str(folder / "i")}
+    )
+    application.test_client_class = RequestScopedClient
+    yield application
+    with application.app_context():
+        db.engine.dispose()  # before the database is dropped
+
+
 @pytest.fixture
-def app(migrated_database, app_config, tmp_path) -> Iterator[Flask]:
+def app(shared_app, migrated_database, app_config) -> Iterator[Flask]:
+    """The application with this test's configuration and instance folder, on a fresh database: a copy of
+    the migrated SQLite file, or the PostgreSQL database emptied and its reference data loaded again."""
+    saved_config, saved_instance = dict(shared_app.config), shared_app.instance_path
     instance = Path(app_config["CAPA_INSTANCE_PATH"])
     instance.mkdir(parents=True, exist_ok=True)
-    application = create_app({**app_config, "DATABASE_URL": _fresh_database(migrated_database, instance)})
-    application.test_client_class = RequestScopedClient
-    with application.app_context():
-        if POSTGRES_URL:
-            _empty_postgres(application)
-            load_reference_data()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    shared_app.config.update({key: value for key, value in app_config.items() if key != "CAPA_INSTANCE_PATH"})
+    shared_app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    shared_app.instance_path = str(instance)
+    try:
+        with shared_app.app_context():
+            if POSTGRES_URL:
+                _empty_postgres(shared_app)
+                load_reference_data()
+            else:
+                _restore_sqlite(migrated_database, Path(db.engine.url.database))
+            yield shared_app
+            db.session.remove()
+    finally:
+        shared_app.config.clear()
+        shared_app.config.update(saved_config)
+        shared_app.instance_path = saved_instance
 
 
 class RequestScopedClient(FlaskClient):

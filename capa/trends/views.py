@@ -36,6 +36,15 @@ def summary(week: str):
     return render_template("trends/summary.html", summary=summary, figures=summary.figures, breakdowns=BREAKDOWNS)
 
 
+@bp.route("/summaries/live/charts/trend.svg")
+@requires(Permission.VIEW)
+def live_chart():
+    """The trend of the last 12 weeks and this one so far, drawn when the browser asks for it."""
+    response = Response(svg("trend", service.live()), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
 @bp.route("/summaries/<week>/charts/<name>.svg")
 @requires(Permission.VIEW)
 def chart(week: str, name: str):
