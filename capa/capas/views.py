@@ -6,7 +6,6 @@ with the typed values and the errors beside their fields (status 400, or 409 for
 
 import csv
 import io
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -50,6 +49,7 @@ from capa.capas.forms import (
 )
 from capa.capas.models import FishboneCategory
 from capa.capas.states import Step, allowed_in, role_may
+from capa.common.clock import plant_today
 from capa.common.errors import DomainError, NotFound, ValidationError
 from capa.common.forms import handle_form, options, record_options, show_errors
 from capa.masterdata import service as masterdata
@@ -550,7 +550,7 @@ def nc_list():
 
 
 def _filename(extension: str) -> str:
-    return f"nonconformances-{date.today().isoformat()}.{extension}"
+    return f"nonconformances-{plant_today().isoformat()}.{extension}"
 
 
 def _csv(rows) -> Response:
