@@ -90,7 +90,7 @@ def get_nc(number: str) -> NonConformance:
 
 
 def get_action(action_id: int) -> Action:
-    action = db.session.get(Action, action_id)
+    action = db.session.get(Action, action_id) if 0 < action_id < 2**31 else None
     if action is None:
         raise NotFound(str(_l("No action %(id)s.", id=action_id)), fields={"id": "unknown"})
     return action
@@ -308,6 +308,11 @@ def edit_nc(nc: NonConformance, data: Any, actor: User) -> NonConformance:
     if actor.role == Role.SUPERVISOR and nc.reported_by_id != actor.id:
         raise PermissionDenied(str(_l("Supervisors edit only the non-conformances they reported.")))
     values = EDIT_SCHEMA.validate(data, partial=True)
+    if values.get("parameters") is not None and nc.status not in (State.REPORTED, State.INVESTIGATION):
+        # Once a root cause is submitted, the retests and the closing gates rest on these parameters.
+        raise _invalid(
+            {"parameters": str(_l("The linked parameters can change only until the root cause is submitted."))}
+        )
     parameters = (
         _parameters(values["parameters"], "parameters", category=nc.effective_category)
         if values.get("parameters") is not None

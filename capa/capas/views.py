@@ -189,9 +189,9 @@ def nc(number: str):
     return _render_nc(_nc(number))
 
 
-def _version(form) -> int | None:
-    raw = (form.version.data or "").strip() if "version" in form else ""
-    return int(raw) if raw.isdigit() else None
+def _version(form) -> str | None:
+    """The version the page was rendered with, as sent: the service checks it is a number (400 otherwise)."""
+    return (form.version.data or "").strip() or None if "version" in form else None
 
 
 def _take_step(number: str, name: str, form_class, build, *, success_message: str):
@@ -487,7 +487,18 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _cell(value):
+    """Text that a spreadsheet would run as a formula (= + - @) is written as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def _row(nc) -> list:
+    return [_cell(value) for value in _raw_row(nc)]
+
+
+def _raw_row(nc) -> list:
     return [
         nc.number,
         nc.status,

@@ -24,9 +24,7 @@ class DomainError(Exception):
         return renamed
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.fields:
-            body["fields"] = self.fields
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "fields": self.fields}
         body.update(self.extra)
         return body
 

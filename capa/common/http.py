@@ -25,7 +25,7 @@ def _is_api() -> bool:
 
 
 def json_error(status: int, code: str, message: str, **extra) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    response = jsonify({"error": {"code": code, "message": message, "fields": {}, **extra}})
     response.status_code = status
     return response
 

@@ -207,6 +207,8 @@ class Date(Field):
                 value = date.fromisoformat(value.strip())
             except ValueError as exc:
                 raise FieldError(_l("No such date.")) from exc
+        if not 1900 <= value.year <= 9998:
+            raise FieldError(_l("Out of range."))
         if self.not_after is not None and value > self.not_after():
             raise FieldError(_l("Cannot be in the future."))
         return value
@@ -216,6 +218,10 @@ class Anything(Field):
     """A value whose reading is left to the service (a lab value is read against its parameter's limit)."""
 
     def convert(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 100:
+            raise FieldError(_l("At most %(n)d characters.", n=100))
+        if isinstance(value, list) and (len(value) > 10 or any(len(str(item)) > 20 for item in value)):
+            raise FieldError(_l("At most 10 short values."))
         if isinstance(value, str | int | float | list) and not isinstance(value, bool):
             return value
         raise FieldError(_l("Must be a number or text."))
@@ -258,6 +264,8 @@ class Moment(Field):
                 raise FieldError(_l("Use a date and time in ISO 8601, such as 2026-03-05T14:30+08:00.")) from exc
         else:
             raise FieldError(_l("Use a date and time in ISO 8601, such as 2026-03-05T14:30+08:00."))
+        if not 1900 <= moment.year <= 9998:
+            raise FieldError(_l("Out of range."))
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.zone())
 
 
