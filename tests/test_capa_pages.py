@@ -702,7 +702,11 @@ def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_
     assert before["status"] == "verification"
     page = qm_client.get(f"/nc/{number}").text
     gates = re.findall(r'<li class="fail">(.*?)</li>', section(page, "d8"))
-    assert gates == ["CN-ATT-3TO6 has no retest.", "The latest retest of CN-ATT-GT6 did not pass."]
+    assert gates == [
+        "CN-ATT-3TO6 has no retest.",
+        "The latest retest of CN-ATT-GT6 did not pass.",
+        "Still on hold: B-1.",
+    ]
 
     response = take(qm_client, number, "close", effectiveness="Typed effectiveness note")
     assert response.status_code == 409
@@ -710,6 +714,7 @@ def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_
     assert "cannot close yet" in form
     assert "CN-ATT-3TO6 has no retest." in form
     assert "The latest retest of CN-ATT-GT6 did not pass." in form
+    assert "Still on hold: B-1." in form
     assert textarea_text(field_block(form, "effectiveness")) == "Typed effectiveness note"
     assert snapshot(number) == before
 

@@ -536,6 +536,7 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     assert error["unmet"] == [
         {"gate": "retest_passed", "message": "CN-ATT-3TO6 has no retest.", "parameter": "CN-ATT-3TO6"},
         {"gate": "retest_passed", "message": "CN-ATT-GT6 has no retest.", "parameter": "CN-ATT-GT6"},
+        {"gate": "holds_released", "message": "Still on hold: B-2301-01."},
         {"gate": "effectiveness", "message": "An effectiveness note is required."},
     ]
     assert detail(world, number) == before
@@ -544,6 +545,7 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "  "}), 409, "gates_unmet")
     assert [(g["gate"], g.get("parameter")) for g in error["unmet"]] == [
         ("retest_passed", "CN-ATT-3TO6"),
+        ("holds_released", None),
         ("effectiveness", None),
     ]
     ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-3TO6", "value": 55}), 201)
@@ -568,7 +570,8 @@ def test_a_latest_retest_that_did_not_pass_keeps_the_capa_open(world):
             "gate": "retest_passed",
             "message": "The latest retest of CN-ATT-GT6 did not pass.",
             "parameter": "CN-ATT-GT6",
-        }
+        },
+        {"gate": "holds_released", "message": "Still on hold: B-2301-01."},
     ]
 
 
@@ -582,6 +585,7 @@ def test_the_root_cause_and_actions_gates_are_named_before_verification(world):
         "root_cause_approved",
         "actions_done",
         "retest_passed",
+        "holds_released",
         "effectiveness",
     ]
     ok(world.qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE))
@@ -589,11 +593,20 @@ def test_the_root_cause_and_actions_gates_are_named_before_verification(world):
     assert "root_cause_approved" in [g.gate for g in capas.unmet_gates(capas.get_nc(number), "x")]
     advance(world, number, "action")
     add_action(world, number)
-    assert [g.gate for g in capas.unmet_gates(capas.get_nc(number), "x")] == ["actions_done", "retest_passed"]
+    assert [g.gate for g in capas.unmet_gates(capas.get_nc(number), "x")] == [
+        "actions_done",
+        "retest_passed",
+        "holds_released",
+    ]
 
 
-def test_an_nc_without_parameters_closes_without_a_retest(world):
+def test_an_nc_without_parameters_closes_without_a_retest_once_its_hold_is_released(world):
     number = file(world, defect_type="stain", parameters=[])["number"]
+    advance(world, number, "verification")
+    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "x"}), 409, "gates_unmet")
+    assert [g["gate"] for g in error["unmet"]] == ["holds_released"]
+    hold = detail(world, number)["containment"]["holds"][0]
+    ok(world.qm.post(f"{NCS}/{number}/holds/{hold['id']}/release", json={"reason": "Stain removed, re-inspected."}))
     closed = advance(world, number, "closed")
     assert (closed["status"], closed["tests"]) == ("closed", [])
 

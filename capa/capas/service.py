@@ -281,6 +281,7 @@ def file_nc(data: Any, actor: User, photos: list["Upload"] | tuple = ()) -> NonC
                     )
                 ),
             )
+            # A note on the closed CAPA, not a change to it: its content and version stay as they were.
             Journal(recurrence_of, actor).record("recurred", new=number, note=values["title"])
     if photos:
         add_photos(nc, list(photos), actor)
@@ -685,7 +686,7 @@ class Gate:
 
 def unmet_gates(nc: NonConformance, effectiveness: str | None) -> list[Gate]:
     """Each closing gate still open: an approved root cause, every action done, the latest retest of every
-    linked parameter passing, and an effectiveness note."""
+    linked parameter passing, nothing still on hold, and an effectiveness note."""
     unmet = []
     if approved_analysis(nc) is None:
         unmet.append(Gate("root_cause_approved", str(_l("The root cause has not been approved."))))
@@ -704,6 +705,10 @@ def unmet_gates(nc: NonConformance, effectiveness: str | None) -> list[Gate]:
                     parameter.code,
                 )
             )
+    held = [hold.subject for hold in nc.holds if hold.released_at is None]
+    if held:
+        # Goods still in quarantine: a passing retest or the quality manager (with a reason) releases them.
+        unmet.append(Gate("holds_released", str(_l("Still on hold: %(what)s.", what=", ".join(held)))))
     if not (effectiveness or "").strip():
         unmet.append(Gate("effectiveness", str(_l("An effectiveness note is required."))))
     return unmet
