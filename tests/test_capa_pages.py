@@ -15,15 +15,12 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import g, has_app_context
-from flask.testing import FlaskClient
-from markupsafe import escape
 from openpyxl import load_workbook
 
 from capa.capas import service
 from capa.common.clock import plant_today
 from capa.masterdata import service as masterdata
-from tests.conftest import PASSWORD
+from tests.pages import errors_in, esc, field_block, form_at, logged_in, section, shown_state, version_in
 
 NUMBER = r"NC-\d{4}-\d{5}"
 
@@ -64,22 +61,6 @@ EFFECTIVENESS = "Three following batches passed the 100% pull test; no loose sna
 # Helpers -------------------------------------------------------------------------------------------------
 
 
-def esc(text: str) -> str:
-    """``text`` as the templates write it into HTML."""
-    return str(escape(text))
-
-
-def field_block(html: str, field_id: str) -> str:
-    """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
-    assert match is not None, f"no field {field_id!r} in the page"
-    return match.group(0)
-
-
-def errors_in(block: str) -> list[str]:
-    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
-
-
 def selected_values(block: str) -> list[str]:
     return [
         re.search(r'value="([^"]*)"', attributes).group(1)
@@ -96,13 +77,6 @@ def input_value(block: str) -> str:
 
 def textarea_text(block: str) -> str:
     return re.search(r"<textarea[^>]*>(.*?)</textarea>", block, re.S).group(1).strip()
-
-
-def form_at(html: str, action: str) -> str:
-    """The markup of the form posting to ``action``."""
-    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>.*?</form>', html, flags=re.S)
-    assert match is not None, f"no form posting to {action!r}"
-    return match.group(0)
 
 
 def step_forms(html: str) -> list[str]:
@@ -122,19 +96,6 @@ def step_forms(html: str) -> list[str]:
     return sorted(names)
 
 
-def version_in(form: str) -> str:
-    tag = re.search(r'<input[^>]*name="version"[^>]*>', form).group(0)
-    return re.search(r'value="(\d+)"', tag).group(1)
-
-
-def shown_state(html: str) -> str:
-    return re.search(r'<h1>NC-\d{4}-\d{5} <span class="badge state state-\w+">([^<]+)</span></h1>', html).group(1)
-
-
-def section(html: str, section_id: str) -> str:
-    return re.search(rf'<section class="card" id="{section_id}">.*?</section>', html, flags=re.S).group(0)
-
-
 def listed_numbers(html: str) -> list[str]:
     return re.findall(rf'<td><a href="/nc/({NUMBER})">', html)
 
@@ -152,24 +113,6 @@ def take(client, number: str, path: str, *, unrendered: dict | None = None, **da
         assert f'name="{name}"' in form, f"the form posting to {action} has no field {name!r}"
     version = version_in(form) if 'name="version"' in form else None
     return client.post(action, data={**({"version": version} if version else {}), **data, **(unrendered or {})})
-
-
-class PersonClient(FlaskClient):
-    """A browser of one person. The ``app`` fixture keeps one app context open for the whole test, so ``g``,
-    where Flask-Login caches the request's user, outlives each request: it is cleared before every request,
-    or a second person's requests would run as whoever was loaded first."""
-
-    def open(self, *args, **kwargs):
-        if has_app_context():
-            g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-def logged_in(app, user) -> PersonClient:
-    client = PersonClient(app, app.response_class, use_cookies=True)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from flask import g, has_app_context
-from flask.testing import FlaskClient
 
 from capa.capas import service
 from capa.masterdata import service as masterdata
-from tests.conftest import PASSWORD
+from tests.pages import errors_in, field_block, logged_in
 
 NUMBER = r"NC-\d{4}-\d{5}"
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.(jpg|png)")
@@ -41,23 +39,6 @@ FILING = {
 
 
 # Helpers -------------------------------------------------------------------------------------------------
-
-
-class PersonClient(FlaskClient):
-    """A browser of one person. The ``app`` fixture keeps one app context open for the whole test, so ``g``,
-    where Flask-Login caches the request's user, outlives each request: it is cleared before every request."""
-
-    def open(self, *args, **kwargs):
-        if has_app_context():
-            g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-def logged_in(app, user) -> PersonClient:
-    client = PersonClient(app, app.response_class, use_cookies=True)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
 
 
 def files(*photos: tuple[bytes, str]) -> list[tuple[io.BytesIO, str]]:
@@ -89,16 +70,6 @@ def fetch(client, path: str):
     response.get_data()  # kept by the response once read
     response.close()
     return response
-
-
-def field_block(html: str, field_id: str) -> str:
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
-    assert match is not None, f"no field {field_id!r} in the page"
-    return match.group(0)
-
-
-def errors_in(block: str) -> list[str]:
-    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
 
 
 def uploaded(folder: Path) -> list[str]:
@@ -264,7 +235,7 @@ def test_photos_are_added_from_the_nc_page(app, file_nc, sup_client, stored_phot
 def test_photos_need_a_login(app, factory, sup_client):
     number = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((JPEG, "defect.jpg"))}))
     path = re.search(rf"/nc/{number}/photos/\d+", sup_client.get(f"/nc/{number}").text).group(0)
-    response = fetch(PersonClient(app, app.response_class), path)  # nobody logged in
+    response = fetch(app.test_client(), path)  # nobody logged in
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
 

@@ -13,45 +13,17 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from flask import g, has_app_context
-from flask.testing import FlaskClient
-from markupsafe import escape
 
 from capa.capas import service
 from capa.common.clock import plant_today
 from capa.masterdata import service as masterdata
-from tests.conftest import PASSWORD
+from tests.pages import esc, form_at, logged_in, section, shown_state, version_in
 
 NUMBER = r"NC-\d{4}-\d{5}"
 FISHBONE = ("man", "machine", "method", "material", "measurement", "environment")
 
 
 # Helpers (as in test_capa_pages.py) ----------------------------------------------------------------------
-
-
-def esc(text: str) -> str:
-    """``text`` as the templates write it into HTML."""
-    return str(escape(text))
-
-
-def form_at(html: str, action: str) -> str:
-    """The markup of the form posting to ``action``."""
-    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>.*?</form>', html, flags=re.S)
-    assert match is not None, f"no form posting to {action!r}"
-    return match.group(0)
-
-
-def version_in(form: str) -> str:
-    tag = re.search(r'<input[^>]*name="version"[^>]*>', form).group(0)
-    return re.search(r'value="(\d+)"', tag).group(1)
-
-
-def shown_state(html: str) -> str:
-    return re.search(r'<h1>NC-\d{4}-\d{5} <span class="badge state state-\w+">([^<]+)</span></h1>', html).group(1)
-
-
-def section(html: str, section_id: str) -> str:
-    return re.search(rf'<section class="card" id="{section_id}">.*?</section>', html, flags=re.S).group(0)
 
 
 def take(client, number: str, path: str, **data):
@@ -95,23 +67,6 @@ def between(html: str, start: str, end: str | None = None) -> str:
     """The markup after the last ``start`` up to the next ``end`` (or to the end of the page)."""
     rest = html.rsplit(start, 1)[1]
     return rest.split(end, 1)[0] if end else rest
-
-
-class PersonClient(FlaskClient):
-    """A browser of one person; Flask-Login's cached user in ``g`` is cleared before every request, or a
-    second person's requests would run as whoever was loaded first in the test's own app context."""
-
-    def open(self, *args, **kwargs):
-        if has_app_context():
-            g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-def logged_in(app, user) -> PersonClient:
-    client = PersonClient(app, app.response_class, use_cookies=True)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
-    assert response.status_code == 302, response.text
-    return client
 
 
 @pytest.fixture
