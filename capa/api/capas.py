@@ -153,10 +153,10 @@ def edit_nc(number: str):
     return jsonify(nc_detail_json(service.edit_nc(service.get_nc(number), json_body(), request_user())))
 
 
-def _step(number: str, step, status: int = 200):
+def _step(number: str, step):
     nc = service.get_nc(number)
     step(nc, json_body(), request_user())
-    return jsonify(nc_detail_json(nc)), status
+    return jsonify(nc_detail_json(nc))
 
 
 @bp.post("/nonconformances/<number>/containment")

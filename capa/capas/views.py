@@ -170,14 +170,16 @@ def can_step(nc, step: Step) -> bool:
 
 
 def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict | None = None):
+    tests = service.tests_of(nc)
     return render_template(
         "capas/nc.html",
         nc=nc,
         kept=kept or {},
         forms=_step_forms(nc, submitted),
         can_step=lambda step: can_step(nc, Step(step)),
-        tests=service.tests_of(nc),
-        latest_tests=service.latest_tests(nc),
+        tests=tests,
+        # The tests come newest first: the first per parameter is its latest.
+        latest_tests={result.parameter_id: result for result in reversed(tests)},
         gates=service.unmet_gates(nc, nc.effectiveness or None) if nc.status == "verification" else [],
         analysis_approved=service.approved_analysis(nc),
     ), status
