@@ -7,21 +7,15 @@ from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from capa import api, cli
+from capa import api, cli, web
 from capa import config as configuration
-from capa.accounts import guard
 from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
-from capa.accounts.views import bp as accounts_bp
-from capa.capas.views import bp as capas_bp
-from capa.common import http, sqlite
+from capa.common import sqlite
 from capa.common.clock import plant_time
 from capa.extensions import babel, csrf, db, login_manager, migrate
-from capa.home.views import bp as home_bp
-from capa.masterdata.views import bp as masterdata_bp
-from capa.safety.views import bp as safety_bp
+from capa.http import errors, guard
 from capa.trends.cli import scheduler_command, summary_cli
-from capa.trends.views import bp as trends_bp
 
 __all__ = ["create_app"]
 
@@ -39,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configuration.load(app, config)
     configure_extensions(app)
     configure_blueprints(app)
-    http.init_app(app)
+    errors.init_app(app)
     configure_cli(app)
     configure_templates(app)
     return app
@@ -65,12 +59,7 @@ def select_locale() -> str:
 
 def configure_blueprints(app: Flask) -> None:
     guard.init_app(app)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(masterdata_bp)
-    app.register_blueprint(safety_bp)
-    app.register_blueprint(capas_bp)
-    app.register_blueprint(trends_bp)
+    web.init_app(app)
     app.register_blueprint(api.bp)
     # The API authenticates with bearer tokens only, never with the session cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)

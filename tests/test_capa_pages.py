@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from openpyxl import load_workbook
 
-from capa.capas import service
+from capa.capas import filing, lookup, queries, steps
 from capa.common.clock import plant_today
 from capa.masterdata import service as masterdata
 from tests.pages import errors_in, esc, field_block, form_at, logged_in, section, shown_state, version_in
@@ -121,7 +121,7 @@ def snapshot(app):
 
     def read(number: str) -> dict:
         with app.app_context():
-            nc = service.get_nc(number)
+            nc = lookup.get_nc(number)
             return {
                 "status": nc.status,
                 "version": nc.version,
@@ -133,7 +133,7 @@ def snapshot(app):
                 "analyses": [(a.round, a.statement, a.decision, a.review_comment) for a in nc.analyses],
                 "actions": [(a.description, a.owner.username, a.status, a.evidence) for a in nc.actions],
                 "holds": [(h.subject, h.released_at is not None) for h in nc.holds],
-                "tests": [(r.parameter.code, r.value, r.verdict) for r in service.tests_of(nc)],
+                "tests": [(r.parameter.code, r.value, r.verdict) for r in queries.tests_of(nc)],
                 "photos": len(nc.photos),
                 "events": len(nc.events),
             }
@@ -143,7 +143,7 @@ def snapshot(app):
 
 def filed_count(app) -> int:
     with app.app_context():
-        return service.search({}).total
+        return queries.search({}).total
 
 
 @pytest.fixture
@@ -198,26 +198,26 @@ class Workflow:
 
     def file(self, actor=None, **changes) -> str:
         data = {k: v for k, v in FILING.items() if v != ""} | {"parameters": list(FILING["parameters"])} | changes
-        return service.file_nc(data, actor or self.sup).number
+        return filing.file_nc(data, actor or self.sup).number
 
     def contain(self, number: str) -> None:
-        service.contain(service.get_nc(number), {"description": CONTAINMENT, "hold": ["B-1"]}, self.qm)
+        steps.contain(lookup.get_nc(number), {"description": CONTAINMENT, "hold": ["B-1"]}, self.qm)
 
     def submit(self, number: str, statement: str = STATEMENT) -> None:
         fishbone = {k: [line for line in v.splitlines() if line] for k, v in FISHBONE.items()}
-        service.submit_root_cause(
-            service.get_nc(number),
+        steps.submit_root_cause(
+            lookup.get_nc(number),
             {"whys": WHYS, "fishbone": fishbone, "category": "machine", "statement": statement},
             self.sup,
         )
 
     def review(self, number: str, decision: str = "approve", comment: str = "") -> None:
-        service.review(service.get_nc(number), {"decision": decision, "comment": comment}, self.qm)
+        steps.review(lookup.get_nc(number), {"decision": decision, "comment": comment}, self.qm)
 
     def add_actions(self, number: str, sup_due=None) -> None:
-        nc = service.get_nc(number)
+        nc = lookup.get_nc(number)
         today = plant_today()
-        service.add_action(
+        steps.add_action(
             nc,
             {
                 "kind": "standard_revision",
@@ -227,7 +227,7 @@ class Workflow:
             },
             self.qm,
         )
-        service.add_action(
+        steps.add_action(
             nc,
             {
                 "kind": "corrective",
@@ -239,32 +239,32 @@ class Workflow:
         )
 
     def complete(self, number: str) -> None:
-        for action in list(service.get_nc(number).actions):
+        for action in list(lookup.get_nc(number).actions):
             if action.status == "open":
                 owner = self.qm if action.owner_id == self.qm.id else self.sup
-                service.complete_action(action, {"evidence": f"Done: {action.description}"}, owner)
+                steps.complete_action(action, {"evidence": f"Done: {action.description}"}, owner)
 
     def retest(self, number: str, value: str = "95", parameter: str = "CN-ATT-GT6") -> None:
-        service.record_test(
-            service.get_nc(number),
+        steps.record_test(
+            lookup.get_nc(number),
             {"parameter": parameter, "value": value, "lab": "SGS", "report_number": "SGS-26-0042"},
             self.qm,
         )
 
     def close(self, number: str) -> None:
-        service.close(service.get_nc(number), {"effectiveness": EFFECTIVENESS}, self.qm)
+        steps.close(lookup.get_nc(number), {"effectiveness": EFFECTIVENESS}, self.qm)
 
     def to(self, state: str, actor=None, **changes) -> str:
         """An NC in ``state``: reported, investigation, review, action, verification, ready (verification with
         a passing retest), closed or cancelled."""
         number = self.file(actor, **changes)
         if state == "cancelled":
-            service.cancel(service.get_nc(number), {"reason": "A duplicate of another report."}, self.qm)
+            steps.cancel(lookup.get_nc(number), {"reason": "A duplicate of another report."}, self.qm)
             return number
-        steps = [self.contain, self.submit, self.review, self.add_actions, self.complete, self.retest, self.close]
+        walk = [self.contain, self.submit, self.review, self.add_actions, self.complete, self.retest, self.close]
         # How many of the steps lead to each state ("action" is reached with its actions added).
         done = {"reported": 0, "investigation": 1, "review": 2, "action": 4, "verification": 5, "ready": 6, "closed": 7}
-        for step in steps[: done[state]]:
+        for step in walk[: done[state]]:
             step(number)
         return number
 
@@ -308,7 +308,7 @@ def test_supervisor_files_an_nc_and_lands_on_its_page(app, factory, people, sup_
     assert "CN-ATT-3TO6</a>, " in d2 and "CN-ATT-GT6</a>" in d2
 
     with app.app_context():
-        nc = service.get_nc(number)
+        nc = lookup.get_nc(number)
         assert nc.status == "reported"
         assert nc.title == FILING["title"]
         assert nc.defect_type.code == "loose_button"
@@ -324,7 +324,7 @@ def test_filing_without_parameters_links_the_defect_types_usual_ones(app, factor
     response = sup_client.post("/nc/new", data=FILING | {"parameters": []})
     assert response.status_code == 302
     with app.app_context():
-        nc = service.get_nc(response.headers["Location"].rsplit("/", 1)[1])
+        nc = lookup.get_nc(response.headers["Location"].rsplit("/", 1)[1])
         assert [p.code for p in nc.parameters] == ["CN-ATT-3TO6", "CN-ATT-GT6"]
 
 
@@ -444,7 +444,7 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     assert stored["actions"] == [(d, o, "open", "") for _, d, o in actions]
 
     with app.app_context():
-        action_ids = [a.id for a in service.get_nc(number).actions]
+        action_ids = [a.id for a in lookup.get_nc(number).actions]
     # The supervisor completes the action they own: it is the only one offered to them.
     sup_page = sup_client.get(f"/nc/{number}").text
     assert step_forms(sup_page).count("complete") == 1
@@ -572,7 +572,7 @@ def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, 
     action = f"/nc/{number}/{path}"
     version = version_in(form_at(qm_client.get(f"/nc/{number}").text, action))
     # Meanwhile the supervisor changes the NC.
-    service.edit_nc(service.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    filing.edit_nc(lookup.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
     before = snapshot(number)
     assert before["version"] == int(version) + 1
 
@@ -612,7 +612,7 @@ def test_stale_version_on_an_inline_step_changes_nothing_and_says_why(flow, peop
     page = qm_client.get(f"/nc/{number}").text
     action = inline_action(page, kind)
     version = version_in(form_at(page, action))
-    service.edit_nc(service.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    filing.edit_nc(lookup.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
     before = snapshot(number)
 
     response = qm_client.post(action, data={"version": version, name: text})
@@ -629,7 +629,7 @@ def test_stale_version_on_an_inline_step_answers_409_keeping_the_typed_text(flow
     page = qm_client.get(f"/nc/{number}").text
     action = inline_action(page, kind)
     version = version_in(form_at(page, action))
-    service.edit_nc(service.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    filing.edit_nc(lookup.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
 
     response = qm_client.post(action, data={"version": version, name: text})
     assert response.status_code == 409
@@ -908,7 +908,7 @@ def listed(flow, people):
     flow.review(button)
     flow.add_actions(button, sup_due=plant_today() - timedelta(days=3))
     flow.contain(numbers["formaldehyde"])
-    service.cancel(service.get_nc(numbers["stain"]), {"reason": "Not a defect: removable chalk."}, qm)
+    steps.cancel(lookup.get_nc(numbers["stain"]), {"reason": "Not a defect: removable chalk."}, qm)
     return numbers
 
 
@@ -1242,7 +1242,7 @@ def test_empty_queues_say_so(flow, qm_client):
 def stored_types(app):
     def read() -> dict:
         with app.app_context():
-            return {t.code: (t.name, t.active, [p.code for p in t.parameters]) for t in service.list_defect_types()}
+            return {t.code: (t.name, t.active, [p.code for p in t.parameters]) for t in lookup.list_defect_types()}
 
     return read
 

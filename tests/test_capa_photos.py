@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from capa.capas import service
+from capa.capas import filing, lookup, queries, steps
 from capa.masterdata import service as masterdata
 from tests.pages import errors_in, field_block, logged_in
 
@@ -91,7 +91,7 @@ def stored_photos(app):
 
     def read(number: str) -> list[tuple[str, str, str, int]]:
         with app.app_context():
-            nc = service.get_nc(number)
+            nc = lookup.get_nc(number)
             return [(p.original_name, p.stored_name, p.content_type, p.size) for p in nc.photos]
 
     return read
@@ -101,14 +101,14 @@ def stored_photos(app):
 def nc_version(app):
     def read(number: str) -> int:
         with app.app_context():
-            return service.get_nc(number).version
+            return lookup.get_nc(number).version
 
     return read
 
 
 def filed_count(app) -> int:
     with app.app_context():
-        return service.search({}).total
+        return queries.search({}).total
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def file_nc(factory, sup):
     """File an NC through the service (no photos): its number."""
 
     def file(**changes) -> str:
-        return service.file_nc({**FILING, **changes}, sup).number
+        return filing.file_nc({**FILING, **changes}, sup).number
 
     return file
 
@@ -355,7 +355,7 @@ def test_six_photos_in_all_and_no_more(file_nc, sup_client, folder, stored_photo
 
 def test_no_photo_is_added_to_a_cancelled_nc(app, factory, file_nc, qm, sup_client, folder, stored_photos):
     number = file_nc()
-    service.cancel(service.get_nc(number), {"reason": "Filed twice."}, qm)
+    steps.cancel(lookup.get_nc(number), {"reason": "Filed twice."}, qm)
     assert f'action="/nc/{number}/photos"' not in sup_client.get(f"/nc/{number}").text
     response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG, "late.jpg"))})
     assert response.status_code == 409

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from capa.accounts import service as accounts
-from capa.capas import service as capas
+from capa.capas import gates, lookup
 from tests.conftest import ApiClient
 
 PLANT = ZoneInfo("Asia/Shanghai")
@@ -580,8 +580,8 @@ def test_the_root_cause_and_actions_gates_are_named_before_verification(world):
     which is also what the quality manager's queue uses."""
     number = file(world)["number"]
     advance(world, number, "investigation")
-    nc = capas.get_nc(number)
-    assert [g.gate for g in capas.unmet_gates(nc, None)] == [
+    nc = lookup.get_nc(number)
+    assert [g.gate for g in gates.unmet_gates(nc, None)] == [
         "root_cause_approved",
         "actions_done",
         "retest_passed",
@@ -590,10 +590,10 @@ def test_the_root_cause_and_actions_gates_are_named_before_verification(world):
     ]
     ok(world.qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE))
     ok(world.qm.post(f"{NCS}/{number}/review", json={"decision": "return", "comment": "Dig deeper."}))
-    assert "root_cause_approved" in [g.gate for g in capas.unmet_gates(capas.get_nc(number), "x")]
+    assert "root_cause_approved" in [g.gate for g in gates.unmet_gates(lookup.get_nc(number), "x")]
     advance(world, number, "action")
     add_action(world, number)
-    assert [g.gate for g in capas.unmet_gates(capas.get_nc(number), "x")] == [
+    assert [g.gate for g in gates.unmet_gates(lookup.get_nc(number), "x")] == [
         "actions_done",
         "retest_passed",
         "holds_released",

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from capa.capas import service
+from capa.capas import lookup, queries
 from capa.common.clock import plant_today
 from capa.masterdata import service as masterdata
 from tests.pages import esc, form_at, logged_in, section, shown_state, version_in
@@ -56,9 +56,7 @@ def file_through_the_page(client, data: dict) -> str:
 def complete_actions(app, number: str, by: dict) -> None:
     """Each open action completed by its owner on the NC page: ``by`` maps an owner's name to their browser."""
     with app.app_context():
-        actions = [
-            (a.id, a.owner.username, a.description) for a in service.get_nc(number).actions if a.status == "open"
-        ]
+        actions = [(a.id, a.owner.username, a.description) for a in lookup.get_nc(number).actions if a.status == "open"]
     for action_id, owner, description in actions:
         done(take(by[owner], number, f"/actions/{action_id}/complete", evidence=f"Done: {description}"))
 
@@ -157,7 +155,7 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     d6 = section(page, "d6")
     assert re.search(r"<td>CN-CF-SALIVA</td><td>3</td>\s*<td><span class=\"badge verdict-fail\">fail</span>", d6)
     with app.app_context():
-        [first_test] = service.tests_of(service.get_nc(number))
+        [first_test] = queries.tests_of(lookup.get_nc(number))
         assert (first_test.value, first_test.verdict) == ("3", "fail")
 
     # D3: the QM quarantines the dye lot (typed in lower case on the floor).
@@ -168,7 +166,7 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     assert "Dye lot DL-7781 quarantined at the fabric store." in d3
     assert re.search(r"on hold</span>\s*Lot DL-7781", d3)
     with app.app_context():
-        [hold] = service.get_nc(number).holds
+        [hold] = lookup.get_nc(number).holds
         assert (hold.lot.number, hold.batch, hold.released_at) == ("DL-7781", None, None)
 
     # D4, round 1: "operator error" is returned with a question.
@@ -227,14 +225,14 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     effectiveness = "Next two dye lots passed the lab dip at incoming inspection."
     done(take(qm, number, "close", effectiveness=effectiveness), f"/nc/{number}")
     with app.app_context():
-        nc = service.get_nc(number)
+        nc = lookup.get_nc(number)
         assert nc.status == "closed" and nc.closed_at is not None
         assert [(a.round, a.statement, a.decision, a.review_comment) for a in nc.analyses] == [
             (1, "Operator error.", "return", QUESTION),
             (2, FIXING_AGENT, "approve", "Agreed."),
         ]
         assert [(a.kind, a.status) for a in nc.actions] == [("scar", "done"), ("preventive", "done")]
-        assert [(r.value, r.verdict) for r in service.tests_of(nc)] == [("4", "pass"), ("3", "fail")]
+        assert [(r.value, r.verdict) for r in queries.tests_of(nc)] == [("4", "pass"), ("3", "fail")]
 
     # The NC page keeps both review rounds and the returned comment.
     page = qm.get(f"/nc/{number}").text
@@ -291,7 +289,7 @@ def test_batch_page_shows_the_hold_of_its_dye_lot(app, factory, floor):
     number = file_through_the_page(floor.sup, SALIVA_FILING)
     done(take(floor.qm, number, "contain", description="Dye lot quarantined.", hold="DL-7781"))
     with app.app_context():
-        assert service.held_numbers(masterdata.get_batch("B-410-01")) == [number]
+        assert queries.held_numbers(masterdata.get_batch("B-410-01")) == [number]
     page = floor.qm.get("/batches/B-410-01").text
     assert re.search(rf'Held by\s*<a href="/nc/{number}">{number}</a>', page)
 
@@ -347,7 +345,7 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
     assert re.search(r"moved from Verification to Investigation\s*<br><small>Failing retest of CN-FORM", history)
     assert re.search(r"on hold</span>\s*Batch <a href=\"/batches/B-2301-02\">B-2301-02</a>", section(page, "d3"))
     with app.app_context():
-        nc = service.get_nc(number)
+        nc = lookup.get_nc(number)
         assert nc.status == "investigation"
         assert [(a.round, a.decision) for a in nc.analyses] == [(1, "approve")]
         assert [h.released_at for h in nc.holds] == [None]
@@ -401,9 +399,9 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
         ("Verification", "Closed"),
     ]
     with app.app_context():
-        nc = service.get_nc(number)
+        nc = lookup.get_nc(number)
         assert nc.status == "closed" and nc.closed_at is not None
-        assert [(r.value, r.verdict) for r in service.tests_of(nc)] == [("12", "pass"), ("28", "fail"), ("35", "fail")]
+        assert [(r.value, r.verdict) for r in queries.tests_of(nc)] == [("12", "pass"), ("28", "fail"), ("35", "fail")]
         assert [(a.round, a.decision) for a in nc.analyses] == [(1, "approve"), (2, "approve")]
         assert [h.released_at is not None for h in nc.holds] == [True]
 
@@ -462,10 +460,10 @@ def test_recurrence_story_through_the_pages(app, factory, floor):
     assert f'<a href="/nc/{first}">{first}</a> ({esc(LOOSE_BUTTON["title"])})' in flag.group(1)
     assert f"recurrence: {first}" in section(page, "history")
     with app.app_context():
-        nc = service.get_nc(again)
+        nc = lookup.get_nc(again)
         assert nc.recurrence_of is not None and nc.recurrence_of.number == first
-        assert service.get_nc(other).recurrence_of is None
-        assert [r.number for r in service.get_nc(first).recurrences] == [again]
+        assert lookup.get_nc(other).recurrence_of is None
+        assert [r.number for r in lookup.get_nc(first).recurrences] == [again]
 
     # The first NC's page shows it recurred, and stays closed.
     page = floor.qm.get(f"/nc/{first}").text

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from capa.accounts import service as accounts
-from capa.capas import service as capas
+from capa.capas import filing, lookup
 from capa.masterdata import service as masterdata
 from tests.conftest import ApiClient
 
@@ -71,19 +71,19 @@ def test_an_admin_files_with_a_photo(world, client, auth):
     }
     response = client.post("/nc/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
-    assert [photo.original_name for photo in capas.get_nc("NC-2026-00001").photos] == ["stain.png"]
+    assert [photo.original_name for photo in lookup.get_nc("NC-2026-00001").photos] == ["stain.png"]
 
 
 @pytest.mark.parametrize("version", ["abc", "²", "0", "-1"])
 def test_a_malformed_version_on_a_page_is_refused_and_changes_nothing(world, client, auth, make_user, version):
     reporter = make_user("supervisor", "wang")
-    number = capas.file_nc(
+    number = filing.file_nc(
         {"title": "Loose", "defect_type": "loose_button", "source": "inline", "line": "L1", "batch": "B1"}, reporter
     ).number
     auth.login("wang")
     response = client.post(f"/nc/{number}/edit", data={"version": version, "title": "Changed", "severity": "major"})
     assert response.status_code == 400
-    nc = capas.get_nc(number)
+    nc = lookup.get_nc(number)
     assert (nc.title, nc.version) == ("Loose", 1)
 
 

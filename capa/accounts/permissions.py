@@ -1,7 +1,7 @@
 """Who may do what: the one table of permissions, and the decorator every view declares its need with.
 
 Every view names the permission it needs with :func:`requires` (or :func:`public`); the guard in
-:mod:`capa.accounts.guard` checks it before the view runs, for pages and API alike. A view that declares
+:mod:`capa.http.guard` checks it before the view runs, for pages and API alike. A view that declares
 nothing is refused, so a forgotten check fails closed, and a test walks the URL map to prove none is missing.
 """
 

@@ -4,12 +4,12 @@ from typing import Any
 
 from flask import jsonify, request
 
-from capa.accounts.guard import request_user
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp, json_body
 from capa.api.safety import result_json
-from capa.capas import service
+from capa.capas import filing, lookup, queries, steps
 from capa.capas.models import Action, Hold, NonConformance, RootCauseAnalysis
+from capa.http.guard import request_user
 
 
 def _when(moment) -> str | None:
@@ -37,7 +37,7 @@ def nc_json(nc: NonConformance) -> dict[str, Any]:
         "reported_by": nc.reported_by.username,
         "reported_at": _when(nc.reported_at),
         "closed_at": _when(nc.closed_at),
-        "overdue_actions": sum(1 for action in nc.actions if service.is_overdue(action)),
+        "overdue_actions": sum(1 for action in nc.actions if queries.is_overdue(action)),
     }
 
 
@@ -77,7 +77,7 @@ def action_json(action: Action) -> dict[str, Any]:
         "owner": action.owner.username,
         "due_date": action.due_date.isoformat(),
         "status": action.status,
-        "overdue": service.is_overdue(action),
+        "overdue": queries.is_overdue(action),
         "evidence": action.evidence,
         "completed_at": _when(action.completed_at),
     }
@@ -91,7 +91,7 @@ def nc_detail_json(nc: NonConformance) -> dict[str, Any]:
         "root_cause": analysis_json(latest) if latest else None,
         "reviews": [analysis_json(a) for a in nc.analyses],
         "actions": [action_json(a) for a in nc.actions],
-        "tests": [result_json(r) for r in service.tests_of(nc)],
+        "tests": [result_json(r) for r in queries.tests_of(nc)],
         "recurrences": [r.number for r in nc.recurrences],
         "effectiveness": nc.effectiveness,
         "cancel_reason": nc.cancel_reason,
@@ -120,7 +120,7 @@ def defect_types():
         {
             "items": [
                 {"code": t.code, "name": t.name, "parameters": [p.code for p in t.parameters]}
-                for t in service.list_defect_types(active_only=True)
+                for t in lookup.list_defect_types(active_only=True)
             ]
         }
     )
@@ -129,13 +129,13 @@ def defect_types():
 @bp.post("/nonconformances")
 @requires(Permission.FILE_NC)
 def file_nc():
-    return jsonify(nc_detail_json(service.file_nc(json_body(), request_user()))), 201
+    return jsonify(nc_detail_json(filing.file_nc(json_body(), request_user()))), 201
 
 
 @bp.get("/nonconformances")
 @requires(Permission.VIEW)
 def list_ncs():
-    page = service.search(request.args)
+    page = queries.search(request.args)
     return jsonify(
         {"items": [nc_json(nc) for nc in page.items], "page": page.page, "per_page": page.per_page, "total": page.total}
     )
@@ -144,17 +144,17 @@ def list_ncs():
 @bp.get("/nonconformances/<number>")
 @requires(Permission.VIEW)
 def get_nc(number: str):
-    return jsonify(nc_detail_json(service.get_nc(number)))
+    return jsonify(nc_detail_json(lookup.get_nc(number)))
 
 
 @bp.patch("/nonconformances/<number>")
 @requires(Permission.VIEW)
 def edit_nc(number: str):
-    return jsonify(nc_detail_json(service.edit_nc(service.get_nc(number), json_body(), request_user())))
+    return jsonify(nc_detail_json(filing.edit_nc(lookup.get_nc(number), json_body(), request_user())))
 
 
 def _step(number: str, step):
-    nc = service.get_nc(number)
+    nc = lookup.get_nc(number)
     step(nc, json_body(), request_user())
     return jsonify(nc_detail_json(nc))
 
@@ -162,58 +162,58 @@ def _step(number: str, step):
 @bp.post("/nonconformances/<number>/containment")
 @requires(Permission.VIEW)
 def contain(number: str):
-    return _step(number, service.contain)
+    return _step(number, steps.contain)
 
 
 @bp.post("/nonconformances/<number>/holds/<int:hold_id>/release")
 @requires(Permission.VIEW)
 def release_hold(number: str, hold_id: int):
-    nc = service.get_nc(number)
-    service.release_hold(nc, hold_id, json_body(), request_user())
+    nc = lookup.get_nc(number)
+    steps.release_hold(nc, hold_id, json_body(), request_user())
     return jsonify(nc_detail_json(nc))
 
 
 @bp.post("/nonconformances/<number>/root-cause")
 @requires(Permission.VIEW)
 def root_cause(number: str):
-    return _step(number, service.submit_root_cause)
+    return _step(number, steps.submit_root_cause)
 
 
 @bp.post("/nonconformances/<number>/review")
 @requires(Permission.VIEW)
 def review(number: str):
-    return _step(number, service.review)
+    return _step(number, steps.review)
 
 
 @bp.post("/nonconformances/<number>/actions")
 @requires(Permission.VIEW)
 def add_action(number: str):
-    action = service.add_action(service.get_nc(number), json_body(), request_user())
+    action = steps.add_action(lookup.get_nc(number), json_body(), request_user())
     return jsonify(action_json(action)), 201
 
 
 @bp.post("/actions/<int:action_id>/complete")
 @requires(Permission.VIEW)
 def complete_action(action_id: int):
-    action = service.complete_action(service.get_action(action_id), json_body(), request_user())
+    action = steps.complete_action(lookup.get_action(action_id), json_body(), request_user())
     return jsonify({**action_json(action), "nc_status": action.nc.status, "version": action.nc.version})
 
 
 @bp.post("/nonconformances/<number>/tests")
 @requires(Permission.VIEW)
 def record_test(number: str):
-    nc = service.get_nc(number)
-    result = service.record_test(nc, json_body(), request_user())
+    nc = lookup.get_nc(number)
+    result = steps.record_test(nc, json_body(), request_user())
     return jsonify({**result_json(result), "nc_status": nc.status, "version": nc.version}), 201
 
 
 @bp.post("/nonconformances/<number>/close")
 @requires(Permission.VIEW)
 def close(number: str):
-    return _step(number, service.close)
+    return _step(number, steps.close)
 
 
 @bp.post("/nonconformances/<number>/cancel")
 @requires(Permission.VIEW)
 def cancel(number: str):
-    return _step(number, service.cancel)
+    return _step(number, steps.cancel)

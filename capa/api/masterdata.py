@@ -6,7 +6,7 @@ from flask import jsonify
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp, json_body
-from capa.capas import service as capas
+from capa.capas import queries
 from capa.masterdata import service
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
 
@@ -45,7 +45,7 @@ def batch_json(batch: Batch, held_by: list[str] | None = None) -> dict[str, Any]
         "category": batch.style.category,
         "lots": [lot_json(lot) for lot in batch.lots],
         #: The open NCs that hold this batch or one of its lots: goods that must not move on.
-        "held_by": capas.held_numbers(batch) if held_by is None else held_by,
+        "held_by": queries.held_numbers(batch) if held_by is None else held_by,
     }
 
 
@@ -133,7 +133,7 @@ def update_style(code: str):
 @requires(Permission.VIEW)
 def list_batches():
     batches = service.list_batches()
-    held = capas.held_numbers_for(batches)
+    held = queries.held_numbers_for(batches)
     return jsonify({"items": [batch_json(batch, held[batch.id]) for batch in batches]})
 
 

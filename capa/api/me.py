@@ -1,8 +1,8 @@
 from flask import jsonify
 
-from capa.accounts.guard import request_user
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
+from capa.http.guard import request_user
 
 
 @bp.get("/me")

@@ -4,10 +4,10 @@ from typing import Any
 
 from flask import jsonify, request
 
-from capa.accounts.guard import request_user
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp, json_body
-from capa.capas import service as capas
+from capa.capas import queries
+from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
 from capa.safety import service
 from capa.safety.models import LabResult, SafetyParameter
@@ -181,7 +181,7 @@ def list_parameters():
 @requires(Permission.VIEW)
 def get_parameter(code: str):
     parameter = service.get_parameter(code)
-    closed = capas.ncs_for_parameter(parameter, closed_only=True)
+    closed = queries.ncs_for_parameter(parameter, closed_only=True)
     return jsonify({**parameter_json(parameter), "capas": [closed_capa_json(nc) for nc in closed]})
 
 

@@ -1,15 +1,29 @@
-"""The seeded list of defect types and the safety parameters each usually concerns.
+"""Defect types and the safety parameters each usually concerns: the seeded list and its editing.
 
 Loaded by ``init-db``: types missing from the database are added; a type that exists is left as the
-quality manager edited it.
+quality manager edited it. A type's code is lower-case letters, digits and ``_``, unique, and never changes;
+its parameters must exist in the catalog.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from capa.capas.models import DefectType
+from capa.capas.lookup import find_defect_type, find_parameters
+from capa.capas.models import (
+    DefectType,
+)
+from capa.common.errors import Duplicate, NotFound
 from capa.common.transaction import unit_of_work
+from capa.common.validation import (
+    Boolean,
+    Code,
+    Schema,
+    Strings,
+    Text,
+)
 from capa.safety.models import SafetyParameter
 
 #: (code, name, parameter codes)
@@ -56,3 +70,42 @@ def load_defect_types() -> SeedReport:
             )
             report.added += 1
     return report
+
+
+DEFECT_TYPE_SCHEMA = Schema(
+    code=Text(
+        40, lower=True, pattern=r"[a-z0-9][a-z0-9_]*", pattern_message=_l("Use lower-case letters, digits and _ only.")
+    ),
+    name=Text(120),
+    active=Boolean(default=True),
+    parameters=Strings(Code(40)),
+)
+
+
+def get_defect_type(code: str) -> DefectType:
+    defect_type = find_defect_type(code)
+    if defect_type is None:
+        raise NotFound(str(_l("No defect type %(code)s.", code=code)), fields={"code": "unknown"})
+    return defect_type
+
+
+def save_defect_type(defect_type: DefectType | None, data: Any) -> DefectType:
+    """Create (``defect_type`` None) or change a defect type ``{code, name, active, parameters}``; the code of
+    an existing type stays. Raises ValidationError, or Duplicate for a taken code."""
+    values = DEFECT_TYPE_SCHEMA.validate(data, partial=defect_type is not None)
+    parameters = find_parameters(values["parameters"], "parameters") if values.get("parameters") is not None else None
+    if defect_type is None and find_defect_type(values["code"]) is not None:
+        raise Duplicate(
+            str(_l("A defect type %(code)s exists already.", code=values["code"])),
+            fields={"code": str(_l("Already in use."))},
+        )
+    with unit_of_work() as session:
+        if defect_type is None:
+            defect_type = DefectType(code=values["code"])
+            session.add(defect_type)
+        for name in ("name", "active"):
+            if name in values:
+                setattr(defect_type, name, values[name])
+        if parameters is not None:
+            defect_type.parameters = parameters
+    return defect_type

@@ -69,7 +69,7 @@ STEP_ROLES: dict[Step, frozenset[Role]] = {
     Step.SUBMIT_ROOT_CAUSE: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
     Step.REVIEW: _QM,
     Step.ADD_ACTION: _QM,
-    # The action's owner too, whatever the role: see service.complete_action.
+    # The action's owner too, whatever the role: see steps.complete_action.
     Step.COMPLETE_ACTION: _QM,
     Step.RECORD_TEST: _QM,
     Step.CLOSE: _QM,

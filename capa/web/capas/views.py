@@ -26,8 +26,15 @@ from openpyxl import Workbook
 
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
-from capa.capas import service
-from capa.capas.forms import (
+from capa.capas import defect_types as defect_type_service
+from capa.capas import filing, gates, lookup, photos, queries, steps
+from capa.capas.models import FishboneCategory
+from capa.capas.states import Step, allowed_in, role_may
+from capa.common.clock import plant_today
+from capa.common.errors import DomainError, NotFound, ValidationError
+from capa.masterdata import service as masterdata
+from capa.safety import service as safety
+from capa.web.capas.forms import (
     ACTION_KIND_LABELS,
     FISHBONE_LABELS,
     SEVERITY_LABELS,
@@ -47,13 +54,7 @@ from capa.capas.forms import (
     RootCauseForm,
     TestForm,
 )
-from capa.capas.models import FishboneCategory
-from capa.capas.states import Step, allowed_in, role_may
-from capa.common.clock import plant_today
-from capa.common.errors import DomainError, NotFound, ValidationError
-from capa.common.forms import handle_form, options, record_options, show_errors
-from capa.masterdata import service as masterdata
-from capa.safety import service as safety
+from capa.web.forms import handle_form, options, record_options, show_errors
 
 bp = Blueprint("capas", __name__)
 
@@ -66,14 +67,14 @@ def labels():
         "severity_labels": SEVERITY_LABELS,
         "action_kind_labels": ACTION_KIND_LABELS,
         "fishbone_labels": FISHBONE_LABELS,
-        "is_overdue": service.is_overdue,
-        "overdue_count": lambda nc: sum(1 for action in nc.actions if service.is_overdue(action)),
+        "is_overdue": queries.is_overdue,
+        "overdue_count": lambda nc: sum(1 for action in nc.actions if queries.is_overdue(action)),
     }
 
 
 def _nc(number: str):
     try:
-        return service.get_nc(number)
+        return lookup.get_nc(number)
     except NotFound:
         abort(404)
 
@@ -86,17 +87,15 @@ def _parameter_options():
 
 
 def _offer_filing_choices(form: FileForm) -> None:
-    form.defect_type.choices = options(
-        {t.code: t.name for t in service.list_defect_types(active_only=True)}, blank=True
-    )
+    form.defect_type.choices = options({t.code: t.name for t in lookup.list_defect_types(active_only=True)}, blank=True)
     form.line.choices = record_options(masterdata.list_lines())
     form.style.choices = record_options(masterdata.list_styles())
     form.parameters.choices = options(dict(_parameter_options()))
 
 
-def _uploads(field) -> list[service.Upload]:
+def _uploads(field) -> list[photos.Upload]:
     return [
-        service.Upload(storage.filename or "", storage.read())
+        photos.Upload(storage.filename or "", storage.read())
         for storage in (field.data or [])
         if storage and getattr(storage, "filename", "")
     ]
@@ -109,7 +108,7 @@ def file_nc():
     _offer_filing_choices(form)
 
     def save():
-        return service.file_nc(
+        return filing.file_nc(
             {
                 "title": form.title.data,
                 "description": form.description.data,
@@ -170,7 +169,7 @@ def can_step(nc, step: Step) -> bool:
 
 
 def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict | None = None):
-    tests = service.tests_of(nc)
+    tests = queries.tests_of(nc)
     return render_template(
         "capas/nc.html",
         nc=nc,
@@ -180,8 +179,8 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         tests=tests,
         # The tests come newest first: the first per parameter is its latest.
         latest_tests={result.parameter_id: result for result in reversed(tests)},
-        gates=service.unmet_gates(nc, nc.effectiveness or None) if nc.status == "verification" else [],
-        analysis_approved=service.approved_analysis(nc),
+        gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == "verification" else [],
+        analysis_approved=gates.approved_analysis(nc),
     ), status
 
 
@@ -221,7 +220,7 @@ def edit(number: str):
         number,
         "edit",
         EditForm,
-        lambda nc, f: service.edit_nc(
+        lambda nc, f: filing.edit_nc(
             nc,
             {
                 "title": f.title.data,
@@ -244,7 +243,7 @@ def contain(number: str):
         number,
         "contain",
         ContainForm,
-        lambda nc, f: service.contain(
+        lambda nc, f: steps.contain(
             nc,
             {
                 "description": f.description.data,
@@ -265,7 +264,7 @@ def release(number: str, hold_id: int):
     data = {"reason": form.reason.data, "version": _version(form)}
     return _inline_step(
         nc,
-        lambda: service.release_hold(nc, hold_id, data, current_user),
+        lambda: steps.release_hold(nc, hold_id, data, current_user),
         _("Hold released."),
         kept={"release": {hold_id: form.reason.data or ""}},
     )
@@ -287,7 +286,7 @@ def _inline_step(nc, step, success_message: str, *, kept: dict):
 @requires(Permission.VIEW)
 def root_cause(number: str):
     def build(nc, f):
-        return service.submit_root_cause(
+        return steps.submit_root_cause(
             nc,
             {
                 "whys": [
@@ -316,7 +315,7 @@ def review(number: str):
         number,
         "review",
         ReviewForm,
-        lambda nc, f: service.review(
+        lambda nc, f: steps.review(
             nc,
             {
                 "decision": f.decision.data,
@@ -336,7 +335,7 @@ def add_action(number: str):
         number,
         "action",
         ActionForm,
-        lambda nc, f: service.add_action(
+        lambda nc, f: steps.add_action(
             nc,
             {
                 "kind": f.kind.data,
@@ -355,14 +354,14 @@ def add_action(number: str):
 @requires(Permission.VIEW)
 def complete_action(action_id: int):
     try:
-        action = service.get_action(action_id)
+        action = lookup.get_action(action_id)
     except NotFound:
         abort(404)
     form = CompleteActionForm()
     data = {"evidence": form.evidence.data, "version": _version(form)}
     return _inline_step(
         action.nc,
-        lambda: service.complete_action(action, data, current_user),
+        lambda: steps.complete_action(action, data, current_user),
         _("Action done."),
         kept={"evidence": {action_id: form.evidence.data or ""}},
     )
@@ -375,7 +374,7 @@ def record_test(number: str):
         number,
         "test",
         TestForm,
-        lambda nc, f: service.record_test(
+        lambda nc, f: steps.record_test(
             nc,
             {
                 "parameter": f.parameter.data or None,
@@ -399,7 +398,7 @@ def close(number: str):
         number,
         "close",
         CloseForm,
-        lambda nc, f: service.close(
+        lambda nc, f: steps.close(
             nc,
             {
                 "effectiveness": f.effectiveness.data,
@@ -418,7 +417,7 @@ def cancel(number: str):
         number,
         "cancel",
         CancelForm,
-        lambda nc, f: service.cancel(
+        lambda nc, f: steps.cancel(
             nc,
             {
                 "reason": f.reason.data,
@@ -437,7 +436,7 @@ def add_photos(number: str):
         number,
         "photos",
         PhotoForm,
-        lambda nc, f: service.add_photos(nc, _uploads(f.photos), current_user),
+        lambda nc, f: photos.add_photos(nc, _uploads(f.photos), current_user),
         success_message=_("Photos added."),
     )
 
@@ -447,7 +446,7 @@ def add_photos(number: str):
 def photo(number: str, photo_id: int):
     nc = _nc(number)
     try:
-        stored = service.get_photo(nc, photo_id)
+        stored = photos.get_photo(nc, photo_id)
     except NotFound:
         abort(404)
     response = send_file(
@@ -462,7 +461,7 @@ def photo(number: str, photo_id: int):
 def report(number: str):
     nc = _nc(number)
     return render_template(
-        "capas/report.html", nc=nc, tests=service.tests_of(nc), analysis_approved=service.approved_analysis(nc)
+        "capas/report.html", nc=nc, tests=queries.tests_of(nc), analysis_approved=gates.approved_analysis(nc)
     )
 
 
@@ -517,7 +516,7 @@ def _raw_row(nc) -> list:
         " ".join(p.code for p in nc.parameters),
         "yes" if nc.safety_critical else "no",
         nc.recurrence_of.number if nc.recurrence_of else "",
-        sum(1 for a in nc.actions if service.is_overdue(a)),
+        sum(1 for a in nc.actions if queries.is_overdue(a)),
         nc.closed_at.isoformat(timespec="minutes") if nc.closed_at else "",
     ]
 
@@ -526,7 +525,7 @@ def _export_rows(filters: dict):
     """Every NC matching the filters, page by page, so an export of any size never loads everything at once."""
     page_number = 1
     while True:
-        page = service.search({**filters, "page": page_number, "per_page": 500})
+        page = queries.search({**filters, "page": page_number, "per_page": 500})
         for nc in page.items:
             yield _row(nc)
         if page_number >= page.pages:
@@ -542,10 +541,10 @@ def nc_list():
     filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "format") and v}
     try:
         # Checks every filter before any export starts.
-        page = service.search({k: v for k, v in request.args.items() if k != "format"})
+        page = queries.search({k: v for k, v in request.args.items() if k != "format"})
         errors = {}
     except ValidationError as exc:
-        page, errors = service.search({}), exc.fields
+        page, errors = queries.search({}), exc.fields
     if export in ("csv", "xlsx") and not errors:
         return _csv(_export_rows(filters)) if export == "csv" else _xlsx(_export_rows(filters))
     return render_template(
@@ -554,7 +553,7 @@ def nc_list():
         args=request.args,
         filters=filters,
         errors=errors,
-        defect_types=service.list_defect_types(),
+        defect_types=lookup.list_defect_types(),
         lines=masterdata.list_lines(),
         styles=masterdata.list_styles(),
         suppliers=masterdata.list_suppliers(),
@@ -609,7 +608,7 @@ def _xlsx(rows) -> Response:
 @bp.route("/defect-types")
 @requires(Permission.VIEW)
 def defect_types():
-    return render_template("capas/defect_types.html", defect_types=service.list_defect_types())
+    return render_template("capas/defect_types.html", defect_types=lookup.list_defect_types())
 
 
 @bp.route("/defect-types/new", methods=["GET", "POST"])
@@ -617,7 +616,7 @@ def defect_types():
 @requires(Permission.MAINTAIN_CATALOG)
 def defect_type(code: str | None = None):
     try:
-        existing = service.get_defect_type(code) if code else None
+        existing = defect_type_service.get_defect_type(code) if code else None
     except NotFound:
         abort(404)
     form = DefectTypeForm(obj=existing)
@@ -627,7 +626,7 @@ def defect_type(code: str | None = None):
         form.active.data = "yes" if existing.active else "no"
     return handle_form(
         form,
-        lambda: service.save_defect_type(
+        lambda: defect_type_service.save_defect_type(
             existing,
             {
                 **({"code": form.code.data} if existing is None else {}),

@@ -3,7 +3,7 @@ from flask_login import current_user
 
 from capa.accounts.models import Role
 from capa.accounts.permissions import Permission, requires
-from capa.capas import service as capas
+from capa.capas import queries
 from capa.masterdata import service as masterdata
 from capa.trends import service as trends
 
@@ -17,6 +17,6 @@ def index():
     return render_template(
         "home/index.html",
         counts=masterdata.counts(),
-        queue=capas.queue_for(current_user),
+        queue=queries.queue_for(current_user),
         live=live,
     )

@@ -5,7 +5,7 @@ from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, St
 from wtforms.validators import InputRequired, Optional
 
 from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
-from capa.common.forms import options
+from capa.web.forms import options
 
 SOURCE_LABELS = {
     Source.INLINE: _l("Inline inspection"),

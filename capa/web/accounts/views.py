@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from capa.accounts import service
-from capa.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
 from capa.accounts.models import User
 from capa.accounts.permissions import Permission, public, requires
 from capa.common.errors import DomainError, NotFound
-from capa.common.forms import show_errors
 from capa.extensions import db, login_manager
+from capa.web.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
+from capa.web.forms import show_errors
 
 bp = Blueprint("accounts", __name__)
 

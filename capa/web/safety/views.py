@@ -5,12 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
-from capa.capas import service as capas
+from capa.capas import queries
 from capa.common.errors import NotFound, ValidationError
-from capa.common.forms import handle_form, options, record_options
 from capa.masterdata import service as masterdata
 from capa.safety import service
-from capa.safety.forms import (
+from capa.safety.judging import describe_limit
+from capa.safety.models import LIMIT_CATEGORIES
+from capa.web.forms import handle_form, options, record_options
+from capa.web.safety.forms import (
     CATEGORY_FILTER,
     COMPARATOR_LABELS,
     KIND_LABELS,
@@ -19,8 +21,6 @@ from capa.safety.forms import (
     PlanChangeForm,
     ResultForm,
 )
-from capa.safety.judging import describe_limit
-from capa.safety.models import LIMIT_CATEGORIES
 
 bp = Blueprint("safety", __name__)
 
@@ -67,7 +67,7 @@ def catalog():
 @requires(Permission.VIEW)
 def parameter(code: str):
     parameter = _found(service.get_parameter, code)
-    linked = capas.ncs_for_parameter(parameter)
+    linked = queries.ncs_for_parameter(parameter)
     return render_template(
         "safety/parameter.html",
         parameter=parameter,

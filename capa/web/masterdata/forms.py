@@ -3,8 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from capa.common.forms import options
 from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
+from capa.web.forms import options
 
 APPROVAL_LABELS = {
     SupplierApproval.APPROVED: _l("Approved"),

@@ -4,11 +4,12 @@ from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 
 from capa.accounts.permissions import Permission, requires
-from capa.capas import service as capas
+from capa.capas import queries
 from capa.common.errors import NotFound
-from capa.common.forms import handle_form, record_options
 from capa.masterdata import service
-from capa.masterdata.forms import (
+from capa.safety import service as safety
+from capa.web.forms import handle_form, record_options
+from capa.web.masterdata.forms import (
     APPROVAL_LABELS,
     CATEGORY_LABELS,
     LOT_KIND_LABELS,
@@ -18,7 +19,6 @@ from capa.masterdata.forms import (
     StyleForm,
     SupplierForm,
 )
-from capa.safety import service as safety
 
 bp = Blueprint("masterdata", __name__)
 
@@ -91,7 +91,7 @@ def suppliers():
 @requires(Permission.VIEW)
 def supplier(code: str):
     supplier = _found(service.get_supplier, code)
-    return render_template("masterdata/supplier.html", supplier=supplier, ncs=capas.ncs_for_supplier(supplier))
+    return render_template("masterdata/supplier.html", supplier=supplier, ncs=queries.ncs_for_supplier(supplier))
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])
@@ -199,7 +199,7 @@ def batch(number: str):
         batch=batch,
         coverage=safety.coverage_for(batch),
         results=safety.results_for_batch(batch),
-        held_by=capas.held_numbers(batch),
+        held_by=queries.held_numbers(batch),
     )
 
 

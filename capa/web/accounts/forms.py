@@ -4,7 +4,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
 from capa.accounts.models import Role
-from capa.common.forms import options
+from capa.web.forms import options
 
 ROLE_LABELS = {
     Role.SUPERVISOR: _l("Line supervisor"),

@@ -3,8 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
-from capa.common.forms import options
 from capa.safety.judging import Comparator
+from capa.web.forms import options
 
 COMPARATOR_LABELS = {
     Comparator.MAX: _l("at most (≤)"),

@@ -1,0 +1,80 @@
+"""The closing gates of a CAPA, and the facts they rest on.
+
+A CAPA closes only when: its latest root cause is approved; it has actions and every one is done; the latest
+retest of every linked parameter passes; nothing it put on hold is still held; and an effectiveness note is
+given. :func:`latest_tests` is the one place that answers "the latest retest per parameter".
+"""
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from capa.capas.models import (
+    ActionStatus,
+    NonConformance,
+    RootCauseAnalysis,
+)
+from capa.extensions import db
+from capa.safety.judging import Outcome
+from capa.safety.models import LabResult
+
+
+def approved_analysis(nc: NonConformance) -> RootCauseAnalysis | None:
+    latest = nc.analyses[-1] if nc.analyses else None
+    return latest if latest is not None and latest.decision == "approve" else None
+
+
+def latest_tests(nc: NonConformance) -> dict[int, LabResult]:
+    """The latest retest on this NC per parameter id."""
+    latest: dict[int, LabResult] = {}
+    for result in db.session.scalars(
+        select(LabResult)
+        .where(LabResult.nc_id == nc.id)
+        .order_by(LabResult.tested_at.desc(), LabResult.recorded_at.desc(), LabResult.id.desc())
+    ):
+        latest.setdefault(result.parameter_id, result)
+    return latest
+
+
+@dataclass(frozen=True)
+class Gate:
+    gate: str
+    message: str
+    parameter: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"gate": self.gate, "message": self.message}
+        if self.parameter:
+            body["parameter"] = self.parameter
+        return body
+
+
+def unmet_gates(nc: NonConformance, effectiveness: str | None) -> list[Gate]:
+    """Each closing gate still open: an approved root cause, every action done, the latest retest of every
+    linked parameter passing, nothing still on hold, and an effectiveness note."""
+    unmet = []
+    if approved_analysis(nc) is None:
+        unmet.append(Gate("root_cause_approved", str(_l("The root cause has not been approved."))))
+    if not nc.actions or any(a.status != ActionStatus.DONE for a in nc.actions):
+        unmet.append(Gate("actions_done", str(_l("Not every action is done."))))
+    latest = latest_tests(nc)
+    for parameter in nc.parameters:
+        result = latest.get(parameter.id)
+        if result is None:
+            unmet.append(Gate("retest_passed", str(_l("%(code)s has no retest.", code=parameter.code)), parameter.code))
+        elif result.verdict != Outcome.PASS:
+            unmet.append(
+                Gate(
+                    "retest_passed",
+                    str(_l("The latest retest of %(code)s did not pass.", code=parameter.code)),
+                    parameter.code,
+                )
+            )
+    held = [hold.subject for hold in nc.holds if hold.released_at is None]
+    if held:
+        # Goods still in quarantine: a passing retest or the quality manager (with a reason) releases them.
+        unmet.append(Gate("holds_released", str(_l("Still on hold: %(what)s.", what=", ".join(held)))))
+    if not (effectiveness or "").strip():
+        unmet.append(Gate("effectiveness", str(_l("An effectiveness note is required."))))
+    return unmet

@@ -1,0 +1,74 @@
+"""Finding the records of the CAPA workflow by what people call them, and the error every step raises.
+
+- an NC is found by its number, case-insensitive; an action by its id; anything unknown raises NotFound;
+- the safety parameters linked to an NC must exist and, when its category is known, have a limit for it (a
+  parameter without one could never pass a retest, so the CAPA could never close): ValidationError names
+  the position, ``parameters[i]``.
+"""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from capa.capas.models import (
+    Action,
+    DefectType,
+    NonConformance,
+)
+from capa.common.errors import NotFound, ValidationError
+from capa.extensions import db
+from capa.safety import service as safety
+from capa.safety.models import SafetyParameter
+
+PLEASE_CORRECT = _l("Please correct the fields marked.")
+
+
+def invalid(fields: dict[str, str]) -> ValidationError:
+    """The ValidationError a step raises: one sentence on top, each bad field named."""
+    return ValidationError(str(PLEASE_CORRECT), fields=fields)
+
+
+def get_nc(number: str) -> NonConformance:
+    """The NC numbered ``number`` (case-insensitive); raises NotFound."""
+    nc = db.session.scalar(select(NonConformance).where(NonConformance.number == number.strip().upper()))
+    if nc is None:
+        raise NotFound(str(_l("No non-conformance %(number)s.", number=number)), fields={"number": "unknown"})
+    return nc
+
+
+def get_action(action_id: int) -> Action:
+    action = db.session.get(Action, action_id) if 0 < action_id < 2**31 else None
+    if action is None:
+        raise NotFound(str(_l("No action %(id)s.", id=action_id)), fields={"id": "unknown"})
+    return action
+
+
+def list_defect_types(*, active_only: bool = False) -> list[DefectType]:
+    query = select(DefectType).options(selectinload(DefectType.parameters)).order_by(DefectType.name)
+    if active_only:
+        query = query.where(DefectType.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def find_defect_type(code: str) -> DefectType | None:
+    return db.session.scalar(select(DefectType).where(DefectType.code == code.strip().lower()))
+
+
+def find_parameters(codes: list[str], field: str, *, category: str | None = None) -> list[SafetyParameter]:
+    """The parameters named; each must exist and, when the category is known, have a limit for it (a
+    parameter without one could never pass a retest, so the CAPA could never close)."""
+    found = []
+    for index, code in enumerate(dict.fromkeys(codes)):
+        parameter = safety.find_parameter(code)
+        if parameter is None:
+            raise invalid({f"{field}[{index}]": str(_l("No safety parameter %(code)s.", code=code))})
+        if category is not None and parameter.limit_for(category) is None:
+            raise invalid(
+                {
+                    f"{field}[{index}]": str(
+                        _l("%(code)s has no limit for category %(category)s.", code=code, category=category)
+                    )
+                }
+            )
+        found.append(parameter)
+    return found

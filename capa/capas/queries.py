@@ -1,0 +1,281 @@
+"""Reading NCs for lists, queues and the pages of other records; nothing here changes anything.
+
+- the list filters are checked by LIST_SCHEMA (400 naming the field) and combined with AND; text search is
+  literal (``%`` and ``_`` are searched for, not wildcards);
+- an action is overdue when it is open, due before today in plant time, and its NC was not cancelled;
+- a quality manager's queue holds the NCs to contain, the root causes to review, the late actions and the
+  CAPAs whose only unmet gate is the effectiveness note.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from capa.accounts.models import Role, User
+from capa.capas.gates import unmet_gates
+from capa.capas.models import (
+    Action,
+    ActionStatus,
+    DefectType,
+    Hold,
+    NonConformance,
+)
+from capa.capas.states import State
+from capa.common.clock import plant_today, plant_zone
+from capa.common.validation import (
+    Choice,
+    Code,
+    Date,
+    Integer,
+    Schema,
+    Text,
+)
+from capa.extensions import db
+from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier, batch_lots
+from capa.safety.models import LabResult, SafetyParameter
+
+
+def held_numbers(batch: Batch) -> list[str]:
+    """The numbers of the NCs that hold this batch, or one of its lots, and have not released it."""
+    return held_numbers_for([batch])[batch.id]
+
+
+def held_numbers_for(batches: list[Batch]) -> dict[int, list[str]]:
+    """held_numbers for many batches at once, in one query."""
+    result: dict[int, set[str]] = {batch.id: set() for batch in batches}
+    if not batches:
+        return {}
+    batch_ids = list(result)
+    lot_batches = (
+        select(batch_lots.c.batch_id.label("batch_id"), Hold.nc_id.label("nc_id"))
+        .join(Hold, Hold.lot_id == batch_lots.c.lot_id)
+        .where(batch_lots.c.batch_id.in_(batch_ids), Hold.released_at.is_(None))
+    )
+    direct = select(Hold.batch_id.label("batch_id"), Hold.nc_id.label("nc_id")).where(
+        Hold.batch_id.in_(batch_ids), Hold.released_at.is_(None)
+    )
+    holds = lot_batches.union(direct).subquery()
+    rows = db.session.execute(
+        select(holds.c.batch_id, NonConformance.number).join(NonConformance, NonConformance.id == holds.c.nc_id)
+    )
+    for batch_id, number in rows:
+        result[batch_id].add(number)
+    return {batch_id: sorted(numbers) for batch_id, numbers in result.items()}
+
+
+# D4 root cause and its review ------------------------------------------------------------------------------
+
+# The fishbone (a mapping of 6M categories to causes) is checked by _fishbone.
+
+
+def is_overdue(action: Action) -> bool:
+    """Open, due before today, and of an NC that was not cancelled."""
+    return (
+        action.status == ActionStatus.OPEN and action.due_date < plant_today() and action.nc.status != State.CANCELLED
+    )
+
+
+def tests_of(nc: NonConformance) -> list[LabResult]:
+    return list(
+        db.session.scalars(
+            select(LabResult)
+            .where(LabResult.nc_id == nc.id)
+            .options(selectinload(LabResult.parameter))
+            .order_by(LabResult.tested_at.desc(), LabResult.recorded_at.desc(), LabResult.id.desc())
+        )
+    )
+
+
+LIST_SCHEMA = Schema(
+    status=Choice([s.value for s in State], required=False),
+    line=Code(required=False),
+    style=Code(required=False),
+    supplier=Code(required=False),
+    defect_type=Text(40, lower=True, required=False),
+    parameter=Code(40, required=False),
+    overdue=Choice(["true", "false", "1", "0"], required=False),
+    reported_from=Date(required=False),
+    reported_to=Date(required=False),
+    q=Text(200, required=False),
+    page=Integer(required=False, minimum=1, maximum=100_000),
+    per_page=Integer(required=False, minimum=1, maximum=500),
+)
+
+
+@dataclass
+class Page:
+    items: list[NonConformance]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _overdue_clause():
+    """An NC with an action open past its due date, unless the NC was cancelled."""
+    open_late = select(Action.id).where(
+        Action.nc_id == NonConformance.id, Action.status == ActionStatus.OPEN, Action.due_date < plant_today()
+    )
+    return and_(open_late.exists(), NonConformance.status != State.CANCELLED)
+
+
+def filtered(filters: dict[str, Any]):
+    """The select() of NCs matching ``filters`` (already validated by LIST_SCHEMA), newest first."""
+    query = select(NonConformance)
+    if filters.get("status"):
+        query = query.where(NonConformance.status == filters["status"])
+    if filters.get("line"):
+        query = query.join(NonConformance.line).where(ProductionLine.code == filters["line"])
+    if filters.get("style"):
+        query = query.join(NonConformance.style).where(Style.code == filters["style"])
+    if filters.get("defect_type"):
+        query = query.join(NonConformance.defect_type).where(DefectType.code == filters["defect_type"])
+    if filters.get("parameter"):
+        query = query.where(NonConformance.parameters.any(SafetyParameter.code == filters["parameter"]))
+    if filters.get("supplier"):
+        lots_of_supplier = (
+            select(batch_lots.c.batch_id)
+            .join(MaterialLot, MaterialLot.id == batch_lots.c.lot_id)
+            .join(Supplier, Supplier.id == MaterialLot.supplier_id)
+            .where(Supplier.code == filters["supplier"])
+        )
+        query = query.where(NonConformance.batch_id.in_(lots_of_supplier))
+    if filters.get("overdue") in ("true", "1"):
+        query = query.where(_overdue_clause())
+    elif filters.get("overdue") in ("false", "0"):
+        query = query.where(~_overdue_clause())
+    zone = plant_zone()
+    if filters.get("reported_from"):
+        start = datetime.combine(filters["reported_from"], datetime.min.time(), zone)
+        query = query.where(NonConformance.reported_at >= start)
+    if filters.get("reported_to"):
+        end = datetime.combine(filters["reported_to"] + timedelta(days=1), datetime.min.time(), zone)
+        query = query.where(NonConformance.reported_at < end)
+    if filters.get("q"):
+        # Taken literally: a % or _ typed is searched for, not a wildcard.
+        text = filters["q"].lower()
+        query = query.where(
+            or_(
+                func.lower(NonConformance.title).contains(text, autoescape=True),
+                func.lower(NonConformance.description).contains(text, autoescape=True),
+                func.lower(NonConformance.number).contains(text, autoescape=True),
+            )
+        )
+    return query
+
+
+def search(data: Any) -> Page:
+    """One page of the NCs matching the filters in ``data`` (query parameters); raises ValidationError."""
+    filters = LIST_SCHEMA.validate({k: v for k, v in dict(data).items() if v not in (None, "")})
+    page, per_page = filters.get("page") or 1, filters.get("per_page") or 25
+    query = filtered(filters)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(
+        db.session.scalars(
+            query.options(
+                selectinload(NonConformance.line),
+                selectinload(NonConformance.style),
+                selectinload(NonConformance.defect_type),
+                selectinload(NonConformance.parameters),
+                selectinload(NonConformance.actions),
+                selectinload(NonConformance.recurrence_of),
+                selectinload(NonConformance.reported_by),
+            )
+            .order_by(NonConformance.reported_at.desc(), NonConformance.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return Page(items, page, per_page, total)
+
+
+@dataclass
+class Queue:
+    """What waits for one person: their NCs and actions, or a quality manager's reviews, late actions,
+    CAPAs ready to close and NCs still to contain."""
+
+    my_ncs: list[NonConformance]
+    my_actions: list[Action]
+    to_contain: list[NonConformance]
+    reviews: list[NonConformance]
+    overdue_actions: list[Action]
+    ready_to_close: list[NonConformance]
+
+
+def queue_for(user: User) -> Queue:
+    my_ncs = list(
+        db.session.scalars(
+            select(NonConformance)
+            .where(
+                NonConformance.reported_by_id == user.id,
+                NonConformance.status.not_in([State.CLOSED, State.CANCELLED]),
+            )
+            .order_by(NonConformance.reported_at.desc())
+            .limit(50)
+        )
+    )
+    my_actions = list(
+        db.session.scalars(
+            select(Action)
+            .where(Action.owner_id == user.id, Action.status == ActionStatus.OPEN)
+            .options(selectinload(Action.nc))
+            .order_by(Action.due_date)
+        )
+    )
+    queue = Queue(my_ncs, my_actions, [], [], [], [])
+    if user.role != Role.QUALITY_MANAGER:
+        return queue
+
+    def in_state(state: State) -> list[NonConformance]:
+        return list(
+            db.session.scalars(
+                select(NonConformance).where(NonConformance.status == state).order_by(NonConformance.reported_at)
+            )
+        )
+
+    queue.to_contain = in_state(State.REPORTED)
+    queue.reviews = in_state(State.REVIEW)
+    queue.overdue_actions = list(
+        db.session.scalars(
+            select(Action)
+            .join(NonConformance, NonConformance.id == Action.nc_id)
+            .where(
+                Action.status == ActionStatus.OPEN,
+                Action.due_date < plant_today(),
+                NonConformance.status != State.CANCELLED,
+            )
+            .options(selectinload(Action.nc), selectinload(Action.owner))
+            .order_by(Action.due_date)
+        )
+    )
+    queue.ready_to_close = [
+        nc for nc in in_state(State.VERIFICATION) if [gate.gate for gate in unmet_gates(nc, None)] == ["effectiveness"]
+    ]
+    return queue
+
+
+def ncs_for_parameter(parameter: SafetyParameter, *, closed_only: bool = False) -> list[NonConformance]:
+    """The NCs linked to ``parameter`` (only the closed CAPAs with ``closed_only``), newest first."""
+    query = select(NonConformance).where(NonConformance.parameters.any(SafetyParameter.id == parameter.id))
+    if closed_only:
+        query = query.where(NonConformance.status == State.CLOSED).order_by(NonConformance.closed_at.desc())
+    else:
+        query = query.order_by(NonConformance.reported_at.desc())
+    return list(db.session.scalars(query.options(selectinload(NonConformance.style))))
+
+
+def ncs_for_supplier(supplier: Supplier) -> list[NonConformance]:
+    """The NCs whose batch used a lot of ``supplier``, or that held one of its lots, newest first."""
+    supplier_lots = select(MaterialLot.id).where(MaterialLot.supplier_id == supplier.id)
+    batches_with_lots = select(batch_lots.c.batch_id).where(batch_lots.c.lot_id.in_(supplier_lots))
+    held_lots = select(Hold.nc_id).where(Hold.lot_id.in_(supplier_lots))
+    query = select(NonConformance).where(
+        or_(NonConformance.batch_id.in_(batches_with_lots), NonConformance.id.in_(held_lots))
+    )
+    return list(db.session.scalars(query.order_by(NonConformance.reported_at.desc())))

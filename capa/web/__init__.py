@@ -1,0 +1,21 @@
+"""The HTML pages: one blueprint per area, each a thin layer over the domain services.
+
+A page builds what a service needs from its form, calls the service, and renders the outcome; the rules live
+in the services. This package sits above every domain package and may import any of them; none imports it.
+"""
+
+from flask import Flask
+
+from capa.web.accounts.views import bp as accounts_bp
+from capa.web.capas.views import bp as capas_bp
+from capa.web.home.views import bp as home_bp
+from capa.web.masterdata.views import bp as masterdata_bp
+from capa.web.safety.views import bp as safety_bp
+from capa.web.trends.views import bp as trends_bp
+
+BLUEPRINTS = (home_bp, accounts_bp, masterdata_bp, safety_bp, capas_bp, trends_bp)
+
+
+def init_app(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

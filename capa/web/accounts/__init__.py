@@ -1,0 +1,1 @@
+"""Pages of the accounts area: logging in and out, users."""

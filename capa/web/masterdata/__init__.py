@@ -1,0 +1,1 @@
+"""Pages of the master data: lines, suppliers, styles, batches."""

@@ -1,0 +1,1 @@
+"""Pages of the safety catalog: parameters, limits, quality plans, lab results."""
