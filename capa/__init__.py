@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from apiflask import APIFlask
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -24,8 +25,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides every other configuration layer (used by tests)."""
     instance = configuration.instance_path(config)
     instance.mkdir(parents=True, exist_ok=True)
-    app = Flask(
+    app = APIFlask(
         __name__,
+        title="CAPA tracker API",
+        version="1",
+        spec_path=api.SPEC_PATH,
+        docs_path=api.DOCS_PATH,
+        docs_ui="swagger-ui",
+        # Errors are answered by capa.http.errors: JSON under /api, pages elsewhere.
+        json_errors=False,
         instance_path=str(instance),
         instance_relative_config=True,
         template_folder=str(configuration.PROJECT_ROOT / "templates"),
@@ -60,7 +68,7 @@ def select_locale() -> str:
 def configure_blueprints(app: Flask) -> None:
     guard.init_app(app)
     web.init_app(app)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     # The API authenticates with bearer tokens only, never with the session cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)
 

@@ -19,7 +19,9 @@ from openpyxl import load_workbook
 
 from capa.capas import filing, lookup, queries, steps
 from capa.common.clock import plant_today
+from capa.common.commands import parse
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.pages import errors_in, esc, field_block, form_at, logged_in, section, shown_state, version_in
 
 NUMBER = r"NC-\d{4}-\d{5}"
@@ -150,27 +152,33 @@ def filed_count(app) -> int:
 def factory(app):
     """Lines L1 and L2; batch B-1 of the infant romper RMP-2301 (A) on L1 with snaps from SNAP-01; batch B-2
     of the bib BIB-100 (A) on L2 with fabric from DYE-01."""
-    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
-    masterdata.create_line({"code": "L2", "name": "Sewing line 2"})
-    masterdata.create_supplier({"code": "SNAP-01", "name": "Snap Co"})
-    masterdata.create_supplier({"code": "DYE-01", "name": "Sunrise Dye House"})
-    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
-    masterdata.create_style({"code": "BIB-100", "name": "Baby bib", "category": "A"})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Sewing line 1"}))
+    masterdata.create_line(parse(NewLine, {"code": "L2", "name": "Sewing line 2"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "SNAP-01", "name": "Snap Co"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "DYE-01", "name": "Sunrise Dye House"}))
+    masterdata.create_style(parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A"}))
+    masterdata.create_style(parse(NewStyle, {"code": "BIB-100", "name": "Baby bib", "category": "A"}))
     masterdata.create_batch(
-        {
-            "number": "B-1",
-            "style": "RMP-2301",
-            "line": "L1",
-            "lots": [{"number": "SN-1", "kind": "trim", "supplier": "SNAP-01"}],
-        }
+        parse(
+            NewBatch,
+            {
+                "number": "B-1",
+                "style": "RMP-2301",
+                "line": "L1",
+                "lots": [{"number": "SN-1", "kind": "trim", "supplier": "SNAP-01"}],
+            },
+        )
     )
     masterdata.create_batch(
-        {
-            "number": "B-2",
-            "style": "BIB-100",
-            "line": "L2",
-            "lots": [{"number": "F-2", "kind": "fabric", "supplier": "DYE-01"}],
-        }
+        parse(
+            NewBatch,
+            {
+                "number": "B-2",
+                "style": "BIB-100",
+                "line": "L2",
+                "lots": [{"number": "F-2", "kind": "fabric", "supplier": "DYE-01"}],
+            },
+        )
     )
 
 

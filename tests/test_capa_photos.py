@@ -13,7 +13,9 @@ from urllib.parse import quote
 import pytest
 
 from capa.capas import filing, lookup, queries, steps
+from capa.common.commands import parse
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.pages import errors_in, field_block, logged_in
 
 NUMBER = r"NC-\d{4}-\d{5}"
@@ -113,16 +115,19 @@ def filed_count(app) -> int:
 
 @pytest.fixture
 def factory(app):
-    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
-    masterdata.create_supplier({"code": "SNAP-01", "name": "Snap Co"})
-    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Sewing line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "SNAP-01", "name": "Snap Co"}))
+    masterdata.create_style(parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A"}))
     masterdata.create_batch(
-        {
-            "number": "B-1",
-            "style": "RMP-2301",
-            "line": "L1",
-            "lots": [{"number": "SN-1", "kind": "trim", "supplier": "SNAP-01"}],
-        }
+        parse(
+            NewBatch,
+            {
+                "number": "B-1",
+                "style": "RMP-2301",
+                "line": "L1",
+                "lots": [{"number": "SN-1", "kind": "trim", "supplier": "SNAP-01"}],
+            },
+        )
     )
 
 

@@ -1,4 +1,4 @@
-"""The stories from the factory floor (PRODUCT.md), end to end through the JSON API.
+"""The stories from the factory floor (docs/product.md), end to end through the JSON API.
 
 Each story is played by the people in it: a line supervisor files the NC from the floor, the quality manager
 contains it, reviews the root cause, owns the actions and the retests, and closes the CAPA. Story 5 (a tech

@@ -1,4 +1,4 @@
-"""The stories 2 to 5 from the factory floor (PRODUCT.md), end to end through the HTML pages.
+"""The stories 2 to 5 from the factory floor (docs/product.md), end to end through the HTML pages.
 
 Each story is played by the people in it, each with a browser of their own: the line supervisor files from
 the floor, the quality manager contains, reviews, owns actions and retests, and closes. Every step is a form
@@ -16,7 +16,9 @@ import pytest
 
 from capa.capas import lookup, queries
 from capa.common.clock import plant_today
+from capa.common.commands import parse
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.pages import esc, form_at, logged_in, section, shown_state, version_in
 
 NUMBER = r"NC-\d{4}-\d{5}"
@@ -79,28 +81,34 @@ def floor(app, make_user):
 def factory(app):
     """Lines L1 and L2; the romper RMP-2301 (A) with batches of snaps from SNAP-CO; the bib BIB-410 (A) with
     batch B-410-01 made from dye lot DL-7781 of DYE-01."""
-    masterdata.create_line({"code": "L1", "name": "Line 1 (infant wear)"})
-    masterdata.create_line({"code": "L2", "name": "Line 2 (bibs and accessories)"})
-    masterdata.create_supplier({"code": "SNAP-CO", "name": "Snap Co trims"})
-    masterdata.create_supplier({"code": "DYE-01", "name": "Sunrise Dye House"})
-    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
-    masterdata.create_style({"code": "BIB-410", "name": "Baby bib", "category": "A"})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1 (infant wear)"}))
+    masterdata.create_line(parse(NewLine, {"code": "L2", "name": "Line 2 (bibs and accessories)"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "SNAP-CO", "name": "Snap Co trims"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "DYE-01", "name": "Sunrise Dye House"}))
+    masterdata.create_style(parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A"}))
+    masterdata.create_style(parse(NewStyle, {"code": "BIB-410", "name": "Baby bib", "category": "A"}))
     for number in ("B-2301-01", "B-2301-02", "B-2301-03"):
         masterdata.create_batch(
-            {
-                "number": number,
-                "style": "RMP-2301",
-                "line": "L1",
-                "lots": [{"number": "SN-55", "kind": "trim", "supplier": "SNAP-CO"}],
-            }
+            parse(
+                NewBatch,
+                {
+                    "number": number,
+                    "style": "RMP-2301",
+                    "line": "L1",
+                    "lots": [{"number": "SN-55", "kind": "trim", "supplier": "SNAP-CO"}],
+                },
+            )
         )
     masterdata.create_batch(
-        {
-            "number": "B-410-01",
-            "style": "BIB-410",
-            "line": "L2",
-            "lots": [{"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01"}],
-        }
+        parse(
+            NewBatch,
+            {
+                "number": "B-410-01",
+                "style": "BIB-410",
+                "line": "L2",
+                "lots": [{"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01"}],
+            },
+        )
     )
 
 
@@ -491,9 +499,9 @@ def coverage_rows(html: str) -> dict[str, str]:
 
 def test_cmia_tech_pack_story_through_the_pages(app, floor):
     qm = floor.qm
-    masterdata.create_line({"code": "L3", "name": "Line 3 (infant sets)"})
-    masterdata.create_supplier({"code": "TRIM-09", "name": "New trims", "approval": "conditional"})
-    masterdata.create_supplier({"code": "FAB-02", "name": "Cotton Mill"})
+    masterdata.create_line(parse(NewLine, {"code": "L3", "name": "Line 3 (infant sets)"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "TRIM-09", "name": "New trims", "approval": "conditional"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "FAB-02", "name": "Cotton Mill"}))
 
     # The QM creates the style whose tech pack requires CMIA.
     response = qm.post(

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from capa.common.commands import parse
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from capa.safety import service
 from capa.safety.catalog import CATALOG_PATH, CATALOG_UPDATE_REASON, CatalogError, LoadReport, load_catalog
 
@@ -345,16 +347,21 @@ def test_a_limit_a_quality_manager_added_is_taken_over_when_the_file_adds_it(app
 
 @pytest.fixture
 def romper_batch(app):
-    masterdata.create_line({"code": "L1", "name": "Line 1"})
-    masterdata.create_supplier({"code": "FAB-01", "name": "Fabric mill"})
-    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A", "cmia_required": True})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "FAB-01", "name": "Fabric mill"}))
+    masterdata.create_style(
+        parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A", "cmia_required": True})
+    )
     return masterdata.create_batch(
-        {
-            "number": "B-1",
-            "style": "RMP-2301",
-            "line": "L1",
-            "lots": [{"number": "F-1", "kind": "fabric", "supplier": "FAB-01"}],
-        }
+        parse(
+            NewBatch,
+            {
+                "number": "B-1",
+                "style": "RMP-2301",
+                "line": "L1",
+                "lots": [{"number": "F-1", "kind": "fabric", "supplier": "FAB-01"}],
+            },
+        )
     )
 
 

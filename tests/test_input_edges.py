@@ -8,7 +8,9 @@ import pytest
 
 from capa.accounts import service as accounts
 from capa.capas import filing, lookup
+from capa.common.commands import parse
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.conftest import ApiClient
 
 NCS = "/api/v1/nonconformances"
@@ -17,11 +19,21 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.fixture
 def world(app):
-    masterdata.create_line({"code": "L1", "name": "Line 1"})
-    masterdata.create_supplier({"code": "SNAP", "name": "Snap Co"})
-    masterdata.create_style({"code": "RMP", "name": "Infant romper", "category": "A", "cmia_required": True})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "SNAP", "name": "Snap Co"}))
+    masterdata.create_style(
+        parse(NewStyle, {"code": "RMP", "name": "Infant romper", "category": "A", "cmia_required": True})
+    )
     masterdata.create_batch(
-        {"number": "B1", "style": "RMP", "line": "L1", "lots": [{"number": "SN1", "kind": "trim", "supplier": "SNAP"}]}
+        parse(
+            NewBatch,
+            {
+                "number": "B1",
+                "style": "RMP",
+                "line": "L1",
+                "lots": [{"number": "SN1", "kind": "trim", "supplier": "SNAP"}],
+            },
+        )
     )
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from capa.accounts.models import User
 from capa.capas import filing
 from capa.capas.models import NonConformance, NumberCounter
+from capa.common.commands import parse
 from capa.common.errors import Conflict, ValidationError
 from capa.extensions import db
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewLine, NewStyle
 from tests.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.skipif(
@@ -42,8 +44,8 @@ def nc_body(thread: int, index: int, **changes) -> dict:
 
 @pytest.fixture
 def filers(app, make_user) -> list[int]:
-    masterdata.create_line({"code": "L1", "name": "Line 1"})
-    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1"}))
+    masterdata.create_style(parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A"}))
     return [make_user("quality_manager", f"filer{n}").id for n in range(THREADS)]
 
 

@@ -8,8 +8,10 @@ import re
 
 import pytest
 
+from capa.common.commands import parse
 from capa.common.errors import NotFound
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 
 # Helpers -------------------------------------------------------------------------------------------------
 
@@ -101,22 +103,25 @@ def supervisor(auth):
 @pytest.fixture
 def basics(app):
     """A line, an approved and a suspended supplier, and a category A style."""
-    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
-    masterdata.create_supplier({"code": "DYE-01", "name": "Sunrise Dye House"})
-    masterdata.create_supplier({"code": "TRIM-02", "name": "Snap Co", "approval": "suspended"})
-    masterdata.create_style({"code": "RMP-2301", "name": "Infant romper", "category": "A"})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Sewing line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "DYE-01", "name": "Sunrise Dye House"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "TRIM-02", "name": "Snap Co", "approval": "suspended"}))
+    masterdata.create_style(parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A"}))
 
 
 @pytest.fixture
 def batch(basics):
     """Batch B-100 of RMP-2301 on L1 with fabric lot F-1 from DYE-01."""
     masterdata.create_batch(
-        {
-            "number": "B-100",
-            "style": "RMP-2301",
-            "line": "L1",
-            "lots": [{"number": "F-1", "kind": "fabric", "supplier": "DYE-01"}],
-        },
+        parse(
+            NewBatch,
+            {
+                "number": "B-100",
+                "style": "RMP-2301",
+                "line": "L1",
+                "lots": [{"number": "F-1", "kind": "fabric", "supplier": "DYE-01"}],
+            },
+        ),
     )
 
 
@@ -337,15 +342,18 @@ def test_batch_is_recorded_with_its_lots_and_blank_rows_ignored(client, qm, basi
 
 def test_batch_page_lists_its_lots_with_the_supplier_approval(client, qm, basics):
     masterdata.create_batch(
-        {
-            "number": "B-300",
-            "style": "RMP-2301",
-            "line": "L1",
-            "lots": [
-                {"number": "F-9", "kind": "fabric", "supplier": "DYE-01"},
-                {"number": "SN-1", "kind": "trim", "supplier": "TRIM-02"},
-            ],
-        },
+        parse(
+            NewBatch,
+            {
+                "number": "B-300",
+                "style": "RMP-2301",
+                "line": "L1",
+                "lots": [
+                    {"number": "F-9", "kind": "fabric", "supplier": "DYE-01"},
+                    {"number": "SN-1", "kind": "trim", "supplier": "TRIM-02"},
+                ],
+            },
+        ),
     )
     response = client.get("/batches/b-300")
     assert response.status_code == 200

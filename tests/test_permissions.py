@@ -3,8 +3,10 @@
 import pytest
 
 from capa import create_app
+from capa.common.commands import parse
 from capa.extensions import db
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.conftest import PASSWORD
 
 ROLES = ["supervisor", "quality_manager", "admin"]
@@ -62,10 +64,10 @@ PAGE_MATRIX = [
 
 @pytest.fixture
 def world(app):
-    masterdata.create_line({"code": "L1", "name": "Line 1"})
-    masterdata.create_supplier({"code": "S1", "name": "Supplier 1"})
-    masterdata.create_style({"code": "ST1", "name": "Style 1", "category": "A"})
-    masterdata.create_batch({"number": "B1", "style": "ST1", "line": "L1"})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "S1", "name": "Supplier 1"}))
+    masterdata.create_style(parse(NewStyle, {"code": "ST1", "name": "Style 1", "category": "A"}))
+    masterdata.create_batch(parse(NewBatch, {"number": "B1", "style": "ST1", "line": "L1"}))
 
 
 def snapshot() -> dict:

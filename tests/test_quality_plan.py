@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from capa.common.clock import plant_today
+from capa.common.commands import parse
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier, StyleChanges, SupplierChanges
 from capa.safety import service
 
 CATALOG = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
@@ -117,25 +119,34 @@ def qm_name(qm) -> str:
 def world(app):
     """A line; approved, conditional and suspended suppliers; CMIA styles of categories A and B, and a
     category A style that does not require CMIA."""
-    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
-    masterdata.create_supplier({"code": "FAB-01", "name": "Fabric mill"})
-    masterdata.create_supplier({"code": "DYE-01", "name": "Sunrise Dye House"})
-    masterdata.create_supplier({"code": "TRIM-OK", "name": "Approved trims"})
-    masterdata.create_supplier({"code": "TRIM-CON", "name": "Snap Co", "approval": "conditional"})
-    masterdata.create_supplier({"code": "TRIM-SUS", "name": "Zip Ltd", "approval": "suspended"})
-    masterdata.create_style({"code": "RMP-A", "name": "Infant romper", "category": "A", "cmia_required": True})
-    masterdata.create_style({"code": "TEE-B", "name": "Kids tee", "category": "B", "cmia_required": True})
-    masterdata.create_style({"code": "BIB-X", "name": "Plain bib", "category": "A", "cmia_required": False})
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Sewing line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "FAB-01", "name": "Fabric mill"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "DYE-01", "name": "Sunrise Dye House"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "TRIM-OK", "name": "Approved trims"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "TRIM-CON", "name": "Snap Co", "approval": "conditional"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "TRIM-SUS", "name": "Zip Ltd", "approval": "suspended"}))
+    masterdata.create_style(
+        parse(NewStyle, {"code": "RMP-A", "name": "Infant romper", "category": "A", "cmia_required": True})
+    )
+    masterdata.create_style(
+        parse(NewStyle, {"code": "TEE-B", "name": "Kids tee", "category": "B", "cmia_required": True})
+    )
+    masterdata.create_style(
+        parse(NewStyle, {"code": "BIB-X", "name": "Plain bib", "category": "A", "cmia_required": False})
+    )
 
 
 def make_batch(number: str, style: str, *lots: tuple[str, str, str]):
     return masterdata.create_batch(
-        {
-            "number": number,
-            "style": style,
-            "line": "L1",
-            "lots": [{"number": n, "kind": kind, "supplier": supplier} for n, kind, supplier in lots],
-        }
+        parse(
+            NewBatch,
+            {
+                "number": number,
+                "style": style,
+                "line": "L1",
+                "lots": [{"number": n, "kind": kind, "supplier": supplier} for n, kind, supplier in lots],
+            },
+        )
     )
 
 
@@ -186,7 +197,7 @@ def test_a_style_not_requiring_cmia_has_an_empty_plan_and_its_batches_require_no
 
 def test_marking_a_style_as_requiring_cmia_derives_its_plan(world, qm):
     assert qm.get("/api/v1/styles/BIB-X/plan").json["parameters"] == []
-    masterdata.update_style(masterdata.get_style("BIB-X"), {"cmia_required": True})
+    masterdata.update_style(masterdata.get_style("BIB-X"), parse(StyleChanges, {"cmia_required": True}))
     assert plan_codes(qm.get("/api/v1/styles/BIB-X/plan").json) == derived_codes("A")
 
 
@@ -428,8 +439,8 @@ def test_lots_from_suppliers_that_are_not_approved_are_listed_with_the_coverage(
         {"number": "ZP-1", "kind": "trim", "supplier": "TRIM-SUS", "approval": "suspended"},
     ]
 
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-CON"), {"approval": "approved"})
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-SUS"), {"approval": "approved"})
+    masterdata.update_supplier(masterdata.get_supplier("TRIM-CON"), parse(SupplierChanges, {"approval": "approved"}))
+    masterdata.update_supplier(masterdata.get_supplier("TRIM-SUS"), parse(SupplierChanges, {"approval": "approved"}))
     assert qm.get("/api/v1/batches/A-1/coverage").json["unapproved_lots"] == []
 
 
@@ -454,18 +465,18 @@ def test_the_trim_supplier_checkpoint_is_open_while_a_trim_supplier_is_not_appro
         {"supplier": "TRIM-SUS", "approval": "suspended", "lots": ["ZP-1"]},
     ]
 
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-CON"), {"approval": "approved"})
+    masterdata.update_supplier(masterdata.get_supplier("TRIM-CON"), parse(SupplierChanges, {"approval": "approved"}))
     trims = checkpoint(qm.get("/api/v1/styles/RMP-A/plan").json, "trim_suppliers_approved")
     assert (trims["status"], [entry["supplier"] for entry in trims["unapproved"]]) == ("open", ["TRIM-SUS"])
 
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-SUS"), {"approval": "approved"})
+    masterdata.update_supplier(masterdata.get_supplier("TRIM-SUS"), parse(SupplierChanges, {"approval": "approved"}))
     trims = checkpoint(qm.get("/api/v1/styles/RMP-A/plan").json, "trim_suppliers_approved")
     assert trims["status"] == "met"
     assert trims["unapproved"] == []
 
 
 def test_a_fabric_supplier_that_is_not_approved_does_not_open_the_trim_checkpoint(world, qm):
-    masterdata.update_supplier(masterdata.get_supplier("FAB-01"), {"approval": "suspended"})
+    masterdata.update_supplier(masterdata.get_supplier("FAB-01"), parse(SupplierChanges, {"approval": "suspended"}))
     make_batch("A-1", "RMP-A", ("F-1", "fabric", "FAB-01"), ("SN-2", "trim", "TRIM-OK"))
     plan = qm.get("/api/v1/styles/RMP-A/plan").json
     assert checkpoint(plan, "trim_suppliers_approved")["status"] == "met"

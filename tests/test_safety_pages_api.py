@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from capa.common.clock import plant_today
+from capa.common.commands import parse
 from capa.common.types import utcnow
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from capa.safety import service
 
 CATALOG = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
@@ -158,21 +160,28 @@ def qm_name(qm) -> str:
 def world(app):
     """Batch A-1 (fabric lot F-1) of the category A style RMP-A that requires CMIA, batch B-1 of a
     category B style, and a category C style that does not require CMIA."""
-    masterdata.create_line({"code": "L1", "name": "Sewing line 1"})
-    masterdata.create_supplier({"code": "FAB-01", "name": "Fabric mill"})
-    masterdata.create_style({"code": "RMP-A", "name": "Infant romper", "category": "A", "cmia_required": True})
-    masterdata.create_style({"code": "TEE-B", "name": "Kids tee", "category": "B", "cmia_required": True})
-    masterdata.create_style({"code": "JKT-C", "name": "Jacket", "category": "C"})
-    masterdata.create_batch(
-        {
-            "number": "A-1",
-            "style": "RMP-A",
-            "line": "L1",
-            "lots": [{"number": "F-1", "kind": "fabric", "supplier": "FAB-01"}],
-        }
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Sewing line 1"}))
+    masterdata.create_supplier(parse(NewSupplier, {"code": "FAB-01", "name": "Fabric mill"}))
+    masterdata.create_style(
+        parse(NewStyle, {"code": "RMP-A", "name": "Infant romper", "category": "A", "cmia_required": True})
     )
-    masterdata.create_batch({"number": "B-1", "style": "TEE-B", "line": "L1"})
-    masterdata.create_batch({"number": "C-1", "style": "JKT-C", "line": "L1"})
+    masterdata.create_style(
+        parse(NewStyle, {"code": "TEE-B", "name": "Kids tee", "category": "B", "cmia_required": True})
+    )
+    masterdata.create_style(parse(NewStyle, {"code": "JKT-C", "name": "Jacket", "category": "C"}))
+    masterdata.create_batch(
+        parse(
+            NewBatch,
+            {
+                "number": "A-1",
+                "style": "RMP-A",
+                "line": "L1",
+                "lots": [{"number": "F-1", "kind": "fabric", "supplier": "FAB-01"}],
+            },
+        )
+    )
+    masterdata.create_batch(parse(NewBatch, {"number": "B-1", "style": "TEE-B", "line": "L1"}))
+    masterdata.create_batch(parse(NewBatch, {"number": "C-1", "style": "JKT-C", "line": "L1"}))
 
 
 def result(parameter: str, value, **extra) -> dict:

@@ -23,8 +23,10 @@ from capa.accounts import service as accounts
 from capa.capas import filing, steps
 from capa.capas.models import Action, Event, Hold, NonConformance
 from capa.common.clock import plant_today, plant_zone
+from capa.common.commands import parse
 from capa.extensions import db
 from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from capa.safety import service as safety
 from capa.safety.models import LabResult
 from capa.trends import service as summaries
@@ -213,19 +215,22 @@ class Plant:
         self.results: list[ResultRec] = []
         self.holds: list[HoldRec] = []
         for code in LINES:
-            masterdata.create_line({"code": code, "name": f"Line {code}"})
+            masterdata.create_line(parse(NewLine, {"code": code, "name": f"Line {code}"}))
         for code in SUPPLIERS:
-            masterdata.create_supplier({"code": code, "name": f"Supplier {code}"})
+            masterdata.create_supplier(parse(NewSupplier, {"code": code, "name": f"Supplier {code}"}))
         for code, category in STYLES.items():
-            masterdata.create_style({"code": code, "name": f"Style {code}", "category": category})
+            masterdata.create_style(parse(NewStyle, {"code": code, "name": f"Style {code}", "category": category}))
         for number, (style, line, lots) in BATCHES.items():
             masterdata.create_batch(
-                {
-                    "number": number,
-                    "style": style,
-                    "line": line,
-                    "lots": [{"number": n, "kind": k, "supplier": s} for n, k, s in lots],
-                }
+                parse(
+                    NewBatch,
+                    {
+                        "number": number,
+                        "style": style,
+                        "line": line,
+                        "lots": [{"number": n, "kind": k, "supplier": s} for n, k, s in lots],
+                    },
+                )
             )
 
     # Time ---------------------------------------------------------------------------------------------

@@ -4,7 +4,15 @@ Authenticated with ``Authorization: Bearer <token>`` only; every error answers
 ``{"error": {"code", "message", "fields"}}``. The endpoints call the same services as the pages.
 """
 
-from capa.api import capas, masterdata, me, safety, trends  # noqa: F401  (registers the routes)
-from capa.api.blueprint import bp
+from apiflask import APIFlask
 
-__all__ = ["bp"]
+from capa.api import capas, document, masterdata, me, safety, trends  # noqa: F401  (registers the routes)
+from capa.api.blueprint import bp
+from capa.api.document import DOCS_PATH, SPEC_PATH
+
+__all__ = ["DOCS_PATH", "SPEC_PATH", "bp", "init_app"]
+
+
+def init_app(app: APIFlask) -> None:
+    app.register_blueprint(bp)
+    document.init_app(app)

@@ -1,11 +1,23 @@
+"""The API blueprint, and how a declared input is read.
+
+Endpoints declare their body or query with ``@bp.input(Command)`` and their answer with ``@bp.output(Model)``
+(APIFlask). The same Pydantic models validate the request, shape the response and make the OpenAPI document.
+Input is read by :class:`CommandAdapter`, so that a refused request answers in the API's own envelope, 400
+``invalid`` with ``fields`` named as clients name them (``lots[1].kind``), with the same messages as the pages.
+"""
+
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from apiflask import APIBlueprint
+from apiflask.schema_adapters import registry
+from apiflask.schema_adapters.pydantic import PydanticAdapter
+from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from capa.common.commands import parse
 from capa.common.errors import ValidationError
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="API")
 
 
 @bp.before_request
@@ -24,3 +36,18 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError("The body must be a JSON object.", fields={"body": "invalid JSON object"})
     return data
+
+
+class CommandAdapter(PydanticAdapter):
+    """APIFlask's Pydantic adapter, reading input through :func:`capa.common.commands.parse`."""
+
+    def validate_input(self, request, location: str, **kwargs: Any):
+        if location == "json":
+            return parse(self.model_class, json_body())
+        if location in ("query", "querystring"):
+            # Empty parameters (``?line=``) mean "no filter", as a form's blank select does.
+            return parse(self.model_class, {k: v for k, v in request.args.items() if v != ""})
+        return super().validate_input(request, location, **kwargs)
+
+
+registry.register("pydantic", CommandAdapter)

@@ -1,155 +1,207 @@
-"""Lines, suppliers, styles and batches: read by every role, written by quality managers and admins."""
+"""Lines, suppliers, styles and batches: read by every role, written by quality managers and admins.
 
-from typing import Any
+Each endpoint declares its input (the service's command) and its answer; APIFlask validates, serializes and
+documents both from those declarations.
+"""
 
-from flask import jsonify
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from capa.accounts.permissions import Permission, requires
-from capa.api.blueprint import bp, json_body
+from capa.api.blueprint import bp
 from capa.capas import queries
 from capa.masterdata import service
-from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
+from capa.masterdata.commands import (
+    AddLots,
+    LineChanges,
+    NewBatch,
+    NewLine,
+    NewStyle,
+    NewSupplier,
+    StyleChanges,
+    SupplierChanges,
+)
+from capa.masterdata.models import Batch, LotKind, SafetyCategory, SupplierApproval
 
 
-def line_json(line: ProductionLine) -> dict[str, Any]:
-    return {"code": line.code, "name": line.name}
+class Record(BaseModel):
+    """An answer read from a stored record's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
-def supplier_json(supplier: Supplier) -> dict[str, Any]:
-    return {"code": supplier.code, "name": supplier.name, "approval": supplier.approval}
+class Line(Record):
+    code: str
+    name: str
 
 
-def style_json(style: Style) -> dict[str, Any]:
-    return {
-        "code": style.code,
-        "name": style.name,
-        "category": style.category,
-        "cmia_required": style.cmia_required,
-    }
+class Supplier(Record):
+    code: str
+    name: str
+    approval: SupplierApproval
 
 
-def lot_json(lot: MaterialLot) -> dict[str, Any]:
-    return {
-        "number": lot.number,
-        "kind": lot.kind,
-        "supplier": lot.supplier.code,
-        "supplier_approval": lot.supplier.approval,
-    }
+class Style(Record):
+    code: str
+    name: str
+    category: SafetyCategory
+    cmia_required: bool
 
 
-def batch_json(batch: Batch, held_by: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "number": batch.number,
-        "style": batch.style.code,
-        "line": batch.line.code,
-        "category": batch.style.category,
-        "lots": [lot_json(lot) for lot in batch.lots],
-        #: The open NCs that hold this batch or one of its lots: goods that must not move on.
-        "held_by": queries.held_numbers(batch) if held_by is None else held_by,
-    }
+class Lot(Record):
+    number: str
+    kind: LotKind
+    supplier: str = Field(validation_alias=AliasPath("supplier", "code"))
+    supplier_approval: SupplierApproval = Field(validation_alias=AliasPath("supplier", "approval"))
 
 
-def _items(records, serialize):
-    return jsonify({"items": [serialize(record) for record in records]})
+class BatchRecord(Record):
+    number: str
+    style: str = Field(validation_alias=AliasPath("style", "code"))
+    line: str = Field(validation_alias=AliasPath("line", "code"))
+    category: SafetyCategory = Field(validation_alias=AliasPath("style", "category"))
+    lots: list[Lot]
+    #: The open NCs that hold this batch or one of its lots: goods that must not move on.
+    held_by: list[str] = []
 
 
-def _created(record, serialize):
-    return jsonify(serialize(record)), 201
+class Lines(BaseModel):
+    items: list[Line]
+
+
+class Suppliers(BaseModel):
+    items: list[Supplier]
+
+
+class Styles(BaseModel):
+    items: list[Style]
+
+
+class Batches(BaseModel):
+    items: list[BatchRecord]
+
+
+def batch_record(batch: Batch, held_by: list[str] | None = None) -> BatchRecord:
+    held = queries.held_numbers(batch) if held_by is None else held_by
+    return BatchRecord.model_validate(batch).model_copy(update={"held_by": held})
 
 
 @bp.get("/lines")
+@bp.output(Lines)
 @requires(Permission.VIEW)
 def list_lines():
-    return _items(service.list_lines(), line_json)
+    return {"items": service.list_lines()}
 
 
 @bp.post("/lines")
+@bp.input(NewLine, arg_name="command")
+@bp.output(Line, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
-def create_line():
-    return _created(service.create_line(json_body()), line_json)
+def create_line(command: NewLine):
+    return service.create_line(command)
 
 
 @bp.get("/lines/<code>")
+@bp.output(Line)
 @requires(Permission.VIEW)
 def get_line(code: str):
-    return jsonify(line_json(service.get_line(code)))
+    return service.get_line(code)
 
 
 @bp.patch("/lines/<code>")
+@bp.input(LineChanges, arg_name="changes")
+@bp.output(Line)
 @requires(Permission.MANAGE_MASTERDATA)
-def update_line(code: str):
-    return jsonify(line_json(service.update_line(service.get_line(code), json_body())))
+def update_line(code: str, changes: LineChanges):
+    return service.update_line(service.get_line(code), changes)
 
 
 @bp.get("/suppliers")
+@bp.output(Suppliers)
 @requires(Permission.VIEW)
 def list_suppliers():
-    return _items(service.list_suppliers(), supplier_json)
+    return {"items": service.list_suppliers()}
 
 
 @bp.post("/suppliers")
+@bp.input(NewSupplier, arg_name="command")
+@bp.output(Supplier, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
-def create_supplier():
-    return _created(service.create_supplier(json_body()), supplier_json)
+def create_supplier(command: NewSupplier):
+    return service.create_supplier(command)
 
 
 @bp.get("/suppliers/<code>")
+@bp.output(Supplier)
 @requires(Permission.VIEW)
 def get_supplier(code: str):
-    return jsonify(supplier_json(service.get_supplier(code)))
+    return service.get_supplier(code)
 
 
 @bp.patch("/suppliers/<code>")
+@bp.input(SupplierChanges, arg_name="changes")
+@bp.output(Supplier)
 @requires(Permission.MANAGE_MASTERDATA)
-def update_supplier(code: str):
-    return jsonify(supplier_json(service.update_supplier(service.get_supplier(code), json_body())))
+def update_supplier(code: str, changes: SupplierChanges):
+    return service.update_supplier(service.get_supplier(code), changes)
 
 
 @bp.get("/styles")
+@bp.output(Styles)
 @requires(Permission.VIEW)
 def list_styles():
-    return _items(service.list_styles(), style_json)
+    return {"items": service.list_styles()}
 
 
 @bp.post("/styles")
+@bp.input(NewStyle, arg_name="command")
+@bp.output(Style, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
-def create_style():
-    return _created(service.create_style(json_body()), style_json)
+def create_style(command: NewStyle):
+    return service.create_style(command)
 
 
 @bp.get("/styles/<code>")
+@bp.output(Style)
 @requires(Permission.VIEW)
 def get_style(code: str):
-    return jsonify(style_json(service.get_style(code)))
+    return service.get_style(code)
 
 
 @bp.patch("/styles/<code>")
+@bp.input(StyleChanges, arg_name="changes")
+@bp.output(Style)
 @requires(Permission.MANAGE_MASTERDATA)
-def update_style(code: str):
-    return jsonify(style_json(service.update_style(service.get_style(code), json_body())))
+def update_style(code: str, changes: StyleChanges):
+    return service.update_style(service.get_style(code), changes)
 
 
 @bp.get("/batches")
+@bp.output(Batches)
 @requires(Permission.VIEW)
 def list_batches():
     batches = service.list_batches()
     held = queries.held_numbers_for(batches)
-    return jsonify({"items": [batch_json(batch, held[batch.id]) for batch in batches]})
+    return Batches(items=[batch_record(batch, held[batch.id]) for batch in batches])
 
 
 @bp.post("/batches")
+@bp.input(NewBatch, arg_name="command")
+@bp.output(BatchRecord, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
-def create_batch():
-    return _created(service.create_batch(json_body()), batch_json)
+def create_batch(command: NewBatch):
+    return batch_record(service.create_batch(command))
 
 
 @bp.get("/batches/<number>")
+@bp.output(BatchRecord)
 @requires(Permission.VIEW)
 def get_batch(number: str):
-    return jsonify(batch_json(service.get_batch(number)))
+    return batch_record(service.get_batch(number))
 
 
 @bp.post("/batches/<number>/lots")
+@bp.input(AddLots, arg_name="command")
+@bp.output(BatchRecord)
 @requires(Permission.MANAGE_MASTERDATA)
-def add_batch_lots(number: str):
-    return jsonify(batch_json(service.add_lots(service.get_batch(number), json_body())))
+def add_batch_lots(number: str, command: AddLots):
+    return batch_record(service.add_lots(service.get_batch(number), command))

@@ -60,7 +60,7 @@ STEP_STATES: dict[Step, frozenset[State]] = {
 }
 
 _QM = frozenset({Role.QUALITY_MANAGER})
-#: Who may take each step (PRODUCT.md: the review, closing and cancelling are the quality manager's alone).
+#: Who may take each step (docs/product.md: the review, closing and cancelling are the quality manager's alone).
 STEP_ROLES: dict[Step, frozenset[Role]] = {
     Step.FILE: frozenset(Role),
     Step.EDIT: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),

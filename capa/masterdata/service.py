@@ -1,7 +1,8 @@
 """Rules for master data: codes are unique, references must exist, a lot keeps its kind and supplier.
 
 Codes and numbers are compared upper-cased (``l1`` and ``L1`` are one line). Every function that changes data
-is one unit of work: it stores everything or, on any error, nothing.
+takes a typed command (:mod:`capa.masterdata.commands`) and is one unit of work: it stores everything or, on
+any error, nothing.
 """
 
 from typing import Any, TypeVar
@@ -10,34 +11,29 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from capa.common.commands import Command
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
-from capa.common.validation import Boolean, Choice, Code, ListOf, Schema, Text
 from capa.extensions import db
+from capa.masterdata.commands import (
+    AddLots,
+    LineChanges,
+    NewBatch,
+    NewLine,
+    NewLot,
+    NewStyle,
+    NewSupplier,
+    StyleChanges,
+    SupplierChanges,
+)
 from capa.masterdata.models import (
     Batch,
-    LotKind,
     MaterialLot,
     ProductionLine,
-    SafetyCategory,
     Style,
     Supplier,
     SupplierApproval,
 )
-
-NAME = Text(120)
-
-LINE_SCHEMA = Schema(code=Code(), name=NAME)
-SUPPLIER_SCHEMA = Schema(
-    code=Code(),
-    name=NAME,
-    approval=Choice([a.value for a in SupplierApproval], required=False, default=SupplierApproval.APPROVED),
-)
-STYLE_SCHEMA = Schema(
-    code=Code(), name=NAME, category=Choice([c.value for c in SafetyCategory]), cmia_required=Boolean()
-)
-LOT_SCHEMA = Schema(number=Code(64), kind=Choice([k.value for k in LotKind]), supplier=Code())
-BATCH_SCHEMA = Schema(number=Code(64), style=Code(), line=Code(), lots=ListOf(LOT_SCHEMA))
 
 M = TypeVar("M", ProductionLine, Supplier, Style, Batch, MaterialLot)
 
@@ -88,8 +84,8 @@ def _reference(model: type[M], key: str, value: str, field: str, what: str) -> M
     return record
 
 
-def _create(model: type[M], schema: Schema, data: Any, what: str) -> M:
-    values = schema.validate(data)
+def _create(model: type[M], command: Command, what: str) -> M:
+    values = command.model_dump()
     _refuse_duplicate(model, "code", values["code"], what)
     with unit_of_work() as session:
         record = model(**values)
@@ -97,17 +93,18 @@ def _create(model: type[M], schema: Schema, data: Any, what: str) -> M:
     return record
 
 
-def _update(record: M, schema: Schema, data: Any) -> M:
-    """Change the given fields of ``record``; its code is its identity and stays."""
-    if isinstance(data, dict) and "code" in data and str(data["code"]).strip().upper() != record.code:
+def _update(record: M, changes: Command) -> M:
+    """Change the fields ``changes`` carries; the code is the record's identity and stays."""
+    given = changes.given()
+    code = given.pop("code", None)
+    if code is not None and code != record.code:
         raise ValidationError(
             str(_l("Please correct the fields marked.")), fields={"code": str(_l("A code cannot change."))}
         )
-    values = schema.validate(data, partial=True)
-    values.pop("code", None)
     with unit_of_work():
-        for name, value in values.items():
-            setattr(record, name, value)
+        for name, value in given.items():
+            if value is not None:
+                setattr(record, name, value)
     return record
 
 
@@ -122,13 +119,13 @@ def get_line(code: str) -> ProductionLine:
     return _get(ProductionLine, "code", code, str(_l("line")))
 
 
-def create_line(data: Any) -> ProductionLine:
-    """Add a production line ``{code, name}``; raises ValidationError, or Duplicate for a taken code."""
-    return _create(ProductionLine, LINE_SCHEMA, data, str(_l("line")))
+def create_line(command: NewLine) -> ProductionLine:
+    """Add a production line; raises Duplicate for a taken code."""
+    return _create(ProductionLine, command, str(_l("line")))
 
 
-def update_line(line: ProductionLine, data: Any) -> ProductionLine:
-    return _update(line, LINE_SCHEMA, data)
+def update_line(line: ProductionLine, changes: LineChanges) -> ProductionLine:
+    return _update(line, changes)
 
 
 # Suppliers -----------------------------------------------------------------------------------------------
@@ -142,13 +139,14 @@ def get_supplier(code: str) -> Supplier:
     return _get(Supplier, "code", code, str(_l("supplier")))
 
 
-def create_supplier(data: Any) -> Supplier:
-    """Add a supplier ``{code, name, approval}`` (approval defaults to approved)."""
-    return _create(Supplier, SUPPLIER_SCHEMA, data, str(_l("supplier")))
+def create_supplier(command: NewSupplier) -> Supplier:
+    """Add a supplier (approved unless the command says otherwise)."""
+    approval = command.approval or SupplierApproval.APPROVED
+    return _create(Supplier, command.model_copy(update={"approval": approval}), str(_l("supplier")))
 
 
-def update_supplier(supplier: Supplier, data: Any) -> Supplier:
-    return _update(supplier, SUPPLIER_SCHEMA, data)
+def update_supplier(supplier: Supplier, changes: SupplierChanges) -> Supplier:
+    return _update(supplier, changes)
 
 
 # Styles --------------------------------------------------------------------------------------------------
@@ -162,13 +160,13 @@ def get_style(code: str) -> Style:
     return _get(Style, "code", code, str(_l("style")))
 
 
-def create_style(data: Any) -> Style:
-    """Add a style ``{code, name, category, cmia_required}``; the category must be A, B or C."""
-    return _create(Style, STYLE_SCHEMA, data, str(_l("style")))
+def create_style(command: NewStyle) -> Style:
+    """Add a style with its safety category."""
+    return _create(Style, command, str(_l("style")))
 
 
-def update_style(style: Style, data: Any) -> Style:
-    return _update(style, STYLE_SCHEMA, data)
+def update_style(style: Style, changes: StyleChanges) -> Style:
+    return _update(style, changes)
 
 
 # Batches and lots ----------------------------------------------------------------------------------------
@@ -193,7 +191,7 @@ def get_lot(number: str) -> MaterialLot:
     return _get(MaterialLot, "number", number, str(_l("lot")))
 
 
-def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[MaterialLot | dict[str, Any]]:
+def _resolve_lots(lots: list[NewLot], *, field: str = "lots") -> list[MaterialLot | dict[str, Any]]:
     """Check each lot given: an existing lot must come with its recorded kind and supplier.
 
     Returns the existing lots, and for new ones the values to create them from (with the supplier found),
@@ -202,7 +200,8 @@ def _resolve_lots(lots: list[dict[str, Any]], *, field: str = "lots") -> list[Ma
     errors: dict[str, str] = {}
     resolved: list[MaterialLot | dict[str, Any]] = []
     seen: set[str] = set()
-    for index, lot in enumerate(lots):
+    for index, given in enumerate(lots):
+        lot = given.model_dump()
         where = f"{field}[{index}]"
         if lot["number"] in seen:
             errors[f"{where}.number"] = str(_l("Listed twice."))
@@ -232,14 +231,15 @@ def _materialize(lots: list[MaterialLot | dict[str, Any]]) -> list[MaterialLot]:
     return [lot if isinstance(lot, MaterialLot) else MaterialLot(**lot) for lot in lots]
 
 
-def create_batch(data: Any) -> Batch:
-    """Record a batch ``{number, style, line, lots: [{number, kind, supplier}]}``.
+def create_batch(command: NewBatch) -> Batch:
+    """Record a batch of a style on a line, with the material lots in it.
 
     Style, line and suppliers are named by code and must exist (ValidationError naming the field
     otherwise). A lot seen before is reused and must match its recorded kind and supplier; a new lot is
     created. Raises Duplicate when the batch number is taken.
     """
-    values = BATCH_SCHEMA.validate(data)
+    values = command.model_dump()
+    values["lots"] = command.lots
     _refuse_duplicate(Batch, "number", values["number"], str(_l("batch")))
     problems: dict[str, str] = {}
     style = line = None
@@ -263,10 +263,9 @@ def create_batch(data: Any) -> Batch:
     return batch
 
 
-def add_lots(batch: Batch, data: Any) -> Batch:
-    """Add lots ``{lots: [...]}`` to a batch; lots already in it are left as they are."""
-    values = Schema(lots=ListOf(LOT_SCHEMA, required=True)).validate(data)
-    lots = _resolve_lots(values["lots"])
+def add_lots(batch: Batch, command: AddLots) -> Batch:
+    """Add lots to a batch; lots already in it are left as they are."""
+    lots = _resolve_lots(command.lots)
     with unit_of_work():
         already_in_batch = set(batch.lots)
         for lot in _materialize(lots):

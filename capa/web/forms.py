@@ -1,13 +1,14 @@
 """Glue between service errors and WTForms: a refused save redisplays the form with each error in place."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from flask import Response, flash, redirect, render_template
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from capa.common.commands import C, parse
 from capa.common.errors import DomainError
 
 BLANK = SelectChoice("", "—")
@@ -38,12 +39,21 @@ def show_errors(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(error.message)
 
 
+def command_from(form: FlaskForm, command: type[C], *, exclude: Collection[str] = (), **values: Any) -> C:
+    """The typed ``command`` built from the form's fields of the same names (but those in ``exclude``), and
+    ``values`` besides (which win); raises ValidationError naming the form's own fields, so each message lands
+    beside its field."""
+    names = [name for name in command.model_fields if name in form._fields and name not in exclude]
+    data = {name: form._fields[name].data for name in names}
+    return parse(command, data | values)
+
+
 def _field_at(form: FlaskForm, path: str):
     """The field a service error names, ``name`` or ``lots[1].kind`` in a FieldList of sub-forms, with
-    that FieldList (None for a plain field)."""
+    that FieldList (None for a plain field). An item of a plain list (``parameters[0]``) is its field's."""
     nested = _LIST_ITEM.fullmatch(path)
     if nested is None:
-        return form._fields.get(path), None
+        return form._fields.get(path.split("[", 1)[0]), None
     field_list = form._fields.get(nested["list"])
     entries = getattr(field_list, "entries", [])
     index = int(nested["index"])

@@ -7,8 +7,18 @@ from capa.accounts.permissions import Permission, requires
 from capa.capas import queries
 from capa.common.errors import NotFound
 from capa.masterdata import service
+from capa.masterdata.commands import (
+    AddLots,
+    LineChanges,
+    NewBatch,
+    NewLine,
+    NewStyle,
+    NewSupplier,
+    StyleChanges,
+    SupplierChanges,
+)
 from capa.safety import service as safety
-from capa.web.forms import handle_form, record_options
+from capa.web.forms import command_from, handle_form, record_options
 from capa.web.masterdata.forms import (
     APPROVAL_LABELS,
     CATEGORY_LABELS,
@@ -54,7 +64,7 @@ def line_new():
     form = LineForm()
     return handle_form(
         form,
-        lambda: service.create_line({"code": form.code.data, "name": form.name.data}),
+        lambda: service.create_line(command_from(form, NewLine)),
         success=lambda line: url_for(".lines"),
         message=lambda line: _("Line %(code)s added.", code=line.code),
         template="masterdata/record_form.html",
@@ -69,7 +79,7 @@ def line_edit(code: str):
     form = LineForm(obj=line)
     return handle_form(
         form,
-        lambda: service.update_line(line, {"name": form.name.data}),
+        lambda: service.update_line(line, command_from(form, LineChanges, exclude={"code"})),
         success=lambda line: url_for(".lines"),
         message=lambda line: _("Line %(code)s saved.", code=line.code),
         template="masterdata/record_form.html",
@@ -100,9 +110,7 @@ def supplier_new():
     form = SupplierForm()
     return handle_form(
         form,
-        lambda: service.create_supplier(
-            {"code": form.code.data, "name": form.name.data, "approval": form.approval.data}
-        ),
+        lambda: service.create_supplier(command_from(form, NewSupplier)),
         success=lambda supplier: url_for(".supplier", code=supplier.code),
         message=lambda supplier: _("Supplier %(code)s added.", code=supplier.code),
         template="masterdata/record_form.html",
@@ -117,7 +125,7 @@ def supplier_edit(code: str):
     form = SupplierForm(obj=supplier)
     return handle_form(
         form,
-        lambda: service.update_supplier(supplier, {"name": form.name.data, "approval": form.approval.data}),
+        lambda: service.update_supplier(supplier, command_from(form, SupplierChanges, exclude={"code"})),
         success=lambda supplier: url_for(".supplier", code=supplier.code),
         message=lambda supplier: _("Supplier %(code)s saved.", code=supplier.code),
         template="masterdata/record_form.html",
@@ -153,7 +161,7 @@ def style_new():
     form = StyleForm()
     return handle_form(
         form,
-        lambda: service.create_style(_style_values(form) | {"code": form.code.data}),
+        lambda: service.create_style(command_from(form, NewStyle)),
         success=lambda style: url_for(".style", code=style.code),
         message=lambda style: _("Style %(code)s added.", code=style.code),
         template="masterdata/record_form.html",
@@ -168,17 +176,13 @@ def style_edit(code: str):
     form = StyleForm(obj=style)
     return handle_form(
         form,
-        lambda: service.update_style(style, _style_values(form)),
+        lambda: service.update_style(style, command_from(form, StyleChanges, exclude={"code"})),
         success=lambda style: url_for(".style", code=style.code),
         message=lambda style: _("Style %(code)s saved.", code=style.code),
         template="masterdata/record_form.html",
         title=_("Style %(code)s", code=style.code),
         record=style,
     )
-
-
-def _style_values(form: StyleForm) -> dict:
-    return {"name": form.name.data, "category": form.category.data, "cmia_required": form.cmia_required.data}
 
 
 # Batches -------------------------------------------------------------------------------------------------
@@ -234,14 +238,7 @@ def batch_new():
     _offer_lot_choices(form)
 
     def save():
-        return service.create_batch(
-            {
-                "number": form.number.data,
-                "style": form.style.data or None,
-                "line": form.line.data or None,
-                "lots": _filled_lot_rows(form),
-            }
-        )
+        return service.create_batch(command_from(form, NewBatch, lots=_filled_lot_rows(form)))
 
     return handle_form(
         form,
@@ -262,7 +259,7 @@ def batch_add_lots(number: str):
     _offer_lot_choices(form)
     return handle_form(
         form,
-        lambda: service.add_lots(batch, {"lots": _filled_lot_rows(form)}),
+        lambda: service.add_lots(batch, command_from(form, AddLots, lots=_filled_lot_rows(form))),
         success=lambda batch: url_for(".batch", number=batch.number),
         message=lambda batch: _("Lots added to batch %(number)s.", number=batch.number),
         template="masterdata/batch_form.html",

@@ -1,0 +1,244 @@
+"""Typed commands: what a service accepts, declared once as a Pydantic model.
+
+A service that changes something takes a :class:`Command`. The pages build it from a form's data, the API from
+the JSON body (APIFlask reads the same model to validate the request and to write the OpenAPI document), and
+the command line from its options, all through :func:`parse`. So the shape of an operation, its limits and its
+messages are written once.
+
+The rules every command follows:
+- text is stripped of surrounding white space, and blank text counts as missing;
+- a missing required field, an unknown field, a wrong type or an out-of-range value raises
+  :class:`~capa.common.errors.ValidationError` naming *every* bad field at once, in the names outside clients
+  use: ``name``, ``lots[1].kind``, ``parameters[0]``;
+- messages are the sentences a person reads beside the field, translated.
+
+Field types are built by the functions below (``Text(120)``, ``Code()``, ``Choice(LotKind)``…) so that the
+same limits appear in the validation and in the document.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
+
+from capa.common.errors import ValidationError
+
+PLEASE_CORRECT = _l("Please correct the fields marked.")
+REQUIRED = _l("This field is required.")
+
+
+class Command(BaseModel):
+    """A typed input of a service: unknown fields are refused (a misspelt field is never silently dropped),
+    and a command, once parsed, does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def given(self) -> dict[str, Any]:
+        """The fields the caller actually sent, for a change that touches only those."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+C = TypeVar("C", bound=Command)
+
+
+def _refuse(message: Any) -> PydanticCustomError:
+    return PydanticCustomError("capa", "{message}", {"message": str(message)})
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# Field types -------------------------------------------------------------------------------------------------
+
+
+def Text(
+    max_length: int,
+    *,
+    required: bool = True,
+    pattern: str | None = None,
+    pattern_message: Any = None,
+    upper: bool = False,
+    lower: bool = False,
+) -> Any:
+    """Text of at most ``max_length`` characters, stripped; optionally upper- or lower-cased and matched."""
+    compiled = re.compile(pattern) if pattern else None
+
+    def clean(value: Any) -> str | None:
+        if _blank(value):
+            if required:
+                raise _refuse(REQUIRED)
+            return None
+        if not isinstance(value, str):
+            raise _refuse(_l("Must be text."))
+        value = value.strip()
+        value = value.upper() if upper else value.lower() if lower else value
+        if len(value) > max_length:
+            raise _refuse(_l("At most %(n)d characters.", n=max_length))
+        if "\x00" in value:
+            raise _refuse(_l("Contains a character that is not allowed."))
+        if compiled and not compiled.fullmatch(value):
+            raise _refuse(pattern_message or _l("Has an unexpected format."))
+        return value
+
+    documented = Annotated[str, Field(min_length=1, max_length=max_length)]
+    if required:
+        return Annotated[documented, BeforeValidator(clean)]
+    return Annotated[documented | None, BeforeValidator(clean)]
+
+
+CODE_PATTERN = r"[A-Z0-9][A-Z0-9._/-]*"
+CODE_MESSAGE = _l("Use letters, digits and - _ . / only, starting with a letter or digit.")
+
+
+def Code(max_length: int = 32, *, required: bool = True) -> Any:
+    """An identifier such as a line code or batch number: upper-cased, letters, digits and ``-_./``."""
+    return Text(max_length, required=required, pattern=CODE_PATTERN, pattern_message=CODE_MESSAGE, upper=True)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def Choice(choices: type[E], *, required: bool = True) -> Any:
+    """One value of the enum ``choices``, given as its text."""
+    allowed = [member.value for member in choices]
+
+    def clean(value: Any) -> Any:
+        if _blank(value):
+            if required:
+                raise _refuse(REQUIRED)
+            return None
+        if isinstance(value, str) and value.strip() in allowed:
+            return choices(value.strip())
+        raise _refuse(_l("Must be one of: %(choices)s.", choices=", ".join(allowed)))
+
+    return Annotated[choices if required else choices | None, BeforeValidator(clean)]
+
+
+#: true or false, as JSON booleans (a form's checkbox gives one too); "yes" or 1 are refused.
+Boolean = Annotated[bool, Strict()]
+
+
+def Integer(*, required: bool = True, minimum: int = 0, maximum: int = 2_000_000_000) -> Any:
+    """A whole number within bounds; numeric text is accepted (forms, query strings), never a fraction."""
+
+    def clean(value: Any) -> int | None:
+        if _blank(value):
+            if required:
+                raise _refuse(REQUIRED)
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise _refuse(_l("Must be a whole number."))
+        if isinstance(value, str):
+            if not re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
+                raise _refuse(_l("Must be a whole number."))
+            value = int(value.strip())
+        if not minimum <= value <= maximum:
+            raise _refuse(_l("Must be between %(low)d and %(high)d.", low=minimum, high=maximum))
+        return value
+
+    documented = Annotated[int, Field(ge=minimum, le=maximum)]
+    return Annotated[documented if required else documented | None, BeforeValidator(clean)]
+
+
+def Day(*, required: bool = True, not_after: Callable[[], date] | None = None) -> Any:
+    """A calendar date written ``YYYY-MM-DD`` (or a date, from a form), between the years 1900 and 9998."""
+
+    def clean(value: Any) -> date | None:
+        if _blank(value):
+            if required:
+                raise _refuse(REQUIRED)
+            return None
+        if isinstance(value, datetime):
+            value = value.date()
+        if not isinstance(value, date):
+            if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                raise _refuse(_l("Use a date written YYYY-MM-DD."))
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                raise _refuse(_l("No such date.")) from None
+        if not 1900 <= value.year <= 9998:
+            raise _refuse(_l("Out of range."))
+        if not_after is not None and value > not_after():
+            raise _refuse(_l("Cannot be in the future."))
+        return value
+
+    return Annotated[date if required else date | None, BeforeValidator(clean)]
+
+
+def Items(item: Any, *, max_items: int = 200, required: bool = False) -> Any:
+    """A list of ``item`` (a field type or a nested command); errors name the item: ``lots[1].kind``."""
+
+    def clean(value: Any) -> Any:
+        if value is None and not required:
+            return []
+        if value is None:
+            raise _refuse(REQUIRED)
+        if not isinstance(value, list):
+            raise _refuse(_l("Must be a list."))
+        if required and not value:
+            raise _refuse(_l("Give at least one."))
+        if len(value) > max_items:
+            raise _refuse(_l("At most %(n)d items.", n=max_items))
+        return value
+
+    return Annotated[list[item], Field(max_length=max_items), BeforeValidator(clean)]
+
+
+# Parsing -----------------------------------------------------------------------------------------------------
+
+#: Messages for the checks Pydantic makes itself, by its error type.
+_MESSAGES: dict[str, Any] = {
+    "missing": REQUIRED,
+    "extra_forbidden": _l("Unknown field."),
+    "bool_type": _l("Must be true or false."),
+    "list_type": _l("Must be a list."),
+    "model_type": _l("Must be an object."),
+    "model_attributes_type": _l("Must be an object."),
+    "dict_type": _l("Must be an object."),
+    "string_type": _l("Must be text."),
+}
+
+
+def field_name(location: tuple[str | int, ...]) -> str:
+    """Pydantic's location ``("lots", 1, "kind")`` as clients name the field: ``lots[1].kind``."""
+    name = ""
+    for part in location:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name or "body"
+
+
+def errors_of(error: PydanticValidationError) -> dict[str, str]:
+    """Each bad field with the sentence a person reads beside it (the first problem per field)."""
+    fields: dict[str, str] = {}
+    for problem in error.errors(include_url=False):
+        # A BeforeValidator's refusal is reported at the field; Pydantic adds no location part for it.
+        name = field_name(tuple(problem["loc"]))
+        if problem["type"] == "capa":
+            message = problem["ctx"]["message"]
+        elif problem["type"] in _MESSAGES:
+            message = str(_MESSAGES[problem["type"]])
+        else:
+            message = problem["msg"]
+        fields.setdefault(name, message)
+    return fields
+
+
+def parse(command: type[C], data: Any) -> C:
+    """``data`` (a mapping from a form, a JSON body or options) as ``command``; raises ValidationError naming
+    each bad field, or ``body`` when the data is not an object at all."""
+    if not isinstance(data, Mapping):
+        raise ValidationError(
+            str(_l("Expected an object with fields.")), fields={"body": str(_l("Must be an object."))}
+        )
+    try:
+        return command.model_validate(dict(data))
+    except PydanticValidationError as error:
+        raise ValidationError(str(PLEASE_CORRECT), fields=errors_of(error)) from None
