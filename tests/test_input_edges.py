@@ -12,6 +12,7 @@ from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.conftest import ApiClient
+from tests.pages import logged_in
 
 NCS = "/api/v1/nonconformances"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -156,3 +157,43 @@ def test_every_api_error_carries_fields(world, api):
         api("quality_manager").get("/api/v1/nope"),
     ):
         assert set(response.json["error"]) >= {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize("query", ["endpoint=x", "_method=POST", "status=closed&endpoint=x&page=2", "q=%00"])
+def test_unknown_or_odd_list_keys_answer_a_refusal_not_a_failure(world, app, make_user, query):
+    """The list page shows what is wrong with the filters (400), never fails (500)."""
+    browser = logged_in(app, make_user("quality_manager"))
+    response = browser.get(f"/nc?{query}")
+    assert response.status_code == 400
+    if "%00" in query:
+        assert "Contains a character that is not allowed." in response.text
+    else:
+        assert "Unknown field." in response.text
+        # The unknown key is not carried into the pager's or the export's links.
+        assert "endpoint=x" not in response.text and "_method=" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/lines/L%001",
+        "/api/v1/suppliers/SN%00AP",
+        "/api/v1/styles/%00",
+        "/api/v1/batches/B%001",
+        "/api/v1/parameters/CN-%00",
+        f"{NCS}/NC-%00",
+    ],
+)
+def test_a_nul_byte_in_a_code_is_simply_not_found(world, client, make_user, path):
+    """PostgreSQL refuses a NUL byte in text: the lookup must answer 404 before asking it."""
+    response = as_user(client, make_user("quality_manager")).get(path)
+    assert response.status_code == 404, response.text
+    assert response.json["error"]["code"] == "not_found"
+
+
+def test_a_nul_byte_in_a_filed_reference_is_a_field_error(world, client, make_user):
+    response = as_user(client, make_user("quality_manager")).post(
+        NCS, json={"title": "x", "defect_type": "loose\x00button", "source": "inline", "line": "L\x001"}
+    )
+    assert response.status_code == 400, response.text
+    assert set(response.json["error"]["fields"]) >= {"defect_type", "line"}

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from capa.accounts.models import ApiToken, Role, User
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
-from capa.common.types import utcnow
+from capa.common.types import identifier, utcnow
 from capa.common.validation import Boolean, Choice, Schema, Text
 from capa.extensions import db
 
@@ -58,7 +58,8 @@ def _check_password_strength(password: str) -> None:
 
 
 def find_user(username: str) -> User | None:
-    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    username = identifier(username, lower=True)
+    return None if username is None else db.session.scalar(select(User).where(User.username == username))
 
 
 def get_user(username: str) -> User:

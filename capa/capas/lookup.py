@@ -16,6 +16,7 @@ from capa.capas.models import (
     NonConformance,
 )
 from capa.common.errors import NotFound, ValidationError
+from capa.common.types import identifier
 from capa.extensions import db
 from capa.safety import service as safety
 from capa.safety.models import SafetyParameter
@@ -30,7 +31,8 @@ def invalid(fields: dict[str, str]) -> ValidationError:
 
 def get_nc(number: str) -> NonConformance:
     """The NC numbered ``number`` (case-insensitive); raises NotFound."""
-    nc = db.session.scalar(select(NonConformance).where(NonConformance.number == number.strip().upper()))
+    key = identifier(number, upper=True)
+    nc = None if key is None else db.session.scalar(select(NonConformance).where(NonConformance.number == key))
     if nc is None:
         raise NotFound(str(_l("No non-conformance %(number)s.", number=number)), fields={"number": "unknown"})
     return nc
@@ -51,7 +53,8 @@ def list_defect_types(*, active_only: bool = False) -> list[DefectType]:
 
 
 def find_defect_type(code: str) -> DefectType | None:
-    return db.session.scalar(select(DefectType).where(DefectType.code == code.strip().lower()))
+    code = identifier(code, lower=True)
+    return None if code is None else db.session.scalar(select(DefectType).where(DefectType.code == code))
 
 
 def find_parameters(codes: list[str], field: str, *, category: str | None = None) -> list[SafetyParameter]:

@@ -33,3 +33,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def identifier(value: str, *, upper: bool = False, lower: bool = False) -> str | None:
+    """An identifier as typed (a code, a number, a user name) in the form it is stored in: stripped, and upper-
+    or lower-cased. None for one that no record can have: with a NUL byte, which PostgreSQL refuses in text,
+    so a lookup answers "not found" instead of failing."""
+    if "\x00" in value:
+        return None
+    value = value.strip()
+    return value.upper() if upper else value.lower() if lower else value

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from capa.common.commands import Command
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
+from capa.common.types import identifier
 from capa.extensions import db
 from capa.masterdata.commands import (
     AddLots,
@@ -39,7 +40,8 @@ M = TypeVar("M", ProductionLine, Supplier, Style, Batch, MaterialLot)
 
 
 def _find(model: type[M], key: str, value: str) -> M | None:
-    return db.session.scalar(select(model).where(getattr(model, key) == value.strip().upper()))
+    value = identifier(value, upper=True)
+    return None if value is None else db.session.scalar(select(model).where(getattr(model, key) == value))
 
 
 def find_line(code: str) -> ProductionLine | None:

@@ -21,6 +21,7 @@ from capa.accounts.models import User
 from capa.common.clock import plant_today
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
+from capa.common.types import identifier
 from capa.common.validation import Anything, Boolean, Choice, Code, Date, ListOf, Schema, Text
 from capa.extensions import db
 from capa.masterdata import service as masterdata
@@ -78,7 +79,8 @@ def standards() -> list[str]:
 
 
 def find_parameter(code: str) -> SafetyParameter | None:
-    return db.session.scalar(select(SafetyParameter).where(SafetyParameter.code == code.strip().upper()))
+    code = identifier(code, upper=True)
+    return None if code is None else db.session.scalar(select(SafetyParameter).where(SafetyParameter.code == code))
 
 
 def get_parameter(code: str) -> SafetyParameter:

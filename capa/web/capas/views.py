@@ -538,7 +538,9 @@ def _export_rows(filters: dict):
 def nc_list():
     export = request.args.get("format")
     # The filters alone: what export links and the pager carry on.
-    filters = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "format") and v}
+    # Only the known filters: an unknown key (``endpoint=x``) is refused by the search, never echoed into links.
+    known = queries.LIST_SCHEMA.fields.keys() - {"page", "per_page"}
+    filters = {k: v for k, v in request.args.items() if k in known and v}
     try:
         # Checks every filter before any export starts.
         page = queries.search({k: v for k, v in request.args.items() if k != "format"})
