@@ -240,27 +240,25 @@ def create_batch(command: NewBatch) -> Batch:
     otherwise). A lot seen before is reused and must match its recorded kind and supplier; a new lot is
     created. Raises Duplicate when the batch number is taken.
     """
-    values = command.model_dump()
-    values["lots"] = command.lots
-    _refuse_duplicate(Batch, "number", values["number"], str(_l("batch")))
+    _refuse_duplicate(Batch, "number", command.number, str(_l("batch")))
     problems: dict[str, str] = {}
     style = line = None
     try:
-        style = _reference(Style, "code", values["style"], "style", str(_l("style")))
+        style = _reference(Style, "code", command.style, "style", str(_l("style")))
     except ValidationError as exc:
         problems.update(exc.fields)
     try:
-        line = _reference(ProductionLine, "code", values["line"], "line", str(_l("line")))
+        line = _reference(ProductionLine, "code", command.line, "line", str(_l("line")))
     except ValidationError as exc:
         problems.update(exc.fields)
     try:
-        lots = _resolve_lots(values["lots"])
+        lots = _resolve_lots(command.lots)
     except ValidationError as exc:
         problems.update(exc.fields)
     if problems:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
     with unit_of_work() as session:
-        batch = Batch(number=values["number"], style=style, line=line, lots=_materialize(lots))
+        batch = Batch(number=command.number, style=style, line=line, lots=_materialize(lots))
         session.add(batch)
     return batch
 
