@@ -19,8 +19,10 @@ from flask_migrate import upgrade
 
 from capa import create_app
 from capa.accounts import service as accounts
+from capa.accounts.commands import NewUser
 from capa.accounts.models import Role, User
 from capa.capas.defect_types import load_defect_types
+from capa.common.commands import parse
 from capa.extensions import db
 from capa.safety.catalog import load_catalog
 
@@ -189,11 +191,14 @@ def make_user(app):
     def make(role: str | Role, username: str | None = None, password: str = PASSWORD) -> User:
         role = Role(role)
         return accounts.create_user(
-            {
-                "username": username or f"{role.value.replace('_', '')}{uuid.uuid4().hex[:6]}",
-                "role": role.value,
-                "password": password,
-            }
+            parse(
+                NewUser,
+                {
+                    "username": username or f"{role.value.replace('_', '')}{uuid.uuid4().hex[:6]}",
+                    "role": role.value,
+                    "password": password,
+                },
+            )
         )
 
     return make

@@ -1,6 +1,8 @@
 """`flask --app capa user …` and `token …`: one clear line and a non-zero exit on every error."""
 
 from capa.accounts import service as accounts
+from capa.accounts.commands import UserChanges
+from capa.common.commands import parse
 
 
 def test_user_create_with_password(runner, client):
@@ -62,7 +64,7 @@ def test_token_create_for_unknown_or_inactive_user_fails(runner, make_user):
     assert result.exit_code != 0
     assert "No user named nobody" in result.output
     user = make_user("supervisor", "gone")
-    accounts.update_user(user, {"active": False})
+    accounts.update_user(user, parse(UserChanges, {"active": False}))
     assert runner.invoke(args=["token", "create", "gone"]).exit_code != 0
 
 
@@ -93,7 +95,7 @@ def test_token_revoke_needs_exactly_one_target(runner):
 def test_a_deactivated_users_token_stops_working(client, make_user):
     user = make_user("quality_manager", "qm")
     token = accounts.create_token(user)
-    accounts.update_user(user, {"active": False})
+    accounts.update_user(user, parse(UserChanges, {"active": False}))
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 

@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from capa.accounts import service as accounts
+from capa.accounts.commands import NewUser, UserChanges
+from capa.common.commands import parse
 from tests.conftest import PASSWORD
 
 LOGIN_REFUSED = "Unknown user name or wrong password."
@@ -107,7 +109,7 @@ def test_empty_login_form_marks_both_fields_required(client):
 
 def test_inactive_user_cannot_log_in(client, make_user):
     user = make_user("quality_manager", "old.qm")
-    accounts.update_user(user, {"active": False})
+    accounts.update_user(user, parse(UserChanges, {"active": False}))
     response = client.post("/login", data={"username": "old.qm", "password": PASSWORD})
     assert response.status_code == 400
     assert LOGIN_REFUSED in field_block(response.text, "password")
@@ -117,7 +119,7 @@ def test_inactive_user_cannot_log_in(client, make_user):
 def test_user_deactivated_while_logged_in_is_logged_out_on_next_request(client, auth):
     user = auth.as_role("supervisor")
     assert client.get("/batches").status_code == 200
-    accounts.update_user(user, {"active": False})
+    accounts.update_user(user, parse(UserChanges, {"active": False}))
     response = client.get("/batches")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/batches"
@@ -229,7 +231,7 @@ def csrf_client(csrf_app):
 
 @pytest.fixture
 def csrf_user(csrf_app):
-    return accounts.create_user({"username": "mei.lin", "role": "supervisor", "password": PASSWORD})
+    return accounts.create_user(parse(NewUser, {"username": "mei.lin", "role": "supervisor", "password": PASSWORD}))
 
 
 def scraped_csrf_token(html: str) -> str:
@@ -282,7 +284,7 @@ def admin(auth):
 def test_admin_sees_every_user_with_role_and_status(app, client, admin, make_user):
     make_user("supervisor", "sup.zhao")
     retired = make_user("quality_manager", "qm.retired")
-    accounts.update_user(retired, {"active": False})
+    accounts.update_user(retired, parse(UserChanges, {"active": False}))
     response = client.get("/users")
     assert response.status_code == 200
     rows = re.findall(r"<tr>\s*<td><a href=\"/users/([^\"]+)\">.*?</tr>", response.text, re.S)
@@ -381,7 +383,7 @@ def test_last_active_admin_cannot_demote_or_deactivate_itself(app, client, admin
 
 def test_inactive_admin_does_not_count_as_remaining_admin(app, client, admin, make_user):
     other = make_user("admin", "admin.retired")
-    accounts.update_user(other, {"active": False})
+    accounts.update_user(other, parse(UserChanges, {"active": False}))
     response = client.post(f"/users/{admin.username}", data={"role": "quality_manager", "active": "y"})
     assert response.status_code == 400
     assert stored_users(app)[admin.username] == ("admin", True)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from capa.accounts import service as accounts
+from capa.accounts.commands import NewUser
 from capa.capas import filing, steps
 from capa.capas.models import Action, Event, Hold, NonConformance
 from capa.common.clock import plant_today, plant_zone
@@ -451,7 +452,10 @@ def owners(app):
     """Two action owners with e-mail addresses."""
     return [
         accounts.create_user(
-            {"username": name, "role": "supervisor", "password": PASSWORD, "email": f"{name}@plant.example"}
+            parse(
+                NewUser,
+                {"username": name, "role": "supervisor", "password": PASSWORD, "email": f"{name}@plant.example"},
+            )
         ).username
         for name in ("owner.wang", "owner.zhao")
     ]

@@ -26,6 +26,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from capa.accounts import service as accounts
+from capa.accounts.commands import NewUser
+from capa.common.commands import parse
 from capa.extensions import db
 from capa.trends import service as summaries
 from capa.trends.models import JobClaim, WeeklySummary
@@ -269,7 +271,10 @@ def built_week(plant, owners_with_mail):
 def owners_with_mail(app):
     return [
         accounts.create_user(
-            {"username": name, "role": "supervisor", "password": PASSWORD, "email": f"{name}@plant.example"}
+            parse(
+                NewUser,
+                {"username": name, "role": "supervisor", "password": PASSWORD, "email": f"{name}@plant.example"},
+            )
         ).username
         for name in ("owner.wang", "owner.zhao")
     ]
@@ -576,7 +581,9 @@ def test_the_started_scheduler_catches_up_at_once(app, plant):
 def overdue(plant, owners_with_mail):
     """Overdue actions (as of today) for two owners with e-mail and one without."""
     wang, zhao = owners_with_mail
-    silent = accounts.create_user({"username": "owner.nomail", "role": "supervisor", "password": PASSWORD}).username
+    silent = accounts.create_user(
+        parse(NewUser, {"username": "owner.nomail", "role": "supervisor", "password": PASSWORD})
+    ).username
     today = datetime.now(SHANGHAI).date()
     first = plant.file(at(2026, 10, 5), "stain", "L1")
     second = plant.file(at(2026, 10, 6), "open_seam", "L2")

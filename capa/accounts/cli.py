@@ -4,7 +4,9 @@ import click
 from flask.cli import AppGroup
 
 from capa.accounts import service
+from capa.accounts.commands import NewUser
 from capa.accounts.models import Role
+from capa.common.commands import parse
 from capa.common.errors import DomainError
 
 user_cli = AppGroup("user", help="Manage user accounts.")
@@ -24,7 +26,9 @@ def _fail(error: DomainError) -> click.ClickException:
 def create_user(username: str, role: str, password: str, email: str | None) -> None:
     """Create USERNAME with ROLE; asks for the password when --password is not given."""
     try:
-        user = service.create_user({"username": username, "role": role, "password": password, "email": email})
+        user = service.create_user(
+            parse(NewUser, {"username": username, "role": role, "password": password, "email": email})
+        )
     except DomainError as exc:
         raise _fail(exc) from None
     click.echo(f"Created user {user.username} ({user.role}).")

@@ -8,41 +8,24 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from capa.accounts.commands import NewUser, UserChanges
 from capa.accounts.models import ApiToken, Role, User
+from capa.common.commands import parse
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
 from capa.common.types import identifier, utcnow
-from capa.common.validation import Boolean, Choice, Schema, Text
 from capa.extensions import db
 
 TOKEN_PREFIX = "capa_"
 MIN_PASSWORD_LENGTH = 10
 # A token's last use is written at most this often, so that API reads do not each become a write.
 LAST_USED_RESOLUTION = timedelta(minutes=10)
-
-USER_SCHEMA = Schema(
-    username=Text(
-        64,
-        pattern=r"[a-z0-9][a-z0-9._-]*",
-        pattern_message=_l("Use letters, digits and . _ - only."),
-        lower=True,
-    ),
-    role=Choice([r.value for r in Role]),
-    password=Text(200),
-    email=Text(200, required=False, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", pattern_message=_l("Not an e-mail address.")),
-)
-USER_UPDATE_SCHEMA = Schema(
-    role=Choice([r.value for r in Role]),
-    active=Boolean(default=True),
-    email=Text(200, required=False, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+", pattern_message=_l("Not an e-mail address.")),
-)
 
 
 def _hash(password: str) -> str:
@@ -74,38 +57,37 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.username)))
 
 
-def create_user(data: dict[str, Any]) -> User:
+def create_user(command: NewUser) -> User:
     """Create an account from ``username``, ``role`` and ``password``.
 
     Raises ValidationError for a malformed name, an unknown role or a password shorter than
     MIN_PASSWORD_LENGTH, and Duplicate when the name is taken (names are compared lower-cased).
     """
-    values = USER_SCHEMA.validate(data)
-    _check_password_strength(values["password"])
-    if find_user(values["username"]) is not None:
+    _check_password_strength(command.password)
+    if find_user(command.username) is not None:
         raise Duplicate(
-            str(_l("A user named %(name)s exists already.", name=values["username"])),
+            str(_l("A user named %(name)s exists already.", name=command.username)),
             fields={"username": str(_l("Already taken."))},
         )
     with unit_of_work() as session:
         user = User(
-            username=values["username"],
-            role=values["role"],
-            password_hash=_hash(values["password"]),
-            email=values.get("email"),
+            username=command.username,
+            role=command.role,
+            password_hash=_hash(command.password),
+            email=command.email,
             active=True,
         )
         session.add(user)
     return user
 
 
-def update_user(user: User, data: dict[str, Any]) -> User:
-    """Change a user's ``role`` or ``active`` flag.
+def update_user(user: User, command: UserChanges) -> User:
+    """Change a user's ``role``, ``active`` flag or ``email`` (only the fields the command carries).
 
     Raises ValidationError when the change would leave no active administrator: somebody must always be
     able to manage accounts.
     """
-    values = USER_UPDATE_SCHEMA.validate(data, partial=True)
+    values = command.given()
     loses_admin = user.role == Role.ADMIN and (
         values.get("role", user.role) != Role.ADMIN or not values.get("active", user.active)
     )
@@ -154,7 +136,7 @@ def ensure_initial_admin(password: str | None) -> str | None:
     if has_admin:
         return None
     generated = None if password else secrets.token_urlsafe(12)
-    create_user({"username": "admin", "role": Role.ADMIN.value, "password": password or generated})
+    create_user(parse(NewUser, {"username": "admin", "role": Role.ADMIN.value, "password": password or generated}))
     return generated
 
 

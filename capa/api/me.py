@@ -1,12 +1,22 @@
-from flask import jsonify
+"""Who the token belongs to: for a client checking its credentials."""
 
+from pydantic import BaseModel, ConfigDict
+
+from capa.accounts.models import Role
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.http.guard import request_user
 
 
+class Me(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    role: Role
+
+
 @bp.get("/me")
 @requires(Permission.VIEW)
+@bp.output(Me)
 def me():
-    user = request_user()
-    return jsonify({"username": user.username, "role": user.role})
+    return request_user()

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from capa.accounts import service
+from capa.accounts.commands import NewUser, UserChanges
 from capa.accounts.models import User
 from capa.accounts.permissions import Permission, public, requires
 from capa.common.errors import DomainError, NotFound
 from capa.extensions import db, login_manager
 from capa.web.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
-from capa.web.forms import show_errors
+from capa.web.forms import command_from, show_errors
 
 bp = Blueprint("accounts", __name__)
 
@@ -69,14 +70,8 @@ def users():
 def user_new():
     form = UserCreateForm()
     if form.validate_on_submit():
-        data = {
-            "username": form.username.data,
-            "role": form.role.data,
-            "password": form.password.data,
-            "email": form.email.data or None,
-        }
         try:
-            user = service.create_user(data)
+            user = service.create_user(command_from(form, NewUser))
         except DomainError as exc:
             show_errors(form, exc)
         else:
@@ -95,9 +90,7 @@ def user_edit(username: str):
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:
-            service.update_user(
-                user, {"role": form.role.data, "active": form.active.data, "email": form.email.data or None}
-            )
+            service.update_user(user, command_from(form, UserChanges))
         except DomainError as exc:
             show_errors(form, exc)
         else:
