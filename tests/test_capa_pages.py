@@ -18,6 +18,19 @@ import pytest
 from openpyxl import load_workbook
 
 from capa.capas import filing, lookup, queries, steps
+from capa.capas.commands import (
+    Cancel,
+    Close,
+    CompleteAction,
+    Contain,
+    EditNC,
+    FileNC,
+    NCFilters,
+    NewAction,
+    Retest,
+    Review,
+    RootCause,
+)
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
@@ -145,7 +158,7 @@ def snapshot(app):
 
 def filed_count(app) -> int:
     with app.app_context():
-        return queries.search({}).total
+        return queries.search(parse(NCFilters, {})).total
 
 
 @pytest.fixture
@@ -206,43 +219,49 @@ class Workflow:
 
     def file(self, actor=None, **changes) -> str:
         data = {k: v for k, v in FILING.items() if v != ""} | {"parameters": list(FILING["parameters"])} | changes
-        return filing.file_nc(data, actor or self.sup).number
+        return filing.file_nc(parse(FileNC, data), actor or self.sup).number
 
     def contain(self, number: str) -> None:
-        steps.contain(lookup.get_nc(number), {"description": CONTAINMENT, "hold": ["B-1"]}, self.qm)
+        steps.contain(lookup.get_nc(number), parse(Contain, {"description": CONTAINMENT, "hold": ["B-1"]}), self.qm)
 
     def submit(self, number: str, statement: str = STATEMENT) -> None:
         fishbone = {k: [line for line in v.splitlines() if line] for k, v in FISHBONE.items()}
         steps.submit_root_cause(
             lookup.get_nc(number),
-            {"whys": WHYS, "fishbone": fishbone, "category": "machine", "statement": statement},
+            parse(RootCause, {"whys": WHYS, "fishbone": fishbone, "category": "machine", "statement": statement}),
             self.sup,
         )
 
     def review(self, number: str, decision: str = "approve", comment: str = "") -> None:
-        steps.review(lookup.get_nc(number), {"decision": decision, "comment": comment}, self.qm)
+        steps.review(lookup.get_nc(number), parse(Review, {"decision": decision, "comment": comment}), self.qm)
 
     def add_actions(self, number: str, sup_due=None) -> None:
         nc = lookup.get_nc(number)
         today = plant_today()
         steps.add_action(
             nc,
-            {
-                "kind": "standard_revision",
-                "description": "Revise the stitch-density standard",
-                "owner": self.qm.username,
-                "due_date": (today + timedelta(days=14)).isoformat(),
-            },
+            parse(
+                NewAction,
+                {
+                    "kind": "standard_revision",
+                    "description": "Revise the stitch-density standard",
+                    "owner": self.qm.username,
+                    "due_date": (today + timedelta(days=14)).isoformat(),
+                },
+            ),
             self.qm,
         )
         steps.add_action(
             nc,
-            {
-                "kind": "corrective",
-                "description": "Retrain the button-machine operators",
-                "owner": self.sup.username,
-                "due_date": (sup_due or today + timedelta(days=7)).isoformat(),
-            },
+            parse(
+                NewAction,
+                {
+                    "kind": "corrective",
+                    "description": "Retrain the button-machine operators",
+                    "owner": self.sup.username,
+                    "due_date": (sup_due or today + timedelta(days=7)).isoformat(),
+                },
+            ),
             self.qm,
         )
 
@@ -250,24 +269,24 @@ class Workflow:
         for action in list(lookup.get_nc(number).actions):
             if action.status == "open":
                 owner = self.qm if action.owner_id == self.qm.id else self.sup
-                steps.complete_action(action, {"evidence": f"Done: {action.description}"}, owner)
+                steps.complete_action(action, parse(CompleteAction, {"evidence": f"Done: {action.description}"}), owner)
 
     def retest(self, number: str, value: str = "95", parameter: str = "CN-ATT-GT6") -> None:
         steps.record_test(
             lookup.get_nc(number),
-            {"parameter": parameter, "value": value, "lab": "SGS", "report_number": "SGS-26-0042"},
+            parse(Retest, {"parameter": parameter, "value": value, "lab": "SGS", "report_number": "SGS-26-0042"}),
             self.qm,
         )
 
     def close(self, number: str) -> None:
-        steps.close(lookup.get_nc(number), {"effectiveness": EFFECTIVENESS}, self.qm)
+        steps.close(lookup.get_nc(number), parse(Close, {"effectiveness": EFFECTIVENESS}), self.qm)
 
     def to(self, state: str, actor=None, **changes) -> str:
         """An NC in ``state``: reported, investigation, review, action, verification, ready (verification with
         a passing retest), closed or cancelled."""
         number = self.file(actor, **changes)
         if state == "cancelled":
-            steps.cancel(lookup.get_nc(number), {"reason": "A duplicate of another report."}, self.qm)
+            steps.cancel(lookup.get_nc(number), parse(Cancel, {"reason": "A duplicate of another report."}), self.qm)
             return number
         walk = [self.contain, self.submit, self.review, self.add_actions, self.complete, self.retest, self.close]
         # How many of the steps lead to each state ("action" is reached with its actions added).
@@ -580,7 +599,7 @@ def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, 
     action = f"/nc/{number}/{path}"
     version = version_in(form_at(qm_client.get(f"/nc/{number}").text, action))
     # Meanwhile the supervisor changes the NC.
-    filing.edit_nc(lookup.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
     before = snapshot(number)
     assert before["version"] == int(version) + 1
 
@@ -620,7 +639,7 @@ def test_stale_version_on_an_inline_step_changes_nothing_and_says_why(flow, peop
     page = qm_client.get(f"/nc/{number}").text
     action = inline_action(page, kind)
     version = version_in(form_at(page, action))
-    filing.edit_nc(lookup.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
     before = snapshot(number)
 
     response = qm_client.post(action, data={"version": version, name: text})
@@ -637,7 +656,7 @@ def test_stale_version_on_an_inline_step_answers_409_keeping_the_typed_text(flow
     page = qm_client.get(f"/nc/{number}").text
     action = inline_action(page, kind)
     version = version_in(form_at(page, action))
-    filing.edit_nc(lookup.get_nc(number), {"title": "Changed meanwhile"}, people.sup)
+    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
 
     response = qm_client.post(action, data={"version": version, name: text})
     assert response.status_code == 409
@@ -916,7 +935,7 @@ def listed(flow, people):
     flow.review(button)
     flow.add_actions(button, sup_due=plant_today() - timedelta(days=3))
     flow.contain(numbers["formaldehyde"])
-    steps.cancel(lookup.get_nc(numbers["stain"]), {"reason": "Not a defect: removable chalk."}, qm)
+    steps.cancel(lookup.get_nc(numbers["stain"]), parse(Cancel, {"reason": "Not a defect: removable chalk."}), qm)
     return numbers
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from capa.capas import filing, lookup, queries, steps
+from capa.capas.commands import Cancel, FileNC, NCFilters
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
@@ -110,7 +111,7 @@ def nc_version(app):
 
 def filed_count(app) -> int:
     with app.app_context():
-        return queries.search({}).total
+        return queries.search(parse(NCFilters, {})).total
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def file_nc(factory, sup):
     """File an NC through the service (no photos): its number."""
 
     def file(**changes) -> str:
-        return filing.file_nc({**FILING, **changes}, sup).number
+        return filing.file_nc(parse(FileNC, {**FILING, **changes}), sup).number
 
     return file
 
@@ -360,7 +361,7 @@ def test_six_photos_in_all_and_no_more(file_nc, sup_client, folder, stored_photo
 
 def test_no_photo_is_added_to_a_cancelled_nc(app, factory, file_nc, qm, sup_client, folder, stored_photos):
     number = file_nc()
-    steps.cancel(lookup.get_nc(number), {"reason": "Filed twice."}, qm)
+    steps.cancel(lookup.get_nc(number), parse(Cancel, {"reason": "Filed twice."}), qm)
     assert f'action="/nc/{number}/photos"' not in sup_client.get(f"/nc/{number}").text
     response = sup_client.post(f"/nc/{number}/photos", data={"photos": files((JPEG, "late.jpg"))})
     assert response.status_code == 409

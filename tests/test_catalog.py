@@ -18,6 +18,7 @@ from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from capa.safety import service
 from capa.safety.catalog import CATALOG_PATH, CATALOG_UPDATE_REASON, CatalogError, LoadReport, load_catalog
+from capa.safety.commands import ChangeLimit, NewResult
 
 SHIPPED = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
 REASON = "Shipped catalog updated"
@@ -285,7 +286,9 @@ def test_a_correction_of_a_limit_the_newer_file_does_not_change_is_kept(app, qm,
     service.change_limit(
         service.get_parameter("CN-PH"),
         "B",
-        {"comparator": "range", "limit": "4.0..7.5", "reason": "Buyer protocol keeps the 2003 range"},
+        parse(
+            ChangeLimit, {"comparator": "range", "limit": "4.0..7.5", "reason": "Buyer protocol keeps the 2003 range"}
+        ),
         qm,
     )
 
@@ -310,7 +313,7 @@ def test_a_correction_of_a_limit_the_newer_file_changes_is_replaced_by_the_file_
     service.change_limit(
         service.get_parameter("CN-FORM"),
         "A",
-        {"comparator": "max", "limit": "15", "reason": "Buyer asks for 15"},
+        parse(ChangeLimit, {"comparator": "max", "limit": "15", "reason": "Buyer asks for 15"}),
         qm,
     )
     assert limit_of("CN-FORM", "A") == ("max", "15")
@@ -330,7 +333,7 @@ def test_a_limit_a_quality_manager_added_is_taken_over_when_the_file_adds_it(app
     service.change_limit(
         service.get_parameter("CN-CF-SALIVA"),
         "B",
-        {"comparator": "grade_min", "limit": "3", "reason": "Buyer requires it for bibs"},
+        parse(ChangeLimit, {"comparator": "grade_min", "limit": "3", "reason": "Buyer requires it for bibs"}),
         qm,
     )
     rows = read_rows()
@@ -375,13 +378,16 @@ def result_facts(batch) -> list[tuple]:
 def test_a_result_recorded_before_a_catalog_update_keeps_its_link_verdict_and_limit(app, qm, newer, romper_batch):
     service.record_result(
         romper_batch,
-        {
-            "parameter": "CN-FORM",
-            "value": "18",
-            "lab": "SGS",
-            "report_number": "R-1",
-            "tested_at": "2024-03-01",
-        },
+        parse(
+            NewResult,
+            {
+                "parameter": "CN-FORM",
+                "value": "18",
+                "lab": "SGS",
+                "report_number": "R-1",
+                "tested_at": "2024-03-01",
+            },
+        ),
         qm,
     )
     before = result_facts(romper_batch)
@@ -395,13 +401,16 @@ def test_a_result_recorded_before_a_catalog_update_keeps_its_link_verdict_and_li
     # The same value judged now meets the newer, stricter limit and fails.
     again = service.record_result(
         romper_batch,
-        {
-            "parameter": "CN-FORM",
-            "value": "18",
-            "lab": "SGS",
-            "report_number": "R-2",
-            "tested_at": "2024-03-02",
-        },
+        parse(
+            NewResult,
+            {
+                "parameter": "CN-FORM",
+                "value": "18",
+                "lab": "SGS",
+                "report_number": "R-2",
+                "tested_at": "2024-03-02",
+            },
+        ),
         qm,
     )
     assert (again.verdict, again.limit) == ("fail", "16")
@@ -410,13 +419,16 @@ def test_a_result_recorded_before_a_catalog_update_keeps_its_link_verdict_and_li
 def test_a_result_keeps_its_parameter_when_a_newer_file_no_longer_lists_it(app, qm, newer, romper_batch):
     service.record_result(
         romper_batch,
-        {
-            "parameter": "CN-FORM",
-            "value": "35",
-            "lab": "SGS",
-            "report_number": "R-1",
-            "tested_at": "2024-03-01",
-        },
+        parse(
+            NewResult,
+            {
+                "parameter": "CN-FORM",
+                "value": "35",
+                "lab": "SGS",
+                "report_number": "R-1",
+                "tested_at": "2024-03-01",
+            },
+        ),
         qm,
     )
     load_catalog(newer(without(read_rows(), "CN-FORM")))

@@ -8,6 +8,7 @@ import pytest
 
 from capa.accounts import service as accounts
 from capa.capas import filing, lookup
+from capa.capas.commands import FileNC
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
@@ -91,7 +92,10 @@ def test_an_admin_files_with_a_photo(world, client, auth):
 def test_a_malformed_version_on_a_page_is_refused_and_changes_nothing(world, client, auth, make_user, version):
     reporter = make_user("supervisor", "wang")
     number = filing.file_nc(
-        {"title": "Loose", "defect_type": "loose_button", "source": "inline", "line": "L1", "batch": "B1"}, reporter
+        parse(
+            FileNC, {"title": "Loose", "defect_type": "loose_button", "source": "inline", "line": "L1", "batch": "B1"}
+        ),
+        reporter,
     ).number
     auth.login("wang")
     response = client.post(f"/nc/{number}/edit", data={"version": version, "title": "Changed", "severity": "major"})

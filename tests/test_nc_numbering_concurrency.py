@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from capa.accounts.models import User
 from capa.capas import filing
+from capa.capas.commands import FileNC
 from capa.capas.models import NonConformance, NumberCounter
 from capa.common.commands import parse
 from capa.common.errors import Conflict, ValidationError
@@ -75,7 +76,7 @@ def stored_numbers() -> list[str]:
 
 def test_concurrent_filing_gives_unique_gapless_numbers(app, filers):
     def work(thread: int, actor: User) -> list[str]:
-        return [filing.file_nc(nc_body(thread, index), actor).number for index in range(PER_THREAD)]
+        return [filing.file_nc(parse(FileNC, nc_body(thread, index)), actor).number for index in range(PER_THREAD)]
 
     per_thread = run_in_threads(app, filers, work)
 
@@ -93,15 +94,15 @@ def test_filings_refused_in_between_take_no_number(app, filers):
     def work(thread: int, actor: User) -> list[str]:
         numbers = []
         for index in range(PER_THREAD):
-            numbers.append(filing.file_nc(nc_body(thread, index), actor).number)
+            numbers.append(filing.file_nc(parse(FileNC, nc_body(thread, index)), actor).number)
             # Refused by validation, before a number is taken.
             with pytest.raises(ValidationError):
-                filing.file_nc(nc_body(thread, index, line="L9"), actor)
+                filing.file_nc(parse(FileNC, nc_body(thread, index, line="L9")), actor)
             # Refused inside the filing's transaction, after its number was taken: a second account with a
             # taken user name reports it, so storing the NC fails; the number is rolled back with it.
             impostor = User(username=actor.username, role="quality_manager", password_hash="x")
             with pytest.raises(Conflict):
-                filing.file_nc(nc_body(thread, index, title="Never stored"), impostor)
+                filing.file_nc(parse(FileNC, nc_body(thread, index, title="Never stored")), impostor)
         return numbers
 
     per_thread = run_in_threads(app, filers, work)

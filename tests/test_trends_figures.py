@@ -22,6 +22,18 @@ from sqlalchemy import func, select, update
 from capa.accounts import service as accounts
 from capa.accounts.commands import NewUser
 from capa.capas import filing, steps
+from capa.capas.commands import (
+    Cancel,
+    Close,
+    CompleteAction,
+    Contain,
+    FileNC,
+    NewAction,
+    ReleaseHold,
+    Retest,
+    Review,
+    RootCause,
+)
 from capa.capas.models import Action, Event, Hold, NonConformance
 from capa.common.clock import plant_today, plant_zone
 from capa.common.commands import parse
@@ -29,6 +41,7 @@ from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from capa.safety import service as safety
+from capa.safety.commands import NewResult
 from capa.safety.models import LabResult
 from capa.trends import service as summaries
 from capa.trends.figures import compute
@@ -286,7 +299,7 @@ class Plant:
         else:
             data["category"] = category
         with self.happening(moment):
-            nc = filing.file_nc(data, self.qm)
+            nc = filing.file_nc(parse(FileNC, data), self.qm)
         effective_category = STYLES[style] if style else category
         suppliers = frozenset(s for _n, _k, s in BATCHES[batch][2]) if batch else frozenset()
         rec = Rec(
@@ -306,7 +319,9 @@ class Plant:
     def contain(self, rec: Rec, moment: datetime, hold: Iterable[str] = ()) -> list[HoldRec]:
         before = db.session.scalar(select(func.coalesce(func.max(Hold.id), 0)))
         with self.happening(moment, "held"):
-            steps.contain(self._nc(rec), {"description": "Stopped the goods.", "hold": list(hold)}, self.qm)
+            steps.contain(
+                self._nc(rec), parse(Contain, {"description": "Stopped the goods.", "hold": list(hold)}), self.qm
+            )
         if rec.state == "reported":
             rec.moves.append((moment, "investigation"))
         new = []
@@ -322,12 +337,14 @@ class Plant:
     def submit_root_cause(self, rec: Rec, moment: datetime) -> None:
         data = {"whys": ["The machine was set wrong."], "category": "machine", "statement": "Wrong setting."}
         with self.happening(moment):
-            steps.submit_root_cause(self._nc(rec), data, self.qm)
+            steps.submit_root_cause(self._nc(rec), parse(RootCause, data), self.qm)
         rec.moves.append((moment, "review"))
 
     def review(self, rec: Rec, moment: datetime, decision: str = "approve") -> None:
         with self.happening(moment):
-            steps.review(self._nc(rec), {"decision": decision, "comment": "Why was it not caught?"}, self.qm)
+            steps.review(
+                self._nc(rec), parse(Review, {"decision": decision, "comment": "Why was it not caught?"}), self.qm
+            )
         rec.moves.append((moment, "action" if decision == "approve" else "investigation"))
 
     def to_action(self, rec: Rec, moment: datetime) -> None:
@@ -340,33 +357,37 @@ class Plant:
         description = description or f"Fix {rec.number} ({len(rec.actions) + 1})"
         data = {"kind": "corrective", "description": description, "owner": owner, "due_date": due.isoformat()}
         with self.happening(moment, "created"):
-            action = steps.add_action(self._nc(rec), data, self.qm)
+            action = steps.add_action(self._nc(rec), parse(NewAction, data), self.qm)
         record = ActionRec(action.id, rec, description, owner, due, moment)
         rec.actions.append(record)
         return record
 
     def complete(self, action: ActionRec, moment: datetime) -> None:
         with self.happening(moment, "completed"):
-            steps.complete_action(db.session.get(Action, action.id), {"evidence": "Done, photo attached."}, self.qm)
+            steps.complete_action(
+                db.session.get(Action, action.id), parse(CompleteAction, {"evidence": "Done, photo attached."}), self.qm
+            )
         action.done = moment
         if all(a.done is not None for a in action.nc.actions):
             action.nc.moves.append((moment, "verification"))
 
     def close(self, rec: Rec, moment: datetime) -> None:
         with self.happening(moment, "closed"):
-            steps.close(self._nc(rec), {"effectiveness": "No repeat in a month of checks."}, self.qm)
+            steps.close(self._nc(rec), parse(Close, {"effectiveness": "No repeat in a month of checks."}), self.qm)
         rec.closed = moment
         rec.moves.append((moment, "closed"))
 
     def cancel(self, rec: Rec, moment: datetime) -> None:
         with self.happening(moment, "cancelled"):
-            steps.cancel(self._nc(rec), {"reason": "Not a real defect."}, self.qm)
+            steps.cancel(self._nc(rec), parse(Cancel, {"reason": "Not a real defect."}), self.qm)
         rec.cancelled = moment
         rec.moves.append((moment, "cancelled"))
 
     def release(self, hold: HoldRec, moment: datetime) -> None:
         with self.happening(moment, "released"):
-            steps.release_hold(self._nc(hold.nc), hold.id, {"reason": "Sorted and passed."}, self.qm)
+            steps.release_hold(
+                self._nc(hold.nc), hold.id, parse(ReleaseHold, {"reason": "Sorted and passed."}), self.qm
+            )
         hold.released = moment
 
     def closed_nc(self, reported: datetime, closed: datetime, defect: str = "stain", line: str = "L1", **kw) -> Rec:
@@ -380,7 +401,7 @@ class Plant:
 
     def retest(self, rec: Rec, moment: datetime, parameter: str, value, verdict: str, near: bool = False) -> None:
         with self.happening(moment, "result", "released"):
-            result = steps.record_test(self._nc(rec), {"parameter": parameter, "value": value}, self.qm)
+            result = steps.record_test(self._nc(rec), parse(Retest, {"parameter": parameter, "value": value}), self.qm)
         # The data must be what this test means it to be.
         assert (result.verdict, result.near_limit) == (verdict, near), (parameter, value)
         self.results.append(ResultRec(rec, parameter, moment.astimezone(SHANGHAI).date(), verdict, near, result.id))
@@ -396,7 +417,7 @@ class Plant:
             "tested_at": plant_today().isoformat(),
         }
         with self.happening(moment, "result"):
-            result = safety.record_result(masterdata.get_batch(batch), data, self.qm)
+            result = safety.record_result(masterdata.get_batch(batch), parse(NewResult, data), self.qm)
         assert (result.verdict, result.near_limit) == (verdict, near), (parameter, value)
         self.results.append(ResultRec(None, parameter, moment.astimezone(SHANGHAI).date(), verdict, near, result.id))
 

@@ -2,12 +2,26 @@
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
 from capa.accounts.permissions import Permission, requires
-from capa.api.blueprint import bp, json_body
+from capa.api.blueprint import bp
 from capa.api.safety import result_json
 from capa.capas import filing, lookup, queries, steps
+from capa.capas.commands import (
+    Cancel,
+    Close,
+    CompleteAction,
+    Contain,
+    EditNC,
+    FileNC,
+    NCFilters,
+    NewAction,
+    ReleaseHold,
+    Retest,
+    Review,
+    RootCause,
+)
 from capa.capas.models import Action, Hold, NonConformance, RootCauseAnalysis
 from capa.http.guard import request_user
 
@@ -127,15 +141,17 @@ def defect_types():
 
 
 @bp.post("/nonconformances")
+@bp.input(FileNC, arg_name="command")
 @requires(Permission.FILE_NC)
-def file_nc():
-    return jsonify(nc_detail_json(filing.file_nc(json_body(), request_user()))), 201
+def file_nc(command: FileNC):
+    return jsonify(nc_detail_json(filing.file_nc(command, request_user()))), 201
 
 
 @bp.get("/nonconformances")
+@bp.input(NCFilters, location="query", arg_name="filters")
 @requires(Permission.VIEW)
-def list_ncs():
-    page = queries.search(request.args)
+def list_ncs(filters: NCFilters):
+    page = queries.search(filters)
     return jsonify(
         {"items": [nc_json(nc) for nc in page.items], "page": page.page, "per_page": page.per_page, "total": page.total}
     )
@@ -148,72 +164,82 @@ def get_nc(number: str):
 
 
 @bp.patch("/nonconformances/<number>")
+@bp.input(EditNC, arg_name="command")
 @requires(Permission.VIEW)
-def edit_nc(number: str):
-    return jsonify(nc_detail_json(filing.edit_nc(lookup.get_nc(number), json_body(), request_user())))
+def edit_nc(number: str, command: EditNC):
+    return jsonify(nc_detail_json(filing.edit_nc(lookup.get_nc(number), command, request_user())))
 
 
-def _step(number: str, step):
+def _step(number: str, step, command):
     nc = lookup.get_nc(number)
-    step(nc, json_body(), request_user())
+    step(nc, command, request_user())
     return jsonify(nc_detail_json(nc))
 
 
 @bp.post("/nonconformances/<number>/containment")
+@bp.input(Contain, arg_name="command")
 @requires(Permission.VIEW)
-def contain(number: str):
-    return _step(number, steps.contain)
+def contain(number: str, command: Contain):
+    return _step(number, steps.contain, command)
 
 
 @bp.post("/nonconformances/<number>/holds/<int:hold_id>/release")
+@bp.input(ReleaseHold, arg_name="command")
 @requires(Permission.VIEW)
-def release_hold(number: str, hold_id: int):
+def release_hold(number: str, hold_id: int, command: ReleaseHold):
     nc = lookup.get_nc(number)
-    steps.release_hold(nc, hold_id, json_body(), request_user())
+    steps.release_hold(nc, hold_id, command, request_user())
     return jsonify(nc_detail_json(nc))
 
 
 @bp.post("/nonconformances/<number>/root-cause")
+@bp.input(RootCause, arg_name="command")
 @requires(Permission.VIEW)
-def root_cause(number: str):
-    return _step(number, steps.submit_root_cause)
+def root_cause(number: str, command: RootCause):
+    return _step(number, steps.submit_root_cause, command)
 
 
 @bp.post("/nonconformances/<number>/review")
+@bp.input(Review, arg_name="command")
 @requires(Permission.VIEW)
-def review(number: str):
-    return _step(number, steps.review)
+def review(number: str, command: Review):
+    return _step(number, steps.review, command)
 
 
 @bp.post("/nonconformances/<number>/actions")
+@bp.input(NewAction, arg_name="command")
 @requires(Permission.VIEW)
-def add_action(number: str):
-    action = steps.add_action(lookup.get_nc(number), json_body(), request_user())
+def add_action(number: str, command: NewAction):
+    action = steps.add_action(lookup.get_nc(number), command, request_user())
     return jsonify(action_json(action)), 201
 
 
 @bp.post("/actions/<int:action_id>/complete")
+@bp.input(CompleteAction, arg_name="command")
 @requires(Permission.VIEW)
-def complete_action(action_id: int):
-    action = steps.complete_action(lookup.get_action(action_id), json_body(), request_user())
+def complete_action(action_id: int, command: CompleteAction):
+    action = steps.complete_action(lookup.get_action(action_id), command, request_user())
     return jsonify({**action_json(action), "nc_status": action.nc.status, "version": action.nc.version})
 
 
 @bp.post("/nonconformances/<number>/tests")
+@bp.input(Retest, arg_name="command")
 @requires(Permission.VIEW)
-def record_test(number: str):
+def record_test(number: str, command: Retest):
     nc = lookup.get_nc(number)
-    result = steps.record_test(nc, json_body(), request_user())
+    result = steps.record_test(nc, command, request_user())
     return jsonify({**result_json(result), "nc_status": nc.status, "version": nc.version}), 201
 
 
 @bp.post("/nonconformances/<number>/close")
+@bp.input(Close, arg_name="command")
 @requires(Permission.VIEW)
-def close(number: str):
-    return _step(number, steps.close)
+def close(number: str, command: Close):
+    return _step(number, steps.close, command)
 
 
 @bp.post("/nonconformances/<number>/cancel")
+@bp.input(Cancel, arg_name="command")
 @requires(Permission.VIEW)
-def cancel(number: str):
-    return _step(number, steps.cancel)
+def cancel(number: str, command: Cancel):
+    return _step(number, steps.cancel, command)

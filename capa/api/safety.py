@@ -2,14 +2,15 @@
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
 from capa.accounts.permissions import Permission, requires
-from capa.api.blueprint import bp, json_body
+from capa.api.blueprint import bp
 from capa.capas import queries
 from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
 from capa.safety import service
+from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult, ParameterFilters
 from capa.safety.models import LabResult, SafetyParameter
 from capa.safety.service import BatchCoverage, Evaluation, ParameterStatus, QualityPlan
 
@@ -167,13 +168,10 @@ def _applicable(parameter: SafetyParameter, category: str) -> dict[str, Any] | N
 
 
 @bp.get("/parameters")
+@bp.input(ParameterFilters, location="query", arg_name="filters")
 @requires(Permission.VIEW)
-def list_parameters():
-    parameters = service.list_parameters(
-        kind=request.args.get("kind") or None,
-        category=request.args.get("category") or None,
-        standard=request.args.get("standard") or None,
-    )
+def list_parameters(filters: ParameterFilters):
+    parameters = service.list_parameters(kind=filters.kind, category=filters.category, standard=filters.standard)
     return jsonify({"items": [parameter_json(parameter) for parameter in parameters]})
 
 
@@ -197,23 +195,26 @@ def closed_capa_json(nc) -> dict[str, Any]:
 
 
 @bp.post("/parameters")
+@bp.input(NewParameter, arg_name="command")
 @requires(Permission.MAINTAIN_CATALOG)
-def add_parameter():
-    return jsonify(parameter_json(service.add_parameter(json_body(), request_user()))), 201
+def add_parameter(command: NewParameter):
+    return jsonify(parameter_json(service.add_parameter(command, request_user()))), 201
 
 
 @bp.put("/parameters/<code>/limits/<category>")
+@bp.input(ChangeLimit, arg_name="command")
 @requires(Permission.MAINTAIN_CATALOG)
-def change_limit(code: str, category: str):
+def change_limit(code: str, category: str, command: ChangeLimit):
     parameter = service.get_parameter(code)
-    service.change_limit(parameter, category, json_body(), request_user())
+    service.change_limit(parameter, category, command, request_user())
     return jsonify(parameter_json(parameter))
 
 
 @bp.post("/evaluate")
+@bp.input(Evaluate, arg_name="command")
 @requires(Permission.VIEW)
-def evaluate():
-    return jsonify(evaluation_json(service.evaluate_request(json_body())))
+def evaluate(command: Evaluate):
+    return jsonify(evaluation_json(service.evaluate_request(command)))
 
 
 @bp.get("/styles/<code>/plan")
@@ -223,10 +224,11 @@ def style_plan(code: str):
 
 
 @bp.post("/styles/<code>/plan")
+@bp.input(AdjustPlan, arg_name="command")
 @requires(Permission.MAINTAIN_CATALOG)
-def adjust_style_plan(code: str):
+def adjust_style_plan(code: str, command: AdjustPlan):
     style = masterdata.get_style(code)
-    service.adjust_plan(style, json_body(), request_user())
+    service.adjust_plan(style, command, request_user())
     return jsonify(plan_json(service.plan_for(style)))
 
 
@@ -243,7 +245,8 @@ def batch_results(number: str):
 
 
 @bp.post("/batches/<number>/results")
+@bp.input(NewResult, arg_name="command")
 @requires(Permission.RECORD_RESULTS)
-def record_batch_result(number: str):
-    result = service.record_result(masterdata.get_batch(number), json_body(), request_user())
+def record_batch_result(number: str, command: NewResult):
+    result = service.record_result(masterdata.get_batch(number), command, request_user())
     return jsonify(result_json(result)), 201

@@ -6,24 +6,17 @@ its parameters must exist in the catalog.
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from capa.capas.commands import DefectTypeChanges, NewDefectType
 from capa.capas.lookup import find_defect_type, find_parameters
 from capa.capas.models import (
     DefectType,
 )
 from capa.common.errors import Duplicate, NotFound
 from capa.common.transaction import unit_of_work
-from capa.common.validation import (
-    Boolean,
-    Code,
-    Schema,
-    Strings,
-    Text,
-)
 from capa.safety.models import SafetyParameter
 
 #: (code, name, parameter codes)
@@ -72,16 +65,6 @@ def load_defect_types() -> SeedReport:
     return report
 
 
-DEFECT_TYPE_SCHEMA = Schema(
-    code=Text(
-        40, lower=True, pattern=r"[a-z0-9][a-z0-9_]*", pattern_message=_l("Use lower-case letters, digits and _ only.")
-    ),
-    name=Text(120),
-    active=Boolean(default=True),
-    parameters=Strings(Code(40)),
-)
-
-
 def get_defect_type(code: str) -> DefectType:
     defect_type = find_defect_type(code)
     if defect_type is None:
@@ -89,10 +72,10 @@ def get_defect_type(code: str) -> DefectType:
     return defect_type
 
 
-def save_defect_type(defect_type: DefectType | None, data: Any) -> DefectType:
-    """Create (``defect_type`` None) or change a defect type ``{code, name, active, parameters}``; the code of
-    an existing type stays. Raises ValidationError, or Duplicate for a taken code."""
-    values = DEFECT_TYPE_SCHEMA.validate(data, partial=defect_type is not None)
+def save_defect_type(defect_type: DefectType | None, command: NewDefectType | DefectTypeChanges) -> DefectType:
+    """Create (``defect_type`` None, a NewDefectType) or change a defect type; the code of an existing type
+    stays. Raises ValidationError for an unknown parameter, or Duplicate for a taken code."""
+    values = command.given() if defect_type is not None else command.model_dump()
     parameters = find_parameters(values["parameters"], "parameters") if values.get("parameters") is not None else None
     if defect_type is None and find_defect_type(values["code"]) is not None:
         raise Duplicate(

@@ -13,7 +13,6 @@ The rules:
 """
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -22,51 +21,25 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import Role, User
+from capa.capas.commands import EditNC, FileNC
 from capa.capas.history import Journal, changing
-from capa.capas.lookup import find_defect_type, find_parameters, invalid
+from capa.capas.lookup import find_parameters, invalid
 from capa.capas.models import (
     DefectType,
     NonConformance,
     NumberCounter,
-    Severity,
-    Source,
 )
-from capa.capas.photos import Upload, add_photos, check_photos, photo_limit_bytes
+from capa.capas.photos import add_photos
+from capa.capas.references import resolve_filing
 from capa.capas.states import State, Step
 from capa.common.clock import plant_zone
-from capa.common.errors import PermissionDenied, ValidationError
+from capa.common.errors import PermissionDenied
 from capa.common.transaction import unit_of_work
 from capa.common.types import utcnow
-from capa.common.validation import (
-    Choice,
-    Code,
-    Integer,
-    Moment,
-    Schema,
-    Strings,
-    Text,
-)
 from capa.extensions import db
-from capa.masterdata import service as masterdata
 from capa.masterdata.models import Batch
 
 RECURRENCE_WINDOW = timedelta(days=90)
-
-
-FILE_SCHEMA = Schema(
-    title=Text(200),
-    description=Text(4000, required=False),
-    defect_type=Text(40, lower=True),
-    source=Choice([s.value for s in Source]),
-    line=Code(),
-    style=Code(required=False),
-    batch=Code(64, required=False),
-    category=Choice(["A", "B", "C"], required=False),
-    severity=Choice([s.value for s in Severity], required=False, default=Severity.MAJOR.value),
-    quantity_affected=Integer(required=False, maximum=10_000_000),
-    parameters=Strings(Code(40)),
-    reported_at=Moment(plant_zone, required=False),
-)
 
 
 def _next_number(year: int) -> tuple[int, str]:
@@ -114,56 +87,29 @@ def find_recurrence(
     return None
 
 
-def file_nc(data: Any, actor: User, photos: list[Upload] | tuple = ()) -> NonConformance:
-    """File a non-conformance from ``data`` (see FILE_SCHEMA); it starts ``reported``.
+def file_nc(command: FileNC, actor: User) -> NonConformance:
+    """File a non-conformance, with its photos; it starts ``reported``.
 
     Raises ValidationError naming each bad field (an unknown defect type, line, style, batch or parameter;
     a batch of another style), and PermissionDenied when someone other than a quality manager or an
     administrator back-dates it with ``reported_at``.
     """
-    values, errors = FILE_SCHEMA.check(data)
-    if photos:
-        try:
-            check_photos(list(photos), 0, photo_limit_bytes())
-        except ValidationError as exc:
-            errors.update(exc.fields)
-    if values["reported_at"] is not None and actor.role not in (Role.QUALITY_MANAGER, Role.ADMIN):
+    if command.reported_at is not None and actor.role not in (Role.QUALITY_MANAGER, Role.ADMIN):
         raise PermissionDenied(
             str(_l("Only quality managers and administrators may enter a report time.")),
             fields={"reported_at": str(_l("Not allowed for your role."))},
         )
-    # References are looked up even when other fields are wrong, so that every problem shows in one round.
-    defect_type = find_defect_type(values["defect_type"]) if values["defect_type"] else None
-    if values["defect_type"] and (defect_type is None or not defect_type.active):
-        errors["defect_type"] = str(_l("No defect type %(code)s.", code=values["defect_type"]))
-    line = masterdata.find_line(values["line"]) if values["line"] else None
-    if values["line"] and line is None:
-        errors["line"] = str(_l("No line %(value)s.", value=values["line"]))
-    style = masterdata.find_style(values["style"]) if values["style"] else None
-    if values["style"] and style is None:
-        errors["style"] = str(_l("No style %(value)s.", value=values["style"]))
-    batch = masterdata.find_batch(values["batch"]) if values["batch"] else None
-    if values["batch"] and batch is None:
-        errors["batch"] = str(_l("No batch %(value)s.", value=values["batch"]))
-    if batch is not None and style is not None and batch.style_id != style.id:
-        errors["batch"] = str(_l("Batch %(batch)s is of style %(style)s.", batch=batch.number, style=batch.style.code))
-    if batch is not None and style is None and not values["style"]:
-        style = batch.style
-    category = style.category if style is not None else values["category"]
-    try:
-        if values["parameters"] is not None:
-            parameters = find_parameters(values["parameters"], "parameters", category=category)
-        else:
-            # The defect type's usual parameters, those that have a limit for this NC's category.
-            usual = list(defect_type.parameters if defect_type is not None else [])
-            parameters = [p for p in usual if category is None or p.limit_for(category) is not None]
-    except ValidationError as exc:
-        errors.update(exc.fields)
-        parameters = []
-    if errors:
-        raise invalid(errors)
-
-    reported_at = values["reported_at"] or utcnow()
+    found = resolve_filing(command.model_dump(exclude={"photos"}))
+    if found.problems:
+        raise invalid(found.problems)
+    defect_type, style, batch, category, parameters = (
+        found.defect_type,
+        found.style,
+        found.batch,
+        found.category,
+        found.parameters,
+    )
+    reported_at = command.reported_at or utcnow()
     recurrence_of = find_recurrence(defect_type, style.id if style else None, batch, reported_at)
     with unit_of_work() as session:
         year = reported_at.astimezone(plant_zone()).year
@@ -174,16 +120,16 @@ def file_nc(data: Any, actor: User, photos: list[Upload] | tuple = ()) -> NonCon
             sequence=sequence,
             status=State.REPORTED.value,
             version=1,
-            title=values["title"],
-            description=values["description"] or "",
+            title=command.title,
+            description=command.description or "",
             defect_type=defect_type,
-            source=values["source"],
-            severity=values["severity"],
-            line=line,
+            source=command.source,
+            severity=command.severity,
+            line=found.line,
             style=style,
             batch=batch,
-            category=None if style is not None else values["category"],
-            quantity_affected=values["quantity_affected"],
+            category=None if style is not None else command.category,
+            quantity_affected=command.quantity_affected,
             parameters=parameters,
             safety_critical=bool(parameters) and category == "A",
             recurrence_of=recurrence_of,
@@ -192,7 +138,7 @@ def file_nc(data: Any, actor: User, photos: list[Upload] | tuple = ()) -> NonCon
         )
         session.add(nc)
         journal = Journal(nc, actor)
-        journal.record("filed", new=number, note=values["title"])
+        journal.record("filed", new=number, note=command.title)
         if recurrence_of is not None:
             journal.record(
                 "recurrence",
@@ -206,25 +152,16 @@ def file_nc(data: Any, actor: User, photos: list[Upload] | tuple = ()) -> NonCon
                 ),
             )
             # A note on the closed CAPA, not a change to it: its content and version stay as they were.
-            Journal(recurrence_of, actor).record("recurred", new=number, note=values["title"])
-    if photos:
-        add_photos(nc, list(photos), actor)
+            Journal(recurrence_of, actor).record("recurred", new=number, note=command.title)
+    if command.photos:
+        add_photos(nc, command.photos, actor)
     return nc
 
 
 # Editing ---------------------------------------------------------------------------------------------------
 
-EDIT_SCHEMA = Schema(
-    title=Text(200),
-    description=Text(4000, required=False),
-    severity=Choice([s.value for s in Severity]),
-    quantity_affected=Integer(required=False, maximum=10_000_000),
-    parameters=Strings(Code(40)),
-    version=Integer(required=False, minimum=1),
-)
 
-
-def edit_nc(nc: NonConformance, data: Any, actor: User) -> NonConformance:
+def edit_nc(nc: NonConformance, command: EditNC, actor: User) -> NonConformance:
     """Change the description fields and linked parameters of an open NC (only the fields given).
 
     A supervisor may edit only the NCs they reported. Raises StaleVersion when ``version`` is not the current
@@ -232,7 +169,7 @@ def edit_nc(nc: NonConformance, data: Any, actor: User) -> NonConformance:
     """
     if actor.role == Role.SUPERVISOR and nc.reported_by_id != actor.id:
         raise PermissionDenied(str(_l("Supervisors edit only the non-conformances they reported.")))
-    values = EDIT_SCHEMA.validate(data, partial=True)
+    values = command.given()
     if values.get("parameters") is not None and nc.status not in (State.REPORTED, State.INVESTIGATION):
         # Once a root cause is submitted, the retests and the closing gates rest on these parameters.
         raise invalid(

@@ -1,6 +1,6 @@
 """Reading NCs for lists, queues and the pages of other records; nothing here changes anything.
 
-- the list filters are checked by LIST_SCHEMA (400 naming the field) and combined with AND; text search is
+- the list filters are an NCFilters command (400 naming the field) and combined with AND; text search is
   literal (``%`` and ``_`` are searched for, not wildcards);
 - an action is overdue when it is open, due before today in plant time, and its NC was not cancelled;
 - a quality manager's queue holds the NCs to contain, the root causes to review, the late actions and the
@@ -9,12 +9,12 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import Role, User
+from capa.capas.commands import NCFilters
 from capa.capas.gates import unmet_gates
 from capa.capas.models import (
     Action,
@@ -25,14 +25,6 @@ from capa.capas.models import (
 )
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
-from capa.common.validation import (
-    Choice,
-    Code,
-    Date,
-    Integer,
-    Schema,
-    Text,
-)
 from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier, batch_lots
 from capa.safety.models import LabResult, SafetyParameter
@@ -89,22 +81,6 @@ def tests_of(nc: NonConformance) -> list[LabResult]:
     )
 
 
-LIST_SCHEMA = Schema(
-    status=Choice([s.value for s in State], required=False),
-    line=Code(required=False),
-    style=Code(required=False),
-    supplier=Code(required=False),
-    defect_type=Text(40, lower=True, required=False),
-    parameter=Code(40, required=False),
-    overdue=Choice(["true", "false", "1", "0"], required=False),
-    reported_from=Date(required=False),
-    reported_to=Date(required=False),
-    q=Text(200, required=False),
-    page=Integer(required=False, minimum=1, maximum=100_000),
-    per_page=Integer(required=False, minimum=1, maximum=500),
-)
-
-
 @dataclass
 class Page:
     items: list[NonConformance]
@@ -125,41 +101,41 @@ def _overdue_clause():
     return and_(open_late.exists(), NonConformance.status != State.CANCELLED)
 
 
-def filtered(filters: dict[str, Any]):
-    """The select() of NCs matching ``filters`` (already validated by LIST_SCHEMA), newest first."""
+def filtered(filters: NCFilters):
+    """The select() of NCs matching ``filters``, newest first."""
     query = select(NonConformance)
-    if filters.get("status"):
-        query = query.where(NonConformance.status == filters["status"])
-    if filters.get("line"):
-        query = query.join(NonConformance.line).where(ProductionLine.code == filters["line"])
-    if filters.get("style"):
-        query = query.join(NonConformance.style).where(Style.code == filters["style"])
-    if filters.get("defect_type"):
-        query = query.join(NonConformance.defect_type).where(DefectType.code == filters["defect_type"])
-    if filters.get("parameter"):
-        query = query.where(NonConformance.parameters.any(SafetyParameter.code == filters["parameter"]))
-    if filters.get("supplier"):
+    if filters.status:
+        query = query.where(NonConformance.status == filters.status)
+    if filters.line:
+        query = query.join(NonConformance.line).where(ProductionLine.code == filters.line)
+    if filters.style:
+        query = query.join(NonConformance.style).where(Style.code == filters.style)
+    if filters.defect_type:
+        query = query.join(NonConformance.defect_type).where(DefectType.code == filters.defect_type)
+    if filters.parameter:
+        query = query.where(NonConformance.parameters.any(SafetyParameter.code == filters.parameter))
+    if filters.supplier:
         lots_of_supplier = (
             select(batch_lots.c.batch_id)
             .join(MaterialLot, MaterialLot.id == batch_lots.c.lot_id)
             .join(Supplier, Supplier.id == MaterialLot.supplier_id)
-            .where(Supplier.code == filters["supplier"])
+            .where(Supplier.code == filters.supplier)
         )
         query = query.where(NonConformance.batch_id.in_(lots_of_supplier))
-    if filters.get("overdue") in ("true", "1"):
+    if filters.overdue in ("true", "1"):
         query = query.where(_overdue_clause())
-    elif filters.get("overdue") in ("false", "0"):
+    elif filters.overdue in ("false", "0"):
         query = query.where(~_overdue_clause())
     zone = plant_zone()
-    if filters.get("reported_from"):
-        start = datetime.combine(filters["reported_from"], datetime.min.time(), zone)
+    if filters.reported_from:
+        start = datetime.combine(filters.reported_from, datetime.min.time(), zone)
         query = query.where(NonConformance.reported_at >= start)
-    if filters.get("reported_to"):
-        end = datetime.combine(filters["reported_to"] + timedelta(days=1), datetime.min.time(), zone)
+    if filters.reported_to:
+        end = datetime.combine(filters.reported_to + timedelta(days=1), datetime.min.time(), zone)
         query = query.where(NonConformance.reported_at < end)
-    if filters.get("q"):
+    if filters.q:
         # Taken literally: a % or _ typed is searched for, not a wildcard.
-        text = filters["q"].lower()
+        text = filters.q.lower()
         query = query.where(
             or_(
                 func.lower(NonConformance.title).contains(text, autoescape=True),
@@ -170,10 +146,9 @@ def filtered(filters: dict[str, Any]):
     return query
 
 
-def search(data: Any) -> Page:
-    """One page of the NCs matching the filters in ``data`` (query parameters); raises ValidationError."""
-    filters = LIST_SCHEMA.validate({k: v for k, v in dict(data).items() if v not in (None, "")})
-    page, per_page = filters.get("page") or 1, filters.get("per_page") or 25
+def search(filters: NCFilters) -> Page:
+    """One page of the NCs matching ``filters``."""
+    page, per_page = filters.page or 1, filters.per_page or 25
     query = filtered(filters)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list(

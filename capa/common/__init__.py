@@ -1,1 +1,1 @@
-"""Building blocks shared by every area: column types, errors, validation, units of work."""
+"""Building blocks shared by every area: column types, errors, typed commands, units of work."""

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
@@ -43,11 +43,18 @@ class Command(BaseModel):
         """The fields the caller actually sent, for a change that touches only those."""
         return {name: getattr(self, name) for name in self.model_fields_set}
 
+    @classmethod
+    def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:
+        """Problems with the records that the well-formed ``values`` name (an unknown line, say), found while
+        other fields are malformed, so that a person sees every problem in one round. None by default; a
+        command whose service looks references up says so here."""
+        return {}
+
 
 C = TypeVar("C", bound=Command)
 
 
-def _refuse(message: Any) -> PydanticCustomError:
+def refuse(message: Any) -> PydanticCustomError:
     return PydanticCustomError("capa", "{message}", {"message": str(message)})
 
 
@@ -73,18 +80,18 @@ def Text(
     def clean(value: Any) -> str | None:
         if _blank(value):
             if required:
-                raise _refuse(REQUIRED)
+                raise refuse(REQUIRED)
             return None
         if not isinstance(value, str):
-            raise _refuse(_l("Must be text."))
+            raise refuse(_l("Must be text."))
         value = value.strip()
         value = value.upper() if upper else value.lower() if lower else value
         if len(value) > max_length:
-            raise _refuse(_l("At most %(n)d characters.", n=max_length))
+            raise refuse(_l("At most %(n)d characters.", n=max_length))
         if "\x00" in value:
-            raise _refuse(_l("Contains a character that is not allowed."))
+            raise refuse(_l("Contains a character that is not allowed."))
         if compiled and not compiled.fullmatch(value):
-            raise _refuse(pattern_message or _l("Has an unexpected format."))
+            raise refuse(pattern_message or _l("Has an unexpected format."))
         return value
 
     documented = Annotated[str, Field(min_length=1, max_length=max_length)]
@@ -112,11 +119,11 @@ def Choice(choices: type[E], *, required: bool = True) -> Any:
     def clean(value: Any) -> Any:
         if _blank(value):
             if required:
-                raise _refuse(REQUIRED)
+                raise refuse(REQUIRED)
             return None
         if isinstance(value, str) and value.strip() in allowed:
             return choices(value.strip())
-        raise _refuse(_l("Must be one of: %(choices)s.", choices=", ".join(allowed)))
+        raise refuse(_l("Must be one of: %(choices)s.", choices=", ".join(allowed)))
 
     return Annotated[choices if required else choices | None, BeforeValidator(clean)]
 
@@ -131,16 +138,16 @@ def Integer(*, required: bool = True, minimum: int = 0, maximum: int = 2_000_000
     def clean(value: Any) -> int | None:
         if _blank(value):
             if required:
-                raise _refuse(REQUIRED)
+                raise refuse(REQUIRED)
             return None
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise _refuse(_l("Must be a whole number."))
+            raise refuse(_l("Must be a whole number."))
         if isinstance(value, str):
             if not re.fullmatch(r"[+-]?\d{1,12}", value.strip()):
-                raise _refuse(_l("Must be a whole number."))
+                raise refuse(_l("Must be a whole number."))
             value = int(value.strip())
         if not minimum <= value <= maximum:
-            raise _refuse(_l("Must be between %(low)d and %(high)d.", low=minimum, high=maximum))
+            raise refuse(_l("Must be between %(low)d and %(high)d.", low=minimum, high=maximum))
         return value
 
     documented = Annotated[int, Field(ge=minimum, le=maximum)]
@@ -153,43 +160,94 @@ def Day(*, required: bool = True, not_after: Callable[[], date] | None = None) -
     def clean(value: Any) -> date | None:
         if _blank(value):
             if required:
-                raise _refuse(REQUIRED)
+                raise refuse(REQUIRED)
             return None
         if isinstance(value, datetime):
             value = value.date()
         if not isinstance(value, date):
             if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-                raise _refuse(_l("Use a date written YYYY-MM-DD."))
+                raise refuse(_l("Use a date written YYYY-MM-DD."))
             try:
                 value = date.fromisoformat(value.strip())
             except ValueError:
-                raise _refuse(_l("No such date.")) from None
+                raise refuse(_l("No such date.")) from None
         if not 1900 <= value.year <= 9998:
-            raise _refuse(_l("Out of range."))
+            raise refuse(_l("Out of range."))
         if not_after is not None and value > not_after():
-            raise _refuse(_l("Cannot be in the future."))
+            raise refuse(_l("Cannot be in the future."))
         return value
 
     return Annotated[date if required else date | None, BeforeValidator(clean)]
 
 
-def Items(item: Any, *, max_items: int = 200, required: bool = False) -> Any:
-    """A list of ``item`` (a field type or a nested command); errors name the item: ``lots[1].kind``."""
+def Items(
+    item: Any, *, max_items: int = 200, required: bool = False, null_is_empty: bool = True, drop_blank: bool = False
+) -> Any:
+    """A list of ``item`` (a field type or a nested command); errors name the item: ``lots[1].kind``.
+
+    ``null`` is an empty list, unless ``null_is_empty`` is false (a change: null then means "unchanged").
+    With ``drop_blank``, blank entries are left out (the unused lines of a form's five whys)."""
 
     def clean(value: Any) -> Any:
         if value is None and not required:
-            return []
+            return [] if null_is_empty else None
         if value is None:
-            raise _refuse(REQUIRED)
+            raise refuse(REQUIRED)
         if not isinstance(value, list):
-            raise _refuse(_l("Must be a list."))
+            raise refuse(_l("Must be a list."))
+        if drop_blank:
+            value = [entry for entry in value if not _blank(entry)]
         if required and not value:
-            raise _refuse(_l("Give at least one."))
+            raise refuse(_l("Give at least one."))
         if len(value) > max_items:
-            raise _refuse(_l("At most %(n)d items.", n=max_items))
+            raise refuse(_l("At most %(n)d items.", n=max_items))
         return value
 
-    return Annotated[list[item], Field(max_length=max_items), BeforeValidator(clean)]
+    documented = Annotated[list[item], Field(max_length=max_items)]
+    return Annotated[documented if null_is_empty else documented | None, BeforeValidator(clean)]
+
+
+def Moment(zone: Callable[[], Any], *, required: bool = True) -> Any:
+    """A point in time in ISO 8601; without an offset it is read in ``zone()`` (the plant's time)."""
+    message = _l("Use a date and time in ISO 8601, such as 2026-03-05T14:30+08:00.")
+
+    def clean(value: Any) -> datetime | None:
+        if _blank(value):
+            if required:
+                raise refuse(REQUIRED)
+            return None
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise refuse(message) from None
+        else:
+            raise refuse(message)
+        if not 1900 <= moment.year <= 9998:
+            raise refuse(_l("Out of range."))
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone())
+
+    return Annotated[datetime if required else datetime | None, BeforeValidator(clean)]
+
+
+def LabValue() -> Any:
+    """A lab result as sent: a number, a text (``ND``, ``4-5``) or a short list of either; its reading is the
+    judge's, against the parameter's limit."""
+
+    def clean(value: Any) -> Any:
+        if _blank(value):
+            raise refuse(REQUIRED)
+        if isinstance(value, str) and len(value) > 100:
+            raise refuse(_l("At most %(n)d characters.", n=100))
+        if isinstance(value, list) and (len(value) > 10 or any(len(str(item)) > 20 for item in value)):
+            raise refuse(_l("At most 10 short values."))
+        if isinstance(value, str | int | float | list) and not isinstance(value, bool):
+            return value
+        raise refuse(_l("Must be a number or text."))
+
+    return Annotated[str | int | float | list[str | int | float], BeforeValidator(clean)]
 
 
 # Parsing -----------------------------------------------------------------------------------------------------
@@ -231,6 +289,12 @@ def errors_of(error: PydanticValidationError) -> dict[str, str]:
     return fields
 
 
+def _clean(command: type[Command], name: str, value: Any) -> Any:
+    """One field of ``command`` validated alone (it passed inside the whole, so it passes here)."""
+    info = command.model_fields[name]
+    return TypeAdapter(Annotated[(info.annotation, *info.metadata)]).validate_python(value)
+
+
 def parse(command: type[C], data: Any) -> C:
     """``data`` (a mapping from a form, a JSON body or options) as ``command``; raises ValidationError naming
     each bad field, or ``body`` when the data is not an object at all."""
@@ -241,4 +305,13 @@ def parse(command: type[C], data: Any) -> C:
     try:
         return command.model_validate(dict(data))
     except PydanticValidationError as error:
-        raise ValidationError(str(PLEASE_CORRECT), fields=errors_of(error)) from None
+        fields = errors_of(error)
+    malformed = {re.split(r"[.\[]", name, maxsplit=1)[0] for name in fields}
+    well_formed = {
+        name: _clean(command, name, value)
+        for name, value in data.items()
+        if name in command.model_fields and name not in malformed
+    }
+    # A format problem is the more useful message where a field has both.
+    fields = command.reference_problems(well_formed) | fields
+    raise ValidationError(str(PLEASE_CORRECT), fields=fields)

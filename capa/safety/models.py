@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,8 +10,26 @@ from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, Style
 
 COMPARATORS = "('max', 'lt', 'min', 'range', 'grade_min', 'absent', 'pass_fail')"
-LIMIT_CATEGORIES = ("A", "B", "C", "all")
-KINDS = ("chemical", "physical", "colorfastness", "labelling")
+
+
+class ParameterKind(StrEnum):
+    CHEMICAL = "chemical"
+    PHYSICAL = "physical"
+    COLORFASTNESS = "colorfastness"
+    LABELLING = "labelling"
+
+
+class LimitCategory(StrEnum):
+    """A limit holds for one style category (GB 18401 A, B, C) or for all of them."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    ALL = "all"
+
+
+LIMIT_CATEGORIES = tuple(LimitCategory)
+KINDS = tuple(ParameterKind)
 
 
 class SafetyParameter(db.Model):

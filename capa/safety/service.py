@@ -11,7 +11,8 @@ Rules that live here:
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,12 +23,11 @@ from capa.common.clock import plant_today
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
 from capa.common.types import identifier
-from capa.common.validation import Anything, Boolean, Choice, Code, Date, ListOf, Schema, Text
 from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.models import Batch, LotKind, MaterialLot, Style, SupplierApproval
+from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult
 from capa.safety.judging import (
-    Comparator,
     InvalidLimit,
     Judgement,
     Outcome,
@@ -36,7 +36,6 @@ from capa.safety.judging import (
     parse_limit,
 )
 from capa.safety.models import (
-    KINDS,
     LIMIT_CATEGORIES,
     LabResult,
     LimitChange,
@@ -46,7 +45,6 @@ from capa.safety.models import (
     SafetyParameter,
 )
 
-STYLE_CATEGORIES = ("A", "B", "C")
 # The derived plan covers the Chinese mandatory codes; export-market rows are added per style by the QM.
 PLAN_STANDARDS = ("GB 18401", "GB 31701")
 PLEASE_CORRECT = _l("Please correct the fields marked.")
@@ -91,29 +89,6 @@ def get_parameter(code: str) -> SafetyParameter:
     return parameter
 
 
-LIMIT_SCHEMA = Schema(
-    category=Choice(LIMIT_CATEGORIES),
-    comparator=Choice([c.value for c in Comparator]),
-    limit=Text(200),
-)
-LIMIT_CHANGE_SCHEMA = Schema(
-    comparator=Choice([c.value for c in Comparator]),
-    limit=Text(200),
-    reason=Text(1000),
-)
-PARAMETER_SCHEMA = Schema(
-    code=Code(40),
-    name=Text(200),
-    kind=Choice(KINDS),
-    unit=Text(32),
-    standard=Text(120),
-    clause=Text(200, required=False),
-    test_method=Text(200, required=False),
-    limits=ListOf(LIMIT_SCHEMA, required=True, max_items=4),
-    reason=Text(1000),
-)
-
-
 def _checked_limit(comparator: str, text: str, field_name: str) -> str:
     try:
         parse_limit(comparator, text)
@@ -122,7 +97,7 @@ def _checked_limit(comparator: str, text: str, field_name: str) -> str:
     return text
 
 
-def change_limit(parameter: SafetyParameter, category: str, data: Any, actor: User) -> ParameterLimit:
+def change_limit(parameter: SafetyParameter, category: str, command: ChangeLimit, actor: User) -> ParameterLimit:
     """Set ``comparator`` and ``limit`` of ``parameter`` for ``category`` (A, B, C or all), for a ``reason``.
 
     Creates the limit when the parameter had none for that category. Raises ValidationError for an unknown
@@ -130,13 +105,12 @@ def change_limit(parameter: SafetyParameter, category: str, data: Any, actor: Us
     """
     if category not in LIMIT_CATEGORIES:
         raise _invalid({"category": str(_l("Must be one of: %(choices)s.", choices=", ".join(LIMIT_CATEGORIES)))})
-    values = LIMIT_CHANGE_SCHEMA.validate(data)
-    _checked_limit(values["comparator"], values["limit"], "limit")
+    _checked_limit(command.comparator, command.limit, "limit")
     limit = next((row for row in parameter.limits if row.category == category), None)
     others = {row.category for row in parameter.limits} - {category}
     if limit is None and others and (category == "all" or "all" in others):
         raise _invalid({"category": str(_l("A limit for all categories cannot stand beside limits per category."))})
-    if limit is not None and (limit.comparator, limit.limit) == (values["comparator"], values["limit"]):
+    if limit is not None and (limit.comparator, limit.limit) == (command.comparator, command.limit):
         return limit
     with unit_of_work() as session:
         session.add(
@@ -145,66 +119,65 @@ def change_limit(parameter: SafetyParameter, category: str, data: Any, actor: Us
                 category=category,
                 old_comparator=limit.comparator if limit else None,
                 old_limit=limit.limit if limit else None,
-                new_comparator=values["comparator"],
-                new_limit=values["limit"],
-                reason=values["reason"],
+                new_comparator=command.comparator,
+                new_limit=command.limit,
+                reason=command.reason,
                 changed_by=actor,
             )
         )
         if limit is None:
-            limit = ParameterLimit(category=category, comparator=values["comparator"], limit=values["limit"])
+            limit = ParameterLimit(category=category, comparator=command.comparator, limit=command.limit)
             parameter.limits.append(limit)
         else:
-            limit.comparator, limit.limit = values["comparator"], values["limit"]
+            limit.comparator, limit.limit = command.comparator, command.limit
     return limit
 
 
-def add_parameter(data: Any, actor: User) -> SafetyParameter:
+def add_parameter(command: NewParameter, actor: User) -> SafetyParameter:
     """Add a parameter to the catalog with its limits, for a ``reason`` (recorded with each limit).
 
     Raises ValidationError (each bad field named, ``limits[i].limit`` for a limit its comparator cannot read,
     a category given twice, or ``all`` beside a specific category) and Duplicate for a taken code.
     """
-    values = PARAMETER_SCHEMA.validate(data)
     errors: dict[str, str] = {}
-    categories = [limit["category"] for limit in values["limits"]]
-    for index, limit in enumerate(values["limits"]):
+    categories = [limit.category for limit in command.limits]
+    for index, limit in enumerate(command.limits):
         try:
-            parse_limit(limit["comparator"], limit["limit"])
+            parse_limit(limit.comparator, limit.limit)
         except InvalidLimit as exc:
             errors[f"limits[{index}].limit"] = str(exc)
-        if categories.count(limit["category"]) > 1:
+        if categories.count(limit.category) > 1:
             errors[f"limits[{index}].category"] = str(_l("Listed twice."))
     if "all" in categories and len(categories) > 1:
         errors["limits"] = str(_l("A limit for all categories cannot stand beside limits per category."))
     if errors:
         raise _invalid(errors)
-    if find_parameter(values["code"]) is not None:
+    if find_parameter(command.code) is not None:
         raise Duplicate(
-            str(_l("A parameter %(code)s exists already.", code=values["code"])),
+            str(_l("A parameter %(code)s exists already.", code=command.code)),
             fields={"code": str(_l("Already in use."))},
         )
     with unit_of_work() as session:
         parameter = SafetyParameter(
-            code=values["code"],
-            name=values["name"],
-            kind=values["kind"],
-            unit=values["unit"],
-            standard=values["standard"],
-            clause=values["clause"] or "",
-            test_method=values["test_method"] or "",
+            code=command.code,
+            name=command.name,
+            kind=command.kind,
+            unit=command.unit,
+            standard=command.standard,
+            clause=command.clause or "",
+            test_method=command.test_method or "",
             from_catalog=False,
         )
         session.add(parameter)
-        for limit in values["limits"]:
-            parameter.limits.append(ParameterLimit(**limit))
+        for limit in command.limits:
+            parameter.limits.append(ParameterLimit(**limit.model_dump()))
             session.add(
                 LimitChange(
                     parameter=parameter,
-                    category=limit["category"],
-                    new_comparator=limit["comparator"],
-                    new_limit=limit["limit"],
-                    reason=values["reason"],
+                    category=limit.category,
+                    new_comparator=limit.comparator,
+                    new_limit=limit.limit,
+                    reason=command.reason,
                     changed_by=actor,
                 )
             )
@@ -249,65 +222,63 @@ def evaluate(parameter: SafetyParameter, category: str, value: Any) -> Evaluatio
     return Evaluation(parameter, category, limit, judgement)
 
 
-EVALUATE_SCHEMA = Schema(parameter=Code(40), category=Choice(STYLE_CATEGORIES), value=Anything())
+def evaluate_request(command: Evaluate) -> Evaluation:
+    """The command's value judged; raises ValidationError naming an unknown parameter too."""
+    return evaluate(_named_parameter(command.parameter), command.category, command.value)
 
 
-def evaluate_request(data: Any) -> Evaluation:
-    """``{parameter, category, value}`` judged; raises ValidationError naming an unknown parameter too."""
-    values = EVALUATE_SCHEMA.validate(data)
-    parameter = find_parameter(values["parameter"])
+def _named_parameter(code: str) -> SafetyParameter:
+    """The parameter a command names; an unknown one is the caller's mistake (ValidationError on ``parameter``)."""
+    parameter = find_parameter(code)
     if parameter is None:
-        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
-    return evaluate(parameter, values["category"], values["value"])
+        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=code))})
+    return parameter
 
 
 # Lab results ----------------------------------------------------------------------------------------------
 
-RESULT_SCHEMA = Schema(
-    parameter=Code(40),
-    value=Anything(),
-    lab=Text(120),
-    report_number=Text(64),
-    tested_at=Date(not_after=plant_today),
-    lot=Code(64, required=False),
-)
 
-
-def record_result(batch: Batch, data: Any, actor: User) -> LabResult:
-    """Record and judge a lab result ``{parameter, value, lab, report_number, tested_at, lot?}`` for a batch.
+def record_result(batch: Batch, command: NewResult, actor: User) -> LabResult:
+    """Record and judge a lab result for a batch.
 
     Judged against the batch's style category. The lot, when given, must be one of the batch's lots.
     Raises ValidationError naming each bad field; nothing is stored then.
     """
-    values = RESULT_SCHEMA.validate(data)
-    parameter = find_parameter(values["parameter"])
-    if parameter is None:
-        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
+    parameter = _named_parameter(command.parameter)
     lot = None
-    if values["lot"]:
-        lot = next((candidate for candidate in batch.lots if candidate.number == values["lot"]), None)
+    if command.lot:
+        lot = next((candidate for candidate in batch.lots if candidate.number == command.lot), None)
         if lot is None:
             raise _invalid(
                 {
                     "lot": str(
                         _l(
                             "Lot %(lot)s is not used in batch %(batch)s.",
-                            lot=values["lot"],
+                            lot=command.lot,
                             batch=batch.number,
                         )
                     )
                 }
             )
-    evaluation = evaluate(parameter, batch.style.category, values["value"])
+    evaluation = evaluate(parameter, batch.style.category, command.value)
     with unit_of_work() as session:
-        result = result_from(evaluation, batch=batch, lot=lot, values=values, actor=actor)
+        result = result_from(evaluation, batch=batch, lot=lot, report=command, actor=actor)
         session.add(result)
     return result
 
 
+class LabReport(Protocol):
+    """Where a result comes from: a lab's report of a given date (each may be missing on a retest)."""
+
+    lab: str | None
+    report_number: str | None
+    tested_at: date | None
+
+
 def result_from(
-    evaluation: Evaluation, *, batch: Batch | None, lot: MaterialLot | None, values: dict, actor: User
+    evaluation: Evaluation, *, batch: Batch | None, lot: MaterialLot | None, report: LabReport, actor: User
 ) -> LabResult:
+    """The result record of ``evaluation``, with the lab, report number and test date of ``report``."""
     limit = evaluation.limit
     return LabResult(
         batch=batch,
@@ -321,9 +292,9 @@ def result_from(
         unit=evaluation.parameter.unit,
         explanation=evaluation.judgement.explanation,
         near_limit=evaluation.judgement.near_limit,
-        lab=values.get("lab") or "",
-        report_number=values.get("report_number") or "",
-        tested_at=values.get("tested_at") or plant_today(),
+        lab=report.lab or "",
+        report_number=report.report_number or "",
+        tested_at=report.tested_at or plant_today(),
         recorded_by=actor,
     )
 
@@ -356,8 +327,6 @@ def latest_results(batch_ids: list[int]) -> dict[tuple[int, int], LabResult]:
 
 
 # Quality plans --------------------------------------------------------------------------------------------
-
-PLAN_CHANGE_SCHEMA = Schema(parameter=Code(40), included=Boolean(default=True), reason=Text(1000))
 
 
 @dataclass
@@ -491,18 +460,15 @@ def plan_for(style: Style) -> QualityPlan:
     return plan
 
 
-def adjust_plan(style: Style, data: Any, actor: User) -> PlanChange:
+def adjust_plan(style: Style, command: AdjustPlan, actor: User) -> PlanChange:
     """Add (``included`` true) or drop a ``parameter`` from a style's plan, for a ``reason``; recorded.
 
     Raises ValidationError for an unknown parameter, a missing reason, or a style that does not require CMIA.
     """
-    values = PLAN_CHANGE_SCHEMA.validate(data)
     if not style.cmia_required:
         raise _invalid({"parameter": str(_l("Style %(code)s does not require CMIA; it has no plan.", code=style.code))})
-    parameter = find_parameter(values["parameter"])
-    if parameter is None:
-        raise _invalid({"parameter": str(_l("No safety parameter %(code)s.", code=values["parameter"]))})
-    if values["included"] and parameter.limit_for(style.category) is None:
+    parameter = _named_parameter(command.parameter)
+    if command.included and parameter.limit_for(style.category) is None:
         # Its results would all be not_applicable: the batch could never show it as passed.
         raise _invalid(
             {
@@ -518,14 +484,14 @@ def adjust_plan(style: Style, data: Any, actor: User) -> PlanChange:
             )
         )
         if adjustment is None:
-            session.add(PlanAdjustment(style=style, parameter=parameter, included=values["included"]))
+            session.add(PlanAdjustment(style=style, parameter=parameter, included=command.included))
         else:
-            adjustment.included = values["included"]
+            adjustment.included = command.included
         change = PlanChange(
             style_id=style.id,
             parameter=parameter,
-            included=values["included"],
-            reason=values["reason"],
+            included=command.included,
+            reason=command.reason,
             changed_by=actor,
         )
         session.add(change)

@@ -28,9 +28,26 @@ from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
 from capa.capas import defect_types as defect_type_service
 from capa.capas import filing, gates, lookup, photos, queries, steps
+from capa.capas.commands import (
+    Cancel,
+    Close,
+    CompleteAction,
+    Contain,
+    DefectTypeChanges,
+    EditNC,
+    FileNC,
+    NCFilters,
+    NewAction,
+    NewDefectType,
+    ReleaseHold,
+    Retest,
+    Review,
+    RootCause,
+)
 from capa.capas.models import FishboneCategory
 from capa.capas.states import Step, allowed_in, role_may
 from capa.common.clock import plant_today
+from capa.common.commands import parse
 from capa.common.errors import DomainError, NotFound, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
@@ -54,7 +71,7 @@ from capa.web.capas.forms import (
     RootCauseForm,
     TestForm,
 )
-from capa.web.forms import handle_form, options, record_options, show_errors
+from capa.web.forms import command_from, handle_form, options, record_options, show_errors
 
 bp = Blueprint("capas", __name__)
 
@@ -108,22 +125,9 @@ def file_nc():
     _offer_filing_choices(form)
 
     def save():
-        return filing.file_nc(
-            {
-                "title": form.title.data,
-                "description": form.description.data,
-                "defect_type": form.defect_type.data or None,
-                "source": form.source.data,
-                "line": form.line.data or None,
-                "style": form.style.data or None,
-                "batch": form.batch.data or None,
-                "severity": form.severity.data,
-                "quantity_affected": form.quantity_affected.data or None,
-                "parameters": form.parameters.data or None,
-            },
-            current_user,
-            photos=_uploads(form.photos),
-        )
+        # No parameter chosen: the defect type's usual ones.
+        command = command_from(form, FileNC, parameters=form.parameters.data or None, photos=_uploads(form.photos))
+        return filing.file_nc(command, current_user)
 
     return handle_form(
         form,
@@ -190,11 +194,6 @@ def nc(number: str):
     return _render_nc(_nc(number))
 
 
-def _version(form) -> str | None:
-    """The version the page was rendered with, as sent: the service checks it is a number (400 otherwise)."""
-    return (form.version.data or "").strip() or None if "version" in form else None
-
-
 def _take_step(number: str, name: str, form_class, build, *, success_message: str):
     """Validate the step's form, call the service through ``build(nc, form)``, then back to the NC page; on
     refusal, the NC page again with this form's input and errors, and the reason on top of the page (the
@@ -220,18 +219,7 @@ def edit(number: str):
         number,
         "edit",
         EditForm,
-        lambda nc, f: filing.edit_nc(
-            nc,
-            {
-                "title": f.title.data,
-                "description": f.description.data,
-                "severity": f.severity.data,
-                "quantity_affected": f.quantity_affected.data or None,
-                "parameters": f.parameters.data or [],
-                "version": _version(f),
-            },
-            current_user,
-        ),
+        lambda nc, f: filing.edit_nc(nc, command_from(f, EditNC), current_user),
         success_message=_("Saved."),
     )
 
@@ -245,11 +233,11 @@ def contain(number: str):
         ContainForm,
         lambda nc, f: steps.contain(
             nc,
-            {
-                "description": f.description.data,
-                "hold": [part.strip() for part in (f.hold.data or "").replace(";", ",").split(",") if part.strip()],
-                "version": _version(f),
-            },
+            command_from(
+                f,
+                Contain,
+                hold=[part.strip() for part in (f.hold.data or "").replace(";", ",").split(",") if part.strip()],
+            ),
             current_user,
         ),
         success_message=_("Containment recorded."),
@@ -261,10 +249,9 @@ def contain(number: str):
 def release(number: str, hold_id: int):
     nc = _nc(number)
     form = ReleaseForm()
-    data = {"reason": form.reason.data, "version": _version(form)}
     return _inline_step(
         nc,
-        lambda: steps.release_hold(nc, hold_id, data, current_user),
+        lambda: steps.release_hold(nc, hold_id, command_from(form, ReleaseHold), current_user),
         _("Hold released."),
         kept={"release": {hold_id: form.reason.data or ""}},
     )
@@ -286,24 +273,16 @@ def _inline_step(nc, step, success_message: str, *, kept: dict):
 @requires(Permission.VIEW)
 def root_cause(number: str):
     def build(nc, f):
-        return steps.submit_root_cause(
-            nc,
-            {
-                "whys": [
-                    w for w in (f.why1.data, f.why2.data, f.why3.data, f.why4.data, f.why5.data) if w and w.strip()
-                ],
-                "fishbone": {
-                    category.value: [
-                        line.strip() for line in (f[category.value].data or "").splitlines() if line.strip()
-                    ]
-                    for category in FishboneCategory
-                },
-                "category": f.category.data,
-                "statement": f.statement.data,
-                "version": _version(f),
+        command = command_from(
+            f,
+            RootCause,
+            whys=[w for w in (f.why1.data, f.why2.data, f.why3.data, f.why4.data, f.why5.data) if w and w.strip()],
+            fishbone={
+                category.value: [line.strip() for line in (f[category.value].data or "").splitlines() if line.strip()]
+                for category in FishboneCategory
             },
-            current_user,
         )
+        return steps.submit_root_cause(nc, command, current_user)
 
     return _take_step(number, "root_cause", RootCauseForm, build, success_message=_("Root cause submitted for review."))
 
@@ -315,15 +294,7 @@ def review(number: str):
         number,
         "review",
         ReviewForm,
-        lambda nc, f: steps.review(
-            nc,
-            {
-                "decision": f.decision.data,
-                "comment": f.comment.data,
-                "version": _version(f),
-            },
-            current_user,
-        ),
+        lambda nc, f: steps.review(nc, command_from(f, Review), current_user),
         success_message=_("Review recorded."),
     )
 
@@ -335,17 +306,7 @@ def add_action(number: str):
         number,
         "action",
         ActionForm,
-        lambda nc, f: steps.add_action(
-            nc,
-            {
-                "kind": f.kind.data,
-                "description": f.description.data,
-                "owner": f.owner.data or None,
-                "due_date": f.due_date.data,
-                "version": _version(f),
-            },
-            current_user,
-        ),
+        lambda nc, f: steps.add_action(nc, command_from(f, NewAction), current_user),
         success_message=_("Action added."),
     )
 
@@ -358,10 +319,9 @@ def complete_action(action_id: int):
     except NotFound:
         abort(404)
     form = CompleteActionForm()
-    data = {"evidence": form.evidence.data, "version": _version(form)}
     return _inline_step(
         action.nc,
-        lambda: steps.complete_action(action, data, current_user),
+        lambda: steps.complete_action(action, command_from(form, CompleteAction), current_user),
         _("Action done."),
         kept={"evidence": {action_id: form.evidence.data or ""}},
     )
@@ -374,19 +334,7 @@ def record_test(number: str):
         number,
         "test",
         TestForm,
-        lambda nc, f: steps.record_test(
-            nc,
-            {
-                "parameter": f.parameter.data or None,
-                "value": f.value.data,
-                "lab": f.lab.data,
-                "report_number": f.report_number.data,
-                "tested_at": f.tested_at.data,
-                "category": f.category.data or None,
-                "version": _version(f),
-            },
-            current_user,
-        ),
+        lambda nc, f: steps.record_test(nc, command_from(f, Retest), current_user),
         success_message=_("Retest recorded."),
     )
 
@@ -398,14 +346,7 @@ def close(number: str):
         number,
         "close",
         CloseForm,
-        lambda nc, f: steps.close(
-            nc,
-            {
-                "effectiveness": f.effectiveness.data,
-                "version": _version(f),
-            },
-            current_user,
-        ),
+        lambda nc, f: steps.close(nc, command_from(f, Close), current_user),
         success_message=_("CAPA closed."),
     )
 
@@ -417,14 +358,7 @@ def cancel(number: str):
         number,
         "cancel",
         CancelForm,
-        lambda nc, f: steps.cancel(
-            nc,
-            {
-                "reason": f.reason.data,
-                "version": _version(f),
-            },
-            current_user,
-        ),
+        lambda nc, f: steps.cancel(nc, command_from(f, Cancel), current_user),
         success_message=_("Cancelled."),
     )
 
@@ -521,11 +455,11 @@ def _raw_row(nc) -> list:
     ]
 
 
-def _export_rows(filters: dict):
+def _export_rows(filters: NCFilters):
     """Every NC matching the filters, page by page, so an export of any size never loads everything at once."""
     page_number = 1
     while True:
-        page = queries.search({**filters, "page": page_number, "per_page": 500})
+        page = queries.search(filters.model_copy(update={"page": page_number, "per_page": 500}))
         for nc in page.items:
             yield _row(nc)
         if page_number >= page.pages:
@@ -539,16 +473,17 @@ def nc_list():
     export = request.args.get("format")
     # The filters alone: what export links and the pager carry on.
     # Only the known filters: an unknown key (``endpoint=x``) is refused by the search, never echoed into links.
-    known = queries.LIST_SCHEMA.fields.keys() - {"page", "per_page"}
+    known = NCFilters.model_fields.keys() - {"page", "per_page"}
     filters = {k: v for k, v in request.args.items() if k in known and v}
     try:
         # Checks every filter before any export starts.
-        page = queries.search({k: v for k, v in request.args.items() if k != "format"})
+        command = parse(NCFilters, {k: v for k, v in request.args.items() if k != "format" and v})
         errors = {}
     except ValidationError as exc:
-        page, errors = queries.search({}), exc.fields
+        command, errors = NCFilters(), exc.fields
+    page = queries.search(command)
     if export in ("csv", "xlsx") and not errors:
-        return _csv(_export_rows(filters)) if export == "csv" else _xlsx(_export_rows(filters))
+        return _csv(_export_rows(command)) if export == "csv" else _xlsx(_export_rows(command))
     return render_template(
         "capas/list.html",
         page=page,
@@ -630,12 +565,12 @@ def defect_type(code: str | None = None):
         form,
         lambda: defect_type_service.save_defect_type(
             existing,
-            {
-                **({"code": form.code.data} if existing is None else {}),
-                "name": form.name.data,
-                "active": form.active.data == "yes",
-                "parameters": form.parameters.data or [],
-            },
+            command_from(
+                form,
+                NewDefectType if existing is None else DefectTypeChanges,
+                active=form.active.data == "yes",
+                parameters=form.parameters.data or [],
+            ),
         ),
         success=lambda _t: url_for(".defect_types"),
         message=lambda t: _("Defect type %(name)s saved.", name=t.name),

@@ -6,12 +6,14 @@ from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
 from capa.capas import queries
+from capa.common.commands import parse
 from capa.common.errors import NotFound, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service
+from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult
 from capa.safety.judging import describe_limit
 from capa.safety.models import LIMIT_CATEGORIES
-from capa.web.forms import handle_form, options, record_options
+from capa.web.forms import command_from, handle_form, options, record_options
 from capa.web.safety.forms import (
     CATEGORY_FILTER,
     COMPARATOR_LABELS,
@@ -91,12 +93,7 @@ def edit_limit(code: str, category: str):
         form.reason.data = ""
     return handle_form(
         form,
-        lambda: service.change_limit(
-            parameter,
-            category,
-            {"comparator": form.comparator.data, "limit": form.limit.data, "reason": form.reason.data},
-            current_user,
-        ),
+        lambda: service.change_limit(parameter, category, command_from(form, ChangeLimit), current_user),
         success=lambda _limit: url_for(".parameter", code=parameter.code),
         message=lambda _limit: _("Limit of %(code)s for %(category)s saved.", code=parameter.code, category=category),
         template="safety/limit_form.html",
@@ -139,7 +136,7 @@ def new_parameter():
                 f"limits[{index}].comparator": "comparator",
             }
         try:
-            return service.add_parameter(data, current_user)
+            return service.add_parameter(parse(NewParameter, data), current_user)
         except ValidationError as exc:
             raise exc.renamed(aliases) from None
 
@@ -167,18 +164,7 @@ def new_result(number: str):
         form.parameter.data = request.args["parameter"]
 
     def save():
-        return service.record_result(
-            batch,
-            {
-                "parameter": form.parameter.data or None,
-                "value": form.value.data,
-                "lot": form.lot.data or None,
-                "lab": form.lab.data,
-                "report_number": form.report_number.data,
-                "tested_at": form.tested_at.data,
-            },
-            current_user,
-        )
+        return service.record_result(batch, command_from(form, NewResult), current_user)
 
     return handle_form(
         form,
@@ -200,15 +186,7 @@ def change_plan(code: str):
     form.parameter.choices = record_options(service.list_parameters())
     return handle_form(
         form,
-        lambda: service.adjust_plan(
-            style,
-            {
-                "parameter": form.parameter.data or None,
-                "included": form.included.data,
-                "reason": form.reason.data,
-            },
-            current_user,
-        ),
+        lambda: service.adjust_plan(style, command_from(form, AdjustPlan), current_user),
         success=lambda change: url_for("masterdata.style", code=style.code),
         message=lambda change: _("Quality plan of %(code)s changed.", code=style.code),
         template="safety/plan_form.html",

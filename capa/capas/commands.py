@@ -1,0 +1,227 @@
+"""What the CAPA services accept: filing and editing an NC, each 8D step, defect types and the list's filters.
+
+A step's command carries ``version``, the NC version the person saw: a step taken on an NC changed meanwhile is
+refused (409 ``stale_version``) rather than overwriting what the other person did.
+"""
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from flask_babel import lazy_gettext as _l
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
+from capa.capas.photos import Upload, check_photos, photo_limit_bytes
+from capa.capas.references import resolve_filing
+from capa.capas.states import State
+from capa.common.clock import plant_today, plant_zone
+from capa.common.commands import (
+    Boolean,
+    Choice,
+    Code,
+    Command,
+    Day,
+    Integer,
+    Items,
+    LabValue,
+    Moment,
+    Text,
+    refuse,
+)
+from capa.common.errors import ValidationError
+from capa.masterdata.models import SafetyCategory
+
+Version = Integer(required=False, minimum=1)
+ParameterCodes = Items(Code(40), max_items=50, null_is_empty=False)
+DefectTypeCode = Text(40, lower=True)
+Quantity = Integer(required=False, maximum=10_000_000)
+
+
+def _checked_photos(uploads: list[Upload]) -> list[Upload]:
+    try:
+        check_photos(uploads, 0, photo_limit_bytes())
+    except ValidationError as error:
+        raise refuse(error.fields.get("photos", error.message)) from None
+    return uploads
+
+
+class FileNC(Command):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    title: Text(200)
+    description: Text(4000, required=False) = None
+    #: The defect type's code, e.g. ``loose_button``.
+    defect_type: DefectTypeCode
+    source: Choice(Source)
+    line: Code()
+    style: Code(required=False) = None
+    batch: Code(64, required=False) = None
+    #: The GB 18401 category to judge against when the NC names no style.
+    category: Choice(SafetyCategory, required=False) = None
+    severity: Choice(Severity, required=False) = Severity.MAJOR
+    quantity_affected: Quantity = None
+    #: Codes of the safety parameters concerned; when absent, the defect type's usual ones.
+    parameters: ParameterCodes = None
+    #: Back-dating, by quality managers and administrators only; without an offset, plant time.
+    reported_at: Moment(plant_zone, required=False) = None
+    #: Photos from a form (the JSON API files without photos and adds them later).
+    photos: SkipJsonSchema[Annotated[list[Upload], AfterValidator(_checked_photos)]] = Field(default_factory=list)
+
+    @classmethod
+    def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:
+        return resolve_filing(values).problems
+
+
+class EditNC(Command):
+    """A change to what an NC says; only the fields given change."""
+
+    title: Text(200) = None
+    description: Text(4000, required=False) = None
+    severity: Choice(Severity) = None
+    quantity_affected: Quantity = None
+    parameters: ParameterCodes = None
+    version: Version = None
+
+
+class Contain(Command):
+    description: Text(4000)
+    #: Numbers of the batches and lots to hold.
+    hold: Items(Code(64), max_items=100, null_is_empty=False) = None
+    version: Version = None
+
+
+class ReleaseHold(Command):
+    reason: Text(1000)
+    version: Version = None
+
+
+def _fishbone(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise refuse(_l("Must be an object of 6M categories and their causes."))
+    known = [category.value for category in FishboneCategory]
+    for category in value:
+        if category not in known:
+            raise refuse(_l("Unknown category %(c)s; use the 6M: %(all)s.", c=category, all=", ".join(known)))
+    return value
+
+
+def _without_empty(fishbone: dict) -> dict:
+    return {category: causes for category, causes in fishbone.items() if causes}
+
+
+#: Causes by 6M category: ``{"material": ["fixing agent changed"]}``.
+Fishbone = Annotated[
+    dict[FishboneCategory, Items(Text(500), max_items=20, drop_blank=True)],
+    BeforeValidator(_fishbone),
+    AfterValidator(_without_empty),
+]
+
+
+class RootCause(Command):
+    """A root-cause analysis: at least one why or one fishbone cause, beside the statement."""
+
+    #: The chain of whys; blank ones are left out.
+    whys: Items(Text(500), max_items=10, drop_blank=True) = Field(default_factory=list)
+    fishbone: Fishbone = Field(default_factory=dict)
+    category: Choice(FishboneCategory)
+    statement: Text(4000)
+    version: Version = None
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    RETURN = "return"
+
+
+class Review(Command):
+    decision: Choice(Decision)
+    #: Required when the analysis is returned: what is missing.
+    comment: Text(4000, required=False) = None
+    version: Version = None
+
+
+class NewAction(Command):
+    kind: Choice(ActionKind)
+    description: Text(4000)
+    #: The user name of an active user.
+    owner: Text(64, lower=True)
+    due_date: Day()
+    version: Version = None
+
+
+class CompleteAction(Command):
+    evidence: Text(4000)
+    version: Version = None
+
+
+class Retest(Command):
+    """A retest of one of the NC's linked parameters."""
+
+    parameter: Code(40)
+    value: LabValue()
+    lab: Text(120, required=False) = None
+    report_number: Text(64, required=False) = None
+    tested_at: Day(required=False, not_after=plant_today) = None
+    #: Needed only when the NC names no style.
+    category: Choice(SafetyCategory, required=False) = None
+    version: Version = None
+
+
+class Close(Command):
+    effectiveness: Text(4000, required=False) = None
+    version: Version = None
+
+
+class Cancel(Command):
+    reason: Text(4000)
+    version: Version = None
+
+
+DEFECT_TYPE_CODE = Text(
+    40, lower=True, pattern=r"[a-z0-9][a-z0-9_]*", pattern_message=_l("Use lower-case letters, digits and _ only.")
+)
+
+
+class NewDefectType(Command):
+    code: DEFECT_TYPE_CODE
+    name: Text(120)
+    active: Boolean = True
+    #: The safety parameters an NC of this type usually concerns.
+    parameters: ParameterCodes = None
+
+
+class DefectTypeChanges(Command):
+    name: Text(120) = None
+    active: Boolean = None
+    parameters: ParameterCodes = None
+
+
+class Overdue(StrEnum):
+    TRUE = "true"
+    FALSE = "false"
+    YES = "1"
+    NO = "0"
+
+
+class NCFilters(Command):
+    """The filters of the NC list (query parameters); unknown ones are refused."""
+
+    status: Choice(State, required=False) = None
+    line: Code(required=False) = None
+    style: Code(required=False) = None
+    #: NCs on batches with a lot of this supplier.
+    supplier: Code(required=False) = None
+    defect_type: Text(40, lower=True, required=False) = None
+    parameter: Code(40, required=False) = None
+    #: NCs with an action open past its due date (cancelled NCs excepted).
+    overdue: Choice(Overdue, required=False) = None
+    reported_from: Day(required=False) = None
+    reported_to: Day(required=False) = None
+    #: Words in the title, the description or the number.
+    q: Text(200, required=False) = None
+    page: Integer(required=False, minimum=1, maximum=100_000) = None
+    per_page: Integer(required=False, minimum=1, maximum=500) = None
