@@ -1,12 +1,14 @@
 """Non-conformances and their CAPAs: filing, the workflow steps, lists and the whole record."""
 
+from datetime import date
 from typing import Any
 
-from flask import jsonify
+from pydantic import BaseModel, Field, model_validator
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.safety import result_json
+from capa.api.models import Codes, OrNone, Record, Ref, Timestamp, With
+from capa.api.safety import Result
 from capa.capas import filing, lookup, queries, steps
 from capa.capas.commands import (
     Cancel,
@@ -22,162 +24,197 @@ from capa.capas.commands import (
     Review,
     RootCause,
 )
-from capa.capas.models import Action, Hold, NonConformance, RootCauseAnalysis
+from capa.capas.models import ActionKind, ActionStatus, FishboneCategory, NonConformance, Severity, Source
+from capa.capas.states import State
 from capa.http.guard import request_user
+from capa.masterdata.models import SafetyCategory
 
 
-def _when(moment) -> str | None:
-    return moment.isoformat() if moment else None
+class DefectType(Record):
+    code: str
+    name: str
+    parameters: Codes()
 
 
-def nc_json(nc: NonConformance) -> dict[str, Any]:
-    return {
-        "number": nc.number,
-        "status": nc.status,
-        "version": nc.version,
-        "title": nc.title,
-        "description": nc.description,
-        "defect_type": nc.defect_type.code,
-        "source": nc.source,
-        "severity": nc.severity,
-        "line": nc.line.code,
-        "style": nc.style.code if nc.style else None,
-        "batch": nc.batch.number if nc.batch else None,
-        "category": nc.effective_category,
-        "quantity_affected": nc.quantity_affected,
-        "parameters": [p.code for p in nc.parameters],
-        "safety_critical": nc.safety_critical,
-        "recurrence_of": nc.recurrence_of.number if nc.recurrence_of else None,
-        "reported_by": nc.reported_by.username,
-        "reported_at": _when(nc.reported_at),
-        "closed_at": _when(nc.closed_at),
-        "overdue_actions": sum(1 for action in nc.actions if queries.is_overdue(action)),
-    }
+class DefectTypes(BaseModel):
+    items: list[DefectType]
 
 
-def hold_json(hold: Hold) -> dict[str, Any]:
-    return {
-        "id": hold.id,
-        "batch": hold.batch.number if hold.batch else None,
-        "lot": hold.lot.number if hold.lot else None,
-        "held_at": _when(hold.held_at),
-        "released_at": _when(hold.released_at),
-        "release_reason": hold.release_reason,
-    }
+class NC(Record):
+    """A non-conformance as listed."""
+
+    number: str
+    status: State
+    #: Send it back with a step: a step on an NC changed meanwhile is refused (409 stale_version).
+    version: int
+    title: str
+    description: str
+    defect_type: str = Ref("defect_type", "code")
+    source: Source
+    severity: Severity
+    line: str = Ref("line", "code")
+    style: str | None = Ref("style", "code", default=None)
+    batch: str | None = Ref("batch", "number", default=None)
+    #: The style's category, or the one given when the NC names no style.
+    category: SafetyCategory | None = Field(validation_alias="effective_category")
+    quantity_affected: int | None
+    parameters: Codes()
+    safety_critical: bool
+    recurrence_of: str | None = Ref("recurrence_of", "number", default=None)
+    reported_by: str = Ref("reported_by", "username")
+    reported_at: Timestamp
+    closed_at: Timestamp | None
+    overdue_actions: int
 
 
-def analysis_json(analysis: RootCauseAnalysis) -> dict[str, Any]:
-    return {
-        "round": analysis.round,
-        "whys": analysis.whys,
-        "fishbone": analysis.fishbone,
-        "category": analysis.category,
-        "statement": analysis.statement,
-        "submitted_by": analysis.submitted_by.username,
-        "submitted_at": _when(analysis.submitted_at),
-        "decision": analysis.decision or None,
-        "comment": analysis.review_comment,
-        "reviewed_by": analysis.reviewed_by.username if analysis.reviewed_by else None,
-        "reviewed_at": _when(analysis.reviewed_at),
-    }
+class NCPage(Record):
+    items: list[NC]
+    page: int
+    per_page: int
+    total: int
 
 
-def action_json(action: Action) -> dict[str, Any]:
-    return {
-        "id": action.id,
-        "nc": action.nc.number,
-        "kind": action.kind,
-        "description": action.description,
-        "owner": action.owner.username,
-        "due_date": action.due_date.isoformat(),
-        "status": action.status,
-        "overdue": queries.is_overdue(action),
-        "evidence": action.evidence,
-        "completed_at": _when(action.completed_at),
-    }
+class HoldRecord(Record):
+    id: int
+    batch: str | None = Ref("batch", "number", default=None)
+    lot: str | None = Ref("lot", "number", default=None)
+    held_at: Timestamp
+    released_at: Timestamp | None
+    release_reason: str
 
 
-def nc_detail_json(nc: NonConformance) -> dict[str, Any]:
-    latest = nc.analyses[-1] if nc.analyses else None
-    return {
-        **nc_json(nc),
-        "containment": {"description": nc.containment, "holds": [hold_json(h) for h in nc.holds]},
-        "root_cause": analysis_json(latest) if latest else None,
-        "reviews": [analysis_json(a) for a in nc.analyses],
-        "actions": [action_json(a) for a in nc.actions],
-        "tests": [result_json(r) for r in queries.tests_of(nc)],
-        "recurrences": [r.number for r in nc.recurrences],
-        "effectiveness": nc.effectiveness,
-        "cancel_reason": nc.cancel_reason,
-        "photos": [
-            {"id": p.id, "name": p.original_name, "content_type": p.content_type, "size": p.size} for p in nc.photos
-        ],
-        "history": [
-            {
-                "at": _when(e.at),
-                "by": e.actor.username if e.actor else None,
-                "kind": e.kind,
-                "field": e.field or None,
-                "old": e.old or None,
-                "new": e.new or None,
-                "note": e.note or None,
-            }
-            for e in nc.events
-        ],
-    }
+class Containment(Record):
+    description: str = Field(validation_alias="containment")
+    holds: list[HoldRecord]
+
+
+class Analysis(Record):
+    round: int
+    whys: list[str]
+    fishbone: dict[FishboneCategory, list[str]]
+    category: FishboneCategory
+    statement: str
+    submitted_by: str = Ref("submitted_by", "username")
+    submitted_at: Timestamp
+    decision: OrNone
+    comment: str = Field(validation_alias="review_comment")
+    reviewed_by: str | None = Ref("reviewed_by", "username", default=None)
+    reviewed_at: Timestamp | None
+
+
+class ActionRecord(Record):
+    id: int
+    nc: str = Ref("nc", "number")
+    kind: ActionKind
+    description: str
+    owner: str = Ref("owner", "username")
+    due_date: date
+    status: ActionStatus
+    overdue: bool
+    evidence: str
+    completed_at: Timestamp | None
+
+
+class ActionDone(ActionRecord):
+    nc_status: State = Ref("nc", "status")
+    version: int = Ref("nc", "version")
+
+
+class TestRecorded(Result):
+    nc_status: State
+    version: int
+
+
+class PhotoRecord(Record):
+    id: int
+    name: str = Field(validation_alias="original_name")
+    content_type: str
+    size: int
+
+
+class Event(Record):
+    at: Timestamp
+    by: str | None = Ref("actor", "username", default=None)
+    kind: str
+    field: OrNone
+    old: OrNone
+    new: OrNone
+    note: OrNone
+
+
+class NCDetail(NC):
+    """The whole record of a non-conformance: its 8D steps, retests, photos and history."""
+
+    containment: Containment
+    #: The latest analysis.
+    root_cause: Analysis | None
+    #: Every analysis with its review, in rounds.
+    reviews: list[Analysis] = Field(validation_alias="analyses")
+    actions: list[ActionRecord]
+    #: Retests, newest first.
+    tests: list[Result]
+    recurrences: Codes("number")
+    effectiveness: str
+    cancel_reason: str
+    photos: list[PhotoRecord]
+    history: list[Event] = Field(validation_alias="events")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_nc(cls, nc: Any) -> Any:
+        if isinstance(nc, NonConformance):
+            latest = nc.analyses[-1] if nc.analyses else None
+            return With(nc, containment=nc, root_cause=latest, tests=queries.tests_of(nc))
+        return nc
 
 
 @bp.get("/defect-types")
+@bp.output(DefectTypes)
 @requires(Permission.VIEW)
 def defect_types():
-    return jsonify(
-        {
-            "items": [
-                {"code": t.code, "name": t.name, "parameters": [p.code for p in t.parameters]}
-                for t in lookup.list_defect_types(active_only=True)
-            ]
-        }
-    )
+    return {"items": lookup.list_defect_types(active_only=True)}
 
 
 @bp.post("/nonconformances")
 @bp.input(FileNC, arg_name="command")
+@bp.output(NCDetail, status_code=201)
 @requires(Permission.FILE_NC)
 def file_nc(command: FileNC):
-    return jsonify(nc_detail_json(filing.file_nc(command, request_user()))), 201
+    return filing.file_nc(command, request_user())
 
 
 @bp.get("/nonconformances")
 @bp.input(NCFilters, location="query", arg_name="filters")
+@bp.output(NCPage)
 @requires(Permission.VIEW)
 def list_ncs(filters: NCFilters):
-    page = queries.search(filters)
-    return jsonify(
-        {"items": [nc_json(nc) for nc in page.items], "page": page.page, "per_page": page.per_page, "total": page.total}
-    )
+    return queries.search(filters)
 
 
 @bp.get("/nonconformances/<number>")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def get_nc(number: str):
-    return jsonify(nc_detail_json(lookup.get_nc(number)))
+    return lookup.get_nc(number)
 
 
 @bp.patch("/nonconformances/<number>")
 @bp.input(EditNC, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def edit_nc(number: str, command: EditNC):
-    return jsonify(nc_detail_json(filing.edit_nc(lookup.get_nc(number), command, request_user())))
+    return filing.edit_nc(lookup.get_nc(number), command, request_user())
 
 
 def _step(number: str, step, command):
     nc = lookup.get_nc(number)
     step(nc, command, request_user())
-    return jsonify(nc_detail_json(nc))
+    return nc
 
 
 @bp.post("/nonconformances/<number>/containment")
 @bp.input(Contain, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def contain(number: str, command: Contain):
     return _step(number, steps.contain, command)
@@ -185,15 +222,17 @@ def contain(number: str, command: Contain):
 
 @bp.post("/nonconformances/<number>/holds/<int:hold_id>/release")
 @bp.input(ReleaseHold, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def release_hold(number: str, hold_id: int, command: ReleaseHold):
     nc = lookup.get_nc(number)
     steps.release_hold(nc, hold_id, command, request_user())
-    return jsonify(nc_detail_json(nc))
+    return nc
 
 
 @bp.post("/nonconformances/<number>/root-cause")
 @bp.input(RootCause, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def root_cause(number: str, command: RootCause):
     return _step(number, steps.submit_root_cause, command)
@@ -201,6 +240,7 @@ def root_cause(number: str, command: RootCause):
 
 @bp.post("/nonconformances/<number>/review")
 @bp.input(Review, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def review(number: str, command: Review):
     return _step(number, steps.review, command)
@@ -208,31 +248,33 @@ def review(number: str, command: Review):
 
 @bp.post("/nonconformances/<number>/actions")
 @bp.input(NewAction, arg_name="command")
+@bp.output(ActionRecord, status_code=201)
 @requires(Permission.VIEW)
 def add_action(number: str, command: NewAction):
-    action = steps.add_action(lookup.get_nc(number), command, request_user())
-    return jsonify(action_json(action)), 201
+    return steps.add_action(lookup.get_nc(number), command, request_user())
 
 
 @bp.post("/actions/<int:action_id>/complete")
 @bp.input(CompleteAction, arg_name="command")
+@bp.output(ActionDone)
 @requires(Permission.VIEW)
 def complete_action(action_id: int, command: CompleteAction):
-    action = steps.complete_action(lookup.get_action(action_id), command, request_user())
-    return jsonify({**action_json(action), "nc_status": action.nc.status, "version": action.nc.version})
+    return steps.complete_action(lookup.get_action(action_id), command, request_user())
 
 
 @bp.post("/nonconformances/<number>/tests")
 @bp.input(Retest, arg_name="command")
+@bp.output(TestRecorded, status_code=201)
 @requires(Permission.VIEW)
 def record_test(number: str, command: Retest):
     nc = lookup.get_nc(number)
     result = steps.record_test(nc, command, request_user())
-    return jsonify({**result_json(result), "nc_status": nc.status, "version": nc.version}), 201
+    return TestRecorded.model_validate(With(result, nc_status=nc.status, version=nc.version))
 
 
 @bp.post("/nonconformances/<number>/close")
 @bp.input(Close, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def close(number: str, command: Close):
     return _step(number, steps.close, command)
@@ -240,6 +282,7 @@ def close(number: str, command: Close):
 
 @bp.post("/nonconformances/<number>/cancel")
 @bp.input(Cancel, arg_name="command")
+@bp.output(NCDetail)
 @requires(Permission.VIEW)
 def cancel(number: str, command: Cancel):
     return _step(number, steps.cancel, command)

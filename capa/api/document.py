@@ -68,6 +68,7 @@ ERROR_ANSWERS = {
 
 
 @bp.get("/docs/assets/<path:name>")
+@bp.doc(hide=True)
 @public
 def docs_asset(name: str):
     """The documentation page's own scripts and styles."""

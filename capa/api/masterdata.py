@@ -4,10 +4,11 @@ Each endpoint declares its input (the service's command) and its answer; APIFlas
 documents both from those declarations.
 """
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
+from capa.api.models import Record, Ref
 from capa.capas import queries
 from capa.masterdata import service
 from capa.masterdata.commands import (
@@ -21,12 +22,6 @@ from capa.masterdata.commands import (
     SupplierChanges,
 )
 from capa.masterdata.models import Batch, LotKind, SafetyCategory, SupplierApproval
-
-
-class Record(BaseModel):
-    """An answer read from a stored record's attributes."""
-
-    model_config = ConfigDict(from_attributes=True)
 
 
 class Line(Record):
@@ -50,15 +45,15 @@ class Style(Record):
 class Lot(Record):
     number: str
     kind: LotKind
-    supplier: str = Field(validation_alias=AliasPath("supplier", "code"))
-    supplier_approval: SupplierApproval = Field(validation_alias=AliasPath("supplier", "approval"))
+    supplier: str = Ref("supplier", "code")
+    supplier_approval: SupplierApproval = Ref("supplier", "approval")
 
 
 class BatchRecord(Record):
     number: str
-    style: str = Field(validation_alias=AliasPath("style", "code"))
-    line: str = Field(validation_alias=AliasPath("line", "code"))
-    category: SafetyCategory = Field(validation_alias=AliasPath("style", "category"))
+    style: str = Ref("style", "code")
+    line: str = Ref("line", "code")
+    category: SafetyCategory = Ref("style", "category")
     lots: list[Lot]
     #: The open NCs that hold this batch or one of its lots: goods that must not move on.
     held_by: list[str] = []

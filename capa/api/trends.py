@@ -1,33 +1,60 @@
 """Weekly trend summaries."""
 
-from flask import jsonify
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
+from capa.api.models import Record, Timestamp, With
 from capa.trends import service
 
 
+class SummaryListed(Record):
+    #: ISO week, e.g. ``2026-W09``.
+    week: str
+    start: str | None
+    end: str | None
+    status: str
+    built_at: Timestamp | None
+    mail_status: str
+
+
+class Summaries(BaseModel):
+    items: list[SummaryListed]
+
+
+class WeeklyFigures(BaseModel):
+    """The figures of one built week, as stored when it was built; the tables (``by_defect_type``, ``by_line``,
+    ``by_supplier``, ``by_parameter``, ``by_source``, ``history``, ``aging``, ``overdue_actions``…) come beside
+    these totals."""
+
+    model_config = ConfigDict(extra="allow")
+
+    week: str
+    #: The week's first and last moments (Monday 00:00 and the next Monday, plant time), in ISO 8601.
+    start: str
+    end: str
+    new_ncs: int
+    closed: int
+    open_at_end: int
+    averages: dict[str, Any] = Field(default_factory=dict)
+
+
 @bp.get("/summaries")
+@bp.output(Summaries)
 @requires(Permission.VIEW)
 def summaries():
-    return jsonify(
-        {
-            "items": [
-                {
-                    "week": s.week,
-                    "start": s.figures.get("start"),
-                    "end": s.figures.get("end"),
-                    "status": s.status,
-                    "built_at": s.built_at.isoformat() if s.built_at else None,
-                    "mail_status": s.mail_status,
-                }
-                for s in service.list_summaries()
-            ]
-        }
-    )
+    return {
+        "items": [
+            With(summary, start=summary.figures.get("start"), end=summary.figures.get("end"))
+            for summary in service.list_summaries()
+        ]
+    }
 
 
 @bp.get("/summaries/<week>")
+@bp.output(WeeklyFigures)
 @requires(Permission.VIEW)
 def summary(week: str):
-    return jsonify(service.get_built(week).figures)
+    return service.get_built(week).figures

@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
+from capa.capas.states import State
+from capa.common.clock import plant_today
 from capa.common.types import UTCDateTime, utcnow
 from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style
@@ -165,6 +167,10 @@ class NonConformance(db.Model):
     events: Mapped[list["Event"]] = relationship(back_populates="nc", order_by="Event.id")
 
     @property
+    def overdue_actions(self) -> int:
+        return sum(1 for action in self.actions if action.overdue)
+
+    @property
     def effective_category(self) -> str | None:
         return self.style.category if self.style is not None else self.category
 
@@ -249,6 +255,12 @@ class Action(db.Model):
     nc: Mapped[NonConformance] = relationship(back_populates="actions")
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    @property
+    def overdue(self) -> bool:
+        """Open, due before today in plant time, and of an NC that was not cancelled (the same rule as the NC
+        list's ``overdue`` filter, :func:`capa.capas.queries.overdue_clause`)."""
+        return self.status == ActionStatus.OPEN and self.due_date < plant_today() and self.nc.status != State.CANCELLED
 
 
 class Photo(db.Model):

@@ -60,15 +60,6 @@ def held_numbers_for(batches: list[Batch]) -> dict[int, list[str]]:
 
 # D4 root cause and its review ------------------------------------------------------------------------------
 
-# The fishbone (a mapping of 6M categories to causes) is checked by _fishbone.
-
-
-def is_overdue(action: Action) -> bool:
-    """Open, due before today, and of an NC that was not cancelled."""
-    return (
-        action.status == ActionStatus.OPEN and action.due_date < plant_today() and action.nc.status != State.CANCELLED
-    )
-
 
 def tests_of(nc: NonConformance) -> list[LabResult]:
     return list(
@@ -93,7 +84,7 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _overdue_clause():
+def overdue_clause():
     """An NC with an action open past its due date, unless the NC was cancelled."""
     open_late = select(Action.id).where(
         Action.nc_id == NonConformance.id, Action.status == ActionStatus.OPEN, Action.due_date < plant_today()
@@ -123,9 +114,9 @@ def filtered(filters: NCFilters):
         )
         query = query.where(NonConformance.batch_id.in_(lots_of_supplier))
     if filters.overdue in ("true", "1"):
-        query = query.where(_overdue_clause())
+        query = query.where(overdue_clause())
     elif filters.overdue in ("false", "0"):
-        query = query.where(~_overdue_clause())
+        query = query.where(~overdue_clause())
     zone = plant_zone()
     if filters.reported_from:
         start = datetime.combine(filters.reported_from, datetime.min.time(), zone)

@@ -84,8 +84,6 @@ def labels():
         "severity_labels": SEVERITY_LABELS,
         "action_kind_labels": ACTION_KIND_LABELS,
         "fishbone_labels": FISHBONE_LABELS,
-        "is_overdue": queries.is_overdue,
-        "overdue_count": lambda nc: sum(1 for action in nc.actions if queries.is_overdue(action)),
     }
 
 
@@ -450,7 +448,7 @@ def _raw_row(nc) -> list:
         " ".join(p.code for p in nc.parameters),
         "yes" if nc.safety_critical else "no",
         nc.recurrence_of.number if nc.recurrence_of else "",
-        sum(1 for a in nc.actions if queries.is_overdue(a)),
+        nc.overdue_actions,
         nc.closed_at.isoformat(timespec="minutes") if nc.closed_at else "",
     ]
 
