@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Codes, OrNone, Record, Ref, Timestamp, With
+from capa.api.models import Answer, Codes, OrNone, Record, Ref, Timestamp, With
 from capa.api.safety import Result
 from capa.capas import filing, lookup, queries, steps
 from capa.capas.commands import (
@@ -36,7 +36,7 @@ class DefectType(Record):
     parameters: Codes()
 
 
-class DefectTypes(BaseModel):
+class DefectTypes(Answer):
     items: list[DefectType]
 
 

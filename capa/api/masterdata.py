@@ -4,11 +4,9 @@ Each endpoint declares its input (the service's command) and its answer; APIFlas
 documents both from those declarations.
 """
 
-from pydantic import BaseModel
-
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Record, Ref
+from capa.api.models import Answer, Record, Ref
 from capa.capas import queries
 from capa.masterdata import service
 from capa.masterdata.commands import (
@@ -59,19 +57,19 @@ class BatchRecord(Record):
     held_by: list[str] = []
 
 
-class Lines(BaseModel):
+class Lines(Answer):
     items: list[Line]
 
 
-class Suppliers(BaseModel):
+class Suppliers(Answer):
     items: list[Supplier]
 
 
-class Styles(BaseModel):
+class Styles(Answer):
     items: list[Style]
 
 
-class Batches(BaseModel):
+class Batches(Answer):
     items: list[BatchRecord]
 
 

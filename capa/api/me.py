@@ -1,16 +1,13 @@
 """Who the token belongs to: for a client checking its credentials."""
 
-from pydantic import BaseModel, ConfigDict
-
 from capa.accounts.models import Role
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
+from capa.api.models import Record
 from capa.http.guard import request_user
 
 
-class Me(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class Me(Record):
     username: str
     role: Role
 

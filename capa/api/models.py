@@ -12,7 +12,19 @@ from typing import Annotated, Any
 from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 
-class Record(BaseModel):
+class Answer(BaseModel):
+    """The body of an answer. Its document describes what is written (serialization), so a field read from
+    another name (``validation_alias``) is documented under the name it is answered as."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        kwargs["mode"] = "serialization"
+        return super().model_json_schema(*args, **kwargs)
+
+
+class Record(Answer):
     """An answer read from a stored record's attributes."""
 
     model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)

@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Record, Ref, Timestamp, With
+from capa.api.models import Answer, Record, Ref, Timestamp, With
 from capa.capas import queries
 from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
@@ -36,7 +36,7 @@ class Parameter(Record):
     limits: list[Limit]
 
 
-class Parameters(BaseModel):
+class Parameters(Answer):
     items: list[Parameter]
 
 
@@ -88,7 +88,7 @@ class Result(Record):
     recorded_at: Timestamp
 
 
-class Results(BaseModel):
+class Results(Answer):
     items: list[Result]
 
 
@@ -139,20 +139,20 @@ class PlanParameter(Parameter):
     applicable_limit: Limit | None
 
 
-class LabDipCheckpoint(BaseModel):
+class LabDipCheckpoint(Answer):
     kind: Literal["lab_dip_report"] = "lab_dip_report"
     title: str = "Verify the lab-dip test report for these parameters"
     status: Literal["met", "open"]
     parameters: list[ParameterStatus]
 
 
-class UnapprovedSupplier(BaseModel):
+class UnapprovedSupplier(Answer):
     supplier: str
     approval: SupplierApproval
     lots: list[str]
 
 
-class TrimCheckpoint(BaseModel):
+class TrimCheckpoint(Answer):
     kind: Literal["trim_suppliers_approved"] = "trim_suppliers_approved"
     title: str = "Confirm each trim supplier is approved"
     status: Literal["met", "open"]
@@ -167,7 +167,7 @@ class BatchTest(Record):
     missing: list[str]
 
 
-class FinalTestCheckpoint(BaseModel):
+class FinalTestCheckpoint(Answer):
     kind: Literal["final_batch_test"] = "final_batch_test"
     title: str = "Final garment batch test"
     status: Literal["met", "open"]
@@ -177,7 +177,7 @@ class FinalTestCheckpoint(BaseModel):
 Checkpoint = Annotated[LabDipCheckpoint | TrimCheckpoint | FinalTestCheckpoint, Field(discriminator="kind")]
 
 
-class Plan(BaseModel):
+class Plan(Answer):
     """A style's quality plan: the parameters it requires and, for a CMIA style, its three checkpoints."""
 
     style: str

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Record, Timestamp, With
+from capa.api.models import Answer, Record, Timestamp, With
 from capa.trends import service
 
 
@@ -20,11 +20,11 @@ class SummaryListed(Record):
     mail_status: str
 
 
-class Summaries(BaseModel):
+class Summaries(Answer):
     items: list[SummaryListed]
 
 
-class WeeklyFigures(BaseModel):
+class WeeklyFigures(Answer):
     """The figures of one built week, as stored when it was built; the tables (``by_defect_type``, ``by_line``,
     ``by_supplier``, ``by_parameter``, ``by_source``, ``history``, ``aging``, ``overdue_actions``…) come beside
     these totals."""

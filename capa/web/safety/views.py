@@ -10,7 +10,7 @@ from capa.common.commands import parse
 from capa.common.errors import NotFound, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service
-from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult
+from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult, ParameterFilters
 from capa.safety.judging import describe_limit
 from capa.safety.models import LIMIT_CATEGORIES
 from capa.web.forms import command_from, handle_form, options, record_options
@@ -51,18 +51,18 @@ def labels():
 @bp.route("/parameters")
 @requires(Permission.VIEW)
 def catalog():
-    filters = {
-        "kind": request.args.get("kind") or None,
-        "category": request.args.get("category") or None,
-        "standard": request.args.get("standard") or None,
-    }
+    try:
+        filters, errors = parse(ParameterFilters, {k: v for k, v in request.args.items() if v}), {}
+    except ValidationError as exc:
+        filters, errors = ParameterFilters(), exc.fields
     return render_template(
         "safety/catalog.html",
-        parameters=service.list_parameters(**filters),
+        parameters=service.list_parameters(kind=filters.kind, category=filters.category, standard=filters.standard),
         filters=filters,
+        errors=errors,
         standards=service.standards(),
         categories=CATEGORY_FILTER,
-    )
+    ), 400 if errors else 200
 
 
 @bp.route("/parameters/<code>")
