@@ -161,3 +161,66 @@ def test_navigation_fits_the_role(world, client, auth):
     page = client.get("/lines").text
     assert "/users" in page
     assert "/lines/new" in page
+
+
+# The matrix generated from the declarations ----------------------------------------------------------------
+
+#: A value for each URL argument: records that do not exist, so that a request let through the door stops
+#: at a 400 or a 404 and changes nothing, while a refused one is 403 before anything is read.
+ABSENT = {
+    "number": "NC-2000-99999",
+    "code": "NOPE9",
+    "category": "A",
+    "hold_id": 999999,
+    "action_id": 999999,
+    "photo_id": 999999,
+    "week": "2000-W01",
+    "username": "nobody.here",
+    "name": "nothing.css",
+}
+
+
+def declared_views(app):
+    """Every (rule, method, need) of the app, from what each view declares."""
+    for rule in app.url_map.iter_rules():
+        # Logging out would end the session the matrix walks with; it is public like logging in.
+        if rule.endpoint in ("static", "accounts.logout"):
+            continue
+        need = app.view_functions[rule.endpoint].required_permission
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method, need
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_declared_view_admits_exactly_the_roles_its_need_admits(app, client, make_user, role):
+    from capa.accounts import service as accounts
+
+    user = make_user(role, f"matrix.{role}")
+    token = accounts.create_token(user)
+    client.post("/login", data={"username": user.username, "password": PASSWORD})
+    wrong = []
+    for rule, method, need in declared_views(app):
+        path = rule.build({name: ABSENT[name] for name in rule.arguments}, append_unknown=False)[1]
+        is_api = path.startswith("/api/")
+        headers = {"Authorization": f"Bearer {token}"} if is_api else {}
+        response = client.open(path, method=method, json={} if is_api and method != "GET" else None, headers=headers)
+        admitted = need.allows(user)
+        refused = response.status_code == 403
+        if admitted == refused or response.status_code >= 500:
+            wrong.append(f"{method} {path} ({need}): {response.status_code}")
+        if refused and is_api:
+            assert response.json["error"]["code"] == "forbidden"
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_step_of_the_workflow_declares_its_step(app):
+    """No write of the workflow is left at the door of 'any logged-in user': each names its step."""
+    from capa.capas.policy import StepPermission
+
+    writes = [
+        (rule.rule, method, need)
+        for rule, method, need in declared_views(app)
+        if method != "GET" and (rule.rule.startswith(("/nc", "/actions", "/api/v1/nonconformances", "/api/v1/actions")))
+    ]
+    assert writes
+    assert [(path, method) for path, method, need in writes if not isinstance(need, StepPermission)] == []

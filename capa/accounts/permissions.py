@@ -7,16 +7,16 @@ nothing is refused, so a forgotten check fails closed, and a test walks the URL 
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from capa.accounts.models import Role, User
 
 
 class Permission(StrEnum):
     PUBLIC = "public"
-    #: Any logged-in user: read master data, the catalog, their own profile. The steps of the CAPA workflow
-    #: need only this at the door: who may take each step, in which state, is the workflow's own rule
-    #: (capa/capas/states.py), checked by its service.
+    #: Any logged-in user: read master data, the catalog, NCs, their own profile. A step of the CAPA workflow
+    #: is declared as that step instead (capa/capas/policy.py: role at the door, state and ownership in the
+    #: service).
     VIEW = "view"
     MANAGE_MASTERDATA = "manage_masterdata"
     MANAGE_USERS = "manage_users"
@@ -26,6 +26,16 @@ class Permission(StrEnum):
     FILE_NC = "file_nc"
     #: Record lab results against batches.
     RECORD_RESULTS = "record_results"
+
+    def allows(self, user: User | None) -> bool:
+        return allowed(user, self)
+
+
+class Need(Protocol):
+    """What a view declares it needs: a Permission, or a step of the workflow
+    (:class:`capa.capas.policy.StepPermission`)."""
+
+    def allows(self, user: User | None) -> bool: ...
 
 
 _ALL_ROLES = frozenset(Role)
@@ -40,21 +50,26 @@ POLICY: dict[Permission, frozenset[Role]] = {
 }
 
 
+def is_active_user(user: User | None) -> bool:
+    """A logged-in (or token-bearing) user whose account is active."""
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
 def allowed(user: User | None, permission: Permission) -> bool:
     """True when ``user`` holds ``permission``. Inactive and anonymous users hold none but PUBLIC."""
     if permission is Permission.PUBLIC:
         return True
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return Role(user.role) in POLICY[permission]
+    return is_active_user(user) and Role(user.role) in POLICY[permission]
 
 
 F = TypeVar("F", bound=Callable)
 
 
-def requires(permission: Permission) -> Callable[[F], F]:
+def requires(need: Need) -> Callable[[F], F]:
+    """Declare what a view needs; the guard checks ``need.allows(user)`` before the view runs."""
+
     def mark(view: F) -> F:
-        view.required_permission = permission  # type: ignore[attr-defined]
+        view.required_permission = need  # type: ignore[attr-defined]
         return view
 
     return mark

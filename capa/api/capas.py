@@ -25,7 +25,8 @@ from capa.capas.commands import (
     RootCause,
 )
 from capa.capas.models import ActionKind, ActionStatus, FishboneCategory, NonConformance, Severity, Source
-from capa.capas.states import State
+from capa.capas.policy import step_permission
+from capa.capas.states import State, Step
 from capa.http.guard import request_user
 from capa.masterdata.models import SafetyCategory
 
@@ -178,7 +179,7 @@ def defect_types():
 @bp.post("/nonconformances")
 @bp.input(FileNC, arg_name="command")
 @bp.output(NCDetail, status_code=201)
-@requires(Permission.FILE_NC)
+@requires(step_permission(Step.FILE))
 def file_nc(command: FileNC):
     return filing.file_nc(command, request_user())
 
@@ -201,7 +202,7 @@ def get_nc(number: str):
 @bp.patch("/nonconformances/<number>")
 @bp.input(EditNC, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.EDIT))
 def edit_nc(number: str, command: EditNC):
     return filing.edit_nc(lookup.get_nc(number), command, request_user())
 
@@ -215,7 +216,7 @@ def _step(number: str, step, command):
 @bp.post("/nonconformances/<number>/containment")
 @bp.input(Contain, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.CONTAIN))
 def contain(number: str, command: Contain):
     return _step(number, steps.contain, command)
 
@@ -223,7 +224,7 @@ def contain(number: str, command: Contain):
 @bp.post("/nonconformances/<number>/holds/<int:hold_id>/release")
 @bp.input(ReleaseHold, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.RELEASE_HOLD))
 def release_hold(number: str, hold_id: int, command: ReleaseHold):
     nc = lookup.get_nc(number)
     steps.release_hold(nc, hold_id, command, request_user())
@@ -233,7 +234,7 @@ def release_hold(number: str, hold_id: int, command: ReleaseHold):
 @bp.post("/nonconformances/<number>/root-cause")
 @bp.input(RootCause, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.SUBMIT_ROOT_CAUSE))
 def root_cause(number: str, command: RootCause):
     return _step(number, steps.submit_root_cause, command)
 
@@ -241,7 +242,7 @@ def root_cause(number: str, command: RootCause):
 @bp.post("/nonconformances/<number>/review")
 @bp.input(Review, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.REVIEW))
 def review(number: str, command: Review):
     return _step(number, steps.review, command)
 
@@ -249,7 +250,7 @@ def review(number: str, command: Review):
 @bp.post("/nonconformances/<number>/actions")
 @bp.input(NewAction, arg_name="command")
 @bp.output(ActionRecord, status_code=201)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.ADD_ACTION))
 def add_action(number: str, command: NewAction):
     return steps.add_action(lookup.get_nc(number), command, request_user())
 
@@ -257,7 +258,7 @@ def add_action(number: str, command: NewAction):
 @bp.post("/actions/<int:action_id>/complete")
 @bp.input(CompleteAction, arg_name="command")
 @bp.output(ActionDone)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.COMPLETE_ACTION))
 def complete_action(action_id: int, command: CompleteAction):
     return steps.complete_action(lookup.get_action(action_id), command, request_user())
 
@@ -265,7 +266,7 @@ def complete_action(action_id: int, command: CompleteAction):
 @bp.post("/nonconformances/<number>/tests")
 @bp.input(Retest, arg_name="command")
 @bp.output(TestRecorded, status_code=201)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.RECORD_TEST))
 def record_test(number: str, command: Retest):
     nc = lookup.get_nc(number)
     result = steps.record_test(nc, command, request_user())
@@ -275,7 +276,7 @@ def record_test(number: str, command: Retest):
 @bp.post("/nonconformances/<number>/close")
 @bp.input(Close, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.CLOSE))
 def close(number: str, command: Close):
     return _step(number, steps.close, command)
 
@@ -283,6 +284,6 @@ def close(number: str, command: Close):
 @bp.post("/nonconformances/<number>/cancel")
 @bp.input(Cancel, arg_name="command")
 @bp.output(NCDetail)
-@requires(Permission.VIEW)
+@requires(step_permission(Step.CANCEL))
 def cancel(number: str, command: Cancel):
     return _step(number, steps.cancel, command)

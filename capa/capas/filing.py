@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import Role, User
+from capa.capas import policy
 from capa.capas.commands import EditNC, FileNC
 from capa.capas.history import Journal, changing
 from capa.capas.lookup import find_parameters, invalid
@@ -167,8 +168,7 @@ def edit_nc(nc: NonConformance, command: EditNC, actor: User) -> NonConformance:
     A supervisor may edit only the NCs they reported. Raises StaleVersion when ``version`` is not the current
     one, so a second save never overwrites the first.
     """
-    if actor.role == Role.SUPERVISOR and nc.reported_by_id != actor.id:
-        raise PermissionDenied(str(_l("Supervisors edit only the non-conformances they reported.")))
+    policy.check(actor, Step.EDIT, nc)
     values = command.given()
     if values.get("parameters") is not None and nc.status not in (State.REPORTED, State.INVESTIGATION):
         # Once a root cause is submitted, the retests and the closing gates rest on these parameters.

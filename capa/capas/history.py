@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from capa.accounts.models import User
-from capa.capas.errors import InvalidState, StaleVersion
-from capa.capas.models import Event, NonConformance
-from capa.capas.states import State, Step, allowed_in, role_may
-from capa.common.errors import PermissionDenied
+from capa.capas import policy
+from capa.capas.errors import StaleVersion
+from capa.capas.models import Action, Event, NonConformance
+from capa.capas.states import State, Step
 from capa.common.transaction import unit_of_work
 
 
@@ -58,24 +58,11 @@ class Journal:
 
 
 def authorize(
-    nc: NonConformance, actor: User, step: Step, *, version: int | None = None, allow_roles: bool = False
+    nc: NonConformance, actor: User, step: Step, *, version: int | None = None, action: Action | None = None
 ) -> None:
-    """Refuse the step before anything changes: PermissionDenied for a role that may not take it (unless
-    ``allow_roles``: the caller checked a narrower right itself), InvalidState for the wrong state,
-    StaleVersion when the client's ``version`` is not the current one."""
-    if not allow_roles and not role_may(step, actor.role):
-        raise PermissionDenied(str(_l("The role %(role)s may not do this.", role=actor.role)))
-    if not allowed_in(step, nc.status):
-        raise InvalidState(
-            str(
-                _l(
-                    "%(number)s is %(state)s: this step is not possible now.",
-                    number=nc.number,
-                    state=nc.status,
-                )
-            ),
-            state=nc.status,
-        )
+    """Refuse the step before anything changes: PermissionDenied or InvalidState by the policy
+    (:func:`capa.capas.policy.check`), StaleVersion when the client's ``version`` is not the current one."""
+    policy.check(actor, step, nc, action=action)
     if version is not None and version != nc.version:
         raise StaleVersion(
             str(
@@ -93,10 +80,10 @@ def authorize(
 
 @contextmanager
 def changing(
-    nc: NonConformance, actor: User, step: Step, *, version: int | None = None, allow_roles: bool = False
+    nc: NonConformance, actor: User, step: Step, *, version: int | None = None, action: Action | None = None
 ) -> Iterator[Journal]:
     """Authorize ``step``, then yield a Journal; on leaving, raise the version and commit, or roll back."""
-    authorize(nc, actor, step, version=version, allow_roles=allow_roles)
+    authorize(nc, actor, step, version=version, action=action)
     try:
         with unit_of_work():
             journal = Journal(nc, actor)

@@ -6,8 +6,8 @@
     verification ──failing retest──▶ investigation
     any open state ──cancel with reason──▶ cancelled
 
-``closed`` and ``cancelled`` are final. Who may make each move is in :data:`STEP_ROLES`; the service checks
-both before it changes anything and raises InvalidState (409) or PermissionDenied (403).
+``closed`` and ``cancelled`` are final. Who may make each move is in :data:`STEP_ROLES`; the one policy
+(:mod:`capa.capas.policy`) reads both tables and is asked by services, pages, API and templates alike.
 """
 
 from enum import StrEnum

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from capa.accounts import service as accounts
 from capa.accounts.models import User
+from capa.capas import policy
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -42,8 +43,8 @@ from capa.capas.models import (
     NonConformance,
     RootCauseAnalysis,
 )
-from capa.capas.states import State, Step, role_may
-from capa.common.errors import NotFound, PermissionDenied
+from capa.capas.states import State, Step
+from capa.common.errors import NotFound
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.masterdata import service as masterdata
@@ -173,11 +174,10 @@ def complete_action(action: Action, command: CompleteAction, actor: User) -> Act
     """Mark an action done with its ``evidence`` (its owner or a quality manager); the last one done moves
     the CAPA to verification."""
     nc = action.nc
-    if actor.id != action.owner_id and not role_may(Step.COMPLETE_ACTION, actor.role):
-        raise PermissionDenied(str(_l("Only the action's owner or a quality manager may complete it.")))
+    policy.check(actor, Step.COMPLETE_ACTION, action=action)
     if action.status == ActionStatus.DONE:
         raise invalid({"id": str(_l("This action is done already."))})
-    with changing(nc, actor, Step.COMPLETE_ACTION, version=command.version, allow_roles=True) as journal:
+    with changing(nc, actor, Step.COMPLETE_ACTION, version=command.version, action=action) as journal:
         action.status = ActionStatus.DONE.value
         action.evidence = command.evidence
         action.completed_at = utcnow()

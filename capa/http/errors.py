@@ -41,7 +41,9 @@ def _handle_http_exception(error: HTTPException):
             response.headers["WWW-Authenticate"] = 'Bearer realm="capa"'
         return response
     template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
-    return render_template(template, error=error), status
+    # The reason given where the request was refused (the guard names the role), not werkzeug's default.
+    reason = error.description if error.description != type(error).description else None
+    return render_template(template, error=error, reason=reason), status
 
 
 def _handle_domain_error(error: DomainError):

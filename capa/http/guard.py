@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from capa.accounts import service
 from capa.accounts.models import User
-from capa.accounts.permissions import allowed
 
 
 def is_api_request() -> bool:
@@ -34,7 +33,7 @@ def _enforce_permission():
         abort(403)
     if is_api_request():
         g.api_user = service.user_for_bearer(request.headers.get("Authorization"))
-    if allowed(request_user(), permission):
+    if permission.allows(request_user()):
         return None
     user = request_user()
     if user is None:

@@ -27,7 +27,7 @@ from openpyxl import Workbook
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
 from capa.capas import defect_types as defect_type_service
-from capa.capas import filing, gates, lookup, photos, queries, steps
+from capa.capas import filing, gates, lookup, photos, policy, queries, steps
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -45,7 +45,8 @@ from capa.capas.commands import (
     RootCause,
 )
 from capa.capas.models import FishboneCategory
-from capa.capas.states import Step, allowed_in, role_may
+from capa.capas.policy import step_permission
+from capa.capas.states import Step
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.errors import DomainError, NotFound, ValidationError
@@ -117,7 +118,7 @@ def _uploads(field) -> list[photos.Upload]:
 
 
 @bp.route("/nc/new", methods=["GET", "POST"])
-@requires(Permission.FILE_NC)
+@requires(step_permission(Step.FILE))
 def file_nc():
     form = FileForm()
     _offer_filing_choices(form)
@@ -166,10 +167,6 @@ def _step_forms(nc, submitted: dict | None = None) -> dict:
     return forms
 
 
-def can_step(nc, step: Step) -> bool:
-    return allowed_in(step, nc.status) and current_user.is_authenticated and role_may(step, current_user.role)
-
-
 def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict | None = None):
     tests = queries.tests_of(nc)
     return render_template(
@@ -177,7 +174,7 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         nc=nc,
         kept=kept or {},
         forms=_step_forms(nc, submitted),
-        can_step=lambda step: can_step(nc, Step(step)),
+        can_step=lambda step, action=None: policy.can(current_user, Step(step), nc, action=action),
         tests=tests,
         # The tests come newest first: the first per parameter is its latest.
         latest_tests={result.parameter_id: result for result in reversed(tests)},
@@ -211,7 +208,7 @@ def _take_step(number: str, name: str, form_class, build, *, success_message: st
 
 
 @bp.post("/nc/<number>/edit")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.EDIT))
 def edit(number: str):
     return _take_step(
         number,
@@ -223,7 +220,7 @@ def edit(number: str):
 
 
 @bp.post("/nc/<number>/contain")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.CONTAIN))
 def contain(number: str):
     return _take_step(
         number,
@@ -243,7 +240,7 @@ def contain(number: str):
 
 
 @bp.post("/nc/<number>/holds/<int:hold_id>/release")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.RELEASE_HOLD))
 def release(number: str, hold_id: int):
     nc = _nc(number)
     form = ReleaseForm()
@@ -268,7 +265,7 @@ def _inline_step(nc, step, success_message: str, *, kept: dict):
 
 
 @bp.post("/nc/<number>/root-cause")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.SUBMIT_ROOT_CAUSE))
 def root_cause(number: str):
     def build(nc, f):
         command = command_from(
@@ -286,7 +283,7 @@ def root_cause(number: str):
 
 
 @bp.post("/nc/<number>/review")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.REVIEW))
 def review(number: str):
     return _take_step(
         number,
@@ -298,7 +295,7 @@ def review(number: str):
 
 
 @bp.post("/nc/<number>/actions")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.ADD_ACTION))
 def add_action(number: str):
     return _take_step(
         number,
@@ -310,7 +307,7 @@ def add_action(number: str):
 
 
 @bp.post("/actions/<int:action_id>/complete")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.COMPLETE_ACTION))
 def complete_action(action_id: int):
     try:
         action = lookup.get_action(action_id)
@@ -326,7 +323,7 @@ def complete_action(action_id: int):
 
 
 @bp.post("/nc/<number>/tests")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.RECORD_TEST))
 def record_test(number: str):
     return _take_step(
         number,
@@ -338,7 +335,7 @@ def record_test(number: str):
 
 
 @bp.post("/nc/<number>/close")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.CLOSE))
 def close(number: str):
     return _take_step(
         number,
@@ -350,7 +347,7 @@ def close(number: str):
 
 
 @bp.post("/nc/<number>/cancel")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.CANCEL))
 def cancel(number: str):
     return _take_step(
         number,
@@ -362,7 +359,7 @@ def cancel(number: str):
 
 
 @bp.post("/nc/<number>/photos")
-@requires(Permission.VIEW)
+@requires(step_permission(Step.ADD_PHOTO))
 def add_photos(number: str):
     return _take_step(
         number,
