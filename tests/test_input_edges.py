@@ -150,7 +150,7 @@ def test_exports_write_formulas_as_text(world, client, auth, make_user):
     file(as_user(client, make_user("supervisor")))
     auth.as_role("quality_manager")
     rows = list(csv.reader(io.StringIO(client.get("/nc?format=csv").text)))
-    title = rows[1][rows[0].index("title")]
+    title = rows[1][rows[0].index("Title")]
     assert title.startswith("'=HYPERLINK")
 
 

@@ -311,26 +311,27 @@ def test_summary_downloads_as_csv_and_xlsx_carry_the_figures(client, auth, built
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     table = list(csv.reader(io.StringIO(response.text)))
-    assert table[0] == ["figure", "key", "value", "average_4w", "average_12w"]
+    # Labels and names, as the summary page shows them, not codes.
+    assert table[0] == ["Figure", "Of", "This week", "Average of 4 weeks", "Average of 12 weeks"]
     values = {(r[0], r[1]): r[2] for r in table[1:]}
-    assert values[("new_ncs", "")] == "3"
-    assert values[("open_at_end", "")] == "3"
-    assert values[("by_defect_type", "stain")] == "2"
-    assert values[("by_defect_type", "formaldehyde_over_limit")] == "1"
-    assert values[("by_supplier", "SUP-A")] == "1"
-    assert values[("near_limit_results", "CN-FORM")] == "1"
-    assert values[("aging", "0-7")] == "3"
+    assert values[("New NCs", "")] == "3"
+    assert values[("Open at the end of the week", "")] == "3"
+    assert values[("By defect type", "Stain")] == "2"
+    assert values[("By defect type", "Formaldehyde over limit")] == "1"
+    assert values[("By supplier", "SUP-A")] == "1"
+    assert values[("Passed, but within 10 % of the limit", "CN-FORM")] == "1"
+    assert values[("Open CAPAs by age (days)", "0-7")] == "3"
 
     response = client.get(f"/summaries/{built_week}.xlsx")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
     sheet = book[built_week]
     cells = {(r[0], r[1] or ""): r[2] for r in sheet.iter_rows(min_row=2, values_only=True)}
-    assert cells[("new_ncs", "")] == 3
-    assert cells[("by_line", "L1")] == 2
-    assert cells[("by_parameter", "CN-FORM")] == 1
+    assert cells[("New NCs", "")] == 3
+    assert cells[("By line", "L1")] == 2
+    assert cells[("By safety parameter", "CN-FORM")] == 1
     overdue = list(book["Overdue actions"].iter_rows(values_only=True))
-    assert overdue[0] == ("nc", "action", "owner", "due_date", "days_late")
+    assert overdue[0] == ("NC", "Action", "Owner", "Due", "Days late")
     assert [(r[1], r[2], r[3], r[4]) for r in overdue[1:]] == [("Retrain the operators", "owner.wang", "2026-11-19", 3)]
     assert client.get("/summaries/2026-W46.csv").status_code == 404
     assert client.get("/summaries/2026-W46.xlsx").status_code == 404
@@ -621,3 +622,18 @@ def test_reminders_that_failed_with_smtp_down_are_sent_by_a_later_run(smtp_down,
     app.config["CAPA_SMTP_PORT"] = smtp_down.port
     assert send_reminders() == 2
     assert len(smtp_down.inbox.messages) == 2
+
+
+def test_summary_downloads_write_a_formula_as_text(client, auth, plant, owners_with_mail):
+    """An action described as a spreadsheet formula is written as text in the XLSX, never run."""
+    first = plant.file(at(2026, 11, 16, 9), "stain", "L1")
+    plant.to_action(first, at(2026, 11, 16, 10))
+    formula = '=HYPERLINK("http://evil.example","click")'
+    plant.add_action(first, at(2026, 11, 16, 14), owners_with_mail[0], date(2026, 11, 19), formula)
+    summaries.build(Week.parse("2026-W47"))
+    auth.as_role("quality_manager")
+    book = load_workbook(io.BytesIO(client.get("/summaries/2026-W47.xlsx").data))
+    written = [row[1] for row in book["Overdue actions"].iter_rows(min_row=2, values_only=True)]
+    assert written == ["'" + formula]
+    cell = book["Overdue actions"]["B2"]
+    assert cell.data_type == "s"

@@ -4,12 +4,8 @@ Each view parses one form, calls one service function and renders; a refused ste
 with the typed values and the errors beside their fields (status 400, or 409 for a conflict).
 """
 
-import csv
-import io
-
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -17,12 +13,11 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from openpyxl import Workbook
 
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
@@ -52,6 +47,7 @@ from capa.common.commands import parse
 from capa.common.errors import DomainError, NotFound, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
+from capa.web import exports
 from capa.web.capas.forms import (
     ACTION_KIND_LABELS,
     FISHBONE_LABELS,
@@ -72,6 +68,7 @@ from capa.web.capas.forms import (
     RootCauseForm,
     TestForm,
 )
+from capa.web.exports import Column
 from capa.web.forms import command_from, handle_form, options, record_options, show_errors
 
 bp = Blueprint("capas", __name__)
@@ -396,67 +393,39 @@ def report(number: str):
 
 # Lists and exports -----------------------------------------------------------------------------------------
 
+
+def _yes_no(flag: bool) -> str:
+    return _("yes") if flag else _("no")
+
+
+#: The columns of the NC list's CSV and XLSX downloads.
 EXPORT_COLUMNS = [
-    "number",
-    "status",
-    "reported_at",
-    "title",
-    "defect_type",
-    "source",
-    "severity",
-    "line",
-    "style",
-    "batch",
-    "category",
-    "quantity_affected",
-    "parameters",
-    "safety_critical",
-    "recurrence_of",
-    "overdue_actions",
-    "closed_at",
+    Column(_l("Number"), lambda nc: nc.number),
+    Column(_l("State"), lambda nc: STATE_LABELS[nc.status]),
+    Column(_l("Reported at"), lambda nc: nc.reported_at),
+    Column(_l("Title"), lambda nc: nc.title),
+    Column(_l("Defect type"), lambda nc: nc.defect_type.name),
+    Column(_l("Found at"), lambda nc: SOURCE_LABELS[nc.source]),
+    Column(_l("Severity"), lambda nc: SEVERITY_LABELS[nc.severity]),
+    Column(_l("Line"), lambda nc: nc.line.code),
+    Column(_l("Style"), lambda nc: nc.style.code if nc.style else ""),
+    Column(_l("Batch"), lambda nc: nc.batch.number if nc.batch else ""),
+    Column(_l("Category"), lambda nc: nc.effective_category or ""),
+    Column(_l("Quantity affected"), lambda nc: nc.quantity_affected),
+    Column(_l("Safety parameters"), lambda nc: " ".join(p.code for p in nc.parameters)),
+    Column(_l("Safety-critical"), lambda nc: _yes_no(nc.safety_critical)),
+    Column(_l("Recurrence of"), lambda nc: nc.recurrence_of.number if nc.recurrence_of else ""),
+    Column(_l("Overdue actions"), lambda nc: nc.overdue_actions),
+    Column(_l("Closed at"), lambda nc: nc.closed_at),
 ]
 
 
-def _cell(value):
-    """Text that a spreadsheet would run as a formula (= + - @) is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def _row(nc) -> list:
-    return [_cell(value) for value in _raw_row(nc)]
-
-
-def _raw_row(nc) -> list:
-    return [
-        nc.number,
-        nc.status,
-        nc.reported_at.isoformat(timespec="minutes"),
-        nc.title,
-        nc.defect_type.code,
-        nc.source,
-        nc.severity,
-        nc.line.code,
-        nc.style.code if nc.style else "",
-        nc.batch.number if nc.batch else "",
-        nc.effective_category or "",
-        nc.quantity_affected if nc.quantity_affected is not None else "",
-        " ".join(p.code for p in nc.parameters),
-        "yes" if nc.safety_critical else "no",
-        nc.recurrence_of.number if nc.recurrence_of else "",
-        nc.overdue_actions,
-        nc.closed_at.isoformat(timespec="minutes") if nc.closed_at else "",
-    ]
-
-
-def _export_rows(filters: NCFilters):
+def _matching(filters: NCFilters):
     """Every NC matching the filters, page by page, so an export of any size never loads everything at once."""
     page_number = 1
     while True:
         page = queries.search(filters.model_copy(update={"page": page_number, "per_page": 500}))
-        for nc in page.items:
-            yield _row(nc)
+        yield from page.items
         if page_number >= page.pages:
             return
         page_number += 1
@@ -478,7 +447,9 @@ def nc_list():
         command, errors = NCFilters(), exc.fields
     page = queries.search(command)
     if export in ("csv", "xlsx") and not errors:
-        return _csv(_export_rows(command)) if export == "csv" else _xlsx(_export_rows(command))
+        name = f"nonconformances-{plant_today().isoformat()}.{export}"
+        sheet = exports.table(str(_("Non-conformances")), _matching(command), EXPORT_COLUMNS)
+        return exports.csv_download(name, sheet) if export == "csv" else exports.xlsx_download(name, [sheet])
     return render_template(
         "capas/list.html",
         page=page,
@@ -491,47 +462,6 @@ def nc_list():
         suppliers=masterdata.list_suppliers(),
         parameters=safety.list_parameters(),
     ), 400 if errors else 200
-
-
-def _filename(extension: str) -> str:
-    return f"nonconformances-{plant_today().isoformat()}.{extension}"
-
-
-def _csv(rows) -> Response:
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow(row)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    # The rows are read while the response streams: keep the request's context (and its session) for it.
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={_filename('csv')}"},
-    )
-
-
-def _xlsx(rows) -> Response:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Non-conformances")
-    sheet.append(EXPORT_COLUMNS)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        as_attachment=True,
-        download_name=_filename("xlsx"),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
 
 
 # Defect types ----------------------------------------------------------------------------------------------

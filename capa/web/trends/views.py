@@ -1,15 +1,17 @@
 """Pages of the weekly summaries: the list of weeks, a week with its charts and tables, downloads."""
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, render_template, send_file
-from openpyxl import Workbook
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from capa.accounts.permissions import Permission, requires
+from capa.capas import lookup
 from capa.common.errors import NotFound, ValidationError
 from capa.trends import service
 from capa.trends.charts import CHARTS, svg
+from capa.web import exports
+from capa.web.capas.forms import SOURCE_LABELS
+from capa.web.exports import Column, Sheet
 
 bp = Blueprint("trends", __name__)
 
@@ -55,57 +57,83 @@ def chart(week: str, name: str):
     return response
 
 
+#: The figures of a week, as its downloads label them.
+FIGURE_LABELS = {
+    "new_ncs": _l("New NCs"),
+    "closed": _l("Closed"),
+    "open_at_end": _l("Open at the end of the week"),
+    "by_defect_type": _l("By defect type"),
+    "by_line": _l("By line"),
+    "by_supplier": _l("By supplier"),
+    "by_parameter": _l("By safety parameter"),
+    "by_source": _l("By source"),
+    "aging": _l("Open CAPAs by age (days)"),
+    "median_days_to_close": _l("Median days to close"),
+    "p90_days_to_close": _l("90th percentile of days to close"),
+    "retest_first_pass_rate": _l("Retests passed the first time"),
+    "failed_results": _l("Results that failed a limit"),
+    "near_limit_results": _l("Passed, but within 10 % of the limit"),
+}
+SUMMARY_LABELS = [_l("Figure"), _l("Of"), _l("This week"), _l("Average of 4 weeks"), _l("Average of 12 weeks")]
+OVERDUE_COLUMNS = [
+    Column(_l("NC"), lambda row: row["nc"]),
+    Column(_l("Action"), lambda row: row["action"]),
+    Column(_l("Owner"), lambda row: row["owner"]),
+    Column(_l("Due"), lambda row: row["due_date"]),
+    Column(_l("Days late"), lambda row: row["days_late"]),
+]
+
+
+def _key_labels() -> dict[str, dict[str, str]]:
+    """How the keys of each breakdown are shown: defect types and sources by name, codes as they are."""
+    return {
+        "by_defect_type": {t.code: t.name for t in lookup.list_defect_types()},
+        "by_source": {str(source): str(label) for source, label in SOURCE_LABELS.items()},
+    }
+
+
 def _rows(figures: dict) -> list[list]:
-    """The summary flattened to (figure, key, this week, 4-week average, 12-week average) rows."""
+    """The summary flattened to (figure, of what, this week, 4-week average, 12-week average) rows."""
     averages = figures.get("averages", {})
-    rows = [["figure", "key", "value", "average_4w", "average_12w"]]
+    keys = _key_labels()
+    rows = []
+
+    def add(name: str, key: str, value, average: dict | None = None) -> None:
+        average = average or {}
+        shown_key = keys.get(name, {}).get(key, key)
+        rows.append([FIGURE_LABELS[name], shown_key, value, average.get("4w"), average.get("12w")])
+
     for name in ("new_ncs", "closed", "open_at_end"):
-        rows.append([name, "", figures[name], averages[name]["4w"], averages[name]["12w"]])
+        add(name, "", figures[name], averages[name])
     for name in BREAKDOWNS:
         for key in sorted(set(figures[name]) | set(averages.get(name, {}))):
-            average = averages.get(name, {}).get(key, {})
-            rows.append([name, key, figures[name].get(key, 0), average.get("4w"), average.get("12w")])
+            add(name, key, figures[name].get(key, 0), averages.get(name, {}).get(key))
     for name, value in figures["aging"].items():
-        rows.append(["aging", name, value, "", ""])
+        add("aging", name.replace("_", " "), value)
     for name in ("median_days_to_close", "p90_days_to_close", "retest_first_pass_rate"):
-        rows.append([name, "", figures[name] if figures[name] is not None else "", "", ""])
+        add(name, "", figures[name])
     for name in ("failed_results", "near_limit_results"):
         for key, value in figures[name].items():
-            rows.append([name, key, value, "", ""])
-    return rows
+            add(name, key, value)
+    return [[exports.cell(value) for value in row] for row in rows]
+
+
+def _summary_sheet(week: str, figures: dict) -> Sheet:
+    return Sheet(week, SUMMARY_LABELS, _rows(figures))
 
 
 @bp.route("/summaries/<week>.csv")
 @requires(Permission.VIEW)
 def summary_csv(week: str):
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(_rows(_built(week).figures))
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=summary-{week}.csv"},
-    )
+    return exports.csv_download(f"summary-{week}.csv", _summary_sheet(week, _built(week).figures))
 
 
 @bp.route("/summaries/<week>.xlsx")
 @requires(Permission.VIEW)
 def summary_xlsx(week: str):
     summary = _built(week)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = summary.week
-    for row in _rows(summary.figures):
-        sheet.append(row)
-    actions = workbook.create_sheet("Overdue actions")
-    actions.append(["nc", "action", "owner", "due_date", "days_late"])
-    for action in summary.figures["overdue_actions"]:
-        actions.append([action["nc"], action["action"], action["owner"], action["due_date"], action["days_late"]])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        as_attachment=True,
-        download_name=f"summary-{week}.xlsx",
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    sheets = [
+        _summary_sheet(summary.week, summary.figures),
+        exports.table(str(_("Overdue actions")), summary.figures["overdue_actions"], OVERDUE_COLUMNS),
+    ]
+    return exports.xlsx_download(f"summary-{week}.xlsx", sheets)
