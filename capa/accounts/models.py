@@ -2,10 +2,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capa.common.types import UTCDateTime, utcnow
+from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
 
 
@@ -17,12 +17,7 @@ class Role(StrEnum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('supervisor', 'quality_manager', 'admin')",
-            name="role_known",
-        ),
-    )
+    __table_args__ = (one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name, stored lower-case so that "Admin" and "admin" are one account.

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
+from capa.capas.models import ActionKind, FishboneCategory, ReviewDecision, Severity, Source
 from capa.capas.photos import Upload, check_photos, photo_limit_bytes
 from capa.capas.references import resolve_filing
 from capa.capas.states import State
@@ -132,13 +132,8 @@ class RootCause(Command):
     version: Version = None
 
 
-class Decision(StrEnum):
-    APPROVE = "approve"
-    RETURN = "return"
-
-
 class Review(Command):
-    decision: Choice(Decision)
+    decision: Choice(ReviewDecision)
     #: Required when the analysis is returned: what is missing.
     comment: Text(4000, required=False) = None
     version: Version = None

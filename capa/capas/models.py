@@ -19,9 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from capa.accounts.models import User
 from capa.capas.states import State
 from capa.common.clock import plant_today
-from capa.common.types import UTCDateTime, utcnow
+from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
-from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style
+from capa.masterdata.models import Batch, MaterialLot, ProductionLine, SafetyCategory, Style
 from capa.safety.models import SafetyParameter
 
 
@@ -50,6 +50,13 @@ class ActionKind(StrEnum):
 class ActionStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
+
+
+class ReviewDecision(StrEnum):
+    """A quality manager's decision on a submitted root cause."""
+
+    APPROVE = "approve"
+    RETURN = "return"
 
 
 class FishboneCategory(StrEnum):
@@ -109,11 +116,10 @@ class NonConformance(db.Model):
     __tablename__ = "nonconformances"
     __table_args__ = (
         UniqueConstraint("year", "sequence"),
-        CheckConstraint(
-            "status IN ('reported', 'investigation', 'review', 'action', 'verification', 'closed', 'cancelled')",
-            name="status_known",
-        ),
-        CheckConstraint("category IS NULL OR category IN ('A', 'B', 'C')", name="category_known"),
+        one_of("status", State),
+        one_of("category", SafetyCategory, nullable=True),
+        one_of("source", Source),
+        one_of("severity", Severity),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,7 +213,12 @@ class RootCauseAnalysis(db.Model):
     """One round of root-cause analysis (D4) and the quality manager's review of it. Every round is kept."""
 
     __tablename__ = "root_cause_analyses"
-    __table_args__ = (UniqueConstraint("nc_id", "round"),)
+    __table_args__ = (
+        UniqueConstraint("nc_id", "round"),
+        one_of("category", FishboneCategory),
+        # Empty while the analysis waits for its review.
+        one_of("decision", ["", *ReviewDecision]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
@@ -236,8 +247,8 @@ class Action(db.Model):
 
     __tablename__ = "capa_actions"
     __table_args__ = (
-        CheckConstraint("kind IN ('corrective', 'preventive', 'standard_revision', 'scar')", name="kind_known"),
-        CheckConstraint("status IN ('open', 'done')", name="status_known"),
+        one_of("kind", ActionKind),
+        one_of("status", ActionStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

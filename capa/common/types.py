@@ -1,8 +1,10 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime
+from sqlalchemy import CheckConstraint, DateTime
 from sqlalchemy.types import TypeDecorator
 
 
@@ -43,3 +45,17 @@ def identifier(value: str, *, upper: bool = False, lower: bool = False) -> str |
         return None
     value = value.strip()
     return value.upper() if upper else value.lower() if lower else value
+
+
+def one_of(
+    column: str, values: type[StrEnum] | Iterable[str], *, nullable: bool = False, name: str | None = None
+) -> CheckConstraint:
+    """A CHECK constraint keeping ``column`` to the values of an enum (or NULL when ``nullable``): the database
+    holds the same vocabulary as the code, so a row written around the app cannot hold an unknown state."""
+    listed = ", ".join(
+        f"'{value}'" for value in (member.value if isinstance(member, StrEnum) else member for member in values)
+    )
+    condition = f"{column} IN ({listed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=name or f"{column}_known")

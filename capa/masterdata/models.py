@@ -1,10 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capa.common.types import UTCDateTime, utcnow
+from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
 
 
@@ -43,7 +43,7 @@ class ProductionLine(db.Model):
 
 class Supplier(db.Model):
     __tablename__ = "suppliers"
-    __table_args__ = (CheckConstraint("approval IN ('approved', 'conditional', 'suspended')", name="approval_known"),)
+    __table_args__ = (one_of("approval", SupplierApproval),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -57,7 +57,7 @@ class Supplier(db.Model):
 
 class Style(db.Model):
     __tablename__ = "styles"
-    __table_args__ = (CheckConstraint("category IN ('A', 'B', 'C')", name="category_known"),)
+    __table_args__ = (one_of("category", SafetyCategory),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -83,12 +83,7 @@ class MaterialLot(db.Model):
     """A received lot of material (fabric roll, dye lot, trims); one lot may feed several batches."""
 
     __tablename__ = "material_lots"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('fabric', 'dye_lot', 'trim', 'thread', 'label', 'packaging', 'other')",
-            name="kind_known",
-        ),
-    )
+    __table_args__ = (one_of("kind", LotKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,15 +1,14 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
-from capa.common.types import UTCDateTime, utcnow
+from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
-from capa.masterdata.models import Batch, MaterialLot, Style
-
-COMPARATORS = "('max', 'lt', 'min', 'range', 'grade_min', 'absent', 'pass_fail')"
+from capa.masterdata.models import Batch, MaterialLot, SafetyCategory, Style
+from capa.safety.judging import Comparator, Outcome
 
 
 class ParameterKind(StrEnum):
@@ -36,9 +35,7 @@ class SafetyParameter(db.Model):
     """One CMIA safety parameter (formaldehyde, pH, saliva fastness…) with its limits by category."""
 
     __tablename__ = "safety_parameters"
-    __table_args__ = (
-        CheckConstraint("kind IN ('chemical', 'physical', 'colorfastness', 'labelling')", name="kind_known"),
-    )
+    __table_args__ = (one_of("kind", ParameterKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stable code, e.g. CN-FORM; records link to parameters by it.
@@ -72,8 +69,9 @@ class ParameterLimit(db.Model):
     __tablename__ = "parameter_limits"
     __table_args__ = (
         UniqueConstraint("parameter_id", "category"),
-        CheckConstraint("category IN ('A', 'B', 'C', 'all')", name="category_known"),
-        CheckConstraint(f"comparator IN {COMPARATORS}", name="comparator_known"),
+        one_of("category", LimitCategory),
+        one_of("comparator", Comparator),
+        one_of("catalog_comparator", Comparator, nullable=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +94,11 @@ class LimitChange(db.Model):
     """One change of a limit: who, when, the old and the new value, and why. Never edited or deleted."""
 
     __tablename__ = "limit_changes"
+    __table_args__ = (
+        one_of("category", LimitCategory),
+        one_of("old_comparator", Comparator, nullable=True),
+        one_of("new_comparator", Comparator, nullable=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parameter_id: Mapped[int] = mapped_column(ForeignKey("safety_parameters.id"), index=True)
@@ -121,7 +124,11 @@ class LabResult(db.Model):
     """
 
     __tablename__ = "lab_results"
-    __table_args__ = (CheckConstraint("verdict IN ('pass', 'fail', 'not_applicable')", name="verdict_known"),)
+    __table_args__ = (
+        one_of("verdict", Outcome),
+        one_of("category", SafetyCategory),
+        one_of("comparator", Comparator, nullable=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)

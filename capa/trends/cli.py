@@ -9,6 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 from capa.common.clock import plant_zone
 from capa.common.types import utcnow
 from capa.trends import mail, service
+from capa.trends.models import MailStatus
 from capa.trends.scheduler import create_scheduler
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
 
@@ -35,7 +36,7 @@ def run(week_text: str | None, force: bool) -> None:
             f"{figures.get('open_at_end', 0)} open at the end, {len(figures.get('alerts', []))} alerts."
         )
         status = mail.send(summary)
-        if status != "not_configured":
+        if status != MailStatus.NOT_CONFIGURED:
             click.echo(f"Mail: {status}{' (' + summary.mail_error + ')' if summary.mail_error else ''}.")
     else:
         click.echo(f"The summary of {week} exists already ({summary.status}); use --force to rebuild it.")

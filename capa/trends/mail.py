@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, update
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.trends.charts import CHARTS, png
-from capa.trends.models import WeeklySummary
+from capa.trends.models import UNSENT, MailStatus, WeeklySummary
 from capa.trends.service import STALE_CLAIM
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,16 @@ def recipients() -> list[str]:
 
 def _claim(summary: WeeklySummary) -> bool:
     # A mailing claimed long ago belongs to a process that died: take it over.
-    stale = and_(WeeklySummary.mail_status == "sending", WeeklySummary.mail_claimed_at < utcnow() - STALE_CLAIM)
+    stale = and_(
+        WeeklySummary.mail_status == MailStatus.SENDING, WeeklySummary.mail_claimed_at < utcnow() - STALE_CLAIM
+    )
     taken = db.session.execute(
         update(WeeklySummary)
-        .where(WeeklySummary.id == summary.id, or_(WeeklySummary.mail_status.in_(["pending", "failed"]), stale))
-        .values(mail_status="sending", mail_claimed_at=utcnow(), mail_attempts=WeeklySummary.mail_attempts + 1)
+        .where(
+            WeeklySummary.id == summary.id,
+            or_(WeeklySummary.mail_status.in_(UNSENT), stale),
+        )
+        .values(mail_status=MailStatus.SENDING, mail_claimed_at=utcnow(), mail_attempts=WeeklySummary.mail_attempts + 1)
     ).rowcount
     db.session.commit()
     db.session.refresh(summary)
@@ -106,8 +111,8 @@ def send_reminder(owner, actions) -> None:
 def send(summary: WeeklySummary) -> str:
     """Mail ``summary`` unless it was mailed (or is being mailed); returns the mail status afterwards."""
     if not configured():
-        if summary.mail_status == "pending":
-            summary.mail_status = "not_configured"
+        if summary.mail_status == MailStatus.PENDING:
+            summary.mail_status = MailStatus.NOT_CONFIGURED
             db.session.commit()
         return summary.mail_status
     if not _claim(summary):
@@ -117,11 +122,11 @@ def send(summary: WeeklySummary) -> str:
             smtp.send_message(message_for(summary))
     except Exception as exc:  # whatever went wrong, the claim must not stay "sending": record it, retry later
         db.session.rollback()
-        summary.mail_status, summary.mail_error = "failed", f"{type(exc).__name__}: {exc}"
+        summary.mail_status, summary.mail_error = MailStatus.FAILED, f"{type(exc).__name__}: {exc}"
         db.session.commit()
         log.warning("mailing the summary of %s failed (will retry): %s", summary.week, exc)
         return summary.mail_status
-    summary.mail_status, summary.mail_error, summary.mailed_at = "sent", "", utcnow()
+    summary.mail_status, summary.mail_error, summary.mailed_at = MailStatus.SENT, "", utcnow()
     db.session.commit()
     log.info("mailed the summary of %s to %d recipients", summary.week, len(recipients()))
     return summary.mail_status

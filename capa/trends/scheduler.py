@@ -22,7 +22,7 @@ from capa.common.clock import plant_today, plant_zone
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.trends import mail, service
-from capa.trends.models import JobClaim, WeeklySummary
+from capa.trends.models import UNSENT, JobClaim, SummaryStatus, WeeklySummary
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,10 @@ def run_summaries(now: datetime | None = None) -> list[str]:
             built.append(str(week))
     for summary in db.session.scalars(
         select(WeeklySummary)
-        .where(WeeklySummary.status == "built", WeeklySummary.mail_status.in_(["pending", "failed"]))
+        .where(
+            WeeklySummary.status == SummaryStatus.BUILT,
+            WeeklySummary.mail_status.in_(UNSENT),
+        )
         .order_by(WeeklySummary.monday)
     ):
         try:

@@ -20,7 +20,7 @@ from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.trends.figures import compute
-from capa.trends.models import WeeklySummary
+from capa.trends.models import SummaryStatus, WeeklySummary
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
 
 #: A claim (to build, or to mail) this old belongs to a process that died; it is taken over.
@@ -42,7 +42,7 @@ def find(week: Week) -> WeeklySummary | None:
 def get_built(week_text: str) -> WeeklySummary:
     """The built summary of the week named ``week_text``; raises ValidationError or NotFound."""
     summary = find(parse_week(week_text))
-    if summary is None or summary.status != "built":
+    if summary is None or summary.status != SummaryStatus.BUILT:
         raise NotFound(str(_l("No summary has been built for %(week)s.", week=week_text)), fields={"week": "not built"})
     return summary
 
@@ -55,7 +55,7 @@ def _claim(week: Week) -> WeeklySummary | None:
     """Insert the week's row; None when another builder holds it already."""
     session = db.session
     try:
-        summary = WeeklySummary(week=str(week), monday=week.monday, status="building", figures={})
+        summary = WeeklySummary(week=str(week), monday=week.monday, status=SummaryStatus.BUILDING, figures={})
         session.add(summary)
         session.commit()
     except IntegrityError:
@@ -69,7 +69,7 @@ def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
     call built it. A failed build is retried by the next call."""
     session = db.session
     summary = find(week)
-    if summary is not None and summary.status == "built" and not force:
+    if summary is not None and summary.status == SummaryStatus.BUILT and not force:
         return summary, False
     if summary is None:
         summary = _claim(week)
@@ -79,15 +79,15 @@ def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
         # A failed or forced build, or one whose builder died: take the row over unless someone else is
         # building it right now.
         takeable = or_(
-            WeeklySummary.status == "failed",
-            and_(WeeklySummary.status == "building", WeeklySummary.claimed_at < utcnow() - STALE_CLAIM),
+            WeeklySummary.status == SummaryStatus.FAILED,
+            and_(WeeklySummary.status == SummaryStatus.BUILDING, WeeklySummary.claimed_at < utcnow() - STALE_CLAIM),
         )
         if force:
-            takeable = or_(takeable, WeeklySummary.status == "built")
+            takeable = or_(takeable, WeeklySummary.status == SummaryStatus.BUILT)
         taken = session.execute(
             update(WeeklySummary)
             .where(WeeklySummary.id == summary.id, takeable)
-            .values(status="building", claimed_at=utcnow())
+            .values(status=SummaryStatus.BUILDING, claimed_at=utcnow())
         ).rowcount
         session.commit()
         if not taken:
@@ -97,10 +97,10 @@ def build(week: Week, *, force: bool = False) -> tuple[WeeklySummary, bool]:
         figures = compute(week, plant_zone())
     except Exception as exc:
         session.rollback()
-        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        summary.status, summary.error = SummaryStatus.FAILED, f"{type(exc).__name__}: {exc}"
         session.commit()
         raise
-    summary.figures, summary.status, summary.error, summary.built_at = figures, "built", "", utcnow()
+    summary.figures, summary.status, summary.error, summary.built_at = figures, SummaryStatus.BUILT, "", utcnow()
     session.commit()
     return summary, True
 
@@ -111,7 +111,7 @@ def missing_weeks(now: datetime, *, limit: int = 104) -> list[Week]:
     no NC at all needs only the last complete week."""
     zone = plant_zone()
     last = last_complete_week(now, zone)
-    built = {s.week for s in list_summaries() if s.status == "built"}
+    built = {s.week for s in list_summaries() if s.status == SummaryStatus.BUILT}
     first_report = db.session.scalar(select(func.min(NonConformance.reported_at)))
     earliest = Week.containing(first_report.astimezone(zone).date()) if first_report else last
     weeks = []

@@ -6,6 +6,9 @@ in the services. This package sits above every domain package and may import any
 
 from flask import Flask
 
+from capa.capas.models import ActionStatus
+from capa.capas.states import State
+from capa.trends.models import MailStatus, SummaryStatus
 from capa.web.accounts.views import bp as accounts_bp
 from capa.web.capas.views import bp as capas_bp
 from capa.web.home.views import bp as home_bp
@@ -16,6 +19,16 @@ from capa.web.trends.views import bp as trends_bp
 BLUEPRINTS = (home_bp, accounts_bp, masterdata_bp, safety_bp, capas_bp, trends_bp)
 
 
+#: The domain's vocabulary, for templates to compare with (``nc.status == State.CLOSED``), never a typed string.
+VOCABULARY = {
+    "State": State,
+    "ActionStatus": ActionStatus,
+    "SummaryStatus": SummaryStatus,
+    "MailStatus": MailStatus,
+}
+
+
 def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.jinja_env.globals.update(VOCABULARY)

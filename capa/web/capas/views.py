@@ -41,7 +41,7 @@ from capa.capas.commands import (
 )
 from capa.capas.models import FishboneCategory
 from capa.capas.policy import step_permission
-from capa.capas.states import Step
+from capa.capas.states import State, Step
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.errors import DomainError, NotFound, ValidationError
@@ -175,7 +175,7 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         tests=tests,
         # The tests come newest first: the first per parameter is its latest.
         latest_tests={result.parameter_id: result for result in reversed(tests)},
-        gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == "verification" else [],
+        gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == State.VERIFICATION else [],
         analysis_approved=gates.approved_analysis(nc),
     ), status
 

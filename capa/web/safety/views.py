@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
 from capa.capas import queries
+from capa.capas.states import OPEN
 from capa.common.commands import parse
 from capa.common.errors import NotFound, ValidationError
 from capa.masterdata import service as masterdata
@@ -74,7 +75,7 @@ def parameter(code: str):
         "safety/parameter.html",
         parameter=parameter,
         closed_capas=sorted((nc for nc in linked if nc.closed_at), key=lambda nc: nc.closed_at, reverse=True),
-        open_ncs=[nc for nc in linked if nc.status not in ("closed", "cancelled")],
+        open_ncs=[nc for nc in linked if nc.status in OPEN],
     )
 
 
