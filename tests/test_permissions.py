@@ -176,7 +176,7 @@ ABSENT = {
     "photo_id": 999999,
     "week": "2000-W01",
     "username": "nobody.here",
-    "name": "nothing.css",
+    "name": "trend",
 }
 
 

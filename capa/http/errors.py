@@ -3,7 +3,7 @@
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from capa.common.errors import DomainError
+from capa.common.errors import DomainError, NotFound
 
 # Codes clients can rely on, one per HTTP status the API answers with.
 HTTP_ERROR_CODES = {
@@ -51,6 +51,9 @@ def _handle_domain_error(error: DomainError):
         response = jsonify({"error": error.to_dict()})
         response.status_code = error.status
         return response
+    # The one way a page answers "no such record": the same page as an address that does not exist.
+    if isinstance(error, NotFound):
+        return render_template("errors/404.html", error=error), 404
     # Pages handle the errors they expect next to their forms; one that escapes is shown plainly.
     return render_template("errors/generic.html", error=error, message=error.message), error.status
 

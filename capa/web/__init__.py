@@ -14,6 +14,7 @@ from capa.web.capas.views import bp as capas_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.masterdata.views import bp as masterdata_bp
 from capa.web.safety.views import bp as safety_bp
+from capa.web.trends.views import WeekConverter
 from capa.web.trends.views import bp as trends_bp
 
 BLUEPRINTS = (home_bp, accounts_bp, masterdata_bp, safety_bp, capas_bp, trends_bp)
@@ -29,6 +30,7 @@ VOCABULARY = {
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["week"] = WeekConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(VOCABULARY)

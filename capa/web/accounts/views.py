@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -8,7 +8,7 @@ from capa.accounts import service
 from capa.accounts.commands import NewUser, UserChanges
 from capa.accounts.models import User
 from capa.accounts.permissions import Permission, public, requires
-from capa.common.errors import DomainError, NotFound
+from capa.common.errors import DomainError
 from capa.extensions import db, login_manager
 from capa.web.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
 from capa.web.forms import command_from, show_errors
@@ -83,10 +83,7 @@ def user_new():
 @bp.route("/users/<username>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def user_edit(username: str):
-    try:
-        user = service.get_user(username)
-    except NotFound:
-        abort(404)
+    user = service.get_user(username)
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:

@@ -6,7 +6,6 @@ with the typed values and the errors beside their fields (status 400, or 409 for
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -44,7 +43,7 @@ from capa.capas.policy import step_permission
 from capa.capas.states import State, Step
 from capa.common.clock import plant_today
 from capa.common.commands import parse
-from capa.common.errors import DomainError, NotFound, ValidationError
+from capa.common.errors import DomainError, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
 from capa.web import exports
@@ -83,13 +82,6 @@ def labels():
         "action_kind_labels": ACTION_KIND_LABELS,
         "fishbone_labels": FISHBONE_LABELS,
     }
-
-
-def _nc(number: str):
-    try:
-        return lookup.get_nc(number)
-    except NotFound:
-        abort(404)
 
 
 def _parameter_options():
@@ -183,14 +175,14 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
 @bp.route("/nc/<number>")
 @requires(Permission.VIEW)
 def nc(number: str):
-    return _render_nc(_nc(number))
+    return _render_nc(lookup.get_nc(number))
 
 
 def _take_step(number: str, name: str, form_class, build, *, success_message: str):
     """Validate the step's form, call the service through ``build(nc, form)``, then back to the NC page; on
     refusal, the NC page again with this form's input and errors, and the reason on top of the page (the
     form may not be shown at all in the NC's state, or to this role)."""
-    nc = _nc(number)
+    nc = lookup.get_nc(number)
     form = form_class()
     if form.validate_on_submit():
         try:
@@ -239,7 +231,7 @@ def contain(number: str):
 @bp.post("/nc/<number>/holds/<int:hold_id>/release")
 @requires(step_permission(Step.RELEASE_HOLD))
 def release(number: str, hold_id: int):
-    nc = _nc(number)
+    nc = lookup.get_nc(number)
     form = ReleaseForm()
     return _inline_step(
         nc,
@@ -306,10 +298,7 @@ def add_action(number: str):
 @bp.post("/actions/<int:action_id>/complete")
 @requires(step_permission(Step.COMPLETE_ACTION))
 def complete_action(action_id: int):
-    try:
-        action = lookup.get_action(action_id)
-    except NotFound:
-        abort(404)
+    action = lookup.get_action(action_id)
     form = CompleteActionForm()
     return _inline_step(
         action.nc,
@@ -370,11 +359,8 @@ def add_photos(number: str):
 @bp.route("/nc/<number>/photos/<int:photo_id>")
 @requires(Permission.VIEW)
 def photo(number: str, photo_id: int):
-    nc = _nc(number)
-    try:
-        stored = photos.get_photo(nc, photo_id)
-    except NotFound:
-        abort(404)
+    nc = lookup.get_nc(number)
+    stored = photos.get_photo(nc, photo_id)
     response = send_file(
         f"{current_app.config['UPLOAD_FOLDER']}/{stored.stored_name}", mimetype=stored.content_type, max_age=3600
     )
@@ -385,7 +371,7 @@ def photo(number: str, photo_id: int):
 @bp.route("/nc/<number>/report")
 @requires(Permission.VIEW)
 def report(number: str):
-    nc = _nc(number)
+    nc = lookup.get_nc(number)
     return render_template(
         "capas/report.html", nc=nc, tests=queries.tests_of(nc), analysis_approved=gates.approved_analysis(nc)
     )
@@ -477,10 +463,7 @@ def defect_types():
 @bp.route("/defect-types/<code>", methods=["GET", "POST"])
 @requires(Permission.MAINTAIN_CATALOG)
 def defect_type(code: str | None = None):
-    try:
-        existing = defect_type_service.get_defect_type(code) if code else None
-    except NotFound:
-        abort(404)
+    existing = defect_type_service.get_defect_type(code) if code else None
     form = DefectTypeForm(obj=existing)
     form.parameters.choices = options(dict(_parameter_options()))
     if existing is not None and not form.is_submitted():

@@ -1,11 +1,10 @@
 """Pages for master data. Each view parses its form, calls one service function and renders."""
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 
 from capa.accounts.permissions import Permission, requires
 from capa.capas import queries
-from capa.common.errors import NotFound
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -31,13 +30,6 @@ from capa.web.masterdata.forms import (
 )
 
 bp = Blueprint("masterdata", __name__)
-
-
-def _found(lookup, key: str):
-    try:
-        return lookup(key)
-    except NotFound:
-        abort(404)
 
 
 @bp.app_context_processor
@@ -75,7 +67,7 @@ def line_new():
 @bp.route("/lines/<code>/edit", methods=["GET", "POST"])
 @requires(Permission.MANAGE_MASTERDATA)
 def line_edit(code: str):
-    line = _found(service.get_line, code)
+    line = service.get_line(code)
     form = LineForm(obj=line)
     return handle_form(
         form,
@@ -100,7 +92,7 @@ def suppliers():
 @bp.route("/suppliers/<code>")
 @requires(Permission.VIEW)
 def supplier(code: str):
-    supplier = _found(service.get_supplier, code)
+    supplier = service.get_supplier(code)
     return render_template("masterdata/supplier.html", supplier=supplier, ncs=queries.ncs_for_supplier(supplier))
 
 
@@ -121,7 +113,7 @@ def supplier_new():
 @bp.route("/suppliers/<code>/edit", methods=["GET", "POST"])
 @requires(Permission.MANAGE_MASTERDATA)
 def supplier_edit(code: str):
-    supplier = _found(service.get_supplier, code)
+    supplier = service.get_supplier(code)
     form = SupplierForm(obj=supplier)
     return handle_form(
         form,
@@ -146,7 +138,7 @@ def styles():
 @bp.route("/styles/<code>")
 @requires(Permission.VIEW)
 def style(code: str):
-    style = _found(service.get_style, code)
+    style = service.get_style(code)
     return render_template(
         "masterdata/style.html",
         style=style,
@@ -172,7 +164,7 @@ def style_new():
 @bp.route("/styles/<code>/edit", methods=["GET", "POST"])
 @requires(Permission.MANAGE_MASTERDATA)
 def style_edit(code: str):
-    style = _found(service.get_style, code)
+    style = service.get_style(code)
     form = StyleForm(obj=style)
     return handle_form(
         form,
@@ -197,7 +189,7 @@ def batches():
 @bp.route("/batches/<number>")
 @requires(Permission.VIEW)
 def batch(number: str):
-    batch = _found(service.get_batch, number)
+    batch = service.get_batch(number)
     return render_template(
         "masterdata/batch.html",
         batch=batch,
@@ -254,7 +246,7 @@ def batch_new():
 @bp.route("/batches/<number>/lots", methods=["GET", "POST"])
 @requires(Permission.MANAGE_MASTERDATA)
 def batch_add_lots(number: str):
-    batch = _found(service.get_batch, number)
+    batch = service.get_batch(number)
     form = AddLotsForm()
     _offer_lot_choices(form)
     return handle_form(

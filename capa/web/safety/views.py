@@ -1,6 +1,6 @@
 """Pages of the safety catalog, lab results and quality plans: each view parses, calls a service, renders."""
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -8,7 +8,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.capas import queries
 from capa.capas.states import OPEN
 from capa.common.commands import parse
-from capa.common.errors import NotFound, ValidationError
+from capa.common.errors import ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service
 from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult, ParameterFilters
@@ -26,13 +26,6 @@ from capa.web.safety.forms import (
 )
 
 bp = Blueprint("safety", __name__)
-
-
-def _found(lookup, key: str):
-    try:
-        return lookup(key)
-    except NotFound:
-        abort(404)
 
 
 @bp.app_template_filter("limit_text")
@@ -69,7 +62,7 @@ def catalog():
 @bp.route("/parameters/<code>")
 @requires(Permission.VIEW)
 def parameter(code: str):
-    parameter = _found(service.get_parameter, code)
+    parameter = service.get_parameter(code)
     linked = queries.ncs_for_parameter(parameter)
     return render_template(
         "safety/parameter.html",
@@ -79,12 +72,10 @@ def parameter(code: str):
     )
 
 
-@bp.route("/parameters/<code>/limits/<category>", methods=["GET", "POST"])
+@bp.route(f"/parameters/<code>/limits/<any({', '.join(LIMIT_CATEGORIES)}):category>", methods=["GET", "POST"])
 @requires(Permission.MAINTAIN_CATALOG)
 def edit_limit(code: str, category: str):
-    parameter = _found(service.get_parameter, code)
-    if category not in LIMIT_CATEGORIES:
-        abort(404)
+    parameter = service.get_parameter(code)
     limit = next((row for row in parameter.limits if row.category == category), None)
     form = LimitForm(
         obj=limit,
@@ -153,7 +144,7 @@ def new_parameter():
 @bp.route("/batches/<number>/results/new", methods=["GET", "POST"])
 @requires(Permission.RECORD_RESULTS)
 def new_result(number: str):
-    batch = _found(masterdata.get_batch, number)
+    batch = masterdata.get_batch(number)
     form = ResultForm()
     required, _added, _dropped = service.plan_parameters(batch.style)
     required_codes = {parameter.code for parameter in required}
@@ -182,7 +173,7 @@ def new_result(number: str):
 @bp.route("/styles/<code>/plan", methods=["GET", "POST"])
 @requires(Permission.MAINTAIN_CATALOG)
 def change_plan(code: str):
-    style = _found(masterdata.get_style, code)
+    style = masterdata.get_style(code)
     form = PlanChangeForm()
     form.parameter.choices = record_options(service.list_parameters())
     return handle_form(

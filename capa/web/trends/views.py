@@ -1,14 +1,16 @@
 """Pages of the weekly summaries: the list of weeks, a week with its charts and tables, downloads."""
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as RoutingValidationError
 
 from capa.accounts.permissions import Permission, requires
 from capa.capas import lookup
-from capa.common.errors import NotFound, ValidationError
 from capa.trends import service
 from capa.trends.charts import CHARTS, svg
+from capa.trends.weeks import InvalidWeek, Week
 from capa.web import exports
 from capa.web.capas.forms import SOURCE_LABELS
 from capa.web.exports import Column, Sheet
@@ -18,11 +20,19 @@ bp = Blueprint("trends", __name__)
 BREAKDOWNS = ("by_defect_type", "by_line", "by_supplier", "by_parameter", "by_source")
 
 
-def _built(week: str):
-    try:
-        return service.get_built(week)
-    except (NotFound, ValidationError):
-        abort(404)
+class WeekConverter(BaseConverter):
+    """An ISO week in a page's address (``2026-W47``): anything else is no address at all (404)."""
+
+    regex = r"\d{4}-[Ww]\d{2}"
+
+    def to_python(self, value: str) -> str:
+        try:
+            return str(Week.parse(value))
+        except InvalidWeek:
+            raise RoutingValidationError() from None
+
+    def to_url(self, value) -> str:
+        return str(value)
 
 
 @bp.route("/summaries")
@@ -31,10 +41,10 @@ def summaries():
     return render_template("trends/list.html", summaries=service.list_summaries())
 
 
-@bp.route("/summaries/<week>")
+@bp.route("/summaries/<week:week>")
 @requires(Permission.VIEW)
 def summary(week: str):
-    summary = _built(week)
+    summary = service.get_built(week)
     return render_template("trends/summary.html", summary=summary, figures=summary.figures, breakdowns=BREAKDOWNS)
 
 
@@ -47,12 +57,10 @@ def live_chart():
     return response
 
 
-@bp.route("/summaries/<week>/charts/<name>.svg")
+@bp.route(f"/summaries/<week:week>/charts/<any({', '.join(CHARTS)}):name>.svg")
 @requires(Permission.VIEW)
 def chart(week: str, name: str):
-    if name not in CHARTS:
-        abort(404)
-    response = Response(svg(name, _built(week).figures), mimetype="image/svg+xml")
+    response = Response(svg(name, service.get_built(week).figures), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 
@@ -122,16 +130,16 @@ def _summary_sheet(week: str, figures: dict) -> Sheet:
     return Sheet(week, SUMMARY_LABELS, _rows(figures))
 
 
-@bp.route("/summaries/<week>.csv")
+@bp.route("/summaries/<week:week>.csv")
 @requires(Permission.VIEW)
 def summary_csv(week: str):
-    return exports.csv_download(f"summary-{week}.csv", _summary_sheet(week, _built(week).figures))
+    return exports.csv_download(f"summary-{week}.csv", _summary_sheet(week, service.get_built(week).figures))
 
 
-@bp.route("/summaries/<week>.xlsx")
+@bp.route("/summaries/<week:week>.xlsx")
 @requires(Permission.VIEW)
 def summary_xlsx(week: str):
-    summary = _built(week)
+    summary = service.get_built(week)
     sheets = [
         _summary_sheet(summary.week, summary.figures),
         exports.table(str(_("Overdue actions")), summary.figures["overdue_actions"], OVERDUE_COLUMNS),
