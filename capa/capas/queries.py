@@ -10,6 +10,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -72,18 +73,6 @@ def tests_of(nc: NonConformance) -> list[LabResult]:
     )
 
 
-@dataclass
-class Page:
-    items: list[NonConformance]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def overdue_clause():
     """An NC with an action open past its due date, unless the NC was cancelled."""
     open_late = select(Action.id).where(
@@ -137,28 +126,24 @@ def filtered(filters: NCFilters):
     return query
 
 
-def search(filters: NCFilters) -> Page:
-    """One page of the NCs matching ``filters``."""
-    page, per_page = filters.page or 1, filters.per_page or 25
-    query = filtered(filters)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(
-        db.session.scalars(
-            query.options(
-                selectinload(NonConformance.line),
-                selectinload(NonConformance.style),
-                selectinload(NonConformance.defect_type),
-                selectinload(NonConformance.parameters),
-                selectinload(NonConformance.actions),
-                selectinload(NonConformance.recurrence_of),
-                selectinload(NonConformance.reported_by),
-            )
-            .order_by(NonConformance.reported_at.desc(), NonConformance.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+def search(filters: NCFilters) -> Pagination:
+    """One page of the NCs matching ``filters`` (25 a page unless ``per_page`` says otherwise), newest first,
+    with the total count; a page past the last is empty."""
+    query = filtered(filters).options(
+        selectinload(NonConformance.line),
+        selectinload(NonConformance.style),
+        selectinload(NonConformance.defect_type),
+        selectinload(NonConformance.parameters),
+        selectinload(NonConformance.actions),
+        selectinload(NonConformance.recurrence_of),
+        selectinload(NonConformance.reported_by),
     )
-    return Page(items, page, per_page, total)
+    return db.paginate(
+        query.order_by(NonConformance.reported_at.desc(), NonConformance.id.desc()),
+        page=filters.page or 1,
+        per_page=filters.per_page or 25,
+        error_out=False,
+    )
 
 
 @dataclass
