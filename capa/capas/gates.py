@@ -2,20 +2,19 @@
 
 A CAPA closes only when: its latest root cause is approved; it has actions and every one is done; the latest
 retest of every linked parameter passes; nothing it put on hold is still held; and an effectiveness note is
-given. :func:`latest_tests` is the one place that answers "the latest retest per parameter".
+given. "The latest result" is decided in one place for every record, :func:`capa.safety.service.latest_results`.
 """
 
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from capa.capas.models import (
     ActionStatus,
     NonConformance,
     RootCauseAnalysis,
 )
-from capa.extensions import db
+from capa.safety import service as safety
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult
 
@@ -27,14 +26,7 @@ def approved_analysis(nc: NonConformance) -> RootCauseAnalysis | None:
 
 def latest_tests(nc: NonConformance) -> dict[int, LabResult]:
     """The latest retest on this NC per parameter id."""
-    latest: dict[int, LabResult] = {}
-    for result in db.session.scalars(
-        select(LabResult)
-        .where(LabResult.nc_id == nc.id)
-        .order_by(LabResult.tested_at.desc(), LabResult.recorded_at.desc(), LabResult.id.desc())
-    ):
-        latest.setdefault(result.parameter_id, result)
-    return latest
+    return safety.latest_results(LabResult.nc_id == nc.id)
 
 
 @dataclass(frozen=True)

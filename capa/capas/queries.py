@@ -28,6 +28,7 @@ from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
 from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier, batch_lots
+from capa.safety import service as safety
 from capa.safety.models import LabResult, SafetyParameter
 
 
@@ -63,14 +64,9 @@ def held_numbers_for(batches: list[Batch]) -> dict[int, list[str]]:
 
 
 def tests_of(nc: NonConformance) -> list[LabResult]:
-    return list(
-        db.session.scalars(
-            select(LabResult)
-            .where(LabResult.nc_id == nc.id)
-            .options(selectinload(LabResult.parameter))
-            .order_by(LabResult.tested_at.desc(), LabResult.recorded_at.desc(), LabResult.id.desc())
-        )
-    )
+    """The NC's retests, newest first (the first of a parameter is its latest)."""
+    query = select(LabResult).where(LabResult.nc_id == nc.id).options(selectinload(LabResult.parameter))
+    return list(db.session.scalars(safety.newest_first(query)))
 
 
 def overdue_clause():

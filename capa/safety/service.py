@@ -10,12 +10,13 @@ Rules that live here:
   parameters a quality manager added, minus those dropped, each adjustment kept with its reason.
 """
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
@@ -299,8 +300,32 @@ def result_from(
     )
 
 
-def _newest_first(query):
+def newest_first(query):
+    """Results in the order that decides which is the latest: test date, then recording time, then id."""
     return query.order_by(LabResult.tested_at.desc(), LabResult.recorded_at.desc(), LabResult.id.desc())
+
+
+def by_parameter(result: LabResult) -> Hashable:
+    return result.parameter_id
+
+
+def by_batch_and_parameter(result: LabResult) -> Hashable:
+    return (result.batch_id, result.parameter_id)
+
+
+def latest_of(results_newest_first: Iterable[LabResult], key: Callable[[LabResult], Hashable] = by_parameter) -> dict:
+    """The latest result per ``key`` (per parameter unless said otherwise) of results read newest first: the one
+    rule of "the latest result", for results read by :func:`latest_results` or already at hand."""
+    latest: dict = {}
+    for result in results_newest_first:
+        latest.setdefault(key(result), result)
+    return latest
+
+
+def latest_results(condition: Any, key: Callable[[LabResult], Hashable] = by_parameter) -> dict:
+    """The latest result per ``key`` among the results matching ``condition``, in one query: a batch's
+    (``LabResult.batch_id.in_(…)``), an NC's retests (``LabResult.nc_id == …``), a style's lab dips."""
+    return latest_of(db.session.scalars(newest_first(select(LabResult).where(condition))), key)
 
 
 def results_for_batch(batch: Batch) -> list[LabResult]:
@@ -313,17 +338,7 @@ def results_for_batch(batch: Batch) -> list[LabResult]:
             selectinload(LabResult.recorded_by),
         )
     )
-    return list(db.session.scalars(_newest_first(query)))
-
-
-def latest_results(batch_ids: list[int]) -> dict[tuple[int, int], LabResult]:
-    """The latest result per (batch id, parameter id) for the batches given, in one query."""
-    if not batch_ids:
-        return {}
-    latest: dict[tuple[int, int], LabResult] = {}
-    for result in db.session.scalars(_newest_first(select(LabResult).where(LabResult.batch_id.in_(batch_ids)))):
-        latest.setdefault((result.batch_id, result.parameter_id), result)
-    return latest
+    return list(db.session.scalars(newest_first(query)))
 
 
 # Quality plans --------------------------------------------------------------------------------------------
@@ -415,7 +430,7 @@ def coverage_for(batch: Batch) -> BatchCoverage:
     """For a batch: each parameter its style's plan requires, with the latest result's status, and the lots
     that come from suppliers that are not approved."""
     required, _, _ = plan_parameters(batch.style)
-    return _coverage(batch, required, latest_results([batch.id]))
+    return _coverage(batch, required, latest_results(LabResult.batch_id == batch.id, by_batch_and_parameter))
 
 
 def plan_for(style: Style) -> QualityPlan:
@@ -426,17 +441,17 @@ def plan_for(style: Style) -> QualityPlan:
     if not style.cmia_required:
         return plan
     batches = masterdata.list_batches(style=style)
-    latest = latest_results([batch.id for batch in batches])
+    latest = latest_results(LabResult.batch_id.in_([batch.id for batch in batches]), by_batch_and_parameter)
     plan.batches = [_coverage(batch, required, latest) for batch in batches]
 
     lab_dip_lots = {lot.id for batch in batches for lot in batch.lots if lot.kind in (LotKind.FABRIC, LotKind.DYE_LOT)}
-    lot_results = {}
-    if lab_dip_lots:
-        # Only results judged against this style's category count: a shared fabric lot may have passed a
-        # category B limit that fails category A.
-        lot_query = select(LabResult).where(LabResult.lot_id.in_(lab_dip_lots), LabResult.category == style.category)
-        for result in db.session.scalars(_newest_first(lot_query)):
-            lot_results.setdefault(result.parameter_id, result)
+    # Only results judged against this style's category count: a shared fabric lot may have passed a
+    # category B limit that fails category A.
+    lot_results = (
+        latest_results(and_(LabResult.lot_id.in_(lab_dip_lots), LabResult.category == style.category))
+        if lab_dip_lots
+        else {}
+    )
     for parameter in required:
         if parameter.kind in ("chemical", "colorfastness"):
             result = lot_results.get(parameter.id)

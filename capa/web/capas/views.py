@@ -165,8 +165,7 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         forms=_step_forms(nc, submitted),
         can_step=lambda step, action=None: policy.can(current_user, Step(step), nc, action=action),
         tests=tests,
-        # The tests come newest first: the first per parameter is its latest.
-        latest_tests={result.parameter_id: result for result in reversed(tests)},
+        latest_tests=safety.latest_of(tests),
         gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == State.VERIFICATION else [],
         analysis_approved=gates.approved_analysis(nc),
     ), status
