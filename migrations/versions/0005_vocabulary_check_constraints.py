@@ -24,8 +24,7 @@ ADDED = {
     "nonconformances": [
         (
             "source_known",
-            "source IN ('inline', 'end_of_line', 'final_audit', 'lab_test', 'customer_complaint', "
-            "'incoming_material')",
+            "source IN ('inline', 'end_of_line', 'final_audit', 'lab_test', 'customer_complaint', 'incoming_material')",
         ),
         ("severity_known", "severity IN ('minor', 'major', 'critical')"),
     ],
