@@ -35,7 +35,7 @@ from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.conftest import PASSWORD, POSTGRES_URL, _plain_dsn, _with_database, load_reference_data
 
 #: Cases per operation, per role and mode: enough to find a crash, few enough for CI.
-EXAMPLES = int(os.environ.get("CAPA_CONTRACT_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("CAPA_CONTRACT_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
