@@ -134,3 +134,25 @@ def test_a_command_cleans_what_it_accepts():
     assert (batch.number, batch.style, batch.line) == ("B-1", "RMP", "L1")
     assert batch.lots[0].kind == "fabric"
     assert batch.lots[0].supplier == "MILL"
+
+
+def test_a_filing_documents_no_photos_and_refuses_them_in_json(app, api, spec):
+    """Photos come as files from the filing form; the JSON filing neither documents nor takes them."""
+    body = spec["paths"]["/api/v1/nonconformances"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schema = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
+    assert "photos" not in schema["properties"]
+    response = api("supervisor").post(
+        "/api/v1/nonconformances",
+        json={"title": "Loose", "defect_type": "stain", "source": "inline", "line": "L1", "photos": [{"a": 1}]},
+    )
+    assert response.status_code == 400
+    assert response.json["error"]["fields"]["photos"] == "Unknown field."
+
+
+def test_every_answer_is_documented_under_the_names_it_is_written_with(spec):
+    """A field read from another attribute (an NC's category from effective_category) is documented as it is
+    answered, never under the attribute's name."""
+    schemas = spec["components"]["schemas"]
+    nc = next(schema for name, schema in schemas.items() if name.endswith(".NC") or name == "NC")
+    assert "category" in nc["properties"]
+    assert "effective_category" not in nc["properties"]

@@ -39,6 +39,13 @@ DefectTypeCode = Text(40, lower=True)
 Quantity = Integer(required=False, maximum=10_000_000)
 
 
+def _uploads_only(value: Any) -> Any:
+    # Photos come as files from a form; a JSON body cannot carry them, so there it is an unknown field.
+    if not isinstance(value, list) or not all(isinstance(item, Upload) for item in value):
+        raise refuse(_l("Unknown field."))
+    return value
+
+
 def _checked_photos(uploads: list[Upload]) -> list[Upload]:
     try:
         check_photos(uploads, 0, photo_limit_bytes())
@@ -67,7 +74,9 @@ class FileNC(Command):
     #: Back-dating, by quality managers and administrators only; without an offset, plant time.
     reported_at: Moment(plant_zone, required=False) = None
     #: Photos from a form (the JSON API files without photos and adds them later).
-    photos: SkipJsonSchema[Annotated[list[Upload], AfterValidator(_checked_photos)]] = Field(default_factory=list)
+    photos: SkipJsonSchema[
+        Annotated[list[Upload], BeforeValidator(_uploads_only), AfterValidator(_checked_photos)]
+    ] = Field(default_factory=list)
 
     @classmethod
     def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:
