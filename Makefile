@@ -10,7 +10,7 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Both cores: each test runs on a fresh database of its own, so tests run in parallel safely.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench clean translations-extract translations-update translations-compile
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,23 @@ $(VENV)/.installed: $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# The compiled catalogs (.mo) are built here from the committed .po files, never committed themselves.
+CATALOGS := $(wildcard capa/translations/*/LC_MESSAGES/messages.po)
+install: $(VENV)/.installed $(CATALOGS:.po=.mo)
+
+capa/translations/%/LC_MESSAGES/messages.mo: capa/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -d capa/translations -l $*
+
+# Translations: extract the strings of code and templates, merge them into each language's catalog, compile.
+translations-extract: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project="CAPA tracker" --copyright-holder="CAPA tracker" -o capa/translations/messages.pot .
+
+translations-update: translations-extract
+	$(VENV)/bin/pybabel update -i capa/translations/messages.pot -d capa/translations --no-fuzzy-matching
+
+translations-compile: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -d capa/translations
 
 # The web app and, unless CAPA_SCHEDULER=off, the scheduler beside it (stopped together).
 run: install

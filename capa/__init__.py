@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apiflask import APIFlask
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from capa.common import sqlite
 from capa.common.clock import plant_time
 from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.http import errors, guard
+from capa.http.locale import select_locale
 from capa.trends.cli import scheduler_command, summary_cli
 
 __all__ = ["create_app"]
@@ -55,14 +56,6 @@ def configure_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     babel.init_app(app, locale_selector=select_locale)
-
-
-def select_locale() -> str:
-    """The best of the configured languages for the browser's Accept-Language, else the first one."""
-    supported = [code.strip() for code in current_app.config["CAPA_LANGUAGES"].split(",") if code.strip()]
-    if not has_request_context():  # the CLI and the scheduler speak the first language
-        return supported[0]
-    return request.accept_languages.best_match(supported) or supported[0]
 
 
 def configure_blueprints(app: Flask) -> None:

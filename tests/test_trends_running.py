@@ -319,7 +319,7 @@ def test_summary_downloads_as_csv_and_xlsx_carry_the_figures(client, auth, built
     assert values[("By defect type", "Stain")] == "2"
     assert values[("By defect type", "Formaldehyde over limit")] == "1"
     assert values[("By supplier", "SUP-A")] == "1"
-    assert values[("Passed, but within 10 % of the limit", "CN-FORM")] == "1"
+    assert values[("Passed, but near the limit (within 10 %)", "CN-FORM")] == "1"
     assert values[("Open CAPAs by age (days)", "0-7")] == "3"
 
     response = client.get(f"/summaries/{built_week}.xlsx")

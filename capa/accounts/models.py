@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(32))
     #: Where reminders of overdue actions are sent; optional.
     email: Mapped[str | None] = mapped_column(String(200))
+    #: The language the user chose for the pages (a code of CAPA_LANGUAGES); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(16))
     #: A deactivated account can no longer log in or use its tokens; its records keep its name.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

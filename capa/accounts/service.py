@@ -108,6 +108,12 @@ def update_user(user: User, command: UserChanges) -> User:
     return user
 
 
+def set_language(user: User, language: str) -> None:
+    """Remember the language ``user`` reads the pages in (already checked against the offered ones)."""
+    with unit_of_work():
+        user.language = language
+
+
 def set_password(user: User, password: str) -> None:
     _check_password_strength(password)
     with unit_of_work():

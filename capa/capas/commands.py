@@ -74,9 +74,9 @@ class FileNC(Command):
     #: Back-dating, by quality managers and administrators only; without an offset, plant time.
     reported_at: Moment(plant_zone, required=False) = None
     #: Photos from a form (the JSON API files without photos and adds them later).
-    photos: SkipJsonSchema[
-        Annotated[list[Upload], BeforeValidator(_uploads_only), AfterValidator(_checked_photos)]
-    ] = Field(default_factory=list)
+    photos: SkipJsonSchema[Annotated[list[Upload], BeforeValidator(_uploads_only), AfterValidator(_checked_photos)]] = (
+        Field(default_factory=list)
+    )
 
     @classmethod
     def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -10,6 +11,7 @@ from capa.accounts.models import User
 from capa.accounts.permissions import Permission, public, requires
 from capa.common.errors import DomainError
 from capa.extensions import db, login_manager
+from capa.http.locale import offered_languages
 from capa.web.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
 from capa.web.forms import command_from, show_errors
 
@@ -57,6 +59,39 @@ def logout():
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+#: Each offered language, named in itself.
+LANGUAGE_NAMES = {"en": "English", "zh_Hans_CN": "简体中文"}
+
+
+@bp.app_context_processor
+def languages():
+    return {
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in offered_languages()],
+        "current_language": str(get_locale() or ""),
+    }
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def choose_language():
+    """Switch the pages' language: remembered on the account of a logged-in user, else for this browser."""
+    language = request.form.get("language", "")
+    if language not in offered_languages():
+        abort(400, description=_("Unknown language."))
+    session["language"] = language
+    if current_user.is_authenticated:
+        service.set_language(current_user, language)
+    return redirect(_safe_next(request.form.get("next") or _referring_path()))
+
+
+def _referring_path() -> str | None:
+    """The page the switch was used on (path and query of the Referer), to show it again in the new language."""
+    if not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 @bp.route("/users")

@@ -80,7 +80,7 @@ FIGURE_LABELS = {
     "p90_days_to_close": _l("90th percentile of days to close"),
     "retest_first_pass_rate": _l("Retests passed the first time"),
     "failed_results": _l("Results that failed a limit"),
-    "near_limit_results": _l("Passed, but within 10 % of the limit"),
+    "near_limit_results": _l("Passed, but near the limit (within 10 %)"),
 }
 SUMMARY_LABELS = [_l("Figure"), _l("Of"), _l("This week"), _l("Average of 4 weeks"), _l("Average of 12 weeks")]
 OVERDUE_COLUMNS = [
