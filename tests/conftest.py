@@ -1,14 +1,17 @@
-"""Fixtures: an app on a fresh database per test, a client, a CLI runner, and helpers acting as each role.
+"""Fixtures: an app on a fresh database per test, a client, a CLI runner, and helpers acting as each role;
+and an app on a database of its own per test module, for tests that only read what the module built once.
 
 The suite runs on SQLite by default and on PostgreSQL when ``CAPA_TEST_DATABASE_URL`` names a server
-(``make test`` runs both passes). The schema is built once per run by the real migrations; each test then
-gets a fresh database: a copy of the migrated SQLite file, or the PostgreSQL database emptied.
+(``make test`` runs both passes). The schema is built once per run by the real migrations, into a pristine
+database no test opens; each test then gets a fresh database: a copy of the pristine SQLite file, or the
+PostgreSQL test database emptied. A module's read-only tests share a copy of the pristine database instead.
 """
 
 import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -28,6 +31,14 @@ from capa.safety.catalog import load_catalog
 
 POSTGRES_URL = os.environ.get("CAPA_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
+#: The configuration every test app starts from.
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    # Fast hashing keeps the suite quick; production keeps the slow default.
+    "CAPA_PASSWORD_HASH": "pbkdf2:sha256:1000",
+}
 
 
 def pytest_report_header() -> str:
@@ -48,13 +59,29 @@ def engine_name() -> str:
     return "postgresql" if POSTGRES_URL else "sqlite"
 
 
+def _create_postgres(prefix: str, template: str | None = None) -> str:
+    """A new PostgreSQL database (a copy of ``template``, if given, which nobody may be connected to)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop_postgres(name: str) -> None:
+    with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _database_name(url: str) -> str:
+    return url.rpartition("/")[2]
+
+
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory) -> Iterator[str]:
-    """A database migrated to the newest schema, once per run: a SQLite file, or a new PostgreSQL database."""
+def pristine_database(tmp_path_factory) -> Iterator[str]:
+    """A database migrated to the newest schema with its reference data, once per run, that no test opens:
+    the pattern the test databases are copied from (a SQLite file, or a PostgreSQL database)."""
     if POSTGRES_URL:
-        name = f"capa_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+        name = _create_postgres("capa_pristine")
         url = _with_database(POSTGRES_URL, name)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'capa.sqlite3'}"
@@ -65,8 +92,39 @@ def migrated_database(tmp_path_factory) -> Iterator[str]:
         db.engine.dispose()
     yield url
     if POSTGRES_URL:
-        with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_postgres(name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(pristine_database) -> Iterator[str]:
+    """The database the per-test databases come from: on SQLite the pristine file, copied for each test; on
+    PostgreSQL a copy of the pristine database, which the tests share, each emptying it first."""
+    if not POSTGRES_URL:
+        yield pristine_database
+        return
+    name = _create_postgres("capa_test", template=_database_name(pristine_database))
+    yield _with_database(POSTGRES_URL, name)
+    _drop_postgres(name)
+
+
+@contextmanager
+def _copy_of(pristine_url: str, folder: Path) -> Iterator[str]:
+    """A new database holding what the pristine one holds, dropped on leaving."""
+    if not POSTGRES_URL:
+        target = folder / "capa.sqlite3"
+        source, copy = sqlite3.connect(pristine_url.removeprefix("sqlite:///")), sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
+        yield f"sqlite:///{target}"
+        return
+    name = _create_postgres("capa_module", template=_database_name(pristine_url))
+    try:
+        yield _with_database(POSTGRES_URL, name)
+    finally:
+        _drop_postgres(name)
 
 
 @pytest.fixture
@@ -112,14 +170,7 @@ def _restore_sqlite(template_url: str, working: Path) -> None:
 @pytest.fixture
 def app_config(tmp_path) -> dict:
     """The configuration mapping for this test's app; a test may change it before using ``app``."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        # Fast hashing keeps the suite quick; production keeps the slow default.
-        "CAPA_PASSWORD_HASH": "pbkdf2:sha256:1000",
-        "CAPA_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
+    return {**TEST_CONFIG, "CAPA_INSTANCE_PATH": str(tmp_path / "instance")}
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +212,24 @@ def app(shared_app, migrated_database, app_config) -> Iterator[Flask]:
         shared_app.instance_path = saved_instance
 
 
+@pytest.fixture(scope="module")
+def module_app(pristine_database, tmp_path_factory) -> Iterator[Flask]:
+    """An application on a database of its own, made once per test module (and per worker) and dropped after
+    it: the module's fixtures build the data its read-only tests share on it once, where ``app`` would build
+    it again for every test and every parameter. A test using it must change nothing, not even through its
+    fixtures (users, tokens and logins belong in the module's fixtures too); a test that writes takes
+    ``app``. No app context is pushed: a fixture building data pushes one of its own."""
+    folder = tmp_path_factory.mktemp("module")
+    with _copy_of(pristine_database, folder) as url:
+        application = create_app({**TEST_CONFIG, "DATABASE_URL": url, "CAPA_INSTANCE_PATH": str(folder / "i")})
+        application.test_client_class = RequestScopedClient
+        try:
+            yield application
+        finally:
+            with application.app_context():
+                db.engine.dispose()  # before the database is dropped
+
+
 class RequestScopedClient(FlaskClient):
     """Each request in an app context of its own, as under a real server: the test's own context (which
     services called from the test use) shares no ``g`` (Flask-Login's cached user) or session with requests."""
@@ -184,24 +253,25 @@ def runner(app) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+def new_user(role: str | Role, username: str | None = None, password: str = PASSWORD) -> User:
+    """A user created through the accounts service, in the app context that is current."""
+    role = Role(role)
+    return accounts.create_user(
+        parse(
+            NewUser,
+            {
+                "username": username or f"{role.value.replace('_', '')}{uuid.uuid4().hex[:6]}",
+                "role": role.value,
+                "password": password,
+            },
+        )
+    )
+
+
 @pytest.fixture
 def make_user(app):
     """Create a user through the accounts service: ``make_user("quality_manager", "qm1")``."""
-
-    def make(role: str | Role, username: str | None = None, password: str = PASSWORD) -> User:
-        role = Role(role)
-        return accounts.create_user(
-            parse(
-                NewUser,
-                {
-                    "username": username or f"{role.value.replace('_', '')}{uuid.uuid4().hex[:6]}",
-                    "role": role.value,
-                    "password": password,
-                },
-            )
-        )
-
-    return make
+    return new_user
 
 
 class AuthActions:

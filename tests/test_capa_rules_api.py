@@ -12,7 +12,7 @@ import pytest
 
 from capa.accounts import service as accounts
 from capa.capas import gates, lookup
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, new_user
 
 PLANT = ZoneInfo("Asia/Shanghai")
 NCS = "/api/v1/nonconformances"
@@ -30,15 +30,20 @@ def due_in(days: int) -> str:
 
 
 @pytest.fixture
-def world(client, make_user):
+def world(client):
     """Master data, and API clients for two supervisors, two quality managers and an administrator."""
+    return make_world(client)
+
+
+def make_world(client) -> SimpleNamespace:
+    """The users, their API clients and the master data of ``world``, in the app context that is current."""
     users = {
-        "sup": make_user("supervisor", "sup.wang"),
-        "sup2": make_user("supervisor", "sup.chen"),
-        "qm": make_user("quality_manager", "qm.li"),
-        "qm2": make_user("quality_manager", "qm.zhao"),
-        "admin": make_user("admin", "admin.ops"),
-        "owner": make_user("quality_manager", "owner.qm"),
+        "sup": new_user("supervisor", "sup.wang"),
+        "sup2": new_user("supervisor", "sup.chen"),
+        "qm": new_user("quality_manager", "qm.li"),
+        "qm2": new_user("quality_manager", "qm.zhao"),
+        "admin": new_user("admin", "admin.ops"),
+        "owner": new_user("quality_manager", "owner.qm"),
     }
     w = SimpleNamespace(**{name: ApiClient(client, accounts.create_token(user)) for name, user in users.items()})
     w.names = {name: user.username for name, user in users.items()}
@@ -803,8 +808,17 @@ def test_nothing_is_possible_after_close_or_cancel(world, final):
 # Lists --------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def several(world):
+@pytest.fixture(scope="module")
+def listed_world(module_app) -> SimpleNamespace:
+    """``world`` with the NCs of ``file_several`` (as ``.several``), built once on the module's own database
+    for the tests that only read the list."""
+    with module_app.app_context():
+        world = make_world(module_app.test_client())
+        world.several = file_several(world)
+    return world
+
+
+def file_several(world) -> SimpleNamespace:
     """Four NCs with different lines, styles, suppliers, types, parameters, states and report times."""
     qm = world.qm
     romper = file(world, qm, title="Snap buttons come off", reported_at="2026-03-05T10:00:00+08:00")["number"]
@@ -882,14 +896,16 @@ def several(world):
         ({"style": "NOPE"}, []),
     ],
 )
-def test_list_filters_narrow_the_list_and_total_counts(world, several, filters, expected):
+def test_list_filters_narrow_the_list_and_total_counts(listed_world, filters, expected):
+    world, several = listed_world, listed_world.several
     body = listing(world, **filters)
     assert [item["number"] for item in body["items"]] == [getattr(several, name) for name in expected]
     assert body["total"] == len(expected)
     assert (body["page"], body["per_page"]) == (1, 25)
 
 
-def test_list_searches_by_number(world, several):
+def test_list_searches_by_number(listed_world):
+    world, several = listed_world, listed_world.several
     body = listing(world, q=several.bib.lower())
     assert [item["number"] for item in body["items"]] == [several.bib]
 
@@ -902,7 +918,8 @@ def test_list_search_takes_percent_and_underscore_literally(world):
     assert [item["number"] for item in listing(world, q="_")["items"]] == [underscore]
 
 
-def test_list_pages(world, several):
+def test_list_pages(listed_world):
+    world, several = listed_world, listed_world.several
     first = listing(world, per_page=3)
     second = listing(world, per_page=3, page=2)
     assert [i["number"] for i in first["items"]] == [several.stain, several.tee, several.bib]
@@ -926,7 +943,8 @@ def test_list_pages(world, several):
         ({"colour": "red"}, "colour"),
     ],
 )
-def test_a_bad_filter_value_is_400(world, filters, field):
+def test_a_bad_filter_value_is_400(listed_world, filters, field):
+    world = listed_world
     error = refused(world.qm.get(NCS, query_string=filters), 400, "invalid")
     assert field in error["fields"]
 

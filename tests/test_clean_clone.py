@@ -5,7 +5,6 @@
 
 import http.cookiejar
 import os
-import re
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import POSTGRES_URL
+from tests.pages import one
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +69,8 @@ def test_make_run_on_a_clean_clone_serves_a_working_login(tmp_path):
         cookies = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
         login_page = opener.open(f"{base}/login").read().decode()
-        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+        csrf = one(login_page, 'input[name="csrf_token"][type="hidden"]').attributes.get("value")
+        assert csrf, "the login page carries no CSRF token"
         form = urllib.parse.urlencode(
             {"csrf_token": csrf, "username": "admin", "password": "first-start-password"}
         ).encode()

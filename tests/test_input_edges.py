@@ -3,6 +3,7 @@ versions, dates out of range, huge ids, over-long lab values, spreadsheet formul
 
 import csv
 import io
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +13,7 @@ from capa.capas.commands import FileNC
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, new_user
 from tests.pages import logged_in
 
 NCS = "/api/v1/nonconformances"
@@ -21,6 +22,23 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.fixture
 def world(app):
+    make_world()
+
+
+@pytest.fixture(scope="module")
+def reader(module_app) -> SimpleNamespace:
+    """``world`` built once on the module's own database, and a quality manager reading it: ``.api`` (their
+    API client) and ``.browser`` (logged in), for the tests that only read."""
+    with module_app.app_context():
+        make_world()
+        qm = new_user("quality_manager")
+        api = ApiClient(module_app.test_client(), accounts.create_token(qm))
+        browser = logged_in(module_app, qm)
+    return SimpleNamespace(api=api, browser=browser)
+
+
+def make_world() -> None:
+    """The master data of ``world``, in the app context that is current."""
     masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1"}))
     masterdata.create_supplier(parse(NewSupplier, {"code": "SNAP", "name": "Snap Co"}))
     masterdata.create_style(
@@ -108,8 +126,8 @@ def test_a_malformed_version_on_a_page_is_refused_and_changes_nothing(world, cli
     "query",
     ["reported_to=9999-12-31", "reported_from=0001-01-01", "reported_from=2026-02-30", "page=0", "per_page=100000"],
 )
-def test_list_filters_out_of_range_are_400(world, api, query):
-    response = api("quality_manager").get(f"{NCS}?{query}")
+def test_list_filters_out_of_range_are_400(reader, query):
+    response = reader.api.get(f"{NCS}?{query}")
     assert response.status_code == 400
     assert response.json["error"]["fields"]
 
@@ -164,10 +182,9 @@ def test_every_api_error_carries_fields(world, api):
 
 
 @pytest.mark.parametrize("query", ["endpoint=x", "_method=POST", "status=closed&endpoint=x&page=2", "q=%00"])
-def test_unknown_or_odd_list_keys_answer_a_refusal_not_a_failure(world, app, make_user, query):
+def test_unknown_or_odd_list_keys_answer_a_refusal_not_a_failure(reader, query):
     """The list page shows what is wrong with the filters (400), never fails (500)."""
-    browser = logged_in(app, make_user("quality_manager"))
-    response = browser.get(f"/nc?{query}")
+    response = reader.browser.get(f"/nc?{query}")
     assert response.status_code == 400
     if "%00" in query:
         assert "Contains a character that is not allowed." in response.text

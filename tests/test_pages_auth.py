@@ -1,6 +1,5 @@
 """The HTML login flow, CSRF on the login form, and the administrator's user pages, via the test client."""
 
-import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -9,32 +8,25 @@ from capa.accounts import service as accounts
 from capa.accounts.commands import NewUser, UserChanges
 from capa.common.commands import parse
 from tests.conftest import PASSWORD
+from tests.pages import (
+    cells,
+    control,
+    elements,
+    field_block,
+    fields_with_errors,
+    input_value,
+    one,
+    parsed,
+    row_linking,
+    selected_value,
+    table_rows,
+    text,
+)
 
 LOGIN_REFUSED = "Unknown user name or wrong password."
 
 
 # Helpers -------------------------------------------------------------------------------------------------
-
-
-def field_block(html: str, field_id: str) -> str:
-    """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
-    assert match is not None, f"no field {field_id!r} in the page"
-    return match.group(0)
-
-
-def checkbox_block(html: str, field_id: str) -> str:
-    match = re.search(rf'<div class="field[^"]*">\s*<label><input[^>]*id="{field_id}".*?</div>', html, re.S)
-    assert match is not None, f"no checkbox {field_id!r} in the page"
-    return match.group(0)
-
-
-def selected_value(block: str) -> str | None:
-    """The value of the selected option of the one select in ``block``."""
-    for attributes in re.findall(r"<option([^>]*)>", block):
-        if re.search(r"\bselected\b", attributes):
-            return re.search(r'value="([^"]*)"', attributes).group(1)
-    return None
 
 
 def stored_users(app) -> dict[str, tuple[str, bool]]:
@@ -54,8 +46,8 @@ def is_logged_out(client) -> bool:
 def test_login_page_shows_an_empty_form(client):
     response = client.get("/login")
     assert response.status_code == 200
-    assert 'value=""' in field_block(response.text, "username")
-    assert 'type="password"' in field_block(response.text, "password")
+    assert input_value(field_block(response.text, "username")) == ""
+    assert control(field_block(response.text, "password")).attributes.get("type") == "password"
 
 
 def test_login_redirects_home_and_home_greets_user_by_name(client, make_user):
@@ -84,9 +76,9 @@ def test_bad_credentials_are_refused_and_user_name_kept(client, make_user, usern
     make_user("supervisor", "mei.lin")
     response = client.post("/login", data={"username": username, "password": password})
     assert response.status_code == 400
-    assert f'value="{username}"' in field_block(response.text, "username")
+    assert input_value(field_block(response.text, "username")) == username
     password_field = field_block(response.text, "password")
-    assert LOGIN_REFUSED in password_field
+    assert LOGIN_REFUSED in text(password_field)
     assert password not in response.text  # the password is never echoed back
     assert is_logged_out(client)
 
@@ -102,8 +94,8 @@ def test_both_answers_are_the_same_so_names_cannot_be_probed(client, make_user):
 def test_empty_login_form_marks_both_fields_required(client):
     response = client.post("/login", data={"username": "", "password": ""})
     assert response.status_code == 400
-    assert "This field is required." in field_block(response.text, "username")
-    assert "This field is required." in field_block(response.text, "password")
+    assert "This field is required." in text(field_block(response.text, "username"))
+    assert "This field is required." in text(field_block(response.text, "password"))
     assert is_logged_out(client)
 
 
@@ -112,7 +104,7 @@ def test_inactive_user_cannot_log_in(client, make_user):
     accounts.update_user(user, parse(UserChanges, {"active": False}))
     response = client.post("/login", data={"username": "old.qm", "password": PASSWORD})
     assert response.status_code == 400
-    assert LOGIN_REFUSED in field_block(response.text, "password")
+    assert LOGIN_REFUSED in text(field_block(response.text, "password"))
     assert is_logged_out(client)
 
 
@@ -235,9 +227,9 @@ def csrf_user(csrf_app):
 
 
 def scraped_csrf_token(html: str) -> str:
-    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match is not None, "the page has no hidden csrf_token input"
-    return match.group(1)
+    tokens = [node.attributes.get("value") for node in parsed(html).css('input[name="csrf_token"]')]
+    assert any(tokens), "the page has no hidden csrf_token input"
+    return next(token for token in tokens if token)
 
 
 def test_login_without_csrf_token_is_refused(csrf_client, csrf_user):
@@ -287,12 +279,12 @@ def test_admin_sees_every_user_with_role_and_status(app, client, admin, make_use
     accounts.update_user(retired, parse(UserChanges, {"active": False}))
     response = client.get("/users")
     assert response.status_code == 200
-    rows = re.findall(r"<tr>\s*<td><a href=\"/users/([^\"]+)\">.*?</tr>", response.text, re.S)
-    assert rows == sorted([admin.username, "sup.zhao", "qm.retired"])
-    row = re.search(r'<a href="/users/sup.zhao">.*?</tr>', response.text, re.S).group(0)
-    assert "Line supervisor" in row
-    assert ">active<" in row
-    assert ">inactive<" in re.search(r'<a href="/users/qm.retired">.*?</tr>', response.text, re.S).group(0)
+    listed = [elements(elements(row)[0])[0].attributes["href"] for row in table_rows(response.text)]
+    assert listed == [f"/users/{name}" for name in sorted([admin.username, "sup.zhao", "qm.retired"])]
+    row = row_linking(response.text, "/users/sup.zhao")
+    assert "Line supervisor" in text(row)
+    assert "active" in cells(row)
+    assert "inactive" in cells(row_linking(response.text, "/users/qm.retired"))
 
 
 def test_admin_creates_a_user_who_can_then_log_in(app, client, admin, auth):
@@ -313,9 +305,9 @@ def test_short_password_is_refused_beside_the_password_field_and_input_kept(app,
     before = stored_users(app)
     response = client.post("/users/new", data={"username": "sup.qian", "role": "supervisor", "password": "short"})
     assert response.status_code == 400
-    assert "At least 10 characters." in field_block(response.text, "password")
-    assert "has-error" not in field_block(response.text, "username")
-    assert 'value="sup.qian"' in field_block(response.text, "username")
+    assert "At least 10 characters." in text(field_block(response.text, "password"))
+    assert "username" not in fields_with_errors(response.text)
+    assert input_value(field_block(response.text, "username")) == "sup.qian"
     assert selected_value(field_block(response.text, "role")) == "supervisor"
     assert stored_users(app) == before
 
@@ -325,8 +317,8 @@ def test_duplicate_user_name_is_refused_beside_the_user_name_and_input_kept(app,
     before = stored_users(app)
     response = client.post("/users/new", data={"username": "SUP.ZHAO", "role": "quality_manager", "password": PASSWORD})
     assert response.status_code == 400
-    assert "Already taken." in field_block(response.text, "username")
-    assert 'value="SUP.ZHAO"' in field_block(response.text, "username")
+    assert "Already taken." in text(field_block(response.text, "username"))
+    assert input_value(field_block(response.text, "username")) == "SUP.ZHAO"
     assert selected_value(field_block(response.text, "role")) == "quality_manager"
     assert stored_users(app) == before
     assert before["sup.zhao"] == ("supervisor", True)
@@ -336,7 +328,7 @@ def test_malformed_user_name_is_refused_beside_the_user_name(app, client, admin)
     before = stored_users(app)
     response = client.post("/users/new", data={"username": "mei lin!", "role": "supervisor", "password": PASSWORD})
     assert response.status_code == 400
-    assert "Use letters, digits and . _ - only." in field_block(response.text, "username")
+    assert "Use letters, digits and . _ - only." in text(field_block(response.text, "username"))
     assert stored_users(app) == before
 
 
@@ -344,9 +336,10 @@ def test_user_page_shows_the_current_role_and_status(client, admin, make_user):
     make_user("quality_manager", "qm.wang")
     response = client.get("/users/qm.wang")
     assert response.status_code == 200
-    assert "<h1>qm.wang</h1>" in response.text
+    assert text(one(response.text, "h1")) == "qm.wang"
     assert selected_value(field_block(response.text, "role")) == "quality_manager"
-    assert "checked" in checkbox_block(response.text, "active")
+    box = control(field_block(response.text, "active"))
+    assert box.attributes.get("type") == "checkbox" and "checked" in box.attributes
 
 
 def test_admin_changes_a_users_role(app, client, admin, make_user):
@@ -355,8 +348,8 @@ def test_admin_changes_a_users_role(app, client, admin, make_user):
     assert response.status_code == 302
     assert response.headers["Location"] == "/users"
     assert stored_users(app)["sup.zhao"] == ("quality_manager", True)
-    row = re.search(r'<a href="/users/sup.zhao">.*?</tr>', client.get("/users").text, re.S).group(0)
-    assert "Quality manager" in row
+    row = row_linking(client.get("/users").text, "/users/sup.zhao")
+    assert "Quality manager" in text(row)
 
 
 def test_admin_deactivates_a_user_who_then_cannot_log_in(app, client, admin, make_user, auth):
@@ -376,7 +369,7 @@ def test_admin_deactivates_a_user_who_then_cannot_log_in(app, client, admin, mak
 def test_last_active_admin_cannot_demote_or_deactivate_itself(app, client, admin, change):
     response = client.post(f"/users/{admin.username}", data=change)
     assert response.status_code == 400
-    assert "This is the last active administrator." in field_block(response.text, "role")
+    assert "This is the last active administrator." in text(field_block(response.text, "role"))
     assert stored_users(app)[admin.username] == ("admin", True)
     assert client.get("/users").status_code == 200
 

@@ -12,6 +12,26 @@ from capa.common.commands import parse
 from capa.common.errors import NotFound
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
+from tests.pages import (
+    cells,
+    control,
+    errors_in,
+    field_block,
+    field_blocks,
+    field_id,
+    input_value,
+    link_texts,
+    links,
+    one,
+    options,
+    parsed,
+    selected_value,
+    table_rows,
+    text,
+    texts,
+    under_heading,
+    values_in,
+)
 
 # Helpers -------------------------------------------------------------------------------------------------
 
@@ -46,24 +66,6 @@ def everything(stored) -> dict:
     return {kind: stored(kind) for kind in ("lines", "suppliers", "styles", "batches", "lots")}
 
 
-def field_block(html: str, field_id: str) -> str:
-    """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
-    assert match is not None, f"no field {field_id!r} in the page"
-    return match.group(0)
-
-
-def errors_in(block: str) -> list[str]:
-    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
-
-
-def selected_value(block: str) -> str | None:
-    for attributes in re.findall(r"<option([^>]*)>", block):
-        if re.search(r"\bselected\b", attributes):
-            return re.search(r'value="([^"]*)"', attributes).group(1)
-    return None
-
-
 def lot_rows(*rows: tuple[str, str, str], total: int = 4) -> dict[str, str]:
     """Lot rows as the batch form posts them: every row shown, the unused ones blank."""
     data: dict[str, str] = {}
@@ -77,17 +79,26 @@ def lot_rows(*rows: tuple[str, str, str], total: int = 4) -> dict[str, str]:
     return data
 
 
-def lot_row_with_number(html: str, number: str) -> str:
-    """The markup of the lot row whose number input holds ``number``."""
-    rows = html.split('<div class="row">')[1:]
-    matching = [row for row in rows if re.search(rf'name="lots-\d+-number" type="text" value="{number}"', row)]
+def lot_row_with_number(html: str, number: str):
+    """The lot row (of the batch form) whose number input holds ``number``."""
+
+    def holds(row) -> bool:
+        return any(
+            re.fullmatch(r"lots-\d+-number", node.attributes.get("name") or "")
+            and node.attributes.get("type") == "text"
+            and node.attributes.get("value") == number
+            for node in row.css("input")
+        )
+
+    matching = [row for row in parsed(html).css("div.row") if holds(row)]
     assert len(matching) == 1, f"expected one row holding lot {number!r}, found {len(matching)}"
     return matching[0]
 
 
-def row_field(row: str, name: str) -> str:
-    """The markup of one field (``kind``, ``supplier``) of a lot row."""
-    return field_block(row, re.search(rf'for="(lots-\d+-{name})"', row).group(1))
+def row_field(row, name: str):
+    """One field (``kind``, ``supplier``) of a lot row."""
+    [block] = [block for block in field_blocks(row) if re.fullmatch(rf"lots-\d+-{name}", field_id(block))]
+    return block
 
 
 @pytest.fixture
@@ -136,7 +147,7 @@ def test_quality_manager_creates_a_line_listed_with_its_code_upper_cased(client,
     assert stored("lines") == {"L-2": "Cutting line"}
     page = client.get("/lines").text
     assert "Line L-2 added." in page
-    assert '<a href="/lines/L-2/edit">L-2</a>' in page
+    assert link_texts(page).get("/lines/L-2/edit") == "L-2"
     assert "Cutting line" in page
 
 
@@ -150,10 +161,10 @@ def test_quality_manager_creates_a_supplier_shown_in_list_and_detail(client, qm,
     detail = client.get("/suppliers/dye-07")
     assert detail.status_code == 200
     assert "Supplier DYE-07 added." in detail.text
-    assert "<h1>DYE-07 · Blue River Dyeing</h1>" in detail.text
-    assert 'badge-conditional">Conditional<' in detail.text
+    assert text(one(detail.text, "h1")) == "DYE-07 · Blue River Dyeing"
+    assert "Conditional" in texts(detail.text, "span.badge-conditional")
     listing = client.get("/suppliers").text
-    assert '<a href="/suppliers/DYE-07">DYE-07</a>' in listing
+    assert link_texts(listing).get("/suppliers/DYE-07") == "DYE-07"
     assert "Conditional" in listing
 
 
@@ -166,10 +177,10 @@ def test_quality_manager_creates_a_style_shown_in_list_and_detail(client, qm, st
     assert response.headers["Location"] == "/styles/RMP-2302"
     assert stored("styles") == {"RMP-2302": ("Baby bodysuit", "A", True)}
     listing = client.get("/styles").text
-    assert '<a href="/styles/RMP-2302">RMP-2302</a>' in listing
+    assert link_texts(listing).get("/styles/RMP-2302") == "RMP-2302"
     assert "Baby bodysuit" in listing
     detail = client.get("/styles/RMP-2302").text
-    assert "<h1>RMP-2302 · Baby bodysuit</h1>" in detail
+    assert text(one(detail, "h1")) == "RMP-2302 · Baby bodysuit"
     assert "A: infants, 36 months and under" in detail
     assert "required by the tech pack" in detail
 
@@ -209,14 +220,14 @@ def test_bad_submission_is_refused_beside_the_field_and_form_keeps_input(client,
     assert response.status_code == 400
     assert errors_in(field_block(response.text, bad_field)) == [message]
     for name in ("code", "name"):
-        assert f'value="{data[name]}"' in field_block(response.text, name)
+        assert input_value(field_block(response.text, name)) == data[name]
     other = "name" if bad_field == "code" else "code"
     assert errors_in(field_block(response.text, other)) == []
     if kind == "suppliers":
         assert selected_value(field_block(response.text, "approval")) == "conditional"
     if kind == "styles":
         assert selected_value(field_block(response.text, "category")) == "B"
-        assert re.search(r'<input checked id="cmia_required"', response.text)
+        assert "checked" in control(field_block(response.text, "cmia_required")).attributes
     assert stored(kind) == {}
 
 
@@ -229,8 +240,8 @@ def test_duplicate_code_is_refused_and_form_keeps_input(client, qm, stored, kind
     response = client.post(path, data=data)
     assert response.status_code == 400
     assert errors_in(field_block(response.text, "code")) == ["Already in use."]
-    assert f'value="{data["code"]}"' in field_block(response.text, "code")
-    assert 'value="Another name"' in field_block(response.text, "name")
+    assert input_value(field_block(response.text, "code")) == data["code"]
+    assert input_value(field_block(response.text, "name")) == "Another name"
     assert stored(kind) == before
     assert "Another name" not in str(before)
 
@@ -242,9 +253,9 @@ def test_line_edit_form_shows_the_record_with_the_code_read_only(client, qm, bas
     response = client.get("/lines/l1/edit")
     assert response.status_code == 200
     code = field_block(response.text, "code")
-    assert 'value="L1"' in code
-    assert "readonly" in code
-    assert 'value="Sewing line 1"' in field_block(response.text, "name")
+    assert input_value(code) == "L1"
+    assert "readonly" in control(code).attributes
+    assert input_value(field_block(response.text, "name")) == "Sewing line 1"
 
 
 def test_line_is_renamed(client, qm, basics, stored):
@@ -283,7 +294,7 @@ def test_supplier_is_suspended_by_editing(client, qm, basics, stored):
     assert response.headers["Location"] == "/suppliers/DYE-01"
     assert stored("suppliers")["DYE-01"] == ("Sunrise Dye House", "suspended")
     detail = client.get("/suppliers/DYE-01").text
-    assert 'badge-suspended">Suspended<' in detail
+    assert "Suspended" in texts(detail, "span.badge-suspended")
     assert "Supplier DYE-01 saved." in detail
 
 
@@ -297,7 +308,7 @@ def test_supplier_code_cannot_be_changed_by_editing(client, qm, basics, stored):
 def test_style_category_is_changed_by_editing(client, qm, basics, stored):
     form = client.get("/styles/RMP-2301/edit")
     assert selected_value(field_block(form.text, "category")) == "A"
-    assert "readonly" in field_block(form.text, "code")
+    assert "readonly" in control(field_block(form.text, "code")).attributes
     response = client.post(
         "/styles/RMP-2301/edit",
         data={"code": "RMP-2301", "name": "Infant romper", "category": "B", "cmia_required": "y"},
@@ -321,11 +332,11 @@ def test_style_code_cannot_be_changed_by_editing(client, qm, basics, stored):
 def test_batch_form_offers_existing_styles_lines_and_suppliers(client, qm, basics):
     response = client.get("/batches/new")
     assert response.status_code == 200
-    assert '<option value="RMP-2301">RMP-2301 · Infant romper</option>' in field_block(response.text, "style")
-    assert '<option value="L1">L1 · Sewing line 1</option>' in field_block(response.text, "line")
+    assert options(field_block(response.text, "style"), selected=False)["RMP-2301"] == "RMP-2301 · Infant romper"
+    assert options(field_block(response.text, "line"), selected=False)["L1"] == "L1 · Sewing line 1"
     for index in range(4):
         supplier = field_block(response.text, f"lots-{index}-supplier")
-        assert '<option value="TRIM-02">TRIM-02 · Snap Co</option>' in supplier
+        assert options(supplier, selected=False)["TRIM-02"] == "TRIM-02 · Snap Co"
 
 
 def test_batch_is_recorded_with_its_lots_and_blank_rows_ignored(client, qm, basics, stored):
@@ -357,8 +368,9 @@ def test_batch_page_lists_its_lots_with_the_supplier_approval(client, qm, basics
     )
     response = client.get("/batches/b-300")
     assert response.status_code == 200
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>.*?badge-\w+\">([^<]+)<", response.text, re.S)
-    assert rows == [("F-9", "Fabric", "Approved"), ("SN-1", "Trim", "Suspended")]
+    lots = table_rows(one(under_heading(response.text, "Material lots"), "table"))
+    shown = [(*cells(row)[:2], text(one(row, 'span[class*="badge-"]'))) for row in lots]
+    assert shown == [("F-9", "Fabric", "Approved"), ("SN-1", "Trim", "Suspended")]
     assert "RMP-2301" in response.text
     assert "L1 · Sewing line 1" in response.text
 
@@ -372,8 +384,8 @@ def test_lot_row_naming_an_unknown_supplier_is_refused_on_that_row(client, qm, b
     bad_row = lot_row_with_number(response.text, "X-1")
     assert errors_in(row_field(bad_row, "supplier")) == ["No supplier NOPE-9."]
     assert selected_value(row_field(bad_row, "kind")) == "trim"
-    assert "No supplier" not in lot_row_with_number(response.text, "F-8")
-    assert 'value="B-201"' in field_block(response.text, "number")
+    assert "No supplier" not in text(lot_row_with_number(response.text, "F-8"))
+    assert input_value(field_block(response.text, "number")) == "B-201"
     assert stored("batches") == {}
     assert stored("lots") == {}
 
@@ -417,7 +429,7 @@ def test_existing_lot_from_another_supplier_is_refused_on_that_row(client, qm, b
 )
 def test_refused_lot_row_answers_400(client, qm, batch, path, data):
     response = client.post(path, data=data)
-    assert "No supplier NOPE." in lot_row_with_number(response.text, "X-2")
+    assert "No supplier NOPE." in text(lot_row_with_number(response.text, "X-2"))
     assert response.status_code == 400
     assert "Please correct the fields marked." in response.text
 
@@ -428,7 +440,9 @@ def test_existing_lot_with_its_recorded_kind_is_reused_by_a_new_batch(client, qm
     assert stored("batches")["B-204"] == ("RMP-2301", "L1", ["F-1"])
     assert stored("lots") == {"F-1": ("fabric", "DYE-01")}
     supplier_page = client.get("/suppliers/DYE-01").text
-    assert '<a href="/batches/B-100">B-100</a>, <a href="/batches/B-204">B-204</a>' in supplier_page
+    [lot] = [row for row in table_rows(supplier_page) if cells(row)[0] == "F-1"]
+    assert "B-100, B-204" in cells(lot)[2]
+    assert link_texts(lot).items() >= {"/batches/B-100": "B-100", "/batches/B-204": "B-204"}.items()
 
 
 def test_duplicate_batch_number_is_refused_beside_the_number(client, qm, batch, stored):
@@ -477,7 +491,7 @@ def test_lots_are_added_to_an_existing_batch(client, qm, batch, stored):
     assert stored("batches") == {"B-100": ("RMP-2301", "L1", ["D-4", "F-1"])}
     page = client.get("/batches/B-100").text
     assert "Lots added to batch B-100." in page
-    assert "<td>D-4</td><td>Dye lot</td>" in page
+    assert ["D-4", "Dye lot"] in [cells(row)[:2] for row in table_rows(page)]
 
 
 def test_adding_a_lot_with_the_wrong_kind_stores_none_of_the_rows(client, qm, batch, stored):
@@ -487,7 +501,7 @@ def test_adding_a_lot_with_the_wrong_kind_stores_none_of_the_rows(client, qm, ba
     )
     assert response.status_code in (200, 400)  # which of them: test_refused_lot_row_answers_400
     assert errors_in(row_field(lot_row_with_number(response.text, "F-1"), "kind")) == ["Lot F-1 is recorded as fabric."]
-    assert 'value="D-5"' in response.text
+    assert "D-5" in values_in(response.text)
     assert everything(stored) == before
 
 
@@ -515,8 +529,7 @@ def test_supervisor_reads_every_list_and_detail_page_without_change_links(client
     response = client.get(path)
     assert response.status_code == 200
     assert shows in response.text
-    page_body = response.text.split("<main", 1)[1]
-    assert not re.search(r'href="[^"]*/(new|edit|lots)"', page_body)
+    assert not [href for href in links(one(response.text, "main")) if re.search(r"/(new|edit|lots)$", href)]
 
 
 CHANGE_PAGES = [
@@ -548,7 +561,7 @@ def test_supervisor_is_forbidden_every_change_page(client, batch, supervisor, st
     response = client.open(path, method=method, data=CHANGE_POSTS[path] if method == "POST" else None)
     assert response.status_code == 403
     assert "Not allowed" in response.text
-    assert '<form method="post" novalidate>' not in response.text
+    assert parsed(response.text).css("form[novalidate]") == []
     assert everything(stored) == before
 
 
@@ -571,5 +584,5 @@ def test_unknown_code_gives_the_not_found_page(client, qm, basics, path):
     response = client.get(path)
     assert response.status_code == 404
     assert response.mimetype == "text/html"
-    assert "<h1>Not found</h1>" in response.text
+    assert text(one(response.text, "h1")) == "Not found"
     assert "Back to the home page" in response.text

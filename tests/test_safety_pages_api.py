@@ -6,18 +6,40 @@ back through the services in an app context of its own, so a refused request can
 """
 
 import csv
-import re
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from capa.accounts import service as accounts
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.types import utcnow
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from capa.safety import service
+from tests.conftest import ApiClient, new_user
+from tests.pages import (
+    cells,
+    elements,
+    errors_in,
+    field_block,
+    fields_with_errors,
+    input_value,
+    links,
+    logged_in,
+    one,
+    options,
+    parsed,
+    row_linking,
+    selected_value,
+    selected_values,
+    table_rows,
+    text,
+    title_of,
+    under_heading,
+)
 
 CATALOG = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
 EVALUATION_KEYS = {"verdict", "parameter", "category", "comparator", "limit", "unit", "explanation"}
@@ -102,48 +124,43 @@ def stored_results(app, number: str) -> list[tuple]:
         ]
 
 
-def field_block(html: str, field_id: str) -> str:
-    """The markup the ``field`` macro rendered for one field: label, input and the errors beside it."""
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{re.escape(field_id)}">.*?</div>', html, flags=re.S)
-    assert match is not None, f"no field {field_id!r} in the page"
-    return match.group(0)
-
-
-def errors_in(block: str) -> list[str]:
-    return re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
-
-
-def fields_with_errors(html: str) -> set[str]:
-    return set(re.findall(r'<div class="field has-error">\s*<label for="([^"]+)">', html))
-
-
-def input_value(block: str) -> str | None:
-    match = re.search(r'<input [^>]*value="([^"]*)"', block)
-    return match.group(1) if match else None
-
-
-def selected_value(block: str) -> str | None:
-    for attributes in re.findall(r"<option([^>]*)>", block):
-        if re.search(r"\bselected\b", attributes):
-            return re.search(r'value="([^"]*)"', attributes).group(1)
-    return None
-
-
 def listed_codes(html: str) -> list[str]:
     """The parameter codes the catalog page lists, in order."""
-    return re.findall(r'<td><a href="/parameters/([^"]+)">', html)
+    return [
+        anchor.attributes["href"].removeprefix("/parameters/")
+        for anchor in parsed(html).css('td > a[href^="/parameters/"]')
+    ]
 
 
 def catalog_row(html: str, code: str) -> dict[str, str]:
     """The A, B and C cells of one parameter's row on the catalog page, as text."""
-    row = re.search(rf'<tr>\s*<td><a href="/parameters/{re.escape(code)}">.*?</tr>', html, flags=re.S)
-    assert row is not None, code
-    cells = re.findall(r'<td class="limit" data-label="([ABC])">(.*?)</td>', row.group(0), flags=re.S)
-    return {category: re.sub(r"<[^>]+>", "", text).strip() for category, text in cells}
+    row = row_linking(html, f"/parameters/{code}")
+    return {cell.attributes["data-label"]: text(cell) for cell in row.css("td.limit[data-label]")}
 
 
 def limit_change(reason: str = "Buyer protocol RSL 2024 asks for less", **body) -> dict:
     return {"comparator": "max", "limit": "16", "reason": reason, **body}
+
+
+@pytest.fixture(scope="module")
+def catalog_reader(module_app) -> SimpleNamespace:
+    """A supervisor on the module's own database, which holds the shipped catalog: ``.api`` (their API client)
+    and ``.browser`` (logged in), for the tests that only read the catalog or judge a value against it."""
+    with module_app.app_context():
+        supervisor = new_user("supervisor", "catalog.reader")
+        api = ApiClient(module_app.test_client(), accounts.create_token(supervisor))
+        browser = logged_in(module_app, supervisor)
+    return SimpleNamespace(api=api, browser=browser)
+
+
+@pytest.fixture(scope="module")
+def supervisor_api(catalog_reader) -> ApiClient:
+    return catalog_reader.api
+
+
+@pytest.fixture(scope="module")
+def supervisor_browser(catalog_reader):
+    return catalog_reader.browser
 
 
 @pytest.fixture
@@ -198,8 +215,8 @@ def result(parameter: str, value, **extra) -> dict:
 # POST /api/v1/evaluate -----------------------------------------------------------------------------------
 
 
-def test_evaluate_judges_formaldehyde_35_on_category_a_as_a_fail_and_says_why(api):
-    response = api("supervisor").post("/api/v1/evaluate", json={"parameter": "CN-FORM", "category": "A", "value": 35})
+def test_evaluate_judges_formaldehyde_35_on_category_a_as_a_fail_and_says_why(supervisor_api):
+    response = supervisor_api.post("/api/v1/evaluate", json={"parameter": "CN-FORM", "category": "A", "value": 35})
     assert response.status_code == 200
     body = response.json
     assert set(body) >= EVALUATION_KEYS
@@ -228,8 +245,8 @@ def test_evaluate_judges_formaldehyde_35_on_category_a_as_a_fail_and_says_why(ap
         ({"parameter": "CN-CORD-HOOD-U7", "category": "A", "value": "found"}, "fail", "no cords of any kind"),
     ],
 )
-def test_evaluate_judges_against_the_limit_of_the_category(api, body, verdict, limit):
-    response = api("supervisor").post("/api/v1/evaluate", json=body)
+def test_evaluate_judges_against_the_limit_of_the_category(supervisor_api, body, verdict, limit):
+    response = supervisor_api.post("/api/v1/evaluate", json=body)
     assert response.status_code == 200
     assert (response.json["verdict"], response.json["limit"], response.json["category"]) == (
         verdict,
@@ -238,8 +255,8 @@ def test_evaluate_judges_against_the_limit_of_the_category(api, body, verdict, l
     )
 
 
-def test_evaluate_says_not_applicable_where_the_category_has_no_limit(api):
-    response = api("supervisor").post(
+def test_evaluate_says_not_applicable_where_the_category_has_no_limit(supervisor_api):
+    response = supervisor_api.post(
         "/api/v1/evaluate", json={"parameter": "CN-CF-SALIVA", "category": "B", "value": "4"}
     )
     assert response.status_code == 200
@@ -268,8 +285,8 @@ def test_evaluate_says_not_applicable_where_the_category_has_no_limit(api):
         ({"parameter": "CN-CF-SALIVA", "category": "B", "value": "abc"}, "value"),
     ],
 )
-def test_evaluate_refuses_what_it_cannot_judge_naming_the_field(api, body, field):
-    response = api("supervisor").post("/api/v1/evaluate", json=body)
+def test_evaluate_refuses_what_it_cannot_judge_naming_the_field(supervisor_api, body, field):
+    response = supervisor_api.post("/api/v1/evaluate", json=body)
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid"
     assert field in response.json["error"]["fields"]
@@ -283,8 +300,8 @@ def test_evaluate_needs_a_token(api):
 # GET /api/v1/parameters ----------------------------------------------------------------------------------
 
 
-def test_parameters_lists_the_whole_catalog_in_the_contract_shape(api):
-    response = api("supervisor").get("/api/v1/parameters")
+def test_parameters_lists_the_whole_catalog_in_the_contract_shape(supervisor_api):
+    response = supervisor_api.get("/api/v1/parameters")
     assert response.status_code == 200
     items = response.json["items"]
     assert [item["code"] for item in items] == catalog_codes()
@@ -328,14 +345,14 @@ def test_parameters_lists_the_whole_catalog_in_the_contract_shape(api):
         {"kind": "chemical", "standard": "EN 14682:2014"},
     ],
 )
-def test_parameters_filters_by_kind_category_and_standard(api, query):
-    response = api("supervisor").get("/api/v1/parameters", query_string=query)
+def test_parameters_filters_by_kind_category_and_standard(supervisor_api, query):
+    response = supervisor_api.get("/api/v1/parameters", query_string=query)
     assert response.status_code == 200
     assert [item["code"] for item in response.json["items"]] == codes_for(**query)
 
 
-def test_the_category_filter_keeps_saliva_for_a_only_and_limits_for_all_everywhere(api):
-    supervisor = api("supervisor")
+def test_the_category_filter_keeps_saliva_for_a_only_and_limits_for_all_everywhere(supervisor_api):
+    supervisor = supervisor_api
     for category, has_saliva in (("A", True), ("B", False), ("C", False)):
         codes = [item["code"] for item in supervisor.get(f"/api/v1/parameters?category={category}").json["items"]]
         assert ("CN-CF-SALIVA" in codes) is has_saliva
@@ -343,8 +360,8 @@ def test_the_category_filter_keeps_saliva_for_a_only_and_limits_for_all_everywhe
         assert "CN-CORD-HOOD-U7" in codes
 
 
-def test_a_parameter_is_answered_with_its_limits_and_no_capas_yet(api):
-    supervisor = api("supervisor")
+def test_a_parameter_is_answered_with_its_limits_and_no_capas_yet(supervisor_api):
+    supervisor = supervisor_api
     response = supervisor.get("/api/v1/parameters/cn-ph")
     assert response.status_code == 200
     body = response.json
@@ -358,8 +375,8 @@ def test_a_parameter_is_answered_with_its_limits_and_no_capas_yet(api):
     assert set(body) == PARAMETER_KEYS | {"capas"}
 
 
-def test_an_unknown_parameter_is_404(api):
-    response = api("supervisor").get("/api/v1/parameters/CN-NOPE")
+def test_an_unknown_parameter_is_404(supervisor_api):
+    response = supervisor_api.get("/api/v1/parameters/CN-NOPE")
     assert response.status_code == 404
     assert response.json["error"]["code"] == "not_found"
 
@@ -579,9 +596,8 @@ def test_only_a_quality_manager_may_add_a_parameter(app, api, role):
 # The catalog pages ---------------------------------------------------------------------------------------
 
 
-def test_the_catalog_page_lists_every_parameter_with_its_a_b_c_limits_side_by_side(client, auth):
-    auth.as_role("supervisor")
-    response = client.get("/parameters")
+def test_the_catalog_page_lists_every_parameter_with_its_a_b_c_limits_side_by_side(supervisor_browser):
+    response = supervisor_browser.get("/parameters")
     assert response.status_code == 200
     html = response.text
     assert listed_codes(html) == catalog_codes()
@@ -606,46 +622,42 @@ def test_the_catalog_page_lists_every_parameter_with_its_a_b_c_limits_side_by_si
         {"kind": "physical", "category": "A", "standard": "GB 31701-2015"},
     ],
 )
-def test_the_catalog_page_filters_narrow_the_list(client, auth, query):
-    auth.as_role("supervisor")
-    response = client.get("/parameters", query_string=query)
+def test_the_catalog_page_filters_narrow_the_list(supervisor_browser, query):
+    response = supervisor_browser.get("/parameters", query_string=query)
     assert response.status_code == 200
     listed = listed_codes(response.text)
     assert listed == codes_for(**query)
     assert 0 < len(listed) < len(catalog_codes())
     for value in query.values():
-        assert re.search(rf'<option value="{re.escape(value)}" selected>', response.text)
+        assert value in selected_values(response.text)
 
 
-def test_a_catalog_filter_matching_nothing_says_so(client, auth):
-    auth.as_role("supervisor")
-    html = client.get("/parameters?kind=labelling&standard=EN 14682:2014").text
+def test_a_catalog_filter_matching_nothing_says_so(supervisor_browser):
+    html = supervisor_browser.get("/parameters?kind=labelling&standard=EN 14682:2014").text
     assert listed_codes(html) == []
     assert "No parameter matches these filters." in html
 
 
-def test_the_parameter_page_shows_limits_notes_and_sources(client, auth):
-    auth.as_role("supervisor")
-    response = client.get("/parameters/cn-ph")
+def test_the_parameter_page_shows_limits_notes_and_sources(supervisor_browser):
+    response = supervisor_browser.get("/parameters/cn-ph")
     assert response.status_code == 200
     html = response.text
     rows = {row["category"]: row for row in catalog_rows() if row["code"] == "CN-PH"}
     assert "CN-PH · pH value" in html
-    for text in ("pH 4.0–7.5", "pH 4.0–8.5", "pH 4.0–9.0", "GB/T 7573"):
-        assert text in html
+    for shown in ("pH 4.0–7.5", "pH 4.0–8.5", "pH 4.0–9.0", "GB/T 7573"):
+        assert shown in html
     assert "Sources disagree" in html
     assert rows["B"]["notes"][:60] in html
     sources = [source.strip() for source in rows["B"]["source"].split(";")]
     assert [source for source in sources if source.startswith("http")]
     for source in sources:
-        assert (f'href="{source}"' if source.startswith("http") else source) in html
+        assert source in (links(html) if source.startswith("http") else text(html))
     assert "The limits are as shipped in the catalog." in html
     assert "No closed CAPA is linked to this parameter yet." in html
 
 
-def test_an_unknown_parameter_page_is_404(client, auth):
-    auth.as_role("supervisor")
-    assert client.get("/parameters/CN-NOPE").status_code == 404
+def test_an_unknown_parameter_page_is_404(supervisor_browser):
+    assert supervisor_browser.get("/parameters/CN-NOPE").status_code == 404
 
 
 # Correcting a limit on its page --------------------------------------------------------------------------
@@ -812,10 +824,10 @@ def test_other_roles_read_the_catalog_but_may_not_edit_it(app, world, client, au
 
 def test_the_quality_manager_sees_the_edit_links(world, client, auth):
     auth.as_role("quality_manager")
-    assert 'href="/parameters/CN-FORM/limits/A"' in client.get("/parameters/CN-FORM").text
-    assert 'href="/parameters/new"' in client.get("/parameters").text
-    assert 'href="/batches/A-1/results/new"' in client.get("/batches/A-1").text
-    assert 'href="/styles/RMP-A/plan"' in client.get("/styles/RMP-A").text
+    assert "/parameters/CN-FORM/limits/A" in links(client.get("/parameters/CN-FORM").text)
+    assert "/parameters/new" in links(client.get("/parameters").text)
+    assert "/batches/A-1/results/new" in links(client.get("/batches/A-1").text)
+    assert "/styles/RMP-A/plan" in links(client.get("/styles/RMP-A").text)
 
 
 # Style and batch pages -----------------------------------------------------------------------------------
@@ -825,17 +837,17 @@ def test_the_style_page_of_a_cmia_style_shows_its_quality_plan(world, client, au
     auth.as_role("supervisor")
     html = client.get("/styles/RMP-A").text
     assert "Quality plan (CMIA)" in html
-    plan = html[html.index("Quality plan (CMIA)") : html.index("Checkpoints")]
-    planned = re.findall(r'<a href="/parameters/([^"]+)">', plan)
+    plan = one(html, "section.plan table")
+    planned = [href.removeprefix("/parameters/") for href in links(plan) if href.startswith("/parameters/")]
     assert planned == derived_codes("A")
-    assert "≤ 20 mg/kg" in plan
+    assert "≤ 20 mg/kg" in text(plan)
     for checkpoint in (
         "Verify the lab-dip test report for these parameters",
         "Confirm each trim supplier is approved",
         "Final garment batch test",
     ):
         assert checkpoint in html
-    assert 'href="/batches/A-1"' in html
+    assert "/batches/A-1" in links(html)
 
 
 def test_the_style_page_of_a_style_not_requiring_cmia_shows_no_plan(world, client, auth):
@@ -851,8 +863,8 @@ def test_the_batch_page_shows_coverage_and_results(world, client, auth, qm):
     auth.as_role("supervisor")
     response = client.get("/batches/A-1")
     assert response.status_code == 200
-    html = response.text
-    body = html[html.index("<main") :]
+    main = one(response.text, "main")
+    body = text(main)
     assert "CMIA coverage" in body
     assert f"1 passed, 1 failed, {len(derived_codes('A')) - 2} missing." in body
     assert "35 mg/kg exceeds the category A limit of 20 mg/kg" in body
@@ -860,7 +872,8 @@ def test_the_batch_page_shows_coverage_and_results(world, client, auth, qm):
     assert "A: ≤ 20 mg/kg" in body
     assert "A: pH 4.0–7.5" in body
     assert "SGS Shanghai SH-24-001" in body
-    assert "CN-FORM</a> · F-1" in body
+    results = table_rows(one(under_heading(main, "Lab results"), "table"))
+    assert any(cells(row)[1] == "CN-FORM · F-1" and text(elements(elements(row)[1])[0]) == "CN-FORM" for row in results)
 
 
 def test_the_batch_page_of_a_style_not_requiring_cmia_requires_nothing(world, client, auth):
@@ -873,7 +886,7 @@ def test_the_batch_page_of_a_style_not_requiring_cmia_requires_nothing(world, cl
 def test_the_batch_page_title_is_the_batch_number_and_shows_the_coverage_once(world, client, auth):
     auth.as_role("supervisor")
     html = client.get("/batches/A-1").text
-    title = re.search(r"<title>(.*?)</title>", html, flags=re.S).group(1)
+    title = title_of(html)
     assert "<" not in title
     assert "A-1" in title
     assert html.count("CMIA coverage") == 1
@@ -897,7 +910,7 @@ def test_a_quality_manager_records_a_result_through_the_form(app, world, client,
     assert form.status_code == 200
     assert "Judged against the limits of category A (style RMP-A)." in form.text
     assert selected_value(field_block(form.text, "parameter")) == "CN-PB"
-    assert 'value="F-1"' in field_block(form.text, "lot")
+    assert "F-1" in options(field_block(form.text, "lot"))
 
     response = client.post("/batches/A-1/results/new", data=RESULT_FORM)
     assert response.status_code == 302

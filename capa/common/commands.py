@@ -94,7 +94,8 @@ def Text(
             raise refuse(pattern_message or _l("Has an unexpected format."))
         return value
 
-    documented = Annotated[str, Field(min_length=1, max_length=max_length)]
+    # Blank optional text means "not given", so only required text documents a minimum length.
+    documented = Annotated[str, Field(min_length=1 if required else 0, max_length=max_length)]
     if required:
         return Annotated[documented, BeforeValidator(clean)]
     return Annotated[documented | None, BeforeValidator(clean)]
