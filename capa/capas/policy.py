@@ -54,9 +54,8 @@ def refusal(
 ) -> DomainError | None:
     """Why ``user`` may not take ``step`` on ``nc`` (and ``action``) now, or None when they may."""
     role = Role(user.role)
-    if step is Step.COMPLETE_ACTION and action is not None and action.owner_id == user.id:
-        pass
-    elif role not in STEP_ROLES[step]:
+    owns = step in BY_OWNERSHIP and action is not None and action.owner_id == user.id
+    if not owns and role not in STEP_ROLES[step]:
         if step is Step.COMPLETE_ACTION:
             return PermissionDenied(str(_l("Only the action's owner or a quality manager may complete it.")))
         return PermissionDenied(str(_l("The role %(role)s may not do this.", role=user.role)))

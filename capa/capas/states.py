@@ -81,7 +81,3 @@ STEP_ROLES: dict[Step, frozenset[Role]] = {
 
 def allowed_in(step: Step, state: State | str) -> bool:
     return State(state) in STEP_STATES[step]
-
-
-def role_may(step: Step, role: Role | str) -> bool:
-    return Role(role) in STEP_ROLES[step]
