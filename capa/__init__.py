@@ -1,6 +1,6 @@
 """CAPA tracker: non-conformances, corrective actions and CMIA safety parameters for children's wear."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from apiflask import APIFlask
@@ -13,7 +13,7 @@ from capa import config as configuration
 from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
 from capa.common import sqlite
-from capa.common.clock import plant_time
+from capa.common.display import local_date, local_moment, local_name
 from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.http import errors, guard
 from capa.http.locale import select_locale
@@ -75,10 +75,9 @@ def configure_cli(app: Flask) -> None:
 
 
 def configure_templates(app: Flask) -> None:
-    @app.template_filter("datetime")
-    def format_datetime(moment: datetime | None) -> str:
-        """A stored UTC moment as the plant's local time, to the minute."""
-        return plant_time(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    app.add_template_filter(local_moment, "datetime")
+    app.add_template_filter(local_date, "date")
+    app.add_template_filter(local_name)
 
     @app.context_processor
     def permissions() -> dict[str, Any]:

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_ADMIN_PASSWORD": None,
     "CAPA_TIMEZONE": "Asia/Shanghai",
     "CAPA_LANGUAGES": "en,zh_Hans_CN",
+    # The language of mails to addresses that are not a user's (empty: the first of CAPA_LANGUAGES).
+    "CAPA_MAIL_LANGUAGE": "",
     # werkzeug's password hashing method; the default is deliberately slow to guess against.
     "CAPA_PASSWORD_HASH": "scrypt",
     # Upper bound for any request body; uploads are the largest thing a browser sends.
@@ -54,6 +56,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_ADMIN_PASSWORD": str,
     "CAPA_TIMEZONE": str,
     "CAPA_LANGUAGES": str,
+    "CAPA_MAIL_LANGUAGE": str,
     "MAX_CONTENT_LENGTH": int,
     "CAPA_API_MAX_BODY": int,
     "CAPA_PHOTO_MAX_BYTES": int,

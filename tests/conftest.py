@@ -28,6 +28,7 @@ from capa.capas.defect_types import load_defect_types
 from capa.common.commands import parse
 from capa.extensions import db
 from capa.safety.catalog import load_catalog
+from tests.browser.chromium import MISSING as CHROMIUM_MISSING
 
 POSTGRES_URL = os.environ.get("CAPA_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
@@ -39,6 +40,15 @@ TEST_CONFIG = {
     # Fast hashing keeps the suite quick; production keeps the slow default.
     "CAPA_PASSWORD_HASH": "pbkdf2:sha256:1000",
 }
+
+
+# Without Chromium a newcomer's run leaves the browser tests out, saying so in one line; CI requires them.
+collect_ignore = ["browser"] if CHROMIUM_MISSING and not os.environ.get("CI") else []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if collect_ignore:
+        terminalreporter.write_line(f"SKIPPED the browser tests: {CHROMIUM_MISSING}", yellow=True, bold=True)
 
 
 def pytest_report_header() -> str:

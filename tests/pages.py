@@ -65,10 +65,10 @@ def field_blocks(html: Markup) -> list[LexborNode]:
 
 
 def field_block(html: Markup, wanted: str) -> LexborNode:
-    """The block the ``field`` macro rendered for the field with the id ``wanted`` (the first, if several
-    forms of the page have one)."""
+    """The block the ``field`` macro rendered for the field named ``wanted`` (the first, if several forms of
+    the page have one): by the name the form sends, as the ids of a page with several forms are prefixed."""
     for block in field_blocks(html):
-        if field_id(block) == wanted:
+        if control(block).attributes.get("name") == wanted:
             return block
     raise AssertionError(f"no field {wanted!r} in the page")
 

@@ -62,6 +62,29 @@ def test_every_operation_answers_errors_in_the_envelope(spec):
             assert "422" not in operation["responses"], (method, path)
 
 
+def test_filing_declares_its_idempotency_key_and_the_answers_to_a_resend(spec):
+    operation = spec["paths"]["/api/v1/nonconformances"]["post"]
+    [header] = [parameter for parameter in operation["parameters"] if parameter["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["required"] is False
+    assert header["schema"] | {"description": ""} == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": "^[ -~]{1,64}$",
+        "title": "Idempotency-Key",
+        "description": "",
+    }
+    replayed = operation["responses"]["200"]
+    assert replayed["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/NCDetail"}
+    assert replayed["headers"]["Idempotent-Replayed"]["schema"] == {"type": "string", "enum": ["true"]}
+    reused = operation["responses"]["409"]
+    assert "idempotency_key_reused" in reused["description"]
+    assert reused["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # Other operations keep the common description of a conflict.
+    assert "idempotency_key_reused" not in spec["paths"]["/api/v1/lines"]["post"]["responses"]["409"]["description"]
+
+
 def test_a_declared_body_is_the_command_the_service_takes(spec):
     """The batch body in the document is NewBatch itself: its required fields, limits and lot kinds."""
     operation = spec["paths"]["/api/v1/batches"]["post"]

@@ -386,7 +386,7 @@ def test_supervisor_files_an_nc_and_lands_on_its_page(app, factory, people, sup_
     for shown in ("Loose button", "End-of-line inspection", "L1 · Sewing line 1", "RMP-2301", "B-1", "120", "Critical"):
         assert shown in d2
     assert FILING["description"] in d2
-    assert "CN-ATT-3TO6, CN-ATT-GT6" in d2
+    assert "CN-ATT-3TO6 Attachment tensile strength, largest dimension >3 mm and <=6 mm; CN-ATT-GT6" in d2
     assert texts(section(page, "d2"), 'a[href^="/parameters/"]') == ["CN-ATT-3TO6", "CN-ATT-GT6"]
 
     with app.app_context():
@@ -1431,3 +1431,80 @@ def test_supervisor_may_not_create_or_edit_defect_types(flow, sup_client, stored
     assert response.status_code == 403
     assert "Not allowed" in response.text
     assert stored_types() == before
+
+
+# The NC page leads with the next step ---------------------------------------------------------------------
+
+
+def card_order(html: str) -> list[str]:
+    """The ids of the NC page's cards, top to bottom."""
+    return [node.attributes["id"] for node in parsed(html).css("main section.card[id]")]
+
+
+def unfolded(html: str) -> set[str]:
+    """The sections whose body is shown (their <details> open)."""
+    return {
+        node.attributes["id"]
+        for node in parsed(html).css("main section.card[id]")
+        if (fold := node.css_first("details.fold")) is not None and "open" in fold.attributes
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "current", "owner", "waiting_for_owner"),
+    [
+        ("reported", "d3", "qm", "Waiting for a quality manager to record the containment."),
+        ("investigation", "d4", "sup", None),
+        ("review", "d4", "qm", "Waiting for a quality manager to review the root cause."),
+        ("action", "d5", "sup", None),
+        ("verification", "d6", "qm", "Waiting for a quality manager to record the retests."),
+        ("ready", "d8", "qm", "Waiting for a quality manager to close the CAPA."),
+    ],
+)
+def test_the_nc_page_leads_with_the_step_it_waits_for_and_folds_the_rest(
+    app, flow, people, qm_client, sup_client, state, current, owner, waiting_for_owner
+):
+    number = flow.to(state)
+    owner_client, other_client = (qm_client, sup_client) if owner == "qm" else (sup_client, qm_client)
+    page = owner_client.get(f"/nc/{number}").text
+    # What happens next, then the section whose form moves the CAPA on, then the rest in 8D order.
+    assert card_order(page)[:2] == ["next", current]
+    assert [card for card in card_order(page)[2:] if card != "history"] == [
+        card for card in ("d2", "d3", "d4", "d5", "d6", "d8") if card != current
+    ]
+    assert text(section(page, "next")).startswith("What happens next Your step:")
+    assert unfolded(page) == {current}
+    assert "history" in card_order(page) and "history" not in unfolded(page)
+    assert f'href="#{current}"' in page
+
+    if waiting_for_owner:
+        # Someone who cannot take the step reads who the CAPA waits for, and no "your step".
+        other = other_client.get(f"/nc/{number}").text
+        assert waiting_for_owner in text(section(other, "next"))
+        assert "Your step" not in other
+
+
+def test_waiting_for_actions_names_their_owners(flow, people, app, make_user):
+    # A supervisor who owns none of the actions reads whose they are.
+    other = flow.to("action")
+    reader = logged_in(app, make_user("supervisor", "sup.zhou"))
+    page = reader.get(f"/nc/{other}").text
+    assert text(section(page, "next")) == (
+        f"What happens next Waiting for the action owners to finish their actions: {people.qm.username}, "
+        f"{people.sup.username}."
+    )
+
+
+def test_a_closed_capa_shows_every_section_open_but_the_history(flow, qm_client):
+    number = flow.to("closed")
+    page = qm_client.get(f"/nc/{number}").text
+    assert "This CAPA is closed." in text(section(page, "next"))
+    assert unfolded(page) == {"d2", "d3", "d4", "d5", "d6", "d8"}
+
+
+def test_a_refused_form_is_shown_unfolded_with_its_errors(flow, qm_client):
+    number = flow.to("action")
+    # The description's section is folded in "action"; a refused edit must open it on its error.
+    page = qm_client.post(f"/nc/{number}/edit", data={"title": "", "version": "1"})
+    assert page.status_code in (400, 409)
+    assert "d2" in unfolded(page.text)

@@ -291,12 +291,14 @@ def test_defect_types_list_their_parameters(world):
     assert by_code["formaldehyde_over_limit"] == {
         "code": "formaldehyde_over_limit",
         "name": "Formaldehyde over limit",
+        "name_zh": "甲醛超标",
         "parameters": ["CN-FORM"],
     }
     assert by_code["loose_button"]["parameters"] == ["CN-ATT-3TO6", "CN-ATT-GT6"]
     assert by_code["broken_stitch"]["parameters"] == []
     assert len(items) == 15
-    assert all(set(item) == {"code", "name", "parameters"} for item in items)
+    assert all(set(item) == {"code", "name", "name_zh", "parameters"} for item in items)
+    assert all(item["name_zh"] for item in items)  # every seeded type has its Chinese name
 
 
 def test_parameters_default_from_the_defect_type(world):

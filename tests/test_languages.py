@@ -3,8 +3,18 @@ Simplified Chinese means it), then the user's own choice, remembered on their ac
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
+from sqlalchemy import select, update
 
 from capa.accounts import service as accounts
+from capa.capas.models import DefectType
+from capa.common.commands import parse
+from capa.extensions import db
+from capa.masterdata import service as masterdata
+from capa.masterdata.commands import NewBatch, NewLine, NewStyle
+from capa.safety import service as safety
+from capa.safety.commands import NewResult
+from capa.safety.models import SafetyParameter
+from tests.pages import one, parsed, text
 
 
 def html_lang(response) -> str:
@@ -68,3 +78,76 @@ def test_the_switch_shows_the_same_page_again(client, auth):
     auth.as_role("supervisor")
     response = client.post("/language", data={"language": "en"}, headers={"Referer": "http://localhost/nc?line=L1"})
     assert response.headers["Location"] == "/nc?line=L1"
+
+
+# Names, results and dates in the reader's language -----------------------------------------------------------
+
+ZH = {"Accept-Language": "zh-CN"}
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def batch_with_results(app, make_user):
+    """Batch B-1 of an infant romper (category A) with a failing formaldehyde and a passing pH result,
+    recorded by a quality manager reading English, on 5 March 2026."""
+    masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Sewing line 1"}))
+    masterdata.create_style(parse(NewStyle, {"code": "RMP-2301", "name": "Infant romper", "category": "A"}))
+    batch = masterdata.create_batch(parse(NewBatch, {"number": "B-1", "style": "RMP-2301", "line": "L1"}))
+    qm = make_user("quality_manager", "qm.wang")
+    for parameter, value in (("CN-FORM", "35"), ("CN-PH", "7.2")):
+        command = {"parameter": parameter, "value": value, "lab": "SGS", "report_number": "R-1"}
+        safety.record_result(batch, parse(NewResult, command | {"tested_at": "2026-03-05"}), qm)
+    return batch.number
+
+
+def test_the_catalog_shows_the_standards_chinese_names_on_chinese_pages(client, auth):
+    auth.as_role("supervisor")
+    catalog = text(parsed(client.get("/parameters", headers=ZH).text))
+    for name in ("甲醛含量", "pH值", "耐唾液色牢度（变色、沾色）", "附件抗拉强力（最大尺寸 >6 mm）"):
+        assert name in catalog
+    assert "Formaldehyde content" not in catalog
+    assert "甲醛含量" in text(one(parsed(client.get("/parameters/CN-FORM", headers=ZH).text), "h1"))
+    assert "纽扣松脱" in client.get("/defect-types", headers=ZH).text
+
+    english = client.get("/parameters", headers=EN).text
+    assert "Formaldehyde content" in english and "甲醛含量" not in english
+
+
+def test_a_result_recorded_in_english_reads_in_chinese_with_chinese_dates(client, auth, batch_with_results):
+    auth.as_role("supervisor")
+    page = client.get(f"/batches/{batch_with_results}", headers=ZH).text
+    assert "35 mg/kg 超出 A类限值 20 mg/kg" in page
+    assert "7.2 在 A类范围 pH 4.0–7.5 以内" in page
+    assert "2026年3月5日" in page
+    assert "不合格" in page and "合格" in page
+    english = client.get(f"/batches/{batch_with_results}", headers=EN).text
+    assert "35 mg/kg exceeds the category A limit of 20 mg/kg" in english
+    assert "Mar 5, 2026" in english
+
+
+def test_init_db_gives_chinese_names_to_a_catalog_that_has_none(app, runner):
+    # A database from before the Chinese names: every name_zh empty.
+    db.session.execute(update(SafetyParameter).values(name_zh=""))
+    db.session.execute(update(DefectType).values(name_zh=""))
+    db.session.execute(update(DefectType).where(DefectType.code == "stain").values(name_zh="油污"))
+    db.session.commit()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    names = dict(db.session.execute(select(SafetyParameter.code, SafetyParameter.name_zh)).all())
+    assert names["CN-FORM"] == "甲醛含量" and names["CN-PH"] == "pH值"
+    assert all(names.values())
+    kinds = dict(db.session.execute(select(DefectType.code, DefectType.name_zh)).all())
+    assert kinds["loose_button"] == "纽扣松脱"
+    assert kinds["stain"] == "油污"  # a name someone gave is kept
+
+
+def test_a_quality_manager_names_a_defect_type_in_chinese(client, auth):
+    auth.as_role("quality_manager")
+    response = client.post(
+        "/defect-types/new",
+        data={"code": "skipped_stitch", "name": "Skipped stitch", "name_zh": "跳针", "active": "yes"},
+    )
+    assert response.status_code == 302, response.text
+    assert "跳针" in client.get("/defect-types", headers=ZH).text
+    assert "跳针" not in client.get("/defect-types", headers=EN).text

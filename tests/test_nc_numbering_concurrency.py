@@ -14,6 +14,7 @@ from sqlalchemy import select
 from capa.accounts.models import User
 from capa.capas import filing
 from capa.capas.commands import FileNC
+from capa.capas.errors import IdempotencyKeyReused
 from capa.capas.models import NonConformance, NumberCounter
 from capa.common.commands import parse
 from capa.common.errors import Conflict, ValidationError
@@ -112,3 +113,37 @@ def test_filings_refused_in_between_take_no_number(app, filers):
     assert stored_numbers() == expected
     assert db.session.get(NumberCounter, 2026).last == THREADS * PER_THREAD
     assert db.session.scalar(select(NonConformance).where(NonConformance.title == "Never stored")) is None
+
+
+# One idempotency key, sent by several requests at the same moment --------------------------------------------
+
+
+def resend_at_once(app, filer_id: int, bodies: list[dict], key: str) -> list[tuple[str, str]]:
+    """File ``bodies`` under one key of one user, one thread each, all at once; what each thread got:
+    ``("filed" or "replayed", number)``, or ``("refused", the number the key filed)``."""
+
+    def work(thread: int, actor: User) -> tuple[str, str]:
+        try:
+            filed = filing.file_nc_once(parse(FileNC, bodies[thread]), actor, key)
+        except IdempotencyKeyReused as refusal:
+            return "refused", refusal.number
+        return "replayed" if filed.replayed else "filed", filed.nc.number
+
+    return run_in_threads(app, [filer_id] * len(bodies), work)
+
+
+def test_concurrent_resends_of_one_key_file_one_nc(app, filers):
+    outcomes = resend_at_once(app, filers[0], [nc_body(0, 0)] * THREADS, key="phone-entry-1")
+
+    assert stored_numbers() == ["NC-2026-00001"]
+    assert sorted(outcomes) == [("filed", "NC-2026-00001")] + [("replayed", "NC-2026-00001")] * (THREADS - 1)
+    # The losers' numbers were rolled back with them: the next filing takes the next number.
+    assert db.session.get(NumberCounter, 2026).last == 1
+
+
+def test_concurrent_filings_of_one_key_with_different_content_file_one_and_refuse_the_others(app, filers):
+    outcomes = resend_at_once(app, filers[0], [nc_body(thread, 0) for thread in range(THREADS)], key="reused")
+
+    assert stored_numbers() == ["NC-2026-00001"]
+    assert sorted(outcomes) == [("filed", "NC-2026-00001")] + [("refused", "NC-2026-00001")] * (THREADS - 1)
+    assert db.session.get(NumberCounter, 2026).last == 1

@@ -174,6 +174,7 @@ ABSENT = {
     "hold_id": 999999,
     "action_id": 999999,
     "photo_id": 999999,
+    "token": "0" * 32,  # a pending photo's token of the right shape, kept for nobody
     "week": "2000-W01",
     "username": "nobody.here",
     "name": "trend",

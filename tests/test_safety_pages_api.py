@@ -43,7 +43,7 @@ from tests.pages import (
 
 CATALOG = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
 EVALUATION_KEYS = {"verdict", "parameter", "category", "comparator", "limit", "unit", "explanation"}
-PARAMETER_KEYS = {"code", "name", "kind", "unit", "standard", "clause", "test_method", "limits"}
+PARAMETER_KEYS = {"code", "name", "name_zh", "kind", "unit", "standard", "clause", "test_method", "limits"}
 
 # Helpers -------------------------------------------------------------------------------------------------
 
@@ -307,6 +307,8 @@ def test_parameters_lists_the_whole_catalog_in_the_contract_shape(supervisor_api
     assert [item["code"] for item in items] == catalog_codes()
     for item in items:
         assert set(item) == PARAMETER_KEYS
+        # Every shipped parameter carries its Chinese name from the standards.
+        assert item["name_zh"], item["code"]
         assert item["limits"]
         for limit in item["limits"]:
             assert set(limit) == {"category", "comparator", "limit"}
@@ -315,6 +317,7 @@ def test_parameters_lists_the_whole_catalog_in_the_contract_shape(supervisor_api
     assert form == {
         "code": "CN-FORM",
         "name": "Formaldehyde content",
+        "name_zh": "甲醛含量",
         "kind": "chemical",
         "unit": "mg/kg",
         "standard": "GB 18401-2010",
@@ -495,6 +498,7 @@ def test_results_judged_before_a_correction_keep_the_limit_they_were_judged_agai
 NEW_PARAMETER = {
     "code": "buyer-ni",
     "name": "Nickel release, buyer protocol",
+    "name_zh": "镍释放量（买家协议）",
     "kind": "chemical",
     "unit": "ug/cm2/week",
     "standard": "Buyer RSL 2024",

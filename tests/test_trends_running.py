@@ -17,10 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from babel.support import Translations
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -320,8 +322,8 @@ def test_summary_downloads_as_csv_and_xlsx_carry_the_figures(client, auth, built
     assert values[("By defect type", "Stain")] == "2"
     assert values[("By defect type", "Formaldehyde over limit")] == "1"
     assert values[("By supplier", "SUP-A")] == "1"
-    assert values[("Passed, but near the limit (within 10 %)", "CN-FORM")] == "1"
-    assert values[("Open CAPAs by age (days)", "0-7")] == "3"
+    assert values[("Passed, but near the limit (within 10 %)", "CN-FORM Formaldehyde content")] == "1"
+    assert values[("Open CAPAs by age (days)", "0 to 7 days")] == "3"
 
     response = client.get(f"/summaries/{built_week}.xlsx")
     assert response.status_code == 200
@@ -330,7 +332,7 @@ def test_summary_downloads_as_csv_and_xlsx_carry_the_figures(client, auth, built
     cells = {(r[0], r[1] or ""): r[2] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert cells[("New NCs", "")] == 3
     assert cells[("By line", "L1")] == 2
-    assert cells[("By safety parameter", "CN-FORM")] == 1
+    assert cells[("By safety parameter", "CN-FORM Formaldehyde content")] == 1
     overdue = list(book["Overdue actions"].iter_rows(values_only=True))
     assert overdue[0] == ("NC", "Action", "Owner", "Due", "Days late")
     assert [(r[1], r[2], r[3], r[4]) for r in overdue[1:]] == [("Retrain the operators", "owner.wang", "2026-11-19", 3)]
@@ -638,3 +640,100 @@ def test_summary_downloads_write_a_formula_as_text(client, auth, plant, owners_w
     assert written == ["'" + formula]
     cell = book["Overdue actions"]["B2"]
     assert cell.data_type == "s"
+
+
+# In the reader's language ------------------------------------------------------------------------------------
+
+
+CHINESE = Translations.load(str(Path(__file__).resolve().parent.parent / "capa" / "translations"), ["zh_Hans_CN"])
+CHART_TITLES = ("New, closed and open NCs per week", "New NCs by defect type (Pareto)", "New NCs by safety parameter")
+
+
+def chinese(msgid: str, **values) -> str:
+    """``msgid`` as the Chinese catalog translates it (so the test follows the catalog, not a copy of it)."""
+    translated = CHINESE.gettext(msgid)
+    assert translated != msgid, f"no Chinese for {msgid!r}"
+    return translated % values if values else translated
+
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def test_a_chinese_reader_gets_the_summary_page_downloads_and_charts_in_chinese(client, auth, built_week):
+    auth.as_role("supervisor")
+    page = client.get(f"/summaries/{built_week}", headers=ZH).text
+    # Defect types and parameters by their Chinese names, dates as Chinese writes them.
+    assert "污渍" in page and "甲醛超标" in page
+    assert "CN-FORM 甲醛含量" in page
+    assert "2026年11月16日" in page and "2026年11月22日" in page
+    assert "2026年11月19日" in page  # the overdue action's due date
+    assert chinese("0 to 7 days") in page
+
+    table = list(csv.reader(io.StringIO(client.get(f"/summaries/{built_week}.csv", headers=ZH).text)))
+    assert table[0] == [chinese(label) for label in ("Figure", "Of", "This week", "Average of 4 weeks")] + [
+        chinese("Average of 12 weeks")
+    ]
+    values = {(r[0], r[1]): r[2] for r in table[1:]}
+    assert values[(chinese("By defect type"), "污渍")] == "2"
+    assert values[(chinese("By safety parameter"), "CN-FORM 甲醛含量")] == "1"
+
+    # Chart text stays text in the SVG: its title, axes and bars are Chinese.
+    pareto = client.get(f"/summaries/{built_week}/charts/pareto.svg", headers=ZH).data.decode()
+    assert chinese("New NCs by defect type (Pareto)") in pareto and "污渍" in pareto
+    assert chinese("cumulative share (%)") in pareto
+    trend = client.get(f"/summaries/{built_week}/charts/trend.svg", headers=ZH).data.decode()
+    assert chinese("New, closed and open NCs per week") in trend
+
+    english = client.get(f"/summaries/{built_week}/charts/pareto.svg", headers={"Accept-Language": "en"})
+    assert "New NCs by defect type (Pareto)" in english.data.decode() and "污渍" not in english.data.decode()
+
+
+def test_the_summary_mail_goes_to_each_reader_in_their_language(mail_config, built_week):
+    # The quality manager reading the first address chose Chinese; the buyer is nobody's account.
+    reader = accounts.create_user(
+        parse(
+            NewUser, {"username": "qa.manager", "role": "quality_manager", "password": PASSWORD, "email": RECIPIENTS[0]}
+        )
+    )
+    accounts.set_language(reader, "zh_Hans_CN")
+    run_summaries(NOW)
+    run_summaries(NOW)
+    by_recipient = {tuple(rcpt): message for _sender, rcpt, message in mail_config.inbox.received}
+    assert set(by_recipient) == {(RECIPIENTS[0],), (RECIPIENTS[1],)}
+
+    figures = row(built_week).figures
+    in_chinese = by_recipient[(RECIPIENTS[0],)]
+    assert in_chinese["Subject"] == chinese(
+        "CAPA weekly summary %(week)s: %(new)d new, %(closed)d closed, %(alerts)d alerts",
+        week=built_week,
+        new=figures["new_ncs"],
+        closed=figures["closed"],
+        alerts=len(figures["alerts"]),
+    )
+    html = in_chinese.get_body(preferencelist=("html",)).get_content()
+    assert 'lang="zh-Hans-CN"' in html
+    assert chinese("new non-conformances") in html and "2026年11月16日" in html
+    assert {alt for _src, alt in image_sources(html)} == {chinese(title) for title in CHART_TITLES}
+
+    in_english = by_recipient[(RECIPIENTS[1],)]
+    assert in_english["Subject"].startswith(f"CAPA weekly summary {built_week}:")
+    english_html = in_english.get_body(preferencelist=("html",)).get_content()
+    assert "new non-conformances" in english_html and "Nov 16, 2026" in english_html
+    assert row(built_week).mail_status == "sent"
+
+
+def test_reminders_are_written_in_each_owners_language(mail_config, overdue):
+    wang, zhao = overdue
+    accounts.set_language(accounts.get_user(wang), "zh_Hans_CN")
+    assert send_reminders() == 2
+    by_recipient = {tuple(rcpt): message for _sender, rcpt, message in mail_config.inbox.received}
+    to_wang = by_recipient[(f"{wang}@plant.example",)]
+    assert to_wang["Subject"] == CHINESE.ngettext(
+        "CAPA: %(num)d overdue action", "CAPA: %(num)d overdue actions", 2
+    ) % {"num": 2}
+    body = to_wang.get_content()
+    assert chinese("These actions are overdue:") in body
+    assert "年" in body and "Retrain the operators" in body
+    to_zhao = by_recipient[(f"{zhao}@plant.example",)]
+    assert to_zhao["Subject"] == "CAPA: 1 overdue action"
+    assert "These actions are overdue:" in to_zhao.get_content()

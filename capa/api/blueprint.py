@@ -47,6 +47,11 @@ class CommandAdapter(PydanticAdapter):
         if location in ("query", "querystring"):
             # Empty parameters (``?line=``) mean "no filter", as a form's blank select does.
             return parse(self.model_class, {k: v for k, v in request.args.items() if v != ""})
+        if location == "headers":
+            # Only the headers the model declares, by their names (``Idempotency-Key``): every request carries
+            # many others (Host, Authorization…).
+            names = [field.alias or name for name, field in self.model_class.model_fields.items()]
+            return parse(self.model_class, {name: request.headers[name] for name in names if name in request.headers})
         return super().validate_input(request, location, **kwargs)
 
 

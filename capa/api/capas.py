@@ -17,6 +17,7 @@ from capa.capas.commands import (
     Contain,
     EditNC,
     FileNC,
+    FilingKey,
     NCFilters,
     NewAction,
     ReleaseHold,
@@ -27,6 +28,8 @@ from capa.capas.commands import (
 from capa.capas.models import ActionKind, ActionStatus, FishboneCategory, NonConformance, Severity, Source
 from capa.capas.policy import step_permission
 from capa.capas.states import State, Step
+from capa.common.commands import Command
+from capa.common.errors import DomainError
 from capa.http.guard import request_user
 from capa.masterdata.models import SafetyCategory
 
@@ -34,6 +37,8 @@ from capa.masterdata.models import SafetyCategory
 class DefectType(Record):
     code: str
     name: str
+    #: The name in Simplified Chinese; empty when none was given.
+    name_zh: str
     parameters: Codes()
 
 
@@ -176,12 +181,61 @@ def defect_types():
     return {"items": lookup.list_defect_types(active_only=True)}
 
 
+class FilingHeaders(Command):
+    """The headers a filing may carry besides the token."""
+
+    idempotency_key: FilingKey = Field(
+        default=None,
+        alias="Idempotency-Key",
+        description="A key of the client's choosing, 1 to 64 printable ASCII characters, one per filing: the "
+        "same key sent again by the same user files nothing and answers the NC it filed (200, "
+        "`Idempotent-Replayed: true`); with a different body it is refused (409 `idempotency_key_reused`).",
+        # Absent means no key; a header has no null to document.
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
+
+
+#: Where the API names the key in its errors: the header's name, not the service's ``idempotency_key``.
+KEY_HEADER = {"idempotency_key": "Idempotency-Key"}
+REPLAYED = {
+    "description": "The `Idempotency-Key` filed this NC before, with the same body: nothing new was filed.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NCDetail"}}},
+    "headers": {
+        "Idempotent-Replayed": {
+            "description": "`true`: the answer of an earlier filing with the same key.",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    },
+}
+
+
 @bp.post("/nonconformances")
+@bp.input(FilingHeaders, location="headers", arg_name="headers")
 @bp.input(FileNC, arg_name="command")
 @bp.output(NCDetail, status_code=201)
+@bp.doc(
+    responses={
+        200: REPLAYED,
+        409: "The `Idempotency-Key` filed another NC with a different body (`idempotency_key_reused`, with that "
+        "NC's `number`), or another filing changed the records at the same moment (`conflict`, to retry); nothing "
+        "was filed.",
+    }
+)
 @requires(step_permission(Step.FILE))
-def file_nc(command: FileNC):
-    return filing.file_nc(command, request_user())
+def file_nc(command: FileNC, headers: FilingHeaders):
+    """File a non-conformance
+
+    Send an `Idempotency-Key` to make resending safe: a filing retried after a lost answer files one NC.
+    """
+    try:
+        filed = filing.file_nc_once(command, request_user(), headers.idempotency_key)
+    except DomainError as error:
+        if "idempotency_key" not in error.fields:
+            raise
+        raise error.renamed(KEY_HEADER) from None
+    if filed.replayed:
+        return filed.nc, 200, {"Idempotent-Replayed": "true"}
+    return filed.nc
 
 
 @bp.get("/nonconformances")

@@ -11,6 +11,7 @@ from typing import Any
 
 import swagger_ui
 from apiflask import APIFlask
+from apiflask import settings as apiflask_settings
 from flask import send_from_directory
 
 from capa.accounts.permissions import public
@@ -31,13 +32,18 @@ ERROR_ENVELOPE = {
                 "code": {
                     "type": "string",
                     "description": "Stable code clients rely on: invalid, unauthorized, forbidden, not_found, "
-                    "duplicate, conflict, stale_version, invalid_state, gates_unmet, payload_too_large, …",
+                    "duplicate, conflict, stale_version, invalid_state, gates_unmet, idempotency_key_reused, "
+                    "payload_too_large, …",
                 },
                 "message": {"type": "string", "description": "One sentence for a person."},
                 "fields": {
                     "type": "object",
                     "additionalProperties": {"type": "string"},
                     "description": "Each bad field, named as sent (``lots[1].kind``), with what is wrong.",
+                },
+                "number": {
+                    "type": "string",
+                    "description": "With idempotency_key_reused: the NC the key filed.",
                 },
                 "unmet": {
                     "type": "array",
@@ -64,6 +70,13 @@ ERROR_ANSWERS = {
     "404": "No such record.",
     "409": "A conflict: a duplicate code, a stale version, a step not allowed in this state, or unmet gates.",
     "413": "The body is larger than the API accepts.",
+}
+#: What APIFlask writes for an error answer nobody described; an endpoint's own ``@bp.doc(responses=…)`` says more
+#: than ERROR_ANSWERS, these say less.
+GENERATED_DESCRIPTIONS = {
+    apiflask_settings.NOT_FOUND_DESCRIPTION,
+    apiflask_settings.VALIDATION_ERROR_DESCRIPTION,
+    apiflask_settings.AUTH_ERROR_DESCRIPTION,
 }
 
 
@@ -97,6 +110,9 @@ def _add_common_parts(spec: dict[str, Any]) -> dict[str, Any]:
                 continue
             operation["responses"].pop("422", None)
             for status, description in ERROR_ANSWERS.items():
+                declared = operation["responses"].get(status, {}).get("description")
+                if declared and declared not in GENERATED_DESCRIPTIONS:
+                    description = declared
                 operation["responses"][status] = {"description": description, **error}
             if path.startswith("/api/v1/docs"):
                 operation["security"] = []

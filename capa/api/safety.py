@@ -28,6 +28,8 @@ class Limit(Record):
 class Parameter(Record):
     code: str
     name: str
+    #: The name in Simplified Chinese; empty when none was given.
+    name_zh: str
     kind: ParameterKind
     unit: str
     standard: str

@@ -4,6 +4,7 @@ A step's command carries ``version``, the NC version the person saw: a step take
 refused (409 ``stale_version``) rather than overwriting what the other person did.
 """
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -47,11 +48,12 @@ def _uploads_only(value: Any) -> Any:
 
 
 def _checked_photos(uploads: list[Upload]) -> list[Upload]:
+    # The photos as they will be stored (a HEIC decoded into a JPEG here, once), so that a photo that cannot be
+    # stored refuses the filing before anything is written.
     try:
-        check_photos(uploads, 0, photo_limit_bytes())
+        return check_photos(uploads, 0, photo_limit_bytes())
     except ValidationError as error:
         raise refuse(error.fields.get("photos", error.message)) from None
-    return uploads
 
 
 class FileNC(Command):
@@ -81,6 +83,28 @@ class FileNC(Command):
     @classmethod
     def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:
         return resolve_filing(values).problems
+
+
+#: An idempotency key: 1 to 64 printable ASCII characters, what an HTTP header and a form field carry unchanged.
+FILING_KEY_PATTERN = r"[ -~]{1,64}"
+FILING_KEY_MESSAGE = _l("Use 1 to 64 printable ASCII characters.")
+
+
+def _filing_key(value: Any) -> str | None:
+    # Absent means no key; a key given is stripped (HTTP drops surrounding white space anyway), then checked.
+    if value is None:
+        return None
+    stripped = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(FILING_KEY_PATTERN, stripped):
+        raise refuse(FILING_KEY_MESSAGE)
+    return stripped
+
+
+#: The idempotency key a filing may carry (see :func:`capa.capas.filing.file_nc_once`); None when absent.
+FilingKey = Annotated[
+    Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{FILING_KEY_PATTERN}$")] | SkipJsonSchema[None],
+    BeforeValidator(_filing_key),
+]
 
 
 class EditNC(Command):
@@ -193,6 +217,8 @@ DEFECT_TYPE_CODE = Text(
 class NewDefectType(Command):
     code: DEFECT_TYPE_CODE
     name: Text(120)
+    #: The name in Simplified Chinese, shown on Chinese pages; the English name stands in when empty.
+    name_zh: Text(120, required=False) = None
     active: Boolean = True
     #: The safety parameters an NC of this type usually concerns.
     parameters: ParameterCodes = None
@@ -200,6 +226,7 @@ class NewDefectType(Command):
 
 class DefectTypeChanges(Command):
     name: Text(120) = None
+    name_zh: Text(120, required=False) = None
     active: Boolean = None
     parameters: ParameterCodes = None
 

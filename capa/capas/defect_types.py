@@ -1,8 +1,8 @@
 """Defect types and the safety parameters each usually concerns: the seeded list and its editing.
 
 Loaded by ``init-db``: types missing from the database are added; a type that exists is left as the
-quality manager edited it. A type's code is lower-case letters, digits and ``_``, unique, and never changes;
-its parameters must exist in the catalog.
+quality manager edited it, except that a seeded type without a Chinese name gets the seed's. A type's code
+is lower-case letters, digits and ``_``, unique, and never changes; its parameters must exist in the catalog.
 """
 
 from dataclasses import dataclass
@@ -19,23 +19,28 @@ from capa.common.errors import Duplicate, NotFound
 from capa.common.transaction import unit_of_work
 from capa.safety.models import SafetyParameter
 
-#: (code, name, parameter codes)
-SEED: list[tuple[str, str, tuple[str, ...]]] = [
-    ("loose_button", "Loose button", ("CN-ATT-3TO6", "CN-ATT-GT6")),
-    ("broken_stitch", "Broken stitch", ()),
-    ("open_seam", "Open seam", ()),
-    ("colorfastness_failure", "Colorfastness failure", ("CN-CF-SALIVA", "CN-CF-PERSP-ACID", "CN-CF-PERSP-ALK")),
-    ("formaldehyde_over_limit", "Formaldehyde over limit", ("CN-FORM",)),
-    ("ph_out_of_range", "pH out of range", ("CN-PH",)),
-    ("azo_dye_found", "Azo dye found", ("CN-AZO",)),
-    ("drawstring_non_compliant", "Drawstring non-compliant", ("CN-CORD-HOOD-U7", "CN-CORD-OTHER")),
-    ("sharp_point_or_edge", "Sharp point or edge", ("CN-SHARP-POINT", "CN-SHARP-EDGE")),
-    ("small_part_detached", "Small part detached", ("CN-ATT-SMALL", "CN-ATT-3TO6")),
-    ("needle_or_metal_found", "Needle or metal found", ()),
-    ("shade_variation", "Shade variation", ()),
-    ("measurement_out_of_tolerance", "Measurement out of tolerance", ()),
-    ("labelling_error", "Labelling error", ("CN-LABEL-18401", "CN-LABEL-31701")),
-    ("stain", "Stain", ()),
+#: (code, name, Chinese name, parameter codes)
+SEED: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("loose_button", "Loose button", "纽扣松脱", ("CN-ATT-3TO6", "CN-ATT-GT6")),
+    ("broken_stitch", "Broken stitch", "断线", ()),
+    ("open_seam", "Open seam", "开缝", ()),
+    (
+        "colorfastness_failure",
+        "Colorfastness failure",
+        "色牢度不合格",
+        ("CN-CF-SALIVA", "CN-CF-PERSP-ACID", "CN-CF-PERSP-ALK"),
+    ),
+    ("formaldehyde_over_limit", "Formaldehyde over limit", "甲醛超标", ("CN-FORM",)),
+    ("ph_out_of_range", "pH out of range", "pH值超出范围", ("CN-PH",)),
+    ("azo_dye_found", "Azo dye found", "检出禁用偶氮染料", ("CN-AZO",)),
+    ("drawstring_non_compliant", "Drawstring non-compliant", "绳带不符合要求", ("CN-CORD-HOOD-U7", "CN-CORD-OTHER")),
+    ("sharp_point_or_edge", "Sharp point or edge", "锐利尖端或边缘", ("CN-SHARP-POINT", "CN-SHARP-EDGE")),
+    ("small_part_detached", "Small part detached", "小部件脱落", ("CN-ATT-SMALL", "CN-ATT-3TO6")),
+    ("needle_or_metal_found", "Needle or metal found", "发现断针或金属", ()),
+    ("shade_variation", "Shade variation", "色差", ()),
+    ("measurement_out_of_tolerance", "Measurement out of tolerance", "尺寸超出公差", ()),
+    ("labelling_error", "Labelling error", "标签错误", ("CN-LABEL-18401", "CN-LABEL-31701")),
+    ("stain", "Stain", "污渍", ()),
 ]
 
 
@@ -45,18 +50,22 @@ class SeedReport:
 
 
 def load_defect_types() -> SeedReport:
-    """Add the seeded defect types that are missing; returns how many were added."""
+    """Add the seeded defect types that are missing, and the Chinese name of a seeded type that has none;
+    returns how many were added."""
     report = SeedReport()
     with unit_of_work() as session:
-        existing = set(session.scalars(select(DefectType.code)))
+        existing = {defect_type.code: defect_type for defect_type in session.scalars(select(DefectType))}
         parameters = {p.code: p for p in session.scalars(select(SafetyParameter))}
-        for code, name, parameter_codes in SEED:
+        for code, name, name_zh, parameter_codes in SEED:
             if code in existing:
+                if not existing[code].name_zh:
+                    existing[code].name_zh = name_zh
                 continue
             session.add(
                 DefectType(
                     code=code,
                     name=name,
+                    name_zh=name_zh,
                     active=True,
                     parameters=[parameters[c] for c in parameter_codes if c in parameters],
                 )
@@ -89,6 +98,9 @@ def save_defect_type(defect_type: DefectType | None, command: NewDefectType | De
         for name in ("name", "active"):
             if name in values:
                 setattr(defect_type, name, values[name])
+        if "name_zh" in values:
+            # A blank Chinese name means none: the English name stands in on Chinese pages.
+            defect_type.name_zh = values["name_zh"] or ""
         if parameters is not None:
             defect_type.parameters = parameters
     return defect_type

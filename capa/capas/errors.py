@@ -19,3 +19,14 @@ class GatesUnmet(Conflict):
     """Closing was refused; ``unmet`` names each gate still open (409 gates_unmet)."""
 
     code = "gates_unmet"
+
+
+class IdempotencyKeyReused(Conflict):
+    """A filing sent with an idempotency key that already filed an NC with other content (409
+    idempotency_key_reused): nothing was filed. ``number`` is the NC the key filed."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, message: str, *, number: str, **kwargs):
+        super().__init__(message, number=number, **kwargs)
+        self.number = number

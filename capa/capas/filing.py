@@ -9,9 +9,16 @@ The rules:
   within RECURRENCE_WINDOW before it is a recurrence of that CAPA (the latest such);
 - only quality managers and administrators may back-date a report (``reported_at``);
 - a supervisor edits only the NCs they reported; the linked parameters change only until the root cause is
-  submitted, since the retests and the closing gates rest on them.
+  submitted, since the retests and the closing gates rest on them;
+- a filing may carry an idempotency key (the filing page's, a phone's offline outbox's, an API client's
+  ``Idempotency-Key``) so that a filing sent twice files one NC: see :func:`file_nc_once`.
 """
 
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -22,7 +29,8 @@ from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import Role, User
 from capa.capas import policy
-from capa.capas.commands import EditNC, FileNC
+from capa.capas.commands import FILING_KEY_MESSAGE, FILING_KEY_PATTERN, EditNC, FileNC
+from capa.capas.errors import IdempotencyKeyReused
 from capa.capas.history import Journal, changing
 from capa.capas.lookup import find_parameters, invalid
 from capa.capas.models import (
@@ -34,7 +42,7 @@ from capa.capas.photos import add_photos
 from capa.capas.references import resolve_filing
 from capa.capas.states import State, Step
 from capa.common.clock import plant_zone
-from capa.common.errors import PermissionDenied
+from capa.common.errors import Conflict, PermissionDenied
 from capa.common.transaction import unit_of_work
 from capa.common.types import utcnow
 from capa.extensions import db
@@ -95,6 +103,20 @@ def file_nc(command: FileNC, actor: User) -> NonConformance:
     a batch of another style), and PermissionDenied when someone other than a quality manager or an
     administrator back-dates it with ``reported_at``.
     """
+    return _with_photos(_record(command, actor), command, actor)
+
+
+def _with_photos(nc: NonConformance, command: FileNC, actor: User) -> NonConformance:
+    if command.photos:
+        add_photos(nc, command.photos, actor)
+    return nc
+
+
+def _record(
+    command: FileNC, actor: User, filing_key: str | None = None, fingerprint: str | None = None
+) -> NonConformance:
+    """Check and store the NC (without its photos) in one unit of work, under ``filing_key`` if given; raises
+    what :func:`file_nc` raises, and Conflict when the reporter's key is taken meanwhile."""
     if command.reported_at is not None and actor.role not in (Role.QUALITY_MANAGER, Role.ADMIN):
         raise PermissionDenied(
             str(_l("Only quality managers and administrators may enter a report time.")),
@@ -136,6 +158,8 @@ def file_nc(command: FileNC, actor: User) -> NonConformance:
             recurrence_of=recurrence_of,
             reported_by=actor,
             reported_at=reported_at,
+            filing_key=filing_key,
+            filing_fingerprint=fingerprint,
         )
         session.add(nc)
         journal = Journal(nc, actor)
@@ -154,9 +178,96 @@ def file_nc(command: FileNC, actor: User) -> NonConformance:
             )
             # A note on the closed CAPA, not a change to it: its content and version stay as they were.
             Journal(recurrence_of, actor).record("recurred", new=number, note=command.title)
-    if command.photos:
-        add_photos(nc, command.photos, actor)
     return nc
+
+
+# Filing once per idempotency key ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What a filing sent with an idempotency key came to."""
+
+    nc: NonConformance
+    #: The key had filed ``nc`` already: this filing filed nothing.
+    replayed: bool = False
+
+
+def new_filing_key() -> str:
+    """A fresh idempotency key, for one filing form as it is rendered."""
+    return uuid.uuid4().hex
+
+
+def check_filing_key(key: str) -> str:
+    """``key`` without surrounding white space (HTTP drops it anyway); raises ValidationError naming
+    ``idempotency_key`` unless it is 1 to 64 printable ASCII characters."""
+    stripped = key.strip() if isinstance(key, str) else ""
+    if not re.fullmatch(FILING_KEY_PATTERN, stripped):
+        raise invalid({"idempotency_key": str(FILING_KEY_MESSAGE)})
+    return stripped
+
+
+def filing_fingerprint(command: FileNC) -> str:
+    """SHA-256 of what ``command`` files: its fields as parsed (so ``b-1`` and ``B-1`` are one batch) and the
+    name and content of each photo, in order."""
+    content = {
+        "fields": command.model_dump(mode="json", exclude={"photos"}),
+        "photos": [[photo.filename, hashlib.sha256(photo.data).hexdigest()] for photo in command.photos],
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def file_nc_once(command: FileNC, actor: User, idempotency_key: str | None) -> Filed:
+    """File ``command`` at most once per idempotency key of ``actor``; without a key, as :func:`file_nc`.
+
+    The rule: the first filing with a key files the NC and keeps the key with a fingerprint of what it filed.
+    The same user sending the same key with the same content again files nothing and gets that NC back
+    (``replayed``); with other content it is refused, since that is another filing under a reused key. Each
+    user's keys are their own. A refused filing keeps no key, so the corrected one may be sent under the same
+    key. Two filings racing with one key are decided by the unique (reporter, key) constraint: the one that
+    loses rolls back (its number too, so numbers stay gapless) and answers as a resend of the winner.
+
+    Raises ValidationError naming ``idempotency_key`` when the key is not 1 to 64 printable ASCII characters,
+    IdempotencyKeyReused (409) when the key filed an NC with other content, and what :func:`file_nc` raises.
+    """
+    if idempotency_key is None:
+        return Filed(file_nc(command, actor))
+    key = check_filing_key(idempotency_key)
+    fingerprint = filing_fingerprint(command)
+    earlier = filed_with(actor, key)
+    if earlier is not None:
+        return _resent(earlier, fingerprint)
+    try:
+        nc = _record(command, actor, key, fingerprint)
+    except Conflict:
+        earlier = filed_with(actor, key)
+        if earlier is None:
+            raise  # another uniqueness race, not this key's
+        return _resent(earlier, fingerprint)
+    return Filed(_with_photos(nc, command, actor))
+
+
+def filed_with(actor: User, key: str) -> NonConformance | None:
+    """The NC ``actor`` filed with the idempotency key ``key``, if any."""
+    return db.session.scalar(
+        select(NonConformance).where(NonConformance.reported_by_id == actor.id, NonConformance.filing_key == key)
+    )
+
+
+def _resent(earlier: NonConformance, fingerprint: str) -> Filed:
+    if earlier.filing_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            str(
+                _l(
+                    "This key already filed %(number)s, with other content; nothing was filed. "
+                    "To file another non-conformance, send it with a new key.",
+                    number=earlier.number,
+                )
+            ),
+            fields={"idempotency_key": str(_l("Already used for %(number)s.", number=earlier.number))},
+            number=earlier.number,
+        )
+    return Filed(earlier, replayed=True)
 
 
 # Editing ---------------------------------------------------------------------------------------------------

@@ -93,6 +93,8 @@ class DefectType(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    #: The name in Simplified Chinese (纽扣松脱); empty when nobody gave one.
+    name_zh: Mapped[str] = mapped_column(String(120), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     parameters: Mapped[list[SafetyParameter]] = relationship(
@@ -116,6 +118,8 @@ class NonConformance(db.Model):
     __tablename__ = "nonconformances"
     __table_args__ = (
         UniqueConstraint("year", "sequence"),
+        # A filing resent with its key finds the NC it filed; NCs filed without a key (NULL) never collide.
+        UniqueConstraint("reported_by_id", "filing_key"),
         one_of("status", State),
         one_of("category", SafetyCategory, nullable=True),
         one_of("source", Source),
@@ -149,6 +153,11 @@ class NonConformance(db.Model):
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The idempotency key the reporter filed it with (the page's, the phone's outbox's or an API client's):
+    #: the same key sent again answers with this NC instead of filing another one.
+    filing_key: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of what was filed with the key, to tell a resend from a different filing under a reused key.
+    filing_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     containment: Mapped[str] = mapped_column(Text, default="")
     effectiveness: Mapped[str] = mapped_column(Text, default="")

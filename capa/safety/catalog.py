@@ -3,7 +3,9 @@
 Loading is idempotent: a second load of the same file changes nothing. A newer file updates a limit only
 where the file's own figure changed since the last load, so a quality manager's correction of a limit
 the file did not change is kept; every limit the file changes is recorded as a LimitChange without a user.
-Parameters are never deleted, so every record linked to one keeps its link.
+Parameters are never deleted, so every record linked to one keeps its link. A parameter's Chinese name
+(the optional ``name_zh`` column) is filled in where the database has none, and never overwrites one a
+quality manager gave.
 """
 
 import csv
@@ -72,6 +74,7 @@ def load_catalog(path: Path = CATALOG_PATH) -> LoadReport:
                 parameter = SafetyParameter(
                     code=code,
                     name=first["name"],
+                    name_zh=first.get("name_zh", ""),
                     kind=first["kind"],
                     unit=first["unit"],
                     standard=first["standard"],
@@ -81,6 +84,8 @@ def load_catalog(path: Path = CATALOG_PATH) -> LoadReport:
                 )
                 session.add(parameter)
                 report.parameters_added += 1
+            elif not parameter.name_zh and first.get("name_zh"):
+                parameter.name_zh = first["name_zh"]
             limits = {limit.category: limit for limit in parameter.limits}
             for row in rows:
                 limit = limits.get(row["category"])

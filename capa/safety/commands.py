@@ -28,6 +28,8 @@ class ChangeLimit(Command):
 class NewParameter(Command):
     code: ParameterCode
     name: Text(200)
+    #: The name in Simplified Chinese as the standard writes it, shown on Chinese pages.
+    name_zh: Text(200, required=False) = None
     kind: Choice(ParameterKind)
     unit: Text(32)
     standard: Text(120)

@@ -46,6 +46,53 @@ NUMERIC = frozenset({Comparator.MAX, Comparator.LT, Comparator.MIN, Comparator.R
 # A passing result this close to a max/min limit (as a share of the limit) is a near-limit warning.
 NEAR_LIMIT_SHARE = Decimal("0.10")
 
+#: What a judgement says, as whole sentences to translate: the first for a limit of the style's own category,
+#: the second for a limit that holds for every category. Placeholders: value, limit (or span), category.
+SENTENCES = {
+    "grade_meets": (
+        _l("grade %(value)s meets the category %(category)s minimum of grade %(limit)s"),
+        _l("grade %(value)s meets the minimum of grade %(limit)s"),
+    ),
+    "grade_below": (
+        _l("grade %(value)s is below the category %(category)s minimum of grade %(limit)s"),
+        _l("grade %(value)s is below the minimum of grade %(limit)s"),
+    ),
+    "within_range": (
+        _l("%(value)s is within the category %(category)s range %(span)s"),
+        _l("%(value)s is within the range %(span)s"),
+    ),
+    "outside_range": (
+        _l("%(value)s is outside the category %(category)s range %(span)s"),
+        _l("%(value)s is outside the range %(span)s"),
+    ),
+    "meets_minimum": (
+        _l("%(value)s meets the category %(category)s minimum of %(limit)s"),
+        _l("%(value)s meets the minimum of %(limit)s"),
+    ),
+    "below_minimum": (
+        _l("%(value)s is below the category %(category)s minimum of %(limit)s"),
+        _l("%(value)s is below the minimum of %(limit)s"),
+    ),
+    "within_limit": (
+        _l("%(value)s is within the category %(category)s limit of %(limit)s"),
+        _l("%(value)s is within the limit of %(limit)s"),
+    ),
+    "not_below_limit": (
+        _l("%(value)s is not below the category %(category)s limit of %(limit)s"),
+        _l("%(value)s is not below the limit of %(limit)s"),
+    ),
+    "exceeds_limit": (
+        _l("%(value)s exceeds the category %(category)s limit of %(limit)s"),
+        _l("%(value)s exceeds the limit of %(limit)s"),
+    ),
+}
+
+
+def _sentence(case: str, category: str, **values: str) -> str:
+    """The sentence of ``case`` in the reader's language, for a category's own limit or one for all."""
+    own, every = SENTENCES[case]
+    return str(every if category == "all" else own) % {"category": category, **values}
+
 
 class UnreadableValue(ValueError):
     """The value cannot be read for this parameter; the message says why, for the person who typed it."""
@@ -235,45 +282,27 @@ def judge(comparator: Comparator | str, limit_text: str, unit: str, value: Any, 
     """
     comparator = Comparator(comparator)
     limit = parse_limit(comparator, limit_text)
-    # "the category A limit" for a category's own limit, "the limit" for one that holds for every category.
-    where = _l("category %(category)s ", category=category) if category != "all" else ""
 
     if comparator in NUMERIC:
         try:
             number = parse_decimal(value.strip() if isinstance(value, str) else value)
         except UnreadableValue as exc:
             shown_unit = unit if unit.strip() not in ("", "-") else ""
-            raise UnreadableValue(
-                f"{exc} "
-                + str(
-                    _l(
-                        "This parameter is measured as a number%(unit)s.",
-                        unit=f" ({shown_unit})" if shown_unit else "",
-                    )
-                )
-            ) from exc
+            expected = (
+                _l("This parameter is measured as a number in %(unit)s.", unit=shown_unit)
+                if shown_unit
+                else _l("This parameter is measured as a number.")
+            )
+            raise UnreadableValue(f"{exc} {expected}") from exc
         _check_plausible(number, unit)
         shown = with_unit(format_decimal(number), unit)
-        return _judge_number(comparator, limit, number, shown, unit, where)
+        return _judge_number(comparator, limit, number, shown, unit, category)
 
     if comparator is Comparator.GRADE_MIN:
         grade = _parse_grades(value)
         shown = format_grade(grade)
-        if grade >= limit:
-            text = _l(
-                "grade %(value)s meets the %(where)sminimum of grade %(limit)s",
-                value=shown,
-                where=where,
-                limit=format_grade(limit),
-            )
-            return Judgement(Outcome.PASS, shown, str(text))
-        text = _l(
-            "grade %(value)s is below the %(where)sminimum of grade %(limit)s",
-            value=shown,
-            where=where,
-            limit=format_grade(limit),
-        )
-        return Judgement(Outcome.FAIL, shown, str(text))
+        case, outcome = ("grade_meets", Outcome.PASS) if grade >= limit else ("grade_below", Outcome.FAIL)
+        return Judgement(outcome, shown, _sentence(case, category, value=shown, limit=format_grade(limit)))
 
     word = _word(value)
     if comparator is Comparator.ABSENT:
@@ -298,51 +327,27 @@ def judge(comparator: Comparator | str, limit_text: str, unit: str, value: Any, 
     raise UnreadableValue(str(_l("Expected pass or fail.")))
 
 
-def _judge_number(comparator, limit, number: Decimal, shown: str, unit: str, where) -> Judgement:
+def _judge_number(comparator, limit, number: Decimal, shown: str, unit: str, category: str) -> Judgement:
     if comparator is Comparator.RANGE:
         low, high = limit
         span = with_unit(f"{format_decimal(low)}–{format_decimal(high)}", unit)
-        if low <= number <= high:
-            return Judgement(
-                Outcome.PASS,
-                format_decimal(number),
-                str(
-                    _l(
-                        "%(value)s is within the %(where)srange %(span)s",
-                        value=shown,
-                        where=where,
-                        span=span,
-                    )
-                ),
-            )
-        return Judgement(
-            Outcome.FAIL,
-            format_decimal(number),
-            str(_l("%(value)s is outside the %(where)srange %(span)s", value=shown, where=where, span=span)),
-        )
+        case, outcome = ("within_range", Outcome.PASS) if low <= number <= high else ("outside_range", Outcome.FAIL)
+        return Judgement(outcome, format_decimal(number), _sentence(case, category, value=shown, span=span))
 
     bound = with_unit(format_decimal(limit), unit)
     margin = limit * NEAR_LIMIT_SHARE
     if comparator is Comparator.MIN:
         passed = number >= limit
         near = passed and number <= limit + margin
-        text = (
-            _l("%(value)s meets the %(where)sminimum of %(limit)s", value=shown, where=where, limit=bound)
-            if passed
-            else _l("%(value)s is below the %(where)sminimum of %(limit)s", value=shown, where=where, limit=bound)
-        )
+        case = "meets_minimum" if passed else "below_minimum"
     else:
         passed = number <= limit if comparator is Comparator.MAX else number < limit
         near = passed and number >= limit - margin
         if passed:
-            text = _l("%(value)s is within the %(where)slimit of %(limit)s", value=shown, where=where, limit=bound)
+            case = "within_limit"
         elif comparator is Comparator.LT and number == limit:
-            text = _l(
-                "%(value)s is not below the %(where)slimit of %(limit)s",
-                value=shown,
-                where=where,
-                limit=bound,
-            )
+            case = "not_below_limit"
         else:
-            text = _l("%(value)s exceeds the %(where)slimit of %(limit)s", value=shown, where=where, limit=bound)
-    return Judgement(Outcome.PASS if passed else Outcome.FAIL, format_decimal(number), str(text), near_limit=near)
+            case = "exceeds_limit"
+    text = _sentence(case, category, value=shown, limit=bound)
+    return Judgement(Outcome.PASS if passed else Outcome.FAIL, format_decimal(number), text, near_limit=near)

@@ -41,6 +41,8 @@ class SafetyParameter(db.Model):
     #: Stable code, e.g. CN-FORM; records link to parameters by it.
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: The name in Simplified Chinese as the standards write it (甲醛含量); empty when nobody gave one.
+    name_zh: Mapped[str] = mapped_column(String(200), default="", server_default="")
     kind: Mapped[str] = mapped_column(String(16))
     unit: Mapped[str] = mapped_column(String(32))
     standard: Mapped[str] = mapped_column(String(120))

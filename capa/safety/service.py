@@ -162,6 +162,7 @@ def add_parameter(command: NewParameter, actor: User) -> SafetyParameter:
         parameter = SafetyParameter(
             code=command.code,
             name=command.name,
+            name_zh=command.name_zh or "",
             kind=command.kind,
             unit=command.unit,
             standard=command.standard,

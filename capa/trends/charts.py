@@ -1,22 +1,67 @@
 """Charts of a summary, drawn with matplotlib's object-oriented API (a Figure of its own per chart, never
-pyplot, whose global state does not belong in a web process). They are served by the app as SVG."""
+pyplot, whose global state does not belong in a web process). They are served by the app as SVG, and mailed
+as PNG, with their titles, axes and bar labels in the reader's language.
+
+Chinese needs a font with its characters: the first of CJK_FONTS installed on the server is used
+(``apt-get install fonts-wqy-microhei`` on Debian), after DejaVu Sans for Latin text. SVG keeps its text as
+text, so a browser draws it with its own fonts; a PNG drawn on a server without such a font shows its
+Chinese labels as empty boxes, and the server's log says which font to install.
+"""
 
 import io
+import logging
+import warnings
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from matplotlib import font_manager, rcParams
 from matplotlib.figure import Figure
+
+from capa.trends.wording import CHART_TITLES, key_labels
+
+log = logging.getLogger(__name__)
+
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Source Han Sans SC",
+    "Droid Sans Fallback",
+)
 
 INK, ACCENT, WARN, MUTED = "#1f2933", "#0b6e4f", "#b54708", "#9aa5b1"
 
 
+def _chinese_font() -> str | None:
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+CHINESE_FONT = _chinese_font()
+# Set once for the process (matplotlib's settings are global): DejaVu Sans for Latin text, then the Chinese
+# font, which matplotlib falls back to glyph by glyph; text stays text in SVG (smaller, searchable, drawn by
+# the browser's own fonts).
+rcParams["font.family"] = ["DejaVu Sans", *([CHINESE_FONT] if CHINESE_FONT else [])]
+rcParams["svg.fonttype"] = "none"
+
+
 def _draw(figure: Figure, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
+    with warnings.catch_warnings():
+        if CHINESE_FONT is None:
+            # Said once in the log below; a warning per missing character would drown it.
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
     return buffer.getvalue()
 
 
-def pareto(counts: dict[str, int], title: str, fmt: str = "svg") -> bytes:
+if CHINESE_FONT is None:
+    log.warning("no font with Chinese characters (%s): Chinese chart labels will not show", ", ".join(CJK_FONTS))
+
+
+def pareto(counts: dict[str, int], title: str, fmt: str = "svg", key_labels_of: dict[str, str] | None = None) -> bytes:
     """Bars by count, largest first, with the cumulative share as a line on a second axis."""
+    key_labels_of = key_labels_of or {}
     items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:15]
     figure = Figure(figsize=(7, 3.2), dpi=100)
     axes = figure.add_subplot()
@@ -24,7 +69,7 @@ def pareto(counts: dict[str, int], title: str, fmt: str = "svg") -> bytes:
         axes.text(0.5, 0.5, "—", ha="center", va="center", color=MUTED, fontsize=20)
         axes.set_axis_off()
         return _draw(figure, fmt)
-    labels = [label for label, _ in items]
+    labels = [key_labels_of.get(label, label) for label, _ in items]
     values = [value for _, value in items]
     total = sum(counts.values())
     cumulative, running = [], 0
@@ -34,12 +79,12 @@ def pareto(counts: dict[str, int], title: str, fmt: str = "svg") -> bytes:
     positions = range(len(items))
     axes.bar(positions, values, color=ACCENT)
     axes.set_xticks(list(positions), labels, rotation=35, ha="right", fontsize=8)
-    axes.set_ylabel("NCs")
+    axes.set_ylabel(str(_l("NCs")))
     axes.set_title(title, fontsize=10, loc="left", color=INK)
     share = axes.twinx()
     share.plot(list(positions), cumulative, color=WARN, marker="o", linewidth=1.5)
     share.set_ylim(0, 105)
-    share.set_ylabel("cumulative %")
+    share.set_ylabel(str(_l("cumulative share (%)")))
     for spine in (*axes.spines.values(), *share.spines.values()):
         spine.set_color(MUTED)
     return _draw(figure, fmt)
@@ -50,9 +95,9 @@ def weekly_trend(history: dict[str, Any], title: str, fmt: str = "svg") -> bytes
     figure = Figure(figsize=(7, 3), dpi=100)
     axes = figure.add_subplot()
     weeks = [week[-3:] for week in history["weeks"]]
-    axes.plot(weeks, history["new_ncs"], color=WARN, marker="o", label="new")
-    axes.plot(weeks, history["closed"], color=ACCENT, marker="o", label="closed")
-    axes.plot(weeks, history["open_at_end"], color=INK, linestyle="--", label="open at end")
+    axes.plot(weeks, history["new_ncs"], color=WARN, marker="o", label=str(_l("new")))
+    axes.plot(weeks, history["closed"], color=ACCENT, marker="o", label=str(_l("closed")))
+    axes.plot(weeks, history["open_at_end"], color=INK, linestyle="--", label=str(_l("open at the end")))
     axes.set_title(title, fontsize=10, loc="left", color=INK)
     axes.tick_params(axis="x", labelsize=8)
     axes.legend(fontsize=8, frameon=False)
@@ -62,9 +107,13 @@ def weekly_trend(history: dict[str, Any], title: str, fmt: str = "svg") -> bytes
 
 
 CHARTS = {
-    "trend": lambda figures, fmt: weekly_trend(figures["history"], "New, closed and open NCs per week", fmt),
-    "pareto": lambda figures, fmt: pareto(figures.get("by_defect_type", {}), "New NCs by defect type (Pareto)", fmt),
-    "parameters": lambda figures, fmt: pareto(figures.get("by_parameter", {}), "New NCs by safety parameter", fmt),
+    "trend": lambda figures, fmt: weekly_trend(figures["history"], str(CHART_TITLES["trend"]), fmt),
+    "pareto": lambda figures, fmt: pareto(
+        figures.get("by_defect_type", {}), str(CHART_TITLES["pareto"]), fmt, key_labels()["by_defect_type"]
+    ),
+    "parameters": lambda figures, fmt: pareto(
+        figures.get("by_parameter", {}), str(CHART_TITLES["parameters"]), fmt, key_labels()["by_parameter"]
+    ),
 }
 
 

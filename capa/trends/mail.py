@@ -1,5 +1,9 @@
 """Mailing a summary once: HTML with its charts inline, to CAPA_SUMMARY_RECIPIENTS over CAPA_SMTP_HOST.
 
+Each mail is written in its reader's language: a recipient who is a user (by e-mail address) reads the
+language chosen on their account; anyone else reads CAPA_MAIL_LANGUAGE (by default the first of
+CAPA_LANGUAGES). The summary goes out as one message per language.
+
 Sending is claimed like building: the row moves from pending (or failed) to sending in one UPDATE, so of two
 processes only one sends. A failure is recorded on the summary, logged and retried by the next run; the
 summary itself is never lost.
@@ -12,13 +16,18 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import and_, or_, update
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select, update
 
+from capa.accounts.models import User
+from capa.common.display import local_date
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.trends.charts import CHARTS, png
 from capa.trends.models import UNSENT, MailStatus, WeeklySummary
 from capa.trends.service import STALE_CLAIM
+from capa.trends.wording import CHART_TITLES, key_labels
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,33 @@ def configured() -> bool:
 def recipients() -> list[str]:
     raw = current_app.config.get("CAPA_SUMMARY_RECIPIENTS") or ""
     return [address.strip() for address in raw.replace(";", ",").split(",") if address.strip()]
+
+
+def _languages() -> list[str]:
+    return [code.strip() for code in current_app.config["CAPA_LANGUAGES"].split(",") if code.strip()]
+
+
+def mail_language(user: User | None = None) -> str:
+    """The language a mail to ``user`` is written in: theirs, else CAPA_MAIL_LANGUAGE, else the first offered."""
+    offered = _languages()
+    for chosen in (getattr(user, "language", None), current_app.config.get("CAPA_MAIL_LANGUAGE")):
+        if chosen in offered:
+            return chosen
+    return offered[0]
+
+
+def recipients_by_language(addresses: list[str]) -> dict[str, list[str]]:
+    """The addresses grouped by the language each reader reads (see mail_language), in one query."""
+    users = {
+        user.email.lower(): user
+        for user in db.session.scalars(
+            select(User).where(func.lower(User.email).in_([address.lower() for address in addresses]))
+        )
+    }
+    grouped: dict[str, list[str]] = {}
+    for address in addresses:
+        grouped.setdefault(mail_language(users.get(address.lower())), []).append(address)
+    return grouped
 
 
 def _claim(summary: WeeklySummary) -> bool:
@@ -55,25 +91,37 @@ def _claim(summary: WeeklySummary) -> bool:
     return bool(taken)
 
 
-def message_for(summary: WeeklySummary) -> EmailMessage:
+def message_for(summary: WeeklySummary, to: list[str] | None = None, language: str | None = None) -> EmailMessage:
+    """The summary's mail to ``to`` (all recipients by default), written in ``language``."""
+    with force_locale(language or mail_language()):
+        return _message(summary, recipients() if to is None else to, language or mail_language())
+
+
+def _message(summary: WeeklySummary, to: list[str], language: str) -> EmailMessage:
     config = current_app.config
     figures = summary.figures
     message = EmailMessage()
-    message["Subject"] = (
-        f"CAPA weekly summary {summary.week}: {figures['new_ncs']} new, {figures['closed']} closed, "
-        f"{len(figures['alerts'])} alerts"
+    message["Subject"] = _(
+        "CAPA weekly summary %(week)s: %(new)d new, %(closed)d closed, %(alerts)d alerts",
+        week=summary.week,
+        new=figures["new_ncs"],
+        closed=figures["closed"],
+        alerts=len(figures["alerts"]),
     )
     message["From"] = config.get("CAPA_MAIL_FROM") or "capa@localhost"
-    message["To"] = ", ".join(recipients())
+    message["To"] = ", ".join(to)
     link = f"{config['CAPA_BASE_URL'].rstrip('/')}/summaries/{summary.week}"
     chart_ids = {name: make_msgid(domain="capa.local") for name in CHARTS}
-    message.set_content(f"Weekly summary {summary.week}: {link}")
+    message.set_content(_("Weekly summary %(week)s: %(link)s", week=summary.week, link=link))
     html = render_template(
         "trends/mail.html",
         summary=summary,
         figures=figures,
         link=link,
         chart_ids={name: cid[1:-1] for name, cid in chart_ids.items()},
+        chart_titles=CHART_TITLES,
+        key_labels=key_labels(),
+        html_lang=language.replace("_", "-"),
     )
     message.add_alternative(html, subtype="html")
     html_part = message.get_payload()[1]
@@ -93,17 +141,28 @@ def _smtp() -> smtplib.SMTP:
 
 
 def send_reminder(owner, actions) -> None:
-    """Mail ``owner`` the list of their overdue ``actions``; SMTP errors propagate to the caller."""
+    """Mail ``owner`` the list of their overdue ``actions``, in the owner's language; SMTP errors propagate to
+    the caller."""
     config = current_app.config
     message = EmailMessage()
-    message["Subject"] = f"CAPA: {len(actions)} overdue action(s)"
+    base = config["CAPA_BASE_URL"].rstrip("/")
+    with force_locale(mail_language(owner)):
+        message["Subject"] = ngettext("CAPA: %(num)d overdue action", "CAPA: %(num)d overdue actions", len(actions))
+        lines = [
+            _(
+                "- %(nc)s: %(action)s (due %(due)s) %(link)s",
+                nc=a.nc.number,
+                action=a.description,
+                due=local_date(a.due_date),
+                link=base + "/nc/" + a.nc.number,
+            )
+            for a in actions
+        ]
+        greeting = _("Hello %(name)s,", name=owner.username)
+        overdue = _("These actions are overdue:")
     message["From"] = config.get("CAPA_MAIL_FROM") or "capa@localhost"
     message["To"] = owner.email
-    base = config["CAPA_BASE_URL"].rstrip("/")
-    lines = [
-        f"- {a.nc.number}: {a.description} (due {a.due_date.isoformat()}) {base}/nc/{a.nc.number}" for a in actions
-    ]
-    message.set_content(f"Hello {owner.username},\n\nThese actions are overdue:\n" + "\n".join(lines) + "\n")
+    message.set_content(f"{greeting}\n\n{overdue}\n" + "\n".join(lines) + "\n")
     with _smtp() as smtp:
         smtp.send_message(message)
 
@@ -119,7 +178,8 @@ def send(summary: WeeklySummary) -> str:
         return summary.mail_status
     try:
         with _smtp() as smtp:
-            smtp.send_message(message_for(summary))
+            for language, addresses in recipients_by_language(recipients()).items():
+                smtp.send_message(message_for(summary, addresses, language))
     except Exception as exc:  # whatever went wrong, the claim must not stay "sending": record it, retry later
         db.session.rollback()
         summary.mail_status, summary.mail_error = MailStatus.FAILED, f"{type(exc).__name__}: {exc}"

@@ -76,8 +76,9 @@ def handle_form(
     **context: Any,
 ):
     """Run the usual life of a form page: on a valid POST call ``save``; on success flash ``message`` and
-    redirect to ``success(record)``; otherwise render ``template`` with the errors in place (status 400 so
-    that scripts and tests can tell a refusal from a first display)."""
+    redirect to ``success(record)`` (or answer it, when it is a response already: a script's answer);
+    otherwise render ``template`` with the errors in place (status 400 so that scripts and tests can tell a
+    refusal from a first display)."""
     if form.validate_on_submit():
         try:
             record = save()
@@ -86,7 +87,8 @@ def handle_form(
         else:
             if message:
                 flash(message(record), "success")
-            return redirect(success(record))
+            target = success(record)
+            return target if isinstance(target, Response) else redirect(target)
     if before_render is not None:
         before_render()
     status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200

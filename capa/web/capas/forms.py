@@ -4,41 +4,19 @@ from flask_wtf.file import MultipleFileField
 from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
-from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
+from capa.capas.filing import new_filing_key
+from capa.capas.labels import (
+    ACTION_KIND_LABELS,
+    FISHBONE_LABELS,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+)
+from capa.capas.models import FishboneCategory, Severity
 from capa.web.forms import options
 
-SOURCE_LABELS = {
-    Source.INLINE: _l("Inline inspection"),
-    Source.END_OF_LINE: _l("End-of-line inspection"),
-    Source.FINAL_AUDIT: _l("Final audit"),
-    Source.LAB_TEST: _l("Lab test"),
-    Source.CUSTOMER_COMPLAINT: _l("Customer complaint"),
-    Source.INCOMING_MATERIAL: _l("Incoming material"),
-}
-SEVERITY_LABELS = {Severity.MINOR: _l("Minor"), Severity.MAJOR: _l("Major"), Severity.CRITICAL: _l("Critical")}
-ACTION_KIND_LABELS = {
-    ActionKind.CORRECTIVE: _l("Corrective action"),
-    ActionKind.PREVENTIVE: _l("Preventive action"),
-    ActionKind.STANDARD_REVISION: _l("Standard revision"),
-    ActionKind.SCAR: _l("Supplier corrective action request (SCAR)"),
-}
-FISHBONE_LABELS = {
-    FishboneCategory.MAN: _l("Man (people)"),
-    FishboneCategory.MACHINE: _l("Machine"),
-    FishboneCategory.METHOD: _l("Method"),
-    FishboneCategory.MATERIAL: _l("Material"),
-    FishboneCategory.MEASUREMENT: _l("Measurement"),
-    FishboneCategory.ENVIRONMENT: _l("Environment"),
-}
-STATE_LABELS = {
-    "reported": _l("Reported"),
-    "investigation": _l("Investigation"),
-    "review": _l("Review"),
-    "action": _l("Action"),
-    "verification": _l("Verification"),
-    "closed": _l("Closed"),
-    "cancelled": _l("Cancelled"),
-}
+#: What a photo input's picker offers: the kinds the app accepts (capa.capas.photos), HEIC by type and by name,
+#: since some browsers know no type for it.
+PHOTO_ACCEPT = "image/jpeg,image/png,image/heic,image/heif,.heic,.heif"
 
 
 class FileForm(FlaskForm):
@@ -55,7 +33,10 @@ class FileForm(FlaskForm):
     severity = SelectField(_l("Severity"), choices=options(SEVERITY_LABELS), default=Severity.MAJOR.value)
     description = TextAreaField(_l("Details"))
     parameters = SelectMultipleField(_l("Safety parameters concerned"), choices=[], validate_choice=False)
-    photos = MultipleFileField(_l("Photos (JPEG or PNG)"))
+    photos = MultipleFileField(_l("Photos (JPEG, PNG or HEIC)"), render_kw={"accept": PHOTO_ACCEPT})
+    #: A new key per form shown, sent back with it: the same form sent twice (a double tap, a resend from the
+    #: phone's outbox) files one NC. The outbox gives each entry it keeps a key of its own.
+    idempotency_key = HiddenField(default=new_filing_key)
 
 
 class EditForm(FlaskForm):
@@ -142,11 +123,12 @@ class CancelForm(FlaskForm):
 
 
 class PhotoForm(FlaskForm):
-    photos = MultipleFileField(_l("Photos (JPEG or PNG)"))
+    photos = MultipleFileField(_l("Photos (JPEG, PNG or HEIC)"), render_kw={"accept": PHOTO_ACCEPT})
 
 
 class DefectTypeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
+    name_zh = StringField(_l("Name in Chinese"))
     active = SelectField(_l("In use"), choices=options({"yes": _l("yes"), "no": _l("no")}))
     parameters = SelectMultipleField(_l("Safety parameters it usually concerns"), choices=[], validate_choice=False)

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -21,7 +22,7 @@ from flask_login import current_user
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
 from capa.capas import defect_types as defect_type_service
-from capa.capas import filing, gates, lookup, photos, policy, queries, steps
+from capa.capas import filing, gates, lookup, pending_photos, photos, policy, progress, queries, steps
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -38,21 +39,19 @@ from capa.capas.commands import (
     Review,
     RootCause,
 )
+from capa.capas.errors import IdempotencyKeyReused
+from capa.capas.labels import ACTION_KIND_LABELS, FISHBONE_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
 from capa.capas.models import FishboneCategory
 from capa.capas.policy import step_permission
 from capa.capas.states import State, Step
 from capa.common.clock import plant_today
 from capa.common.commands import parse
-from capa.common.errors import DomainError, ValidationError
+from capa.common.display import local_name
+from capa.common.errors import Conflict, DomainError, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
 from capa.web import exports
 from capa.web.capas.forms import (
-    ACTION_KIND_LABELS,
-    FISHBONE_LABELS,
-    SEVERITY_LABELS,
-    SOURCE_LABELS,
-    STATE_LABELS,
     ActionForm,
     CancelForm,
     CloseForm,
@@ -81,18 +80,31 @@ def labels():
         "severity_labels": SEVERITY_LABELS,
         "action_kind_labels": ACTION_KIND_LABELS,
         "fishbone_labels": FISHBONE_LABELS,
+        "photo_input": _photo_input,
+    }
+
+
+def _photo_input(already: int) -> dict[str, str | int]:
+    """What photos.js needs to know about a photo input on an NC that has ``already`` photos (or photos kept for
+    it): how many more fit, and its messages in the page's language."""
+    return {
+        "data_photo_room": max(photos.MAX_PHOTOS - already, 0),
+        "data_photo_too_many": _("At most %(n)d photos per non-conformance.", n=photos.MAX_PHOTOS),
+        "data_photo_busy": _("Preparing the photos…"),
     }
 
 
 def _parameter_options():
-    return [(p.code, f"{p.code} · {p.name}") for p in safety.list_parameters()]
+    return [(p.code, f"{p.code} · {local_name(p)}") for p in safety.list_parameters()]
 
 
 # Filing ----------------------------------------------------------------------------------------------------
 
 
 def _offer_filing_choices(form: FileForm) -> None:
-    form.defect_type.choices = options({t.code: t.name for t in lookup.list_defect_types(active_only=True)}, blank=True)
+    form.defect_type.choices = options(
+        {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}, blank=True
+    )
     form.line.choices = record_options(masterdata.list_lines())
     form.style.choices = record_options(masterdata.list_styles())
     form.parameters.choices = options(dict(_parameter_options()))
@@ -111,19 +123,106 @@ def _uploads(field) -> list[photos.Upload]:
 def file_nc():
     form = FileForm()
     _offer_filing_choices(form)
+    chosen = _uploads(form.photos) if form.is_submitted() else []
+    # Photos of a refused filing, kept so that the form shown again offers them without choosing them again.
+    kept: list[pending_photos.PendingPhoto] = []
+
+    key = form.idempotency_key.data or None
+    #: The NC this form's key filed before, when the form comes back changed.
+    already_filed: list[str] = []
 
     def save():
+        pending_photos.discard(request.form.getlist("remove_photo"), current_user)
+        try:
+            earlier = pending_photos.load(_kept_tokens(), current_user)
+        except ValidationError:
+            # Kept photos go with the NC they are filed with: gone under a key that filed already, this is the
+            # same form sent again (a double tap), and it files nothing.
+            resent = filing.filed_with(current_user, key) if key else None
+            if resent is None:
+                raise
+            return filing.Filed(resent, replayed=True)
         # No parameter chosen: the defect type's usual ones.
-        command = command_from(form, FileNC, parameters=form.parameters.data or None, photos=_uploads(form.photos))
-        return filing.file_nc(command, current_user)
+        command = command_from(
+            form,
+            FileNC,
+            parameters=form.parameters.data or None,
+            photos=[*earlier, *chosen],
+        )
+        try:
+            filed = filing.file_nc_once(command, current_user, key)
+        except IdempotencyKeyReused as refusal:
+            # Sent, then changed and sent again (Back, edit, send): the changes are kept and may be filed as
+            # another NC, under a new key.
+            already_filed.append(refusal.number)
+            form.idempotency_key.data = filing.new_filing_key()
+            raise Conflict(
+                _(
+                    "This form was filed already, as %(number)s; nothing new was filed. Send it again to file "
+                    "it as another non-conformance.",
+                    number=refusal.number,
+                )
+            ) from None
+        pending_photos.discard(_kept_tokens(), current_user)
+        return filed
+
+    def keep_photos():
+        if form.is_submitted():
+            kept.extend(pending_photos.keep_after_refusal(_kept_tokens(), chosen, current_user))
+
+    def show_again():
+        keep_photos()
+        if form.idempotency_key.errors:
+            # A garbled key (this page never sends one): said above the form, which comes back with a good one.
+            form.form_errors.extend(form.idempotency_key.errors)
+            form.idempotency_key.data = filing.new_filing_key()
 
     return handle_form(
         form,
         save,
-        success=lambda nc: url_for(".nc", number=nc.number),
-        message=lambda nc: _("%(number)s filed.", number=nc.number),
+        success=_filed_answer,
+        message=_filed_message,
         template="capas/file.html",
+        before_render=show_again,
+        kept_photos=kept,
+        already_filed=already_filed,
     )
+
+
+def _filed_message(filed: filing.Filed) -> str:
+    if filed.replayed:
+        return _(
+            "Already filed as %(number)s: this form was sent before; nothing new was filed.", number=filed.nc.number
+        )
+    return _("%(number)s filed.", number=filed.nc.number)
+
+
+def _filed_answer(filed: filing.Filed):
+    """Where a filing leads: the NC's page; a script sending the form (the phone's outbox, asking for JSON) gets
+    the NC's number and address instead, and goes there itself."""
+    url = url_for(".nc", number=filed.nc.number)
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) != "application/json":
+        return url
+    answer = jsonify(number=filed.nc.number, url=url, replayed=filed.replayed)
+    answer.status_code = 200 if filed.replayed else 201
+    return answer
+
+
+def _kept_tokens() -> list[str]:
+    """The tokens of the pending photos a refused filing form carried back, but those ticked "remove"."""
+    removed = set(request.form.getlist("remove_photo"))
+    return [token for token in request.form.getlist("kept_photo") if token not in removed]
+
+
+@bp.route("/nc/new/photos/<token>")
+@requires(step_permission(Step.FILE))
+def pending_photo(token: str):
+    """A photo kept from a refused filing form, shown as its thumbnail; only to the user who sent it."""
+    kept = pending_photos.find(token, current_user)
+    response = send_file(kept.path, mimetype=kept.content_type, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.private = True
+    return response
 
 
 # The NC page and its steps ---------------------------------------------------------------------------------
@@ -143,25 +242,55 @@ def _step_forms(nc, submitted: dict | None = None) -> dict:
         "photos": PhotoForm(formdata=None),
     }
     forms.update(submitted or {})
-    for form in forms.values():
+    for name, form in forms.items():
         if "version" in form and not form.version.data:
             form.version.data = str(nc.version)
+        # The step forms share field names (description, category, version…) on one page: each field gets an
+        # id of its own, else a label names the first field of that id and the others have no label at all.
+        for f in form:
+            f.id = f.label.field_id = f"{name}-{f.name}"
     forms["edit"].parameters.choices = options(dict(_parameter_options()))
     if not (submitted and "edit" in submitted):
         forms["edit"].parameters.data = [p.code for p in nc.parameters]
     forms["action"].owner.choices = options(
         {u.username: u.username for u in accounts.list_users() if u.active}, blank=True
     )
-    forms["test"].parameter.choices = options({p.code: f"{p.code} · {p.name}" for p in nc.parameters})
+    forms["test"].parameter.choices = options({p.code: f"{p.code} · {local_name(p)}" for p in nc.parameters})
     return forms
+
+
+#: The NC page's section of each step form and inline form, so that a refused one is shown unfolded.
+FORM_SECTIONS = {
+    "edit": "d2",
+    "photos": "d2",
+    "contain": "d3",
+    "release": "d3",
+    "root_cause": "d4",
+    "review": "d4",
+    "action": "d5",
+    "evidence": "d5",
+    "test": "d6",
+    "close": "d8",
+    "cancel": "d8",
+}
 
 
 def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict | None = None):
     tests = queries.tests_of(nc)
+    ahead = progress.next_step(nc)
+    # This person's to take: the step itself, or (for actions) an open action they own.
+    mine = ahead is not None and (
+        policy.can(current_user, ahead.step, nc)
+        or any(policy.can(current_user, ahead.step, nc, action=action) for action in nc.actions)
+    )
+    refused = {FORM_SECTIONS[name] for name in (*(submitted or {}), *(kept or {})) if name in FORM_SECTIONS}
     return render_template(
         "capas/nc.html",
         nc=nc,
         kept=kept or {},
+        ahead=ahead,
+        mine=mine,
+        unfolded=refused | ({ahead.discipline} if ahead else {"d2", "d3", "d4", "d5", "d6", "d8"}),
         forms=_step_forms(nc, submitted),
         can_step=lambda step, action=None: policy.can(current_user, Step(step), nc, action=action),
         tests=tests,
@@ -389,7 +518,7 @@ EXPORT_COLUMNS = [
     Column(_l("State"), lambda nc: STATE_LABELS[nc.status]),
     Column(_l("Reported at"), lambda nc: nc.reported_at),
     Column(_l("Title"), lambda nc: nc.title),
-    Column(_l("Defect type"), lambda nc: nc.defect_type.name),
+    Column(_l("Defect type"), lambda nc: local_name(nc.defect_type)),
     Column(_l("Found at"), lambda nc: SOURCE_LABELS[nc.source]),
     Column(_l("Severity"), lambda nc: SEVERITY_LABELS[nc.severity]),
     Column(_l("Line"), lambda nc: nc.line.code),
@@ -480,7 +609,7 @@ def defect_type(code: str | None = None):
             ),
         ),
         success=lambda _t: url_for(".defect_types"),
-        message=lambda t: _("Defect type %(name)s saved.", name=t.name),
+        message=lambda t: _("Defect type %(name)s saved.", name=local_name(t)),
         template="capas/defect_type_form.html",
         record=existing,
     )

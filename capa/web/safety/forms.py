@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
-from capa.safety.judging import Comparator
+from capa.safety.judging import Comparator, Outcome
 from capa.web.forms import options
 
 COMPARATOR_LABELS = {
@@ -14,6 +14,11 @@ COMPARATOR_LABELS = {
     Comparator.GRADE_MIN: _l("grade at least"),
     Comparator.ABSENT: _l("must be absent"),
     Comparator.PASS_FAIL: _l("lab verdict pass/fail"),
+}
+OUTCOME_LABELS = {
+    Outcome.PASS: _l("pass"),
+    Outcome.FAIL: _l("fail"),
+    Outcome.NOT_APPLICABLE: _l("not applicable"),
 }
 KIND_LABELS = {
     "chemical": _l("Chemical"),
@@ -33,6 +38,7 @@ class LimitForm(FlaskForm):
 class ParameterForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
+    name_zh = StringField(_l("Name in Chinese"))
     kind = SelectField(_l("Kind"), choices=options(KIND_LABELS))
     unit = StringField(_l("Unit (mg/kg, pH, grade, N, mm, -)"), validators=[InputRequired()])
     standard = StringField(_l("Standard"), validators=[InputRequired()])

@@ -12,13 +12,14 @@ from capa.common.errors import ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service
 from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult, ParameterFilters
-from capa.safety.judging import describe_limit
+from capa.safety.judging import InvalidLimit, UnreadableValue, describe_limit, judge
 from capa.safety.models import LIMIT_CATEGORIES
 from capa.web.forms import command_from, handle_form, options, record_options
 from capa.web.safety.forms import (
     CATEGORY_FILTER,
     COMPARATOR_LABELS,
     KIND_LABELS,
+    OUTCOME_LABELS,
     LimitForm,
     ParameterForm,
     PlanChangeForm,
@@ -37,9 +38,22 @@ def limit_text(limit, unit: str) -> str:
         return limit.limit
 
 
+@bp.app_template_filter("explained")
+def explained(result) -> str:
+    """A recorded result's explanation in the reader's language. The record keeps what it was judged on
+    (value, comparator, limit, unit, category), so judging it again gives the same verdict in the words of
+    this page; a record that cannot be judged again keeps the words it was recorded with."""
+    if not result.comparator or result.limit is None:
+        return result.explanation
+    try:
+        return judge(result.comparator, result.limit, result.unit, result.value, category=result.category).explanation
+    except (InvalidLimit, UnreadableValue, ValueError):
+        return result.explanation
+
+
 @bp.app_context_processor
 def labels():
-    return {"comparator_labels": COMPARATOR_LABELS, "kind_labels": KIND_LABELS}
+    return {"comparator_labels": COMPARATOR_LABELS, "kind_labels": KIND_LABELS, "verdict_labels": OUTCOME_LABELS}
 
 
 @bp.route("/parameters")
@@ -108,6 +122,7 @@ def new_parameter():
         data = {
             "code": form.code.data,
             "name": form.name.data,
+            "name_zh": form.name_zh.data,
             "kind": form.kind.data,
             "unit": form.unit.data,
             "standard": form.standard.data,

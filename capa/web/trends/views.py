@@ -7,12 +7,11 @@ from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
 from capa.accounts.permissions import Permission, requires
-from capa.capas import lookup
 from capa.trends import service
 from capa.trends.charts import CHARTS, svg
 from capa.trends.weeks import InvalidWeek, Week
+from capa.trends.wording import key_labels
 from capa.web import exports
-from capa.web.capas.forms import SOURCE_LABELS
 from capa.web.exports import Column, Sheet
 
 bp = Blueprint("trends", __name__)
@@ -45,7 +44,13 @@ def summaries():
 @requires(Permission.VIEW)
 def summary(week: str):
     summary = service.get_built(week)
-    return render_template("trends/summary.html", summary=summary, figures=summary.figures, breakdowns=BREAKDOWNS)
+    return render_template(
+        "trends/summary.html",
+        summary=summary,
+        figures=summary.figures,
+        breakdowns=BREAKDOWNS,
+        key_labels=key_labels(),
+    )
 
 
 @bp.route("/summaries/live/charts/trend.svg")
@@ -92,18 +97,10 @@ OVERDUE_COLUMNS = [
 ]
 
 
-def _key_labels() -> dict[str, dict[str, str]]:
-    """How the keys of each breakdown are shown: defect types and sources by name, codes as they are."""
-    return {
-        "by_defect_type": {t.code: t.name for t in lookup.list_defect_types()},
-        "by_source": {str(source): str(label) for source, label in SOURCE_LABELS.items()},
-    }
-
-
 def _rows(figures: dict) -> list[list]:
     """The summary flattened to (figure, of what, this week, 4-week average, 12-week average) rows."""
     averages = figures.get("averages", {})
-    keys = _key_labels()
+    keys = key_labels()
     rows = []
 
     def add(name: str, key: str, value, average: dict | None = None) -> None:
@@ -117,7 +114,7 @@ def _rows(figures: dict) -> list[list]:
         for key in sorted(set(figures[name]) | set(averages.get(name, {}))):
             add(name, key, figures[name].get(key, 0), averages.get(name, {}).get(key))
     for name, value in figures["aging"].items():
-        add("aging", name.replace("_", " "), value)
+        add("aging", name, value)
     for name in ("median_days_to_close", "p90_days_to_close", "retest_first_pass_rate"):
         add(name, "", figures[name])
     for name in ("failed_results", "near_limit_results"):

@@ -1,0 +1,40 @@
+"""The words of the CAPA vocabulary: how each state, source, severity, action kind and fishbone category is
+shown to a reader (pages, exports, mails), translated when read. The codes stay the records' and the API's."""
+
+from flask_babel import lazy_gettext as _l
+
+from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
+from capa.capas.states import State
+
+SOURCE_LABELS = {
+    Source.INLINE: _l("Inline inspection"),
+    Source.END_OF_LINE: _l("End-of-line inspection"),
+    Source.FINAL_AUDIT: _l("Final audit"),
+    Source.LAB_TEST: _l("Lab test"),
+    Source.CUSTOMER_COMPLAINT: _l("Customer complaint"),
+    Source.INCOMING_MATERIAL: _l("Incoming material"),
+}
+SEVERITY_LABELS = {Severity.MINOR: _l("Minor"), Severity.MAJOR: _l("Major"), Severity.CRITICAL: _l("Critical")}
+ACTION_KIND_LABELS = {
+    ActionKind.CORRECTIVE: _l("Corrective action"),
+    ActionKind.PREVENTIVE: _l("Preventive action"),
+    ActionKind.STANDARD_REVISION: _l("Standard revision"),
+    ActionKind.SCAR: _l("Supplier corrective action request (SCAR)"),
+}
+FISHBONE_LABELS = {
+    FishboneCategory.MAN: _l("Man (people)"),
+    FishboneCategory.MACHINE: _l("Machine"),
+    FishboneCategory.METHOD: _l("Method"),
+    FishboneCategory.MATERIAL: _l("Material"),
+    FishboneCategory.MEASUREMENT: _l("Measurement"),
+    FishboneCategory.ENVIRONMENT: _l("Environment"),
+}
+STATE_LABELS = {
+    State.REPORTED: _l("Reported"),
+    State.INVESTIGATION: _l("Investigation"),
+    State.REVIEW: _l("Review"),
+    State.ACTION: _l("Action"),
+    State.VERIFICATION: _l("Verification"),
+    State.CLOSED: _l("Closed"),
+    State.CANCELLED: _l("Cancelled"),
+}

@@ -1,0 +1,173 @@
+"""Photos kept from a refused filing form, so that nobody has to choose them again.
+
+When the filing form is refused (a missing title, an unknown batch), each photo that is itself valid is kept as a
+*pending photo*, in the form it will be stored in (a HEIC already converted to JPEG), and the form shown again
+carries its token in a hidden field; filing the form again files the pending photos with the NC. The rules:
+
+- a pending photo belongs to the user who sent it: it lies in that user's own folder,
+  ``<upload folder>/pending/<user id>/``, and every lookup is made there, so another user's token is unknown;
+- its token is random and unguessable (``secrets.token_urlsafe``), and it is the file's name: nothing that a
+  client sends is used as a path unless it has a token's exact shape;
+- it lives for about a day (PENDING_LIFETIME): an older one is unknown, and is removed whenever photos are kept;
+- it is removed once filed with its NC, or when its uploader ticks its "remove" box.
+
+A pending photo is two files, the photo (``<token>.jpg`` or ``<token>.png``) and what it was called on the device
+(``<token>.json``), and no database row: nothing an auditor needs, and nothing to migrate.
+"""
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from capa.accounts.models import User
+from capa.capas.lookup import invalid
+from capa.capas.photos import JPEG, MAX_PHOTOS, PNG, CheckedPhoto, Upload, check_photo, photo_limit_bytes, safe_name
+from capa.common.errors import DomainError, NotFound
+
+PENDING_LIFETIME = timedelta(days=1)
+#: What ``secrets.token_urlsafe(24)`` gives: 32 characters of the URL-safe base64 alphabet.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+KINDS = {extension: content_type for content_type, extension in (JPEG, PNG)}
+
+
+@dataclass(frozen=True)
+class PendingPhoto:
+    """A photo kept for its uploader until the form it came with is filed."""
+
+    token: str
+    #: The device's file name, for display only.
+    name: str
+    path: Path
+    content_type: str
+
+    def as_checked(self) -> CheckedPhoto:
+        """The photo as the filing stores it (it was judged a photo when it was kept)."""
+        return CheckedPhoto(self.name, self.path.read_bytes(), self.content_type, self.path.suffix)
+
+
+def keep(uploads: list[Upload], owner: User, *, room: int = MAX_PHOTOS) -> list[PendingPhoto]:
+    """Keep, for ``owner``, each upload that is itself a valid photo (see :func:`capa.capas.photos.check_photo`),
+    at most ``room`` of them; an upload that is not a photo is left out, since the refusal already names it.
+    Expired pending photos of every user are removed on the way."""
+    expire()
+    folder = _folder_of(owner)
+    kept: list[PendingPhoto] = []
+    for upload in uploads:
+        if len(kept) >= room:
+            break
+        try:
+            photo = check_photo(upload, photo_limit_bytes())
+        except DomainError:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(24)
+        path = folder / f"{token}{photo.extension}"
+        path.write_bytes(photo.data)
+        # Written last: a photo without its name is not found, so a half-kept photo is never offered.
+        (folder / f"{token}.json").write_text(json.dumps({"name": safe_name(photo.filename)}), encoding="utf-8")
+        kept.append(PendingPhoto(token, safe_name(photo.filename), path, photo.content_type))
+    return kept
+
+
+def find(token: str, owner: User) -> PendingPhoto:
+    """``owner``'s pending photo ``token``. Raises NotFound for a token that is malformed, unknown, expired or
+    another user's, all alike, so that the answer tells nothing about other users' photos."""
+    photo = _lookup(token, owner)
+    if photo is None:
+        raise NotFound(str(_l("No such photo.")), fields={"photo": "unknown"})
+    return photo
+
+
+def load(tokens: Iterable[str], owner: User) -> list[CheckedPhoto]:
+    """``owner``'s pending photos named by ``tokens`` (each once, in order), as the filing stores them.
+
+    Raises ValidationError naming ``photos`` when one of them is no longer there (expired, removed, or never
+    ``owner``'s): the filing must not go on without a photo its reporter believes attached.
+    """
+    wanted = list(dict.fromkeys(tokens))
+    try:
+        found = [photo.as_checked() for photo in still_kept(wanted, owner)]
+    except FileNotFoundError:
+        found = []  # expired and swept away by another request since it was looked up
+    if len(found) < len(wanted):
+        raise invalid(
+            {"photos": str(_l("A photo kept from before is gone (photos are kept for a day); choose it again."))}
+        )
+    return found
+
+
+def still_kept(tokens: Iterable[str], owner: User) -> list[PendingPhoto]:
+    """Those of ``owner``'s pending photos named by ``tokens`` that are still there (each once, in order),
+    leaving out the others without a word: what a refused form shows again."""
+    found = (_lookup(token, owner) for token in dict.fromkeys(tokens))
+    return [photo for photo in found if photo is not None]
+
+
+def keep_after_refusal(tokens: Iterable[str], uploads: list[Upload], owner: User) -> list[PendingPhoto]:
+    """The photos a refused filing form shows again: the pending photos it carried that are still there, then
+    each newly chosen upload that is itself a valid photo, kept, as long as they fit on one NC."""
+    earlier = still_kept(tokens, owner)
+    return earlier + keep(uploads, owner, room=MAX_PHOTOS - len(earlier))
+
+
+def discard(tokens: Iterable[str], owner: User) -> None:
+    """Remove ``owner``'s pending photos named by ``tokens`` (filed, or removed by their uploader); a token that
+    is not ``owner``'s removes nothing."""
+    for token in tokens:
+        photo = _lookup(token, owner)
+        if photo is not None:
+            _remove(photo.path)
+
+
+def expire() -> None:
+    """Remove every pending photo older than PENDING_LIFETIME, of every user."""
+    oldest = time.time() - PENDING_LIFETIME.total_seconds()
+    root = _root()
+    if not root.is_dir():
+        return
+    for path in root.glob("*/*"):
+        try:
+            if path.stat().st_mtime < oldest:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass  # removed meanwhile by another request
+
+
+def _lookup(token: str, owner: User) -> PendingPhoto | None:
+    """``owner``'s pending photo ``token``, or None when there is no such one, or it has expired."""
+    if not isinstance(token, str) or not TOKEN.fullmatch(token):
+        return None  # never a path from anything but a token's exact shape
+    folder = _folder_of(owner)
+    try:
+        name = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for extension, content_type in KINDS.items():
+        path = folder / f"{token}{extension}"
+        try:
+            fresh = path.stat().st_mtime >= time.time() - PENDING_LIFETIME.total_seconds()
+        except FileNotFoundError:
+            continue
+        return PendingPhoto(token, str(name), path, content_type) if fresh else None
+    return None
+
+
+def _remove(photo: Path) -> None:
+    photo.unlink(missing_ok=True)
+    photo.with_suffix(".json").unlink(missing_ok=True)
+
+
+def _root() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "pending"
+
+
+def _folder_of(owner: User) -> Path:
+    return _root() / str(owner.id)

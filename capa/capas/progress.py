@@ -1,0 +1,65 @@
+"""Where a CAPA stands: the step that moves it on from its state, the 8D discipline that step belongs to,
+and who may take it. Pages lead with it: the person who can take the step finds its form first, everyone
+else reads who the CAPA is waiting for.
+
+The rule, by state: ``reported`` waits for containment (D3); ``investigation`` for the root-cause analysis
+(D4); ``review`` for the quality manager's review (D4); ``action`` for the open actions' owners (D5–D7);
+``verification`` for the retests (D6) while a linked parameter's latest retest is missing or failing, then
+for closing (D8). A closed or cancelled CAPA waits for nobody.
+"""
+
+from dataclasses import dataclass
+
+from capa.accounts.models import User
+from capa.capas.gates import latest_tests
+from capa.capas.models import ActionStatus, NonConformance
+from capa.capas.states import STEP_ROLES, State, Step
+from capa.safety.judging import Outcome
+
+#: The 8D discipline (the NC page's section) of each step that moves a CAPA on.
+DISCIPLINE = {
+    Step.CONTAIN: "d3",
+    Step.SUBMIT_ROOT_CAUSE: "d4",
+    Step.REVIEW: "d4",
+    Step.COMPLETE_ACTION: "d5",
+    Step.RECORD_TEST: "d6",
+    Step.CLOSE: "d8",
+}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    step: Step
+    #: The NC page's section that holds the step's form: ``d3`` … ``d8``.
+    discipline: str
+    #: The roles that may take the step (for a step on actions, their owners may too).
+    roles: frozenset
+    #: The users who own the open actions, when the step is to finish them.
+    owners: tuple[User, ...] = ()
+
+
+def next_step(nc: NonConformance) -> NextStep | None:
+    """The step that moves ``nc`` on from its state (see the module's rule); None when it is final."""
+    step = {
+        State.REPORTED: Step.CONTAIN,
+        State.INVESTIGATION: Step.SUBMIT_ROOT_CAUSE,
+        State.REVIEW: Step.REVIEW,
+        State.ACTION: Step.COMPLETE_ACTION,
+    }.get(State(nc.status))
+    if nc.status == State.VERIFICATION:
+        latest = latest_tests(nc)
+        retested = all(
+            (result := latest.get(parameter.id)) is not None and result.verdict == Outcome.PASS
+            for parameter in nc.parameters
+        )
+        step = Step.CLOSE if retested else Step.RECORD_TEST
+    if step is None:
+        return None
+    owners: tuple[User, ...] = ()
+    if step is Step.COMPLETE_ACTION:
+        seen: dict[int, User] = {}
+        for action in nc.actions:
+            if action.status == ActionStatus.OPEN:
+                seen.setdefault(action.owner.id, action.owner)
+        owners = tuple(seen.values())
+    return NextStep(step, DISCIPLINE[step], STEP_ROLES[step], owners)

@@ -1,0 +1,40 @@
+"""How values are written for their reader: a record's name in the reader's language, dates and moments as
+the reader's language writes them (moments in the plant's time). Used by pages, exports and mails alike."""
+
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date
+from flask_babel import get_locale
+
+from capa.common.clock import plant_time
+
+
+def local_name(record: Any) -> str:
+    """A named record (a safety parameter, a defect type) in the reader's language: its Chinese name
+    (``name_zh``) on Chinese pages when it has one, else its name."""
+    locale = get_locale()
+    chinese = getattr(record, "name_zh", "") if locale is not None and locale.language == "zh" else ""
+    return chinese or record.name
+
+
+def _reader_locale() -> Any:
+    return get_locale() or "en"
+
+
+def local_moment(moment: datetime | None) -> str:
+    """A stored UTC moment in the plant's time, to the minute, written as the reader's language writes it
+    (``Mar 5, 2026 14:30``, ``2026年3月5日 14:30``); empty for none."""
+    if moment is None:
+        return ""
+    local = plant_time(moment)
+    return f"{format_date(local.date(), 'medium', locale=_reader_locale())} {local:%H:%M}"
+
+
+def local_date(day: date | str | None) -> str:
+    """A calendar date as the reader's language writes it (``Mar 5, 2026``, ``2026年3月5日``); empty for none."""
+    if day is None or day == "":
+        return ""
+    if isinstance(day, str):  # a date kept as text in a stored summary
+        day = date.fromisoformat(day)
+    return format_date(day, "medium", locale=_reader_locale())
