@@ -151,3 +151,23 @@ def test_a_quality_manager_names_a_defect_type_in_chinese(client, auth):
     assert response.status_code == 302, response.text
     assert "跳针" in client.get("/defect-types", headers=ZH).text
     assert "跳针" not in client.get("/defect-types", headers=EN).text
+
+
+def test_an_ncs_history_reads_in_the_readers_language(app, client, auth, batch_with_results):
+    auth.as_role("supervisor")
+    response = client.post(
+        "/nc/new",
+        data={
+            "title": "Snaps come off",
+            "defect_type": "loose_button",
+            "line": "L1",
+            "source": "inline",
+            "batch": "B-1",
+        },
+    )
+    assert response.status_code == 302, response.text
+    page = parsed(client.get(response.headers["Location"], headers=ZH).text)
+    history = text(one(page, 'section.card[id="history"]'))
+    assert "提报" in history and "filed" not in history
+    english = text(one(parsed(client.get(response.headers["Location"], headers=EN).text), 'section.card[id="history"]'))
+    assert "filed" in english

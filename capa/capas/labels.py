@@ -38,3 +38,29 @@ STATE_LABELS = {
     State.CLOSED: _l("Closed"),
     State.CANCELLED: _l("Cancelled"),
 }
+#: What each kind of history entry says happened (``state`` and ``field`` entries are written out apart).
+EVENT_LABELS = {
+    "filed": _l("filed"),
+    "recurrence": _l("flagged as a recurrence of"),
+    "recurred": _l("recurred as"),
+    "photo": _l("added a photo"),
+    "hold": _l("put on hold"),
+    "release": _l("released a hold"),
+    "root_cause": _l("submitted a root cause"),
+    "review": _l("reviewed the root cause"),
+    "action": _l("added an action"),
+    "action_done": _l("finished an action"),
+    "test": _l("recorded a retest"),
+}
+#: The NC's fields as its history names them.
+FIELD_LABELS = {
+    "title": _l("What is wrong"),
+    "description": _l("Description"),
+    "severity": _l("Severity"),
+    "quantity_affected": _l("Quantity affected"),
+    "parameters": _l("Safety parameters"),
+    "containment": _l("Containment"),
+    "effectiveness": _l("Effectiveness"),
+    "cancel_reason": _l("Reason for cancelling"),
+    "safety_critical": _l("Safety-critical"),
+}

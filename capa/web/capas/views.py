@@ -40,7 +40,15 @@ from capa.capas.commands import (
     RootCause,
 )
 from capa.capas.errors import IdempotencyKeyReused
-from capa.capas.labels import ACTION_KIND_LABELS, FISHBONE_LABELS, SEVERITY_LABELS, SOURCE_LABELS, STATE_LABELS
+from capa.capas.labels import (
+    ACTION_KIND_LABELS,
+    EVENT_LABELS,
+    FIELD_LABELS,
+    FISHBONE_LABELS,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+    STATE_LABELS,
+)
 from capa.capas.models import FishboneCategory
 from capa.capas.policy import step_permission
 from capa.capas.states import State, Step
@@ -80,6 +88,8 @@ def labels():
         "severity_labels": SEVERITY_LABELS,
         "action_kind_labels": ACTION_KIND_LABELS,
         "fishbone_labels": FISHBONE_LABELS,
+        "event_labels": EVENT_LABELS,
+        "field_labels": FIELD_LABELS,
         "photo_input": _photo_input,
     }
 
