@@ -524,7 +524,7 @@ def test_recurrence_story_through_the_pages(app, factory, floor):
     [flag] = [flash for flash in flashes(page, "error") if text(flash).startswith("Recurrence of ")]
     assert f"{first} ({LOOSE_BUTTON['title']})" in text(flag)
     assert link_texts(flag).get(f"/nc/{first}") == first
-    assert f"recurrence: {first}" in text(section(page, "history"))
+    assert f"flagged as a recurrence of: {first}" in text(section(page, "history"))
     with app.app_context():
         nc = lookup.get_nc(again)
         assert nc.recurrence_of is not None and nc.recurrence_of.number == first
@@ -539,7 +539,7 @@ def test_recurrence_story_through_the_pages(app, factory, floor):
         ("a", {"href": f"/nc/{again}"}, again)
     ]
     assert shown_state(page) == "Closed"
-    assert f"recurred: {again}" in text(section(page, "history"))
+    assert f"recurred as: {again}" in text(section(page, "history"))
 
 
 # Story 5: a tech pack requiring CMIA ---------------------------------------------------------------------
