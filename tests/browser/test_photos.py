@@ -61,7 +61,11 @@ def test_photos_are_shrunk_shown_and_kept_when_the_filing_is_refused(app, person
     kept = sup.main.locator("fieldset.kept-photos img")
     expect(kept).to_have_count(2)
     expect(kept.nth(1)).to_have_attribute("alt", "IMG_0042.HEIC")
-    assert kept.evaluate_all("images => images.map(image => image.naturalWidth > 0)") == [True, True]
+    # Both thumbnails load from the server (waited for: an image is drawn some time after the page).
+    sup.page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('fieldset.kept-photos img'))"
+        ".every(image => image.complete && image.naturalWidth > 0)"
+    )
     sup.screenshot("filing-photos-kept")
     sup.label("What is wrong").fill("Snap buttons come off the romper")
     sup.button("File it").click()
