@@ -15,6 +15,7 @@ from capa.capas.gates import latest_tests
 from capa.capas.models import ActionStatus, NonConformance
 from capa.capas.states import STEP_ROLES, State, Step
 from capa.safety.judging import Outcome
+from capa.safety.models import LabResult
 
 #: The 8D discipline (the NC page's section) of each step that moves a CAPA on.
 DISCIPLINE = {
@@ -38,8 +39,9 @@ class NextStep:
     owners: tuple[User, ...] = ()
 
 
-def next_step(nc: NonConformance) -> NextStep | None:
-    """The step that moves ``nc`` on from its state (see the module's rule); None when it is final."""
+def next_step(nc: NonConformance, latest: dict[int, LabResult] | None = None) -> NextStep | None:
+    """The step that moves ``nc`` on from its state (see the module's rule); None when it is final.
+    ``latest`` is the latest retest by parameter id, when the caller has it already."""
     step = {
         State.REPORTED: Step.CONTAIN,
         State.INVESTIGATION: Step.SUBMIT_ROOT_CAUSE,
@@ -47,7 +49,7 @@ def next_step(nc: NonConformance) -> NextStep | None:
         State.ACTION: Step.COMPLETE_ACTION,
     }.get(State(nc.status))
     if nc.status == State.VERIFICATION:
-        latest = latest_tests(nc)
+        latest = latest_tests(nc) if latest is None else latest
         retested = all(
             (result := latest.get(parameter.id)) is not None and result.verdict == Outcome.PASS
             for parameter in nc.parameters

@@ -287,7 +287,8 @@ FORM_SECTIONS = {
 
 def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict | None = None):
     tests = queries.tests_of(nc)
-    ahead = progress.next_step(nc)
+    latest = safety.latest_of(tests)
+    ahead = progress.next_step(nc, latest)
     # This person's to take: the step itself, or (for actions) an open action they own.
     mine = ahead is not None and (
         policy.can(current_user, ahead.step, nc)
@@ -304,7 +305,7 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         forms=_step_forms(nc, submitted),
         can_step=lambda step, action=None: policy.can(current_user, Step(step), nc, action=action),
         tests=tests,
-        latest_tests=safety.latest_of(tests),
+        latest_tests=latest,
         gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == State.VERIFICATION else [],
         analysis_approved=gates.approved_analysis(nc),
     ), status
