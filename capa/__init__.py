@@ -17,6 +17,8 @@ from capa.common.display import local_date, local_moment, local_name
 from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.http import errors, guard
 from capa.http.locale import select_locale
+from capa.safety import validity
+from capa.safety.cli import import_cli
 from capa.trends.cli import scheduler_command, summary_cli
 
 __all__ = ["create_app"]
@@ -40,6 +42,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(configuration.PROJECT_ROOT / "templates"),
     )
     configuration.load(app, config)
+    # A setting that cannot be read stops the start, not a request later.
+    validity.months_by_kind(app.config["CAPA_REPORT_VALIDITY_MONTHS"])
     configure_extensions(app)
     configure_blueprints(app)
     errors.init_app(app)
@@ -72,6 +76,7 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(token_cli)
     app.cli.add_command(summary_cli)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(import_cli)
 
 
 def configure_templates(app: Flask) -> None:

@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     # One photo of a defect; phones take 3–6 MB pictures.
     "CAPA_PHOTO_MAX_BYTES": 8 * 1024 * 1024,
+    # A lab report's PDF, as received.
+    "CAPA_REPORT_PDF_MAX_BYTES": 20 * 1024 * 1024,
+    # How long a lab report counts for coverage, in months, per parameter kind: "chemical=12,physical=12".
+    # A kind not listed is valid for 12 months.
+    "CAPA_REPORT_VALIDITY_MONTHS": "",
     # JSON bodies sent to the API are small; anything larger is refused with 413.
     "CAPA_API_MAX_BODY": 1024 * 1024,
     # The address people reach the app at, for links in mails.
@@ -60,6 +65,8 @@ ENVIRONMENT: dict[str, type] = {
     "MAX_CONTENT_LENGTH": int,
     "CAPA_API_MAX_BODY": int,
     "CAPA_PHOTO_MAX_BYTES": int,
+    "CAPA_REPORT_PDF_MAX_BYTES": int,
+    "CAPA_REPORT_VALIDITY_MONTHS": str,
     "SESSION_COOKIE_SECURE": bool,
     "CAPA_BASE_URL": str,
     "CAPA_SUMMARY_CRON": str,

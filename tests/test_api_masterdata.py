@@ -11,6 +11,23 @@ RECORDS = {
     "suppliers": {"code": "DYE-01", "name": "Sunrise Dye House", "approval": "approved"},
     "styles": {"code": "RMP-2301", "name": "Infant romper", "category": "A", "cmia_required": True},
 }
+#: What a style created without its attributes answers besides what it was given: sold in China, nothing else.
+STYLE_DEFAULTS = {
+    "age_group": None,
+    "markets": ["CN"],
+    "prints": False,
+    "trims": [],
+    "metal_parts": False,
+    "cords": [],
+    "fill": "none",
+    "dark_shade": False,
+    "raised_surface": False,
+    "sleepwear": False,
+    "childcare": False,
+    "fibre_content": "",
+}
+#: What each record created from RECORDS answers.
+ANSWERS = {**RECORDS, "styles": {**RECORDS["styles"], **STYLE_DEFAULTS}}
 
 
 @pytest.fixture
@@ -31,9 +48,32 @@ def seeded(qm):
 def test_created_record_is_answered_201_and_listed(qm, kind):
     created = qm.post(f"/api/v1/{kind}", json=RECORDS[kind])
     assert created.status_code == 201
-    assert created.json == RECORDS[kind]
-    assert qm.get(f"/api/v1/{kind}").json == {"items": [RECORDS[kind]]}
-    assert qm.get(f"/api/v1/{kind}/{RECORDS[kind]['code'].lower()}").json == RECORDS[kind]
+    assert created.json == ANSWERS[kind]
+    assert qm.get(f"/api/v1/{kind}").json == {"items": [ANSWERS[kind]]}
+    assert qm.get(f"/api/v1/{kind}/{RECORDS[kind]['code'].lower()}").json == ANSWERS[kind]
+
+
+def test_a_style_is_created_with_its_attributes_and_answers_them(qm):
+    attributes = {
+        "age_group": "infant",
+        "markets": ["EU", "CN"],
+        "prints": True,
+        "trims": ["small", "large"],
+        "metal_parts": True,
+        "cords": ["hood_neck"],
+        "fill": "down",
+        "dark_shade": True,
+        "raised_surface": True,
+        "sleepwear": True,
+        "childcare": True,
+        "fibre_content": "95% cotton, 5% elastane",
+    }
+    created = qm.post("/api/v1/styles", json={**RECORDS["styles"], **attributes})
+    assert created.status_code == 201, created.json
+    lists = ("markets", "trims", "cords")
+    answered = {key: sorted(value) if key in lists else value for key, value in created.json.items()}
+    assert answered == {**RECORDS["styles"], **attributes} | {key: sorted(attributes[key]) for key in lists}
+    assert qm.get("/api/v1/styles/RMP-2301").json == created.json
 
 
 def test_codes_are_upper_cased_and_stripped(qm):
@@ -55,7 +95,7 @@ def test_duplicate_code_is_409_and_changes_nothing(qm, kind):
     assert again.status_code == 409
     assert again.json["error"]["code"] == "duplicate"
     assert again.json["error"]["fields"] == {"code": "Already in use."}
-    assert qm.get(f"/api/v1/{kind}").json["items"] == [RECORDS[kind]]
+    assert qm.get(f"/api/v1/{kind}").json["items"] == [ANSWERS[kind]]
 
 
 @pytest.mark.parametrize(
@@ -71,6 +111,12 @@ def test_duplicate_code_is_409_and_changes_nothing(qm, kind):
         ("styles", {"code": "S1", "name": "S", "category": "D"}, {"category"}),
         ("styles", {"code": "S1", "name": "S", "category": "A", "cmia_required": "yes"}, {"cmia_required"}),
         ("styles", {"code": "S1", "name": "S", "category": "a"}, {"category"}),
+        ("styles", {"code": "S1", "name": "S", "category": "A", "markets": ["JP"]}, {"markets[0]"}),
+        ("styles", {"code": "S1", "name": "S", "category": "A", "age_group": "teen"}, {"age_group"}),
+        ("styles", {"code": "S1", "name": "S", "category": "A", "trims": ["huge"]}, {"trims[0]"}),
+        ("styles", {"code": "S1", "name": "S", "category": "A", "cords": "hood_neck"}, {"cords"}),
+        ("styles", {"code": "S1", "name": "S", "category": "A", "fill": "feathers"}, {"fill"}),
+        ("styles", {"code": "S1", "name": "S", "category": "A", "prints": "some"}, {"prints"}),
         ("batches", {"number": "B1"}, {"style", "line"}),
         ("batches", {"number": "B1", "style": "X", "line": "Y", "lots": "DL-1"}, {"lots"}),
     ],
@@ -122,6 +168,7 @@ def test_batch_is_traced_to_its_lots_and_suppliers(qm, seeded):
             {"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01"},
             {"number": "SN-55", "kind": "trim", "supplier": "TRIM-02"},
         ],
+        "colourways": ["navy", "red"],
     }
     created = qm.post("/api/v1/batches", json=body)
     assert created.status_code == 201
@@ -134,6 +181,7 @@ def test_batch_is_traced_to_its_lots_and_suppliers(qm, seeded):
             {"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01", "supplier_approval": "approved"},
             {"number": "SN-55", "kind": "trim", "supplier": "TRIM-02", "supplier_approval": "suspended"},
         ],
+        "colourways": ["navy", "red"],
         "held_by": [],
     }
     assert qm.get("/api/v1/batches").json["items"] == [created.json]

@@ -546,13 +546,18 @@ def test_recurrence_story_through_the_pages(app, factory, floor):
 
 
 def coverage_rows(html: str) -> dict[str, str]:
-    """The batch page's CMIA coverage table: parameter code -> its status badge's text."""
+    """The batch page's CMIA coverage: parameter code -> the status of the group it is listed under (passed,
+    failed, missing, expired, not_applicable), read from each group's heading badge."""
     found = {}
-    for row in table_rows(one(html, "section.coverage")):
-        parameter, status, _latest = [cell for cell in elements(row) if cell.tag == "td"]
-        link, badge = elements(parameter)[0], elements(status)[0]
-        assert badge.attributes["class"].split() == ["badge", f"status-{text(badge)}"]
-        found[link.attributes["href"].removeprefix("/parameters/")] = text(badge)
+    for group in one(html, "section.coverage").css("ul.coverage-rows"):
+        heading = group.prev
+        while heading is not None and heading.tag not in ("h4", "summary"):
+            heading = heading.prev
+        badge = heading.css_first("span.badge")
+        status = next(name.removeprefix("status-") for name in badge.attributes["class"].split() if "-" in name)
+        for item in group.css("li"):
+            link = item.css_first("a")
+            found[link.attributes["href"].removeprefix("/parameters/")] = status
     return found
 
 
@@ -579,7 +584,15 @@ def test_cmia_tech_pack_story_through_the_pages(app, floor):
 
     # The QM creates the style whose tech pack requires CMIA.
     response = qm.post(
-        "/styles/new", data={"code": "SET-500", "name": "Infant two-piece set", "category": "A", "cmia_required": "y"}
+        "/styles/new",
+        data={
+            "code": "SET-500",
+            "name": "Infant two-piece set",
+            "category": "A",
+            "cmia_required": "y",
+            "markets": "CN",
+            "age_group": "infant",
+        },
     )
     done(response, "/styles/SET-500")
     with app.app_context():
@@ -634,7 +647,7 @@ def test_cmia_tech_pack_story_through_the_pages(app, floor):
     rows = coverage_rows(response.text)
     assert set(rows) == set(required)
     assert set(rows.values()) == {"missing"}
-    assert f"0 passed, 0 failed, {len(required)} missing." in response.text
+    assert f"0 failed, {len(required)} missing, 0 due for a retest; 0 passed." in text(one(response.text, "main"))
     assert "TR-90 (TRIM-09, conditional)" in response.text
     assert "/batches/B-500-01/results/new?parameter=CN-FORM" in links(response.text)
 
@@ -659,5 +672,5 @@ def test_cmia_tech_pack_story_through_the_pages(app, floor):
     rows = coverage_rows(page)
     assert rows["CN-FORM"] == "passed"
     assert {code for code, status in rows.items() if status == "missing"} == set(required) - {"CN-FORM"}
-    assert f"1 passed, 0 failed, {len(required) - 1} missing." in page
+    assert f"0 failed, {len(required) - 1} missing, 0 due for a retest; 1 passed." in text(one(page, "main"))
     assert "CN-FORM" not in text(checkpoints(qm.get("/styles/SET-500").text)[2].css_first("ul"))

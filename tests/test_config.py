@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from capa import create_app
 from capa.extensions import db
+from capa.safety.validity import InvalidValiditySetting
 
 
 @pytest.fixture
@@ -72,3 +73,12 @@ def test_instance_path_can_come_from_the_mapping(tmp_path, monkeypatch):
     app = create_app({"CAPA_INSTANCE_PATH": str(tmp_path / "plant-7")})
     assert app.instance_path == str(tmp_path / "plant-7")
     assert app.config["UPLOAD_FOLDER"] == str(tmp_path / "plant-7" / "uploads")
+
+
+def test_a_report_validity_setting_that_cannot_be_read_stops_the_start(instance, monkeypatch):
+    monkeypatch.setenv("CAPA_REPORT_VALIDITY_MONTHS", "chemical=24, physical=12")
+    assert create_app().config["CAPA_REPORT_VALIDITY_MONTHS"] == "chemical=24, physical=12"
+    for unreadable in ("chemical=twelve", "dyes=12", "chemical=0"):
+        monkeypatch.setenv("CAPA_REPORT_VALIDITY_MONTHS", unreadable)
+        with pytest.raises(InvalidValiditySetting, match="CAPA_REPORT_VALIDITY_MONTHS"):
+            create_app()

@@ -171,7 +171,7 @@ def test_quality_manager_creates_a_supplier_shown_in_list_and_detail(client, qm,
 def test_quality_manager_creates_a_style_shown_in_list_and_detail(client, qm, stored):
     response = client.post(
         "/styles/new",
-        data={"code": "rmp-2302", "name": "Baby bodysuit", "category": "A", "cmia_required": "y"},
+        data={"code": "rmp-2302", "name": "Baby bodysuit", "category": "A", "cmia_required": "y", "markets": "CN"},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/styles/RMP-2302"
@@ -186,7 +186,7 @@ def test_quality_manager_creates_a_style_shown_in_list_and_detail(client, qm, st
 
 
 def test_style_without_the_cmia_box_ticked_does_not_require_cmia(client, qm, stored):
-    response = client.post("/styles/new", data={"code": "TSH-1", "name": "T-shirt", "category": "C"})
+    response = client.post("/styles/new", data={"code": "TSH-1", "name": "T-shirt", "category": "C", "markets": "CN"})
     assert response.status_code == 302
     assert stored("styles") == {"TSH-1": ("T-shirt", "C", False)}
     assert "not required" in client.get("/styles/TSH-1").text
@@ -197,7 +197,10 @@ def test_style_without_the_cmia_box_ticked_does_not_require_cmia(client, qm, sto
 FORMS = {
     "lines": ("/lines/new", {"code": "L9", "name": "Packing line"}),
     "suppliers": ("/suppliers/new", {"code": "S9", "name": "Button Works", "approval": "conditional"}),
-    "styles": ("/styles/new", {"code": "ST9", "name": "Girls dress", "category": "B", "cmia_required": "y"}),
+    "styles": (
+        "/styles/new",
+        {"code": "ST9", "name": "Girls dress", "category": "B", "cmia_required": "y", "markets": "CN"},
+    ),
 }
 PROBLEMS = {
     "empty-name": ({"name": ""}, "name", "This field is required."),
@@ -309,9 +312,23 @@ def test_style_category_is_changed_by_editing(client, qm, basics, stored):
     form = client.get("/styles/RMP-2301/edit")
     assert selected_value(field_block(form.text, "category")) == "A"
     assert "readonly" in control(field_block(form.text, "code")).attributes
+    without_reason = client.post(
+        "/styles/RMP-2301/edit",
+        data={"code": "RMP-2301", "name": "Infant romper", "category": "B", "cmia_required": "y", "markets": "CN"},
+    )
+    assert without_reason.status_code == 400
+    assert any("Say why" in error for error in errors_in(field_block(without_reason.text, "reason")))
+    assert stored("styles") == {"RMP-2301": ("Infant romper", "A", False)}
     response = client.post(
         "/styles/RMP-2301/edit",
-        data={"code": "RMP-2301", "name": "Infant romper", "category": "B", "cmia_required": "y"},
+        data={
+            "code": "RMP-2301",
+            "name": "Infant romper",
+            "category": "B",
+            "cmia_required": "y",
+            "markets": "CN",
+            "reason": "Sized for toddlers of 4 years",
+        },
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/styles/RMP-2301"
@@ -319,6 +336,7 @@ def test_style_category_is_changed_by_editing(client, qm, basics, stored):
     detail = client.get("/styles/RMP-2301").text
     assert "B: in direct contact with the skin" in detail
     assert "Style RMP-2301 saved." in detail
+    assert "Sized for toddlers of 4 years" in detail
 
 
 def test_style_code_cannot_be_changed_by_editing(client, qm, basics, stored):

@@ -27,7 +27,7 @@ API_MATRIX = [
     ("GET", "/api/v1/styles", None, EVERYONE, 200),
     ("GET", "/api/v1/styles/ST1", None, EVERYONE, 200),
     ("POST", "/api/v1/styles", {"code": "ST9", "name": "T", "category": "B"}, MANAGERS, 201),
-    ("PATCH", "/api/v1/styles/ST1", {"category": "B"}, MANAGERS, 200),
+    ("PATCH", "/api/v1/styles/ST1", {"category": "B", "reason": "Sized for older children"}, MANAGERS, 200),
     ("GET", "/api/v1/batches", None, EVERYONE, 200),
     ("GET", "/api/v1/batches/B1", None, EVERYONE, 200),
     ("POST", "/api/v1/batches", {"number": "B9", "style": "ST1", "line": "L1"}, MANAGERS, 201),
@@ -178,6 +178,8 @@ ABSENT = {
     "week": "2000-W01",
     "username": "nobody.here",
     "name": "trend",
+    "report_id": 999999,
+    "result_id": 999999,
 }
 
 

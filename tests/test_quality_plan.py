@@ -1,8 +1,10 @@
 """Quality plans of styles that require CMIA, and which required parameters each batch still lacks.
 
-Story 5: a style marked as requiring CMIA gets a plan derived from its category (the GB 18401 and GB 31701
-parameters with a limit for it), adjustable by the quality manager with a reason; the plan's checkpoints
+Story 5: a style marked as requiring CMIA gets a plan derived from what applies to it (its markets, its
+category and its attributes), adjustable by the quality manager with a reason; the plan's checkpoints
 (lab dip, trim suppliers, final batch test) and each batch's coverage follow from the results recorded.
+The styles here keep the default attributes (sold in China, no prints, trims, cords or fill, age not given):
+tests/test_applicability.py covers what attributes bring.
 
 Expected plans are computed from the catalog CSV with the csv module, independently of the service.
 """
@@ -21,7 +23,6 @@ from capa.safety import service
 from tests.pages import fields_with_errors, links
 
 CATALOG = Path(__file__).resolve().parent.parent / "capa" / "reference" / "cmia_parameters.csv"
-PLAN_STANDARDS = ("GB 18401", "GB 31701")
 CHECKPOINTS = ["lab_dip_report", "trim_suppliers_approved", "final_batch_test"]
 
 # Helpers -------------------------------------------------------------------------------------------------
@@ -33,12 +34,13 @@ def catalog_rows() -> list[dict[str, str]]:
 
 
 def derived_codes(category: str) -> list[str]:
-    """The codes a plan derives for ``category``: GB rows with a limit for it or for all categories."""
+    """The codes a plan derives for a style of ``category`` with the default attributes: the China market's rows
+    that apply to every garment (no ``applies_when``) with a limit for it or for all categories."""
     return sorted(
         {
             row["code"]
             for row in catalog_rows()
-            if row["standard"].startswith(PLAN_STANDARDS) and row["category"] in (category, "all")
+            if row["market"] == "CN" and not row["applies_when"] and row["category"] in (category, "all")
         }
     )
 
@@ -49,8 +51,8 @@ def lab_dip_codes(category: str) -> list[str]:
 
 
 def passing_value(code: str, category: str) -> str:
-    """A value that meets the CSV's limit of ``code`` for ``category``, worked out from the comparator."""
-    rows = {row["category"]: row for row in catalog_rows() if row["code"] == code}
+    """A value that meets the CSV's plain limit of ``code`` for ``category``, worked out from the comparator."""
+    rows = {row["category"]: row for row in catalog_rows() if row["code"] == code and not row["condition"]}
     row = rows.get(category) or rows["all"]
     comparator, limit = row["comparator"], row["limit"]
     return {
@@ -115,6 +117,13 @@ def qm_name(qm) -> str:
     return qm.get("/api/v1/me").json["username"]
 
 
+@pytest.fixture(autouse=True)
+def results_of_2024_stay_current(app_config):
+    """The results here are tested in 2024 and are about which result decides, not about how long one counts
+    (tests/test_coverage.py): they count for ten years."""
+    app_config["CAPA_REPORT_VALIDITY_MONTHS"] = "chemical=120,physical=120,colorfastness=120,labelling=120"
+
+
 @pytest.fixture
 def world(app):
     """A line; approved, conditional and suspended suppliers; CMIA styles of categories A and B, and a
@@ -160,11 +169,20 @@ def test_a_category_a_style_requiring_cmia_gets_the_gb_parameters_with_a_limit_f
     assert (plan["style"], plan["category"], plan["cmia_required"]) == ("RMP-A", "A", True)
     codes = plan_codes(plan)
     assert codes == derived_codes("A")
-    assert {"CN-FORM", "CN-PH", "CN-CF-SALIVA", "CN-PB", "CN-CD", "CN-CORD-HOOD-U7"} <= set(codes)
+    assert {"CN-FORM", "CN-PH", "CN-CF-SALIVA", "CN-CF-RUBWET", "CN-ATT-SMALL", "CN-LABEL-31701"} <= set(codes)
+    # Nothing its attributes rule out: no prints, no trims, no cords, no fill, age not given.
+    ruled_out = {"CN-PB", "CN-CD", "CN-PHTH1", "CN-ATT-GT6", "CN-FILL-DOWN", "CN-CORD-HOOD-U7", "CN-CORD-HOOD-7UP"}
+    assert not ruled_out & set(codes)
     assert not [code for code in codes if code.startswith(("US-", "EU-"))]
     by_code = {parameter["code"]: parameter for parameter in plan["parameters"]}
-    assert by_code["CN-FORM"]["applicable_limit"] == {"category": "A", "comparator": "max", "limit": "20"}
-    assert by_code["CN-CORD-HOOD-U7"]["applicable_limit"]["category"] == "all"
+    assert by_code["CN-FORM"]["applicable_limit"] == {
+        "category": "A",
+        "condition": "",
+        "comparator": "max",
+        "limit": "20",
+        "confirmed": True,
+    }
+    assert by_code["CN-AZO"]["applicable_limit"]["category"] == "all"
     assert not any(parameter["added"] for parameter in plan["parameters"])
     assert plan["dropped"] == []
     assert [entry["kind"] for entry in plan["checkpoints"]] == CHECKPOINTS
@@ -175,7 +193,7 @@ def test_a_category_b_style_s_plan_has_no_infant_only_parameters(world, qm):
     codes = plan_codes(plan)
     assert codes == derived_codes("B")
     assert "CN-CF-SALIVA" not in codes
-    assert "CN-PB" not in codes
+    assert "CN-ATT-SMALL" not in codes
     assert "CN-FORM" in codes
     by_code = {parameter["code"]: parameter for parameter in plan["parameters"]}
     assert by_code["CN-FORM"]["applicable_limit"]["limit"] == "75"
@@ -211,7 +229,7 @@ def test_the_plan_of_an_unknown_style_is_404(world, qm):
 def test_a_quality_manager_drops_a_derived_parameter_and_adds_an_export_one_with_a_reason(app, world, qm, qm_name):
     dropped = qm.post(
         "/api/v1/styles/RMP-A/plan",
-        json={"parameter": "CN-PB", "included": False, "reason": "No coated or printed parts"},
+        json={"parameter": "CN-FLAM", "included": False, "reason": "Knit under the weight flammability applies to"},
     )
     assert dropped.status_code == 200
     added = qm.post("/api/v1/styles/RMP-A/plan", json={"parameter": "eu-azo", "reason": "Ships to Germany"})
@@ -219,41 +237,41 @@ def test_a_quality_manager_drops_a_derived_parameter_and_adds_an_export_one_with
 
     plan = added.json
     codes = plan_codes(plan)
-    assert codes == sorted([*(set(derived_codes("A")) - {"CN-PB"}), "EU-AZO"])
-    assert plan["dropped"] == ["CN-PB"]
+    assert codes == sorted([*(set(derived_codes("A")) - {"CN-FLAM"}), "EU-AZO"])
+    assert plan["dropped"] == ["CN-FLAM"]
     assert [p["code"] for p in plan["parameters"] if p["added"]] == ["EU-AZO"]
     assert qm.get("/api/v1/styles/RMP-A/plan").json == plan
 
     required, dropped_codes, history = stored_plan(app, "RMP-A")
     assert required == codes
-    assert dropped_codes == ["CN-PB"]
+    assert dropped_codes == ["CN-FLAM"]
     assert history == [
         ("EU-AZO", True, "Ships to Germany", qm_name),
-        ("CN-PB", False, "No coated or printed parts", qm_name),
+        ("CN-FLAM", False, "Knit under the weight flammability applies to", qm_name),
     ]
 
 
 def test_the_batches_of_a_style_require_what_its_adjusted_plan_requires(world, qm):
     make_batch("A-1", "RMP-A")
-    qm.post("/api/v1/styles/RMP-A/plan", json={"parameter": "CN-PB", "included": False, "reason": "No print"})
+    qm.post("/api/v1/styles/RMP-A/plan", json={"parameter": "CN-FLAM", "included": False, "reason": "Exempt"})
     qm.post("/api/v1/styles/RMP-A/plan", json={"parameter": "EU-AZO", "reason": "EU market"})
     coverage = qm.get("/api/v1/batches/A-1/coverage").json
     assert "EU-AZO" in statuses(coverage)
-    assert "CN-PB" not in statuses(coverage)
-    assert sorted(coverage["missing"]) == sorted([*(set(derived_codes("A")) - {"CN-PB"}), "EU-AZO"])
+    assert "CN-FLAM" not in statuses(coverage)
+    assert sorted(coverage["missing"]) == sorted([*(set(derived_codes("A")) - {"CN-FLAM"}), "EU-AZO"])
 
 
 def test_a_dropped_parameter_added_back_is_required_again_and_both_changes_are_kept(app, world, qm):
-    qm.post("/api/v1/styles/RMP-A/plan", json={"parameter": "CN-PB", "included": False, "reason": "No print"})
+    qm.post("/api/v1/styles/RMP-A/plan", json={"parameter": "CN-FLAM", "included": False, "reason": "Exempt"})
     plan = qm.post(
-        "/api/v1/styles/RMP-A/plan", json={"parameter": "CN-PB", "included": True, "reason": "Print added"}
+        "/api/v1/styles/RMP-A/plan", json={"parameter": "CN-FLAM", "included": True, "reason": "New fabric"}
     ).json
     assert plan_codes(plan) == derived_codes("A")
     assert plan["dropped"] == []
     assert not any(p["added"] for p in plan["parameters"])
     assert [(code, included) for code, included, _reason, _who in stored_plan(app, "RMP-A")[2]] == [
-        ("CN-PB", True),
-        ("CN-PB", False),
+        ("CN-FLAM", True),
+        ("CN-FLAM", False),
     ]
 
 
@@ -308,7 +326,9 @@ def test_a_parameter_without_a_limit_for_the_style_s_category_never_shows_as_fai
 def test_a_quality_manager_adjusts_the_plan_on_its_page(app, world, client, auth):
     user = auth.as_role("quality_manager")
     assert client.get("/styles/RMP-A/plan").status_code == 200
-    response = client.post("/styles/RMP-A/plan", data={"parameter": "CN-PB", "reason": "No coated or printed parts"})
+    response = client.post(
+        "/styles/RMP-A/plan", data={"parameter": "CN-FLAM", "reason": "Knit under the weight flammability applies to"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/styles/RMP-A"
     response = client.post(
@@ -317,16 +337,16 @@ def test_a_quality_manager_adjusts_the_plan_on_its_page(app, world, client, auth
     assert response.status_code == 302
     required, dropped, history = stored_plan(app, "RMP-A")
     assert "EU-AZO" in required
-    assert "CN-PB" not in required
-    assert dropped == ["CN-PB"]
+    assert "CN-FLAM" not in required
+    assert dropped == ["CN-FLAM"]
     assert history == [
         ("EU-AZO", True, "Ships to Germany", user.username),
-        ("CN-PB", False, "No coated or printed parts", user.username),
+        ("CN-FLAM", False, "Knit under the weight flammability applies to", user.username),
     ]
     page = client.get("/styles/RMP-A").text
     assert "Quality plan of RMP-A changed." in page
-    assert "Dropped: CN-PB" in page
-    assert "No coated or printed parts" in page
+    assert "Marked not applicable by the quality manager: CN-FLAM" in page
+    assert "Knit under the weight flammability applies to" in page
 
 
 def test_a_plan_change_without_a_reason_redisplays_the_page_and_changes_nothing(app, world, client, auth):
@@ -357,10 +377,10 @@ def test_the_latest_result_by_test_date_then_recording_order_decides_each_parame
         result("CN-CF-WATER", "2", tested_at="2024-03-10"),
         result("CN-CF-WATER", "4", tested_at="2024-03-02"),
         # the same test date: the one recorded last decides
-        result("CN-PB", 120, tested_at="2024-03-03"),
-        result("CN-PB", 40, tested_at="2024-03-03"),
-        result("CN-CD", 40, tested_at="2024-03-03"),
-        result("CN-CD", 120, tested_at="2024-03-03"),
+        result("CN-AZO", 30, tested_at="2024-03-03"),
+        result("CN-AZO", 10, tested_at="2024-03-03"),
+        result("CN-CF-RUBDRY", "4", tested_at="2024-03-03"),
+        result("CN-CF-RUBDRY", "3", tested_at="2024-03-03"),
     ]
     for body in recorded:
         assert qm.post("/api/v1/batches/A-1/results", json=body).status_code == 201
@@ -377,17 +397,17 @@ def test_the_latest_result_by_test_date_then_recording_order_decides_each_parame
         "CN-PH": "failed",
         "CN-CF-SALIVA": "passed",
         "CN-CF-WATER": "failed",
-        "CN-PB": "passed",
-        "CN-CD": "failed",
+        "CN-AZO": "passed",
+        "CN-CF-RUBDRY": "failed",
     }
     assert {code: status[code] for code in expected} == expected
-    assert sorted(coverage["passed"]) == ["CN-CF-SALIVA", "CN-FORM", "CN-PB"]
-    assert sorted(coverage["failed"]) == ["CN-CD", "CN-CF-WATER", "CN-PH"]
+    assert sorted(coverage["passed"]) == ["CN-AZO", "CN-CF-SALIVA", "CN-FORM"]
+    assert sorted(coverage["failed"]) == ["CN-CF-RUBDRY", "CN-CF-WATER", "CN-PH"]
     assert coverage["missing"] == [code for code in derived_codes("A") if code not in expected]
     assert coverage["complete"] is False
     latest = {entry["code"]: entry["latest"] for entry in coverage["parameters"]}
     assert (latest["CN-FORM"]["value"], latest["CN-FORM"]["tested_at"]) == ("12", "2024-03-05")
-    assert (latest["CN-PB"]["value"], latest["CN-PB"]["verdict"]) == ("40", "pass")
+    assert (latest["CN-AZO"]["value"], latest["CN-AZO"]["verdict"]) == ("10", "pass")
     assert latest["CN-FLAM"] is None
 
 
@@ -498,7 +518,7 @@ def test_the_lab_dip_checkpoint_is_fed_by_results_on_fabric_and_dye_lots(world, 
     qm.post("/api/v1/batches/A-1/results", json=result("CN-FORM", 12, lot="F-1"))
     qm.post("/api/v1/batches/A-1/results", json=result("CN-CF-SALIVA", "3", lot="dl-1"))
     qm.post("/api/v1/batches/A-1/results", json=result("CN-PH", 6.0, lot="SN-1"))  # a trim lot
-    qm.post("/api/v1/batches/A-1/results", json=result("CN-PB", 10))  # the garment, no lot
+    qm.post("/api/v1/batches/A-1/results", json=result("CN-AZO", 10))  # the garment, no lot
 
     lab_dip = checkpoint(qm.get("/api/v1/styles/RMP-A/plan").json, "lab_dip_report")
     by_code = {entry["code"]: entry for entry in lab_dip["parameters"]}
@@ -506,11 +526,11 @@ def test_the_lab_dip_checkpoint_is_fed_by_results_on_fabric_and_dye_lots(world, 
     assert by_code["CN-FORM"]["latest"]["lot"] == "F-1"
     assert by_code["CN-CF-SALIVA"]["status"] == "failed"
     assert by_code["CN-PH"]["status"] == "missing"
-    assert by_code["CN-PB"]["status"] == "missing"
+    assert by_code["CN-AZO"]["status"] == "missing"
     assert lab_dip["status"] == "open"
     # The batch coverage counts every result of the batch, with or without a lot.
     coverage = statuses(qm.get("/api/v1/batches/A-1/coverage").json)
-    assert (coverage["CN-PH"], coverage["CN-PB"]) == ("passed", "passed")
+    assert (coverage["CN-PH"], coverage["CN-AZO"]) == ("passed", "passed")
 
     for code in lab_dip_codes("A"):
         body = result(code, passing_value(code, "A"), tested_at="2024-03-04", lot="DL-1")
@@ -606,6 +626,13 @@ def test_a_result_is_recorded_and_judged_against_the_batch_s_style_category(worl
         "report_number": "SH-1",
         "tested_at": "2024-03-01",
         "recorded_by": qm_name,
+        "reported": "35",
+        "reporting_limit": None,
+        "na_reason": "",
+        "colourway": "",
+        "component": None,
+        "report_id": None,
+        "raised_nc": None,
     }
 
     on_b = qm.post("/api/v1/batches/B-1/results", json=result("CN-FORM", "35"))

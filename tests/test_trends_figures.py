@@ -852,7 +852,7 @@ def test_retest_first_pass_rate_and_results_by_parameter(plant):
     plant.lab("B-1", at(2026, 11, 18), "US-FLAM-1610-PLAIN", "3.8", "pass", near=True)  # at least 3.5 s
     plant.lab("B-1", at(2026, 11, 18), "US-FLAM-1610-PLAIN", "3.9", "pass")
     plant.lab("B-1", at(2026, 11, 19), "US-FLAM-1610-PLAIN", "3.0", "fail")
-    plant.lab("B-1", at(2026, 11, 20), "CN-PH", "4.1", "pass")  # a range has no near-limit warning
+    plant.lab("B-1", at(2026, 11, 20), "CN-PH", "5.5", "pass")  # mid-range: no near-limit warning
     plant.lab("B-1", at(2026, 11, 22, 23, 59), "CN-FORM", 76, "fail")
     plant.lab("B-1", at(2026, 11, 15, 23, 59), "CN-FORM", 99, "fail")  # the week before
     plant.lab("B-1", at(2026, 11, 23, 0, 0), "CN-FORM", 74, "pass", near=True)  # the week after

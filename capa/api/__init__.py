@@ -6,7 +6,7 @@ Authenticated with ``Authorization: Bearer <token>`` only; every error answers
 
 from apiflask import APIFlask
 
-from capa.api import capas, document, masterdata, me, safety, trends  # noqa: F401  (registers the routes)
+from capa.api import capas, document, lab_reports, masterdata, me, safety, trends  # noqa: F401  (registers the routes)
 from capa.api.blueprint import bp
 from capa.api.document import DOCS_PATH, SPEC_PATH
 

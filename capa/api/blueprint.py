@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from capa.common.commands import parse
 from capa.common.errors import ValidationError
+from capa.http.json import loads_exactly
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="API")
 
@@ -32,7 +33,10 @@ def json_body() -> dict[str, Any]:
     """
     if request.content_length is not None and request.content_length > current_app.config["CAPA_API_MAX_BODY"]:
         raise RequestEntityTooLarge()
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = loads_exactly(request.get_data(cache=True))
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
         raise ValidationError("The body must be a JSON object.", fields={"body": "invalid JSON object"})
     return data

@@ -9,7 +9,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Codes, OrNone, Record, Ref, Timestamp, With
 from capa.api.safety import Result
-from capa.capas import filing, lookup, queries, steps
+from capa.capas import filing, lookup, queries, raising, steps
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -20,6 +20,7 @@ from capa.capas.commands import (
     FilingKey,
     NCFilters,
     NewAction,
+    RaiseNC,
     ReleaseHold,
     Retest,
     Review,
@@ -164,6 +165,8 @@ class NCDetail(NC):
     cancel_reason: str
     photos: list[PhotoRecord]
     history: list[Event] = Field(validation_alias="events")
+    #: The failing lab result this NC was raised from (``POST /results/{id}/raise-nc``); null when filed otherwise.
+    source_result: Result | None
 
     @model_validator(mode="before")
     @classmethod
@@ -236,6 +239,27 @@ def file_nc(command: FileNC, headers: FilingHeaders):
     if filed.replayed:
         return filed.nc, 200, {"Idempotent-Replayed": "true"}
     return filed.nc
+
+
+@bp.post("/results/<int:result_id>/raise-nc")
+@bp.input(RaiseNC, arg_name="command")
+@bp.output(NCDetail, status_code=201)
+@bp.doc(
+    responses={
+        409: "The result did not fail on a batch (`conflict` naming `result`), or an NC was raised from it already "
+        "(its `number` in the error); nothing was filed."
+    }
+)
+@requires(step_permission(Step.FILE))
+def raise_nc(result_id: int, command: RaiseNC):
+    """Raise a non-conformance from a failing lab result
+
+    Files an NC filled from the result (batch, style, line, parameter, title and description quoting it) and
+    linked to it both ways; `hold` puts the batch, or the result's lot, on hold in the same step (a quality
+    manager's decision: 403 for other roles). `defect_type` is needed only when no single active defect type
+    usually concerns the result's parameter.
+    """
+    return raising.raise_nc_from_result(raising.get_result(result_id), command, request_user())
 
 
 @bp.get("/nonconformances")

@@ -8,6 +8,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Record, Ref
 from capa.capas import queries
+from capa.http.guard import request_user
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -19,7 +20,18 @@ from capa.masterdata.commands import (
     StyleChanges,
     SupplierChanges,
 )
-from capa.masterdata.models import Batch, LotKind, SafetyCategory, SupplierApproval
+from capa.masterdata.models import (
+    AgeGroup,
+    Batch,
+    CordPlace,
+    Fill,
+    LotKind,
+    Market,
+    SafetyCategory,
+    SupplierApproval,
+    TrimSize,
+)
+from capa.safety import rejudging
 
 
 class Line(Record):
@@ -38,6 +50,19 @@ class Style(Record):
     name: str
     category: SafetyCategory
     cmia_required: bool
+    # What decides which safety parameters apply to the garment.
+    age_group: AgeGroup | None
+    markets: list[Market]
+    prints: bool
+    trims: list[TrimSize]
+    metal_parts: bool
+    cords: list[CordPlace]
+    fill: Fill
+    dark_shade: bool
+    raised_surface: bool
+    sleepwear: bool
+    childcare: bool
+    fibre_content: str
 
 
 class Lot(Record):
@@ -53,6 +78,8 @@ class BatchRecord(Record):
     line: str = Ref("line", "code")
     category: SafetyCategory = Ref("style", "category")
     lots: list[Lot]
+    #: The colourways made in the batch; coverage is judged per colourway.
+    colourways: list[str] = []
     #: The open NCs that hold this batch or one of its lots: goods that must not move on.
     held_by: list[str] = []
 
@@ -165,7 +192,9 @@ def get_style(code: str):
 @bp.output(Style)
 @requires(Permission.MANAGE_MASTERDATA)
 def update_style(code: str, changes: StyleChanges):
-    return service.update_style(service.get_style(code), changes)
+    style = service.get_style(code)
+    rejudging.change_style(style, changes, request_user())
+    return style
 
 
 @bp.get("/batches")

@@ -9,20 +9,25 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Record, Ref, Timestamp, With
 from capa.capas import queries
+from capa.common.clock import plant_today
 from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
 from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
-from capa.safety import service
+from capa.safety import coverage, rejudging, service, validity
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult, ParameterFilters
 from capa.safety.judging import Comparator, Outcome
-from capa.safety.models import LimitCategory, ParameterKind
+from capa.safety.models import Component, LimitCategory, ParameterKind
 from capa.safety.service import QualityPlan
 
 
 class Limit(Record):
     category: LimitCategory
+    #: Empty for the category's limit; a condition on the garment ("dark_shade") for one that replaces it there.
+    condition: str = ""
     comparator: Comparator
     limit: str
+    #: False while no public source confirmed the figure.
+    confirmed: bool = True
 
 
 class Parameter(Record):
@@ -36,6 +41,16 @@ class Parameter(Record):
     clause: str
     test_method: str
     limits: list[Limit]
+    #: The market whose rules it belongs to: CN, EU or US.
+    market: str = "CN"
+    #: When it applies to a garment (capa.safety.applicability); empty: wherever it has a limit.
+    applies_when: str = ""
+    #: Cannot be marked not applicable for a style where it applies.
+    mandatory: bool = False
+    #: The usual reporting limit of its method, for "not detected" written without one.
+    reporting_limit: str | None = None
+    #: Taken out of the shipped catalog; kept for the records linked to it.
+    retired: bool = False
 
 
 class Parameters(Answer):
@@ -88,21 +103,73 @@ class Result(Record):
     tested_at: date
     recorded_by: str = Ref("recorded_by", "username")
     recorded_at: Timestamp
+    #: The value as the lab wrote it (``ND``, ``20,5 mg/kg``, ``4级``).
+    reported: str
+    #: The reporting limit applied to a "not detected" or ``<X`` result.
+    reporting_limit: str | None
+    #: Why the parameter does not apply, for a result recorded as N/A; empty otherwise.
+    na_reason: str
+    #: The colourway and component sampled; empty and null for a result entered without them.
+    colourway: str
+    component: Component | None
+    #: The lab report the result is a row of; null for a result entered on its own.
+    report_id: int | None
+    #: The number of the non-conformance raised from this result (``POST /results/{id}/raise-nc``); null if none.
+    raised_nc: str | None = Ref("raised_nc", "number", default=None)
 
 
 class Results(Answer):
     items: list[Result]
 
 
-ParameterState = Literal["passed", "failed", "missing"]
+#: A parameter's status for a batch (capa/safety/coverage.py): ``expired`` means only expired results exist
+#: (retest due); ``not_applicable`` that the lab found it not applicable.
+ParameterState = Literal["passed", "failed", "missing", "expired", "not_applicable"]
 
 
 class ParameterStatus(Record):
     code: str = Ref("parameter", "code")
     name: str = Ref("parameter", "name")
     status: ParameterState
-    #: The latest result, which decides the status.
+    #: The result that decides the status (for a batch: the worst current one); null when missing.
     latest: Result | None
+
+
+class CountedResult(Result):
+    """A result that counts for a batch's final garment test, with the last day it counts."""
+
+    valid_until: date
+    #: False once ``valid_until`` has passed: the result no longer counts (retest due).
+    current: bool
+
+
+class ColourwayParameter(Record):
+    code: str = Ref("parameter", "code")
+    name: str = Ref("parameter", "name")
+    status: ParameterState
+    #: The result that decides: the failing one (of the most recent failing lot), else the latest pass or N/A,
+    #: else the latest expired result; null when missing.
+    governing: Result | None
+    #: The results counting for this colourway, newest first.
+    results: list[CountedResult]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_validity(cls, row: Any) -> Any:
+        if isinstance(row, coverage.ColourwayStatus):
+            today = plant_today()
+            counted = [
+                With(result, valid_until=validity.valid_until(result), current=not validity.is_expired(result, today))
+                for result in row.results
+            ]
+            return With(row, results=counted)
+        return row
+
+
+class ColourwayCoverage(Record):
+    #: Empty for the one unnamed colourway of a batch whose colourways nobody named.
+    colourway: str
+    parameters: list[ColourwayParameter]
 
 
 class UnapprovedLot(Record):
@@ -113,25 +180,35 @@ class UnapprovedLot(Record):
 
 
 class Coverage(Record):
-    """For a batch: each parameter its style's plan requires, with the latest result's status."""
+    """For a batch: each parameter its style's plan requires, per colourway and overall (the worst colourway),
+    by the rules of capa/safety/coverage.py: per colourway and dye lot the worst current result governs."""
 
     batch: str = Ref("batch", "number")
     style: str = Ref("batch", "style", "code")
     category: SafetyCategory = Ref("batch", "style", "category")
     cmia_required: bool = Ref("batch", "style", "cmia_required")
+    #: The same as ``releasable``.
     complete: bool
+    #: Every required parameter passed (or was found not applicable) for every colourway.
+    releasable: bool
     parameters: list[ParameterStatus]
     passed: list[str]
     failed: list[str]
     missing: list[str]
+    #: Only expired results: a retest is due.
+    expired: list[str]
+    #: Found not applicable by the lab, then those the quality manager marked not applicable for the style.
+    not_applicable: list[str]
+    colourways: list[ColourwayCoverage]
     unapproved_lots: list[UnapprovedLot]
 
     @model_validator(mode="before")
     @classmethod
-    def _codes_by_status(cls, coverage: Any) -> Any:
-        if isinstance(coverage, service.BatchCoverage):
-            return With(coverage, **{status: coverage.codes(status) for status in ("passed", "failed", "missing")})
-        return coverage
+    def _codes_by_status(cls, found: Any) -> Any:
+        if isinstance(found, coverage.BatchCoverage):
+            codes = {status: found.codes(status) for status in ("passed", "failed", "missing", "expired")}
+            return With(found, **codes, not_applicable=found.not_applicable_codes)
+        return found
 
 
 class PlanParameter(Parameter):
@@ -194,9 +271,7 @@ class Plan(Answer):
     def of(cls, plan: QualityPlan) -> "Plan":
         style = plan.style
         parameters = [
-            PlanParameter.model_validate(
-                With(p, added=p.code in plan.added, applicable_limit=p.limit_for(style.category))
-            )
+            PlanParameter.model_validate(With(p, added=p.code in plan.added, applicable_limit=plan.limit_of(p)))
             for p in plan.parameters
         ]
         checkpoints: list[Any] = []
@@ -269,7 +344,7 @@ def add_parameter(command: NewParameter):
 @requires(Permission.MAINTAIN_CATALOG)
 def change_limit(code: str, category: str, command: ChangeLimit):
     parameter = service.get_parameter(code)
-    service.change_limit(parameter, category, command, request_user())
+    rejudging.change_limit(parameter, category, command, request_user())
     return parameter
 
 

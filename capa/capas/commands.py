@@ -107,6 +107,25 @@ FilingKey = Annotated[
 ]
 
 
+class HoldTarget(StrEnum):
+    """What raising an NC from a failing result puts on hold: its batch, or the lot it names."""
+
+    BATCH = "batch"
+    LOT = "lot"
+
+
+class RaiseNC(Command):
+    """Raising an NC from a failing lab result (see :mod:`capa.capas.raising`); every field may be left out."""
+
+    #: Put the result's batch, or its lot, on hold in the same step (a quality manager's containment decision).
+    hold: Choice(HoldTarget, required=False) = None
+    #: Needed only when no single active defect type usually concerns the result's parameter.
+    defect_type: Text(40, lower=True, required=False) = None
+    #: Instead of the title and description written from the result.
+    title: Text(200, required=False) = None
+    description: Text(4000, required=False) = None
+
+
 class EditNC(Command):
     """A change to what an NC says; only the fields given change."""
 
@@ -191,6 +210,8 @@ class Retest(Command):
 
     parameter: Code(40)
     value: LabValue()
+    #: The lab's reporting limit, when given apart from the value.
+    reporting_limit: LabValue(required=False) = None
     lab: Text(120, required=False) = None
     report_number: Text(64, required=False) = None
     tested_at: Day(required=False, not_after=plant_today) = None

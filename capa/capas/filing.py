@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,6 +50,8 @@ from capa.extensions import db
 from capa.masterdata.models import Batch
 
 RECURRENCE_WINDOW = timedelta(days=90)
+#: What a filing does besides filing, in its unit of work (see :func:`file_nc`).
+Also = Callable[[NonConformance, Journal], None]
 
 
 def _next_number(year: int) -> tuple[int, str]:
@@ -96,14 +99,17 @@ def find_recurrence(
     return None
 
 
-def file_nc(command: FileNC, actor: User) -> NonConformance:
+def file_nc(command: FileNC, actor: User, *, also: Also | None = None) -> NonConformance:
     """File a non-conformance, with its photos; it starts ``reported``.
+
+    ``also``, when given, is called with the new NC and its journal inside the filing's unit of work, after
+    the NC is numbered: what it adds (a link, holds) is stored with the NC, and what it raises files nothing.
 
     Raises ValidationError naming each bad field (an unknown defect type, line, style, batch or parameter;
     a batch of another style), and PermissionDenied when someone other than a quality manager or an
     administrator back-dates it with ``reported_at``.
     """
-    return _with_photos(_record(command, actor), command, actor)
+    return _with_photos(_record(command, actor, also=also), command, actor)
 
 
 def _with_photos(nc: NonConformance, command: FileNC, actor: User) -> NonConformance:
@@ -113,7 +119,12 @@ def _with_photos(nc: NonConformance, command: FileNC, actor: User) -> NonConform
 
 
 def _record(
-    command: FileNC, actor: User, filing_key: str | None = None, fingerprint: str | None = None
+    command: FileNC,
+    actor: User,
+    filing_key: str | None = None,
+    fingerprint: str | None = None,
+    *,
+    also: Also | None = None,
 ) -> NonConformance:
     """Check and store the NC (without its photos) in one unit of work, under ``filing_key`` if given; raises
     what :func:`file_nc` raises, and Conflict when the reporter's key is taken meanwhile."""
@@ -178,6 +189,8 @@ def _record(
             )
             # A note on the closed CAPA, not a change to it: its content and version stay as they were.
             Journal(recurrence_of, actor).record("recurred", new=number, note=command.title)
+        if also is not None:
+            also(nc, journal)
     return nc
 
 

@@ -41,6 +41,7 @@ STATE_LABELS = {
 #: What each kind of history entry says happened (``state`` and ``field`` entries are written out apart).
 EVENT_LABELS = {
     "filed": _l("filed"),
+    "raised_from": _l("raised from the failing lab result"),
     "recurrence": _l("flagged as a recurrence of"),
     "recurred": _l("recurred as"),
     "photo": _l("added a photo"),

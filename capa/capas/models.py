@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from capa.accounts.models import User
 from capa.capas.states import State
@@ -22,7 +22,7 @@ from capa.common.clock import plant_today
 from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, SafetyCategory, Style
-from capa.safety.models import SafetyParameter
+from capa.safety.models import LabResult, SafetyParameter
 
 
 class Source(StrEnum):
@@ -149,6 +149,14 @@ class NonConformance(db.Model):
     #: Linked to a safety parameter on a category A (infant) style.
     safety_critical: Mapped[bool] = mapped_column(Boolean, default=False)
     recurrence_of_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    #: The failing lab result this NC was raised from, when it was.
+    source_result_id: Mapped[int | None] = mapped_column(
+        # Added after both tables exist: lab_results.nc_id points back at this table.
+        ForeignKey("lab_results.id", use_alter=True),
+        # One NC per failing result, also when two people raise it at the same moment.
+        index=True,
+        unique=True,
+    )
 
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -174,6 +182,7 @@ class NonConformance(db.Model):
     reported_by: Mapped[User] = relationship(foreign_keys=[reported_by_id])
     recurrence_of: Mapped["NonConformance | None"] = relationship(remote_side=[id], back_populates="recurrences")
     recurrences: Mapped[list["NonConformance"]] = relationship(back_populates="recurrence_of")
+    source_result: Mapped[LabResult | None] = relationship(foreign_keys=[source_result_id])
     parameters: Mapped[list[SafetyParameter]] = relationship(secondary=nc_parameters, order_by=SafetyParameter.code)
     holds: Mapped[list["Hold"]] = relationship(back_populates="nc", order_by="Hold.id")
     analyses: Mapped[list["RootCauseAnalysis"]] = relationship(back_populates="nc", order_by="RootCauseAnalysis.round")
@@ -188,6 +197,17 @@ class NonConformance(db.Model):
     @property
     def effective_category(self) -> str | None:
         return self.style.category if self.style is not None else self.category
+
+
+#: The NC raised from a lab result, read beside the result (capa.capas.raising raises at most one per result);
+#: loaded with the results, in one query however many, since every answer about a result names it.
+LabResult.raised_nc = relationship(
+    NonConformance,
+    primaryjoin=LabResult.id == foreign(NonConformance.source_result_id),
+    viewonly=True,
+    uselist=False,
+    lazy="selectin",
+)
 
 
 class Hold(db.Model):

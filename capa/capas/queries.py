@@ -29,7 +29,8 @@ from capa.common.clock import plant_today, plant_zone
 from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier, batch_lots
 from capa.safety import service as safety
-from capa.safety.models import LabResult, SafetyParameter
+from capa.safety.judging import Outcome
+from capa.safety.models import LabResult, ResultRejudgement, SafetyParameter
 
 
 def held_numbers(batch: Batch) -> list[str]:
@@ -67,6 +68,28 @@ def tests_of(nc: NonConformance) -> list[LabResult]:
     """The NC's retests, newest first (the first of a parameter is its latest)."""
     query = select(LabResult).where(LabResult.nc_id == nc.id).options(selectinload(LabResult.parameter))
     return list(db.session.scalars(safety.newest_first(query)))
+
+
+def rejudged_failures(nc: NonConformance) -> list[ResultRejudgement]:
+    """The results linked to ``nc`` (its retests and the result it was raised from) that a later change of
+    the rule turned from a pass into a failure and that still fail: an open CAPA showing one is flagged."""
+    linked = or_(LabResult.nc_id == nc.id, LabResult.id == nc.source_result_id)
+    query = (
+        select(ResultRejudgement)
+        .join(LabResult, LabResult.id == ResultRejudgement.result_id)
+        .where(
+            linked,
+            ResultRejudgement.new_verdict == Outcome.FAIL,
+            ResultRejudgement.old_verdict != Outcome.FAIL,
+            LabResult.verdict == Outcome.FAIL,
+        )
+        .options(
+            selectinload(ResultRejudgement.result).selectinload(LabResult.parameter),
+            selectinload(ResultRejudgement.changed_by),
+        )
+        .order_by(ResultRejudgement.id)
+    )
+    return list(db.session.scalars(query))
 
 
 def overdue_clause():

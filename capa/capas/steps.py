@@ -200,7 +200,9 @@ def record_test(nc: NonConformance, command: Retest, actor: User) -> LabResult:
     category = nc.effective_category or command.category
     if category is None:
         raise invalid({"category": str(_l("This NC names no style: give the safety category to judge against."))})
-    evaluation = safety.evaluate(parameter, category, command.value)
+    evaluation = safety.evaluate(
+        parameter, nc.style or category, command.value, reporting_limit=command.reporting_limit
+    )
     with changing(nc, actor, Step.RECORD_TEST, version=command.version) as journal:
         result = safety.result_from(evaluation, batch=nc.batch, lot=None, report=command, actor=actor)
         result.nc_id = nc.id

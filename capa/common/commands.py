@@ -19,6 +19,7 @@ same limits appear in the validation and in the document.
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -233,22 +234,26 @@ def Moment(zone: Callable[[], Any], *, required: bool = True) -> Any:
     return Annotated[datetime if required else datetime | None, BeforeValidator(clean)]
 
 
-def LabValue() -> Any:
+def LabValue(*, required: bool = True) -> Any:
     """A lab result as sent: a number, a text (``ND``, ``4-5``) or a short list of either; its reading is the
     judge's, against the parameter's limit."""
 
     def clean(value: Any) -> Any:
         if _blank(value):
+            if not required:
+                return None
             raise refuse(REQUIRED)
         if isinstance(value, str) and len(value) > 100:
             raise refuse(_l("At most %(n)d characters.", n=100))
         if isinstance(value, list) and (len(value) > 10 or any(len(str(item)) > 20 for item in value)):
             raise refuse(_l("At most 10 short values."))
-        if isinstance(value, str | int | float | list) and not isinstance(value, bool):
+        if isinstance(value, str | int | float | Decimal | list) and not isinstance(value, bool):
             return value
         raise refuse(_l("Must be a number or text."))
 
-    return Annotated[str | int | float | list[str | int | float], BeforeValidator(clean)]
+    # Decimal: a JSON body's numbers are read as decimals (capa.http.json), so 20.000000000000001 stays above 20.
+    accepted = str | int | float | Decimal | list[str | int | float | Decimal]
+    return Annotated[accepted if required else accepted | None, BeforeValidator(clean)]
 
 
 # Parsing -----------------------------------------------------------------------------------------------------
@@ -293,7 +298,9 @@ def errors_of(error: PydanticValidationError) -> dict[str, str]:
 def _clean(command: type[Command], name: str, value: Any) -> Any:
     """One field of ``command`` validated alone (it passed inside the whole, so it passes here)."""
     info = command.model_fields[name]
-    return TypeAdapter(Annotated[(info.annotation, *info.metadata)]).validate_python(value)
+    # A nested command (``laboratory: NewLaboratory``) has no metadata, and Annotated needs some.
+    annotated = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotated).validate_python(value)
 
 
 def parse(command: type[C], data: Any) -> C:

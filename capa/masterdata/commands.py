@@ -7,7 +7,16 @@ record's identity and never changes).
 from pydantic import Field
 
 from capa.common.commands import Boolean, Choice, Code, Command, Items, Text
-from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
+from capa.masterdata.models import (
+    AgeGroup,
+    CordPlace,
+    Fill,
+    LotKind,
+    Market,
+    SafetyCategory,
+    SupplierApproval,
+    TrimSize,
+)
 
 Name = Text(120)
 
@@ -35,6 +44,12 @@ class SupplierChanges(Command):
     approval: Choice(SupplierApproval) = None
 
 
+Markets = Items(Choice(Market), max_items=3, null_is_empty=False)
+TrimSizes = Items(Choice(TrimSize), max_items=3, null_is_empty=False)
+CordPlaces = Items(Choice(CordPlace), max_items=8, null_is_empty=False)
+FibreContent = Text(200, required=False)
+
+
 class NewStyle(Command):
     code: Code()
     name: Name
@@ -42,13 +57,48 @@ class NewStyle(Command):
     category: Choice(SafetyCategory)
     #: The tech pack requires CMIA testing: the style gets a quality plan.
     cmia_required: Boolean = False
+    # What decides which safety parameters apply (capa.safety.applicability).
+    #: infant (36 months and under), child_3_7, child_7_14.
+    age_group: Choice(AgeGroup, required=False) = None
+    #: Where it is sold: CN, EU, US. China unless said otherwise.
+    markets: Items(Choice(Market), max_items=3, null_is_empty=False) = Field(default_factory=lambda: [Market.CN])
+    #: Has prints or coatings.
+    prints: Boolean = False
+    #: Size classes of its attachments: small (3 mm or less), medium (over 3 up to 6 mm), large (over 6 mm).
+    trims: Items(Choice(TrimSize), max_items=3) = Field(default_factory=list)
+    metal_parts: Boolean = False
+    #: Where it has cords: hood_neck, waist, hem, sleeve, back, tie_belt, shoulder_strap, other.
+    cords: Items(Choice(CordPlace), max_items=8) = Field(default_factory=list)
+    fill: Choice(Fill, required=False) = Fill.NONE
+    dark_shade: Boolean = False
+    raised_surface: Boolean = False
+    sleepwear: Boolean = False
+    childcare: Boolean = False
+    fibre_content: FibreContent = None
 
 
 class StyleChanges(Command):
+    """A style's changes; a change of what decides its safety judgements (category and the attributes below it)
+    needs a ``reason``, and judges its results again."""
+
     code: Code() = None
     name: Name = None
     category: Choice(SafetyCategory) = None
     cmia_required: Boolean = None
+    age_group: Choice(AgeGroup, required=False) = None
+    markets: Markets = None
+    prints: Boolean = None
+    trims: TrimSizes = None
+    metal_parts: Boolean = None
+    cords: CordPlaces = None
+    fill: Choice(Fill, required=False) = None
+    dark_shade: Boolean = None
+    raised_surface: Boolean = None
+    sleepwear: Boolean = None
+    childcare: Boolean = None
+    fibre_content: FibreContent = None
+    #: Why, for a change of the category or of an attribute that decides which limits apply.
+    reason: Text(1000, required=False) = None
 
 
 class NewLot(Command):
@@ -66,6 +116,8 @@ class NewBatch(Command):
     line: Code()
     #: Lots seen before are reused and must match their recorded kind and supplier.
     lots: Items(NewLot) = Field(default_factory=list)
+    #: The colourways made in the batch ("navy", "red"); lab coverage is judged per colourway.
+    colourways: Items(Text(80), max_items=30, drop_blank=True) = Field(default_factory=list)
 
 
 class AddLots(Command):

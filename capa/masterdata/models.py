@@ -1,9 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, String, Table, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from capa.accounts.models import User
 from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
 
@@ -20,6 +21,56 @@ class SafetyCategory(StrEnum):
     A = "A"
     B = "B"
     C = "C"
+
+
+class AgeGroup(StrEnum):
+    """Who a garment is made for; cord and drawstring rules depend on it (GB 31701, EN 14682)."""
+
+    #: 36 months and under.
+    INFANT = "infant"
+    #: Over 36 months up to 7 years (about 130 cm).
+    CHILD_3_7 = "child_3_7"
+    #: 7 to 14 years.
+    CHILD_7_14 = "child_7_14"
+
+
+class Market(StrEnum):
+    """Where a style is sold: each market's rules apply to it (GB codes in China, CPSIA in the US, REACH in
+    the EU)."""
+
+    CN = "CN"
+    EU = "EU"
+    US = "US"
+
+
+class TrimSize(StrEnum):
+    """Size classes of attachments (buttons, snaps, sequins) by their largest dimension (GB 31701)."""
+
+    #: 3 mm or less.
+    SMALL = "small"
+    #: Over 3 mm up to 6 mm.
+    MEDIUM = "medium"
+    #: Over 6 mm.
+    LARGE = "large"
+
+
+class CordPlace(StrEnum):
+    """Where a garment has cords, drawstrings or ties."""
+
+    HOOD_NECK = "hood_neck"
+    WAIST = "waist"
+    HEM = "hem"
+    SLEEVE = "sleeve"
+    BACK = "back"
+    TIE_BELT = "tie_belt"
+    SHOULDER_STRAP = "shoulder_strap"
+    OTHER = "other"
+
+
+class Fill(StrEnum):
+    NONE = "none"
+    FIBRE = "fibre"
+    DOWN = "down"
 
 
 class LotKind(StrEnum):
@@ -57,7 +108,11 @@ class Supplier(db.Model):
 
 class Style(db.Model):
     __tablename__ = "styles"
-    __table_args__ = (one_of("category", SafetyCategory),)
+    __table_args__ = (
+        one_of("category", SafetyCategory),
+        one_of("age_group", AgeGroup, nullable=True),
+        one_of("fill", Fill),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -68,7 +123,54 @@ class Style(db.Model):
     cmia_required: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # What decides which safety parameters apply to the garment (capa.safety.applicability).
+    #: AgeGroup; None until somebody says (then only rules that do not depend on age apply).
+    age_group: Mapped[str | None] = mapped_column(String(16))
+    #: Markets (Market values) the style is sold in.
+    markets: Mapped[list] = mapped_column(JSON, default=lambda: [Market.CN.value], server_default=text("'[\"CN\"]'"))
+    #: Has prints or coatings (heavy metals and phthalates in prints apply).
+    prints: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Size classes (TrimSize values) of its attachments; empty when it has none.
+    trims: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: Has metal parts (snaps, rivets, zips): nickel release and lead in substrate apply.
+    metal_parts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Where it has cords (CordPlace values); empty when it has none.
+    cords: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: Fill of padded garments: none, fibre or down/feather.
+    fill: Mapped[str] = mapped_column(String(8), default=Fill.NONE, server_default=Fill.NONE.value)
+    #: Dark shade (deeper than 1/1 standard depth): wet rubbing fastness has its own limit.
+    dark_shade: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Raised-fibre surface (fleece, pile): 16 CFR 1610 judges it by the raised-surface rule.
+    raised_surface: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Children's sleepwear (16 CFR 1615/1616).
+    sleepwear: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: A child-care article (bib, sleepwear for 3 years and under) under CPSIA s.108 and REACH entry 52.
+    childcare: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Fibre content as on the label, "95% cotton, 5% elastane"; some exemptions depend on it.
+    fibre_content: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
     batches: Mapped[list["Batch"]] = relationship(back_populates="style")
+    changes: Mapped[list["StyleChange"]] = relationship(
+        back_populates="style", order_by="StyleChange.changed_at.desc(), StyleChange.id.desc()"
+    )
+
+
+class StyleChange(db.Model):
+    """One change of a style field that decides its safety judgements: who, when, old and new, and why."""
+
+    __tablename__ = "style_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    style: Mapped[Style] = relationship(back_populates="changes")
+    changed_by: Mapped[User | None] = relationship()
 
 
 batch_lots = Table(
@@ -104,6 +206,8 @@ class Batch(db.Model):
     number: Mapped[str] = mapped_column(String(64), unique=True)
     style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), index=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), index=True)
+    #: The colourways made in this batch ("navy", "red"); coverage is judged per colourway.
+    colourways: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     style: Mapped[Style] = relationship(back_populates="batches")

@@ -29,6 +29,8 @@ from capa.masterdata.commands import (
 )
 from capa.masterdata.models import (
     Batch,
+    Fill,
+    Market,
     MaterialLot,
     ProductionLine,
     Style,
@@ -87,7 +89,15 @@ def _reference(model: type[M], key: str, value: str, field: str, what: str) -> M
 
 
 def _create(model: type[M], command: Command, what: str) -> M:
-    values = command.model_dump()
+    values = command.model_dump(mode="json") if model is Style else command.model_dump()
+    if model is Style:
+        values["fibre_content"] = values.get("fibre_content") or ""
+        values["fill"] = values.get("fill") or Fill.NONE.value
+        if values.get("markets") is None:
+            values["markets"] = [Market.CN.value]
+        _refuse_no_market(values["markets"])
+        for name in ("markets", "trims", "cords"):
+            values[name] = sorted(dict.fromkeys(values[name]))
     _refuse_duplicate(model, "code", values["code"], what)
     with unit_of_work() as session:
         record = model(**values)
@@ -167,8 +177,69 @@ def create_style(command: NewStyle) -> Style:
     return _create(Style, command, str(_l("style")))
 
 
+#: The style fields that decide which limits apply and how its results are judged.
+JUDGING_FIELDS = (
+    "category",
+    "age_group",
+    "markets",
+    "prints",
+    "trims",
+    "metal_parts",
+    "cords",
+    "fill",
+    "dark_shade",
+    "raised_surface",
+    "sleepwear",
+    "childcare",
+    "fibre_content",
+)
+
+
+def style_changes(style: Style, changes: StyleChanges) -> dict[str, tuple[Any, Any]]:
+    """The fields ``changes`` really changes, old and new value each, in stored form (lists sorted, enums as
+    text). Raises ValidationError for a changed code."""
+    given = changes.model_dump(mode="json", include=changes.model_fields_set, exclude={"reason"})
+    code = given.pop("code", None)
+    if code is not None and code != style.code:
+        raise ValidationError(
+            str(_l("Please correct the fields marked.")), fields={"code": str(_l("A code cannot change."))}
+        )
+    found: dict[str, tuple[Any, Any]] = {}
+    for name, value in given.items():
+        if value is None and name not in ("age_group", "fibre_content"):
+            continue
+        if name == "fibre_content":
+            value = value or ""
+        if isinstance(value, list):
+            value = sorted(dict.fromkeys(value))
+        old = getattr(style, name)
+        if (sorted(old) if isinstance(old, list) else old) != value:
+            found[name] = (old, value)
+    if "markets" in found:
+        _refuse_no_market(found["markets"][1])
+    return found
+
+
+def _refuse_no_market(markets: list) -> None:
+    if not markets:
+        raise ValidationError(
+            str(_l("Please correct the fields marked.")),
+            fields={"markets": str(_l("Name at least one market the style is sold in."))},
+        )
+
+
+def apply_style_changes(style: Style, found: dict[str, tuple[Any, Any]]) -> None:
+    """Set the changed fields on ``style``, inside the caller's unit of work (nothing is committed here)."""
+    for name, (_old, new) in found.items():
+        setattr(style, name, new)
+
+
 def update_style(style: Style, changes: StyleChanges) -> Style:
-    return _update(style, changes)
+    """Change a style's name or CMIA requirement. A change of a field that decides its safety judgements goes
+    through :func:`capa.safety.rejudging.change_style`, which records it and judges its results again."""
+    with unit_of_work():
+        apply_style_changes(style, style_changes(style, changes))
+    return style
 
 
 # Batches and lots ----------------------------------------------------------------------------------------
@@ -258,7 +329,13 @@ def create_batch(command: NewBatch) -> Batch:
     if problems:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
     with unit_of_work() as session:
-        batch = Batch(number=command.number, style=style, line=line, lots=_materialize(lots))
+        batch = Batch(
+            number=command.number,
+            style=style,
+            line=line,
+            lots=_materialize(lots),
+            colourways=list(dict.fromkeys(command.colourways)),
+        )
         session.add(batch)
     return batch
 

@@ -2,8 +2,13 @@
 
 Loading is idempotent: a second load of the same file changes nothing. A newer file updates a limit only
 where the file's own figure changed since the last load, so a quality manager's correction of a limit
-the file did not change is kept; every limit the file changes is recorded as a LimitChange without a user.
-Parameters are never deleted, so every record linked to one keeps its link. A parameter's Chinese name
+the file did not change is kept; every limit the file changes is recorded as a LimitChange without a user, and
+the results it concerns are judged again in the same unit of work (:mod:`capa.safety.rejudging`, cause
+``catalog``).
+A limit row is keyed by its category and its condition (``dark_shade``). What decides where a parameter
+applies (market, ``applies_when``, mandatory, default reporting limit) follows the file, each change recorded
+as a ParameterChange. Parameters are never deleted, so every record linked to one keeps its link: a shipped
+parameter the file no longer lists is retired (kept, recorded, out of new plans). A parameter's Chinese name
 (the optional ``name_zh`` column) is filled in where the database has none, and never overwrites one a
 quality manager gave.
 """
@@ -17,8 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from capa.common.transaction import unit_of_work
-from capa.safety.judging import InvalidLimit, parse_limit
-from capa.safety.models import KINDS, LimitChange, ParameterLimit, SafetyParameter
+from capa.masterdata.models import Market
+from capa.safety import rejudging
+from capa.safety.applicability import InvalidCondition, parse_condition
+from capa.safety.judging import InvalidLimit, UnreadableValue, parse_decimal, parse_limit
+from capa.safety.models import KINDS, LimitChange, ParameterChange, ParameterLimit, SafetyParameter
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "reference" / "cmia_parameters.csv"
 CATALOG_UPDATE_REASON = "Shipped catalog updated"
@@ -29,6 +37,8 @@ class LoadReport:
     parameters_added: int = 0
     limits_added: int = 0
     limits_updated: int = 0
+    parameters_changed: int = 0
+    parameters_retired: int = 0
 
 
 class CatalogError(ValueError):
@@ -52,10 +62,55 @@ def read_catalog(path: Path = CATALOG_PATH) -> dict[str, list[dict[str, str]]]:
                 raise CatalogError(f"{path.name} line {line_number}: {exc}") from exc
             if row["category"] not in ("A", "B", "C", "all"):
                 raise CatalogError(f"{path.name} line {line_number}: unknown category {row['category']!r}")
-            if any(seen["category"] == row["category"] for seen in grouped[row["code"]]):
+            row.setdefault("condition", "")
+            if any(
+                (seen["category"], seen["condition"]) == (row["category"], row["condition"])
+                for seen in grouped[row["code"]]
+            ):
                 raise CatalogError(f"{path.name} line {line_number}: {row['code']} {row['category']} is listed twice")
+            _check_applicability(row, f"{path.name} line {line_number}")
             grouped[row["code"]].append(row)
     return grouped
+
+
+def _check_applicability(row: dict[str, str], where: str) -> None:
+    """The columns saying where a row applies, checked; absent columns take their defaults (an older file)."""
+    row.setdefault("market", Market.CN.value)
+    row.setdefault("applies_when", "")
+    row.setdefault("mandatory", "no")
+    row.setdefault("reporting_limit", "")
+    row.setdefault("confirmed", "yes")
+    if row["market"] not in set(Market):
+        raise CatalogError(f"{where}: unknown market {row['market']!r}")
+    for column in ("mandatory", "confirmed"):
+        if row[column] not in ("yes", "no"):
+            raise CatalogError(f"{where}: {column} must be yes or no, not {row[column]!r}")
+    for column in ("applies_when", "condition"):
+        try:
+            parse_condition(row[column])
+        except InvalidCondition as exc:
+            raise CatalogError(f"{where}: {column}: {exc}") from exc
+    if row["reporting_limit"]:
+        try:
+            parse_decimal(row["reporting_limit"])
+        except UnreadableValue as exc:
+            raise CatalogError(f"{where}: reporting_limit: {exc}") from exc
+
+
+def _parameter_fields(row: dict[str, str]) -> dict[str, object]:
+    """What a catalog row says about where its parameter applies, as the parameter stores it."""
+    return {
+        "market": row["market"],
+        "applies_when": row["applies_when"],
+        "mandatory": row["mandatory"] == "yes",
+        "reporting_limit": row["reporting_limit"] or None,
+    }
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> LoadReport:
@@ -81,18 +136,37 @@ def load_catalog(path: Path = CATALOG_PATH) -> LoadReport:
                     clause=first["clause"],
                     test_method=first["test_method"],
                     from_catalog=True,
+                    **_parameter_fields(first),
                 )
                 session.add(parameter)
                 report.parameters_added += 1
-            elif not parameter.name_zh and first.get("name_zh"):
-                parameter.name_zh = first["name_zh"]
-            limits = {limit.category: limit for limit in parameter.limits}
+            else:
+                if not parameter.name_zh and first.get("name_zh"):
+                    parameter.name_zh = first["name_zh"]
+                changed = False
+                for name, value in {**_parameter_fields(first), "retired": False}.items():
+                    if getattr(parameter, name) != value:
+                        session.add(
+                            ParameterChange(
+                                parameter=parameter,
+                                field=name,
+                                old=_shown(getattr(parameter, name)),
+                                new=_shown(value),
+                                reason=CATALOG_UPDATE_REASON,
+                            )
+                        )
+                        setattr(parameter, name, value)
+                        changed = True
+                report.parameters_changed += changed
+            limits = {(limit.category, limit.condition): limit for limit in parameter.limits}
             for row in rows:
-                limit = limits.get(row["category"])
+                limit = limits.get((row["category"], row["condition"]))
                 if limit is None:
                     parameter.limits.append(
                         ParameterLimit(
                             category=row["category"],
+                            condition=row["condition"],
+                            confirmed=row["confirmed"] == "yes",
                             comparator=row["comparator"],
                             limit=row["limit"],
                             catalog_comparator=row["comparator"],
@@ -103,21 +177,60 @@ def load_catalog(path: Path = CATALOG_PATH) -> LoadReport:
                         )
                     )
                     report.limits_added += 1
-                    continue
-                if (limit.catalog_comparator, limit.catalog_limit) != (row["comparator"], row["limit"]):
-                    session.add(
-                        LimitChange(
+                    if code in existing:
+                        # A new row of a parameter results may already be judged against (a dark-shade limit).
+                        change = LimitChange(
                             parameter=parameter,
-                            category=limit.category,
-                            old_comparator=limit.comparator,
-                            old_limit=limit.limit,
+                            category=row["category"],
+                            condition=row["condition"],
                             new_comparator=row["comparator"],
                             new_limit=row["limit"],
                             reason=CATALOG_UPDATE_REASON,
                         )
+                        session.add(change)
+                        session.flush()
+                        rejudging.rejudge_parameter(
+                            parameter,
+                            row["category"],
+                            cause="catalog",
+                            reason=CATALOG_UPDATE_REASON,
+                            actor=None,
+                            limit_change=change,
+                        )
+                    continue
+                if (limit.catalog_comparator, limit.catalog_limit) != (row["comparator"], row["limit"]):
+                    change = LimitChange(
+                        parameter=parameter,
+                        category=limit.category,
+                        condition=limit.condition,
+                        old_comparator=limit.comparator,
+                        old_limit=limit.limit,
+                        new_comparator=row["comparator"],
+                        new_limit=row["limit"],
+                        reason=CATALOG_UPDATE_REASON,
                     )
+                    session.add(change)
                     limit.comparator = limit.catalog_comparator = row["comparator"]
                     limit.limit = limit.catalog_limit = row["limit"]
                     report.limits_updated += 1
+                    session.flush()
+                    rejudging.rejudge_parameter(
+                        parameter,
+                        limit.category,
+                        cause="catalog",
+                        reason=CATALOG_UPDATE_REASON,
+                        actor=None,
+                        limit_change=change,
+                    )
                 limit.clause, limit.notes, limit.source = row["clause"], row["notes"], row["source"]
+                limit.confirmed = row["confirmed"] == "yes"
+        for code, parameter in existing.items():
+            if parameter.from_catalog and code not in grouped and not parameter.retired:
+                session.add(
+                    ParameterChange(
+                        parameter=parameter, field="retired", old="no", new="yes", reason=CATALOG_UPDATE_REASON
+                    )
+                )
+                parameter.retired = True
+                report.parameters_retired += 1
     return report

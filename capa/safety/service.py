@@ -27,13 +27,19 @@ from capa.common.types import identifier
 from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.models import Batch, LotKind, MaterialLot, Style, SupplierApproval
+from capa.safety import applicability
+from capa.safety.applicability import GarmentProfile
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult
+from capa.safety.coverage import BatchCoverage, ParameterStatus, batch_coverages
 from capa.safety.judging import (
     InvalidLimit,
     Judgement,
     Outcome,
     UnreadableValue,
+    format_decimal,
+    is_not_applicable,
     judge,
+    parse_decimal,
     parse_limit,
 )
 from capa.safety.models import (
@@ -46,8 +52,6 @@ from capa.safety.models import (
     SafetyParameter,
 )
 
-# The derived plan covers the Chinese mandatory codes; export-market rows are added per style by the QM.
-PLAN_STANDARDS = ("GB 18401", "GB 31701")
 PLEASE_CORRECT = _l("Please correct the fields marked.")
 
 
@@ -98,40 +102,51 @@ def _checked_limit(comparator: str, text: str, field_name: str) -> str:
     return text
 
 
-def change_limit(parameter: SafetyParameter, category: str, command: ChangeLimit, actor: User) -> ParameterLimit:
-    """Set ``comparator`` and ``limit`` of ``parameter`` for ``category`` (A, B, C or all), for a ``reason``.
+def stage_limit_change(
+    parameter: SafetyParameter, category: str, command: ChangeLimit, actor: User
+) -> tuple[ParameterLimit, LimitChange | None]:
+    """Set ``comparator`` and ``limit`` of ``parameter`` for ``category`` (A, B, C or all) and the command's
+    ``condition`` (empty: the category's plain limit), for a ``reason``, inside the caller's unit of work
+    (:func:`capa.safety.rejudging.change_limit` commits it with the results judged again).
 
-    Creates the limit when the parameter had none for that category. Raises ValidationError for an unknown
-    category, a limit its comparator cannot read, or a missing reason. The change is recorded.
+    Creates the limit when the parameter had none for that category and condition. Raises ValidationError for
+    an unknown category, a limit its comparator cannot read, a condition that cannot be read, or a missing
+    reason. Returns the limit and the recorded change (None when nothing changed).
     """
     if category not in LIMIT_CATEGORIES:
         raise _invalid({"category": str(_l("Must be one of: %(choices)s.", choices=", ".join(LIMIT_CATEGORIES)))})
     _checked_limit(command.comparator, command.limit, "limit")
-    limit = next((row for row in parameter.limits if row.category == category), None)
+    condition = command.condition or ""
+    try:
+        applicability.parse_condition(condition)
+    except applicability.InvalidCondition as exc:
+        raise _invalid({"condition": str(exc)}) from exc
+    limit = next((row for row in parameter.limits if (row.category, row.condition) == (category, condition)), None)
     others = {row.category for row in parameter.limits} - {category}
     if limit is None and others and (category == "all" or "all" in others):
         raise _invalid({"category": str(_l("A limit for all categories cannot stand beside limits per category."))})
     if limit is not None and (limit.comparator, limit.limit) == (command.comparator, command.limit):
-        return limit
-    with unit_of_work() as session:
-        session.add(
-            LimitChange(
-                parameter=parameter,
-                category=category,
-                old_comparator=limit.comparator if limit else None,
-                old_limit=limit.limit if limit else None,
-                new_comparator=command.comparator,
-                new_limit=command.limit,
-                reason=command.reason,
-                changed_by=actor,
-            )
+        return limit, None
+    change = LimitChange(
+        parameter=parameter,
+        category=category,
+        condition=condition,
+        old_comparator=limit.comparator if limit else None,
+        old_limit=limit.limit if limit else None,
+        new_comparator=command.comparator,
+        new_limit=command.limit,
+        reason=command.reason,
+        changed_by=actor,
+    )
+    db.session.add(change)
+    if limit is None:
+        limit = ParameterLimit(
+            category=category, condition=condition, comparator=command.comparator, limit=command.limit
         )
-        if limit is None:
-            limit = ParameterLimit(category=category, comparator=command.comparator, limit=command.limit)
-            parameter.limits.append(limit)
-        else:
-            limit.comparator, limit.limit = command.comparator, command.limit
-    return limit
+        parameter.limits.append(limit)
+    else:
+        limit.comparator, limit.limit = command.comparator, command.limit
+    return limit, change
 
 
 def add_parameter(command: NewParameter, actor: User) -> SafetyParameter:
@@ -141,15 +156,28 @@ def add_parameter(command: NewParameter, actor: User) -> SafetyParameter:
     a category given twice, or ``all`` beside a specific category) and Duplicate for a taken code.
     """
     errors: dict[str, str] = {}
-    categories = [limit.category for limit in command.limits]
+    for name, condition in [("applies_when", command.applies_when)] + [
+        (f"limits[{index}].condition", limit.condition) for index, limit in enumerate(command.limits)
+    ]:
+        try:
+            applicability.parse_condition(condition or "")
+        except applicability.InvalidCondition as exc:
+            errors[name] = str(exc)
+    if command.reporting_limit is not None:
+        try:
+            if parse_decimal(command.reporting_limit) <= 0:
+                errors["reporting_limit"] = str(_l("A reporting limit is above zero."))
+        except UnreadableValue as exc:
+            errors["reporting_limit"] = str(exc)
+    categories = [(limit.category, limit.condition or "") for limit in command.limits]
     for index, limit in enumerate(command.limits):
         try:
             parse_limit(limit.comparator, limit.limit)
         except InvalidLimit as exc:
             errors[f"limits[{index}].limit"] = str(exc)
-        if categories.count(limit.category) > 1:
+        if categories.count((limit.category, limit.condition or "")) > 1:
             errors[f"limits[{index}].category"] = str(_l("Listed twice."))
-    if "all" in categories and len(categories) > 1:
+    if any(category == "all" for category, _ in categories) and len({c for c, _ in categories}) > 1:
         errors["limits"] = str(_l("A limit for all categories cannot stand beside limits per category."))
     if errors:
         raise _invalid(errors)
@@ -168,15 +196,22 @@ def add_parameter(command: NewParameter, actor: User) -> SafetyParameter:
             standard=command.standard,
             clause=command.clause or "",
             test_method=command.test_method or "",
+            market=command.market,
+            applies_when=command.applies_when or "",
+            mandatory=command.mandatory,
+            reporting_limit=command.reporting_limit,
             from_catalog=False,
         )
         session.add(parameter)
         for limit in command.limits:
-            parameter.limits.append(ParameterLimit(**limit.model_dump()))
+            parameter.limits.append(
+                ParameterLimit(**limit.model_dump(exclude={"condition"}), condition=limit.condition or "")
+            )
             session.add(
                 LimitChange(
                     parameter=parameter,
                     category=limit.category,
+                    condition=limit.condition or "",
                     new_comparator=limit.comparator,
                     new_limit=limit.limit,
                     reason=command.reason,
@@ -196,15 +231,45 @@ class Evaluation:
     #: The limit judged against; None when the parameter has no limit for the category.
     limit: ParameterLimit | None
     judgement: Judgement
+    #: The value as the lab wrote it.
+    reported: str = ""
+    #: Why the parameter does not apply, for a result recorded as N/A.
+    na_reason: str = ""
 
 
-def evaluate(parameter: SafetyParameter, category: str, value: Any) -> Evaluation:
-    """Judge ``value`` for ``parameter`` and a style of ``category`` (A, B or C).
+def _reported(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)[:100]
+    return str(value).strip()[:100]
 
-    Raises ValidationError naming ``value`` when it cannot be read for the parameter, also when the
-    parameter has no limit for the category (it is read as the parameter's other limits would read it).
+
+def evaluate(
+    parameter: SafetyParameter,
+    target: Style | str,
+    value: Any,
+    *,
+    reporting_limit: Any = None,
+    na_reason: str | None = None,
+) -> Evaluation:
+    """Judge ``value`` for ``parameter`` on a garment: ``target`` is its style (whose category and attributes
+    choose the limit, :mod:`capa.safety.applicability`) or, where no style is known, a bare category.
+
+    ``value`` may be written as labs write it (:mod:`capa.safety.judging`); ``reporting_limit`` is the lab's
+    reporting limit given apart from the value. ``N/A`` (or any value with ``na_reason``) records that the
+    parameter does not apply: allowed only with a reason, and only where the parameter does not apply to the
+    garment (not in its style's plan; for a bare category, no limit for it).
+
+    Raises ValidationError naming ``value`` when it cannot be read or judged for the parameter (also when the
+    parameter has no limit for the category: it is read as the parameter's other limits would read it), and
+    ``na_reason`` for an N/A without a reason.
     """
-    limit = parameter.limit_for(category)
+    style = target if isinstance(target, Style) else None
+    category = style.category if style is not None else target
+    limit = applicability.limit_for(parameter, GarmentProfile.of(style)) if style else parameter.limit_for(category)
+    reported = _reported(value)
+    na_reason = (na_reason or "").strip()
+    if na_reason or is_not_applicable(value):
+        return _not_applicable(parameter, style, category, limit, reported, na_reason)
     reader = limit or (parameter.limits[0] if parameter.limits else None)
     try:
         if reader is None:
@@ -212,7 +277,15 @@ def evaluate(parameter: SafetyParameter, category: str, value: Any) -> Evaluatio
                 raise UnreadableValue(str(_l("Expected a value.")))
             judgement = Judgement(Outcome.NOT_APPLICABLE, value.strip(), "")
         else:
-            judgement = judge(reader.comparator, reader.limit, parameter.unit, value, category=reader.category)
+            judgement = judge(
+                reader.comparator,
+                reader.limit,
+                parameter.unit,
+                value,
+                category=reader.category,
+                reporting_limit=reporting_limit,
+                default_reporting_limit=parameter.reporting_limit,
+            )
     except UnreadableValue as exc:
         raise _invalid({"value": str(exc)}) from exc
     if limit is None:
@@ -220,13 +293,52 @@ def evaluate(parameter: SafetyParameter, category: str, value: Any) -> Evaluatio
             Outcome.NOT_APPLICABLE,
             judgement.value,
             str(_l("%(code)s has no limit for category %(category)s.", code=parameter.code, category=category)),
+            reporting_limit=judgement.reporting_limit,
         )
-    return Evaluation(parameter, category, limit, judgement)
+    return Evaluation(parameter, category, limit, judgement, reported)
+
+
+def _not_applicable(
+    parameter: SafetyParameter,
+    style: Style | None,
+    category: str,
+    limit: ParameterLimit | None,
+    reported: str,
+    reason: str,
+) -> Evaluation:
+    if not reason:
+        raise _invalid({"na_reason": str(_l("Say why the parameter does not apply to this garment."))})
+    if style is not None:
+        required, _, _ = plan_parameters(style) if style.cmia_required else ([], None, None)
+        applies = any(candidate.id == parameter.id for candidate in required) or (
+            not style.cmia_required and applicability.applies(parameter, GarmentProfile.of(style))
+        )
+    else:
+        applies = limit is not None
+    if applies:
+        raise _invalid(
+            {
+                "value": str(
+                    _l(
+                        "%(code)s applies to this garment: record the lab's result, not N/A.",
+                        code=parameter.code,
+                    )
+                )
+            }
+        )
+    judgement = Judgement(Outcome.NOT_APPLICABLE, "N/A", reason)
+    return Evaluation(parameter, category, limit, judgement, reported or "N/A", reason)
 
 
 def evaluate_request(command: Evaluate) -> Evaluation:
     """The command's value judged; raises ValidationError naming an unknown parameter too."""
-    return evaluate(_named_parameter(command.parameter), command.category, command.value)
+    return evaluate(
+        _named_parameter(command.parameter),
+        command.category,
+        command.value,
+        reporting_limit=command.reporting_limit,
+        na_reason=command.na_reason,
+    )
 
 
 def _named_parameter(code: str) -> SafetyParameter:
@@ -262,7 +374,9 @@ def record_result(batch: Batch, command: NewResult, actor: User) -> LabResult:
                     )
                 }
             )
-    evaluation = evaluate(parameter, batch.style.category, command.value)
+    evaluation = evaluate(
+        parameter, batch.style, command.value, reporting_limit=command.reporting_limit, na_reason=command.na_reason
+    )
     with unit_of_work() as session:
         result = result_from(evaluation, batch=batch, lot=lot, report=command, actor=actor)
         session.add(result)
@@ -282,11 +396,15 @@ def result_from(
 ) -> LabResult:
     """The result record of ``evaluation``, with the lab, report number and test date of ``report``."""
     limit = evaluation.limit
+    judgement = evaluation.judgement
     return LabResult(
         batch=batch,
         lot=lot,
         parameter=evaluation.parameter,
-        value=evaluation.judgement.value,
+        value=judgement.value,
+        reported=evaluation.reported,
+        reporting_limit=None if judgement.reporting_limit is None else format_decimal(judgement.reporting_limit),
+        na_reason=evaluation.na_reason,
         verdict=evaluation.judgement.outcome.value,
         category=evaluation.category,
         comparator=limit.comparator if limit else None,
@@ -346,28 +464,6 @@ def results_for_batch(batch: Batch) -> list[LabResult]:
 
 
 @dataclass
-class ParameterStatus:
-    parameter: SafetyParameter
-    #: "passed", "failed" or "missing": the latest result's verdict, or no result at all.
-    status: str
-    latest: LabResult | None = None
-
-
-@dataclass
-class BatchCoverage:
-    batch: Batch
-    parameters: list[ParameterStatus]
-    unapproved_lots: list[MaterialLot]
-
-    def codes(self, status: str) -> list[str]:
-        return [entry.parameter.code for entry in self.parameters if entry.status == status]
-
-    @property
-    def complete(self) -> bool:
-        return all(entry.status == "passed" for entry in self.parameters)
-
-
-@dataclass
 class QualityPlan:
     style: Style
     parameters: list[SafetyParameter]
@@ -380,6 +476,12 @@ class QualityPlan:
     trim_lot_count: int = 0
     batches: list[BatchCoverage] = field(default_factory=list)
     changes: list[PlanChange] = field(default_factory=list)
+    #: Parameters of the style's markets that its attributes rule out, shown with when they would apply.
+    not_applicable: list[SafetyParameter] = field(default_factory=list)
+
+    def limit_of(self, parameter: SafetyParameter) -> ParameterLimit | None:
+        """The limit of ``parameter`` that applies to this style (its category, attributes and conditions)."""
+        return applicability.limit_for(parameter, GarmentProfile.of(self.style))
 
     @property
     def lab_dip_met(self) -> bool:
@@ -390,14 +492,13 @@ class QualityPlan:
         return self.trim_lot_count > 0 and not self.trim_suppliers_unapproved
 
 
-def _derived_parameters(category: str) -> list[SafetyParameter]:
-    return [
-        parameter for parameter in list_parameters(category=category) if parameter.standard.startswith(PLAN_STANDARDS)
-    ]
-
-
 def plan_parameters(style: Style) -> tuple[list[SafetyParameter], set[str], list[SafetyParameter]]:
-    """The parameters a style's plan requires, the codes added by hand, and the derived ones dropped."""
+    """The parameters a style's plan requires, the codes added by hand, and the applicable ones a quality
+    manager marked not applicable (with the reason kept in the plan's history).
+
+    Derived: every parameter that applies to the style (:mod:`capa.safety.applicability`: its markets,
+    category and attributes). A mandatory parameter stays required even where an older adjustment dropped it.
+    """
     if not style.cmia_required:
         return [], set(), []
     adjustments = {
@@ -408,30 +509,47 @@ def plan_parameters(style: Style) -> tuple[list[SafetyParameter], set[str], list
             .options(selectinload(PlanAdjustment.parameter).selectinload(SafetyParameter.limits))
         )
     }
-    derived = _derived_parameters(style.category)
-    required = [p for p in derived if adjustments.get(p.code) is None or adjustments[p.code].included]
-    dropped = [p for p in derived if adjustments.get(p.code) is not None and not adjustments[p.code].included]
+    profile = GarmentProfile.of(style)
+    derived = [p for p in list_parameters() if applicability.applies(p, profile)]
+
+    def dropped_by_hand(parameter: SafetyParameter) -> bool:
+        adjustment = adjustments.get(parameter.code)
+        return adjustment is not None and not adjustment.included and not parameter.mandatory
+
+    required = [p for p in derived if not dropped_by_hand(p)]
+    dropped = [p for p in derived if dropped_by_hand(p)]
     derived_codes = {p.code for p in derived}
-    added = [a.parameter for a in adjustments.values() if a.included and a.parameter.code not in derived_codes]
+    added = [
+        a.parameter
+        for a in adjustments.values()
+        if a.included
+        and a.parameter.code not in derived_codes
+        and not a.parameter.retired
+        and applicability.limit_for(a.parameter, profile) is not None
+    ]
     required = sorted(required + added, key=lambda p: p.code)
     return required, {p.code for p in added}, dropped
 
 
-def _coverage(batch: Batch, required: list[SafetyParameter], latest: dict) -> BatchCoverage:
-    entries = []
-    for parameter in required:
-        result = latest.get((batch.id, parameter.id))
-        status = "missing" if result is None else ("passed" if result.verdict == Outcome.PASS else "failed")
-        entries.append(ParameterStatus(parameter, status, result))
-    unapproved = [lot for lot in batch.lots if lot.supplier.approval != SupplierApproval.APPROVED]
-    return BatchCoverage(batch, entries, unapproved)
+def not_applicable_by_attributes(style: Style) -> list[SafetyParameter]:
+    """The parameters of the style's markets with a limit for its category that its attributes rule out
+    (no prints, no cords of that kind, another age group…): shown on the plan with when they would apply."""
+    profile = GarmentProfile.of(style)
+    return [
+        parameter
+        for parameter in list_parameters()
+        if not parameter.retired
+        and parameter.market in profile.markets
+        and applicability.limit_for(parameter, profile) is not None
+        and not applicability.holds(parameter.applies_when, profile)
+    ]
 
 
 def coverage_for(batch: Batch) -> BatchCoverage:
-    """For a batch: each parameter its style's plan requires, with the latest result's status, and the lots
-    that come from suppliers that are not approved."""
-    required, _, _ = plan_parameters(batch.style)
-    return _coverage(batch, required, latest_results(LabResult.batch_id == batch.id, by_batch_and_parameter))
+    """For a batch: each parameter its style's plan requires, per colourway and overall, by the rules of
+    :mod:`capa.safety.coverage`, and the lots that come from suppliers that are not approved."""
+    required, _added, dropped = plan_parameters(batch.style)
+    return batch_coverages([batch], required, dropped)[0]
 
 
 def plan_for(style: Style) -> QualityPlan:
@@ -441,9 +559,9 @@ def plan_for(style: Style) -> QualityPlan:
     plan = QualityPlan(style, required, added, dropped)
     if not style.cmia_required:
         return plan
+    plan.not_applicable = not_applicable_by_attributes(style)
     batches = masterdata.list_batches(style=style)
-    latest = latest_results(LabResult.batch_id.in_([batch.id for batch in batches]), by_batch_and_parameter)
-    plan.batches = [_coverage(batch, required, latest) for batch in batches]
+    plan.batches = batch_coverages(batches, required, dropped)
 
     lab_dip_lots = {lot.id for batch in batches for lot in batch.lots if lot.kind in (LotKind.FABRIC, LotKind.DYE_LOT)}
     # Only results judged against this style's category count: a shared fabric lot may have passed a
@@ -484,7 +602,26 @@ def adjust_plan(style: Style, command: AdjustPlan, actor: User) -> PlanChange:
     if not style.cmia_required:
         raise _invalid({"parameter": str(_l("Style %(code)s does not require CMIA; it has no plan.", code=style.code))})
     parameter = _named_parameter(command.parameter)
-    if command.included and parameter.limit_for(style.category) is None:
+    if not command.included and parameter.mandatory:
+        raise _invalid(
+            {
+                "parameter": str(
+                    _l(
+                        "%(code)s always applies where it has a limit: it cannot be marked not applicable.",
+                        code=parameter.code,
+                    )
+                )
+            }
+        )
+    if command.included and parameter.retired:
+        raise _invalid(
+            {
+                "parameter": str(
+                    _l("%(code)s was retired from the catalog; it is no longer planned.", code=parameter.code)
+                )
+            }
+        )
+    if command.included and applicability.limit_for(parameter, GarmentProfile.of(style)) is None:
         # Its results would all be not_applicable: the batch could never show it as passed.
         raise _invalid(
             {

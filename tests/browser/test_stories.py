@@ -425,6 +425,12 @@ def test_cmia_tech_pack_quality_plan(plant, person, language, size):
     qm.label("Name").fill("Infant two-piece set")
     qm.label("Safety category (GB 18401)").select_option("A")
     qm.label("Tech pack requires CMIA compliance").check()
+    qm.label("Age group").select_option("infant")
+    # Sold in China: the box is ticked for a new style; snaps over 6 mm bring the attachment pull test.
+    expect(page.get_by_role("group", name=qm.t("Sold in")).get_by_role("checkbox", name=qm.t("China"))).to_be_checked()
+    page.get_by_role("group", name=qm.t("Trims and attachments, by largest dimension")).get_by_role(
+        "checkbox", name=qm.t("Large: over 6 mm")
+    ).check()
     qm.button("Save").click()
     expect(qm.heading("SET-500 · Infant two-piece set", level=1)).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text(qm.t("required by the tech pack"))
@@ -432,6 +438,8 @@ def test_cmia_tech_pack_quality_plan(plant, person, language, size):
     plan = page.locator("section.plan")
     expect(plan.get_by_role("heading", name=qm.t("Quality plan (CMIA)"))).to_be_visible()
     expect(plan.get_by_role("link", name="CN-FORM", exact=True)).to_be_visible()
+    expect(plan.get_by_role("link", name="CN-ATT-GT6", exact=True)).to_be_visible()
+    expect(plan.get_by_role("link", name="CN-ATT-3TO6", exact=True)).to_have_count(0)
     checkpoints = plan.locator("ol.checkpoints > li")
     expect(checkpoints).to_have_count(3)
     expect(checkpoints.nth(0)).to_contain_text(qm.t("Verify the lab-dip test report for these parameters"))
@@ -453,8 +461,8 @@ def test_cmia_tech_pack_quality_plan(plant, person, language, size):
 
     coverage = page.locator("section.coverage")
     expect(coverage).to_contain_text("TR-90 (TRIM-09, conditional)")
-    cn_form = coverage.get_by_role("row").filter(has=page.get_by_role("link", name="CN-FORM", exact=True))
-    expect(cn_form).to_contain_text(qm.t("missing"))
+    cn_form = coverage.get_by_role("listitem").filter(has=page.get_by_role("link", name="CN-FORM", exact=True))
+    expect(coverage.locator("ul.coverage-missing")).to_contain_text("CN-FORM")
 
     # A passing formaldehyde result, through the "Record" link of its row.
     qm.link(qm.t("Record"), cn_form).click()
@@ -465,12 +473,11 @@ def test_cmia_tech_pack_quality_plan(plant, person, language, size):
     qm.button("Record and judge").click()
     recorded = qm.t("Result recorded: %(verdict)s. %(why)s", verdict="pass", why="").strip()
     expect(qm.status(recorded)).to_be_visible()
-    cn_form = (
-        page.locator("section.coverage")
-        .get_by_role("row")
-        .filter(has=page.get_by_role("link", name="CN-FORM", exact=True))
-    )
-    expect(cn_form).to_contain_text(qm.t("passed"))
+    coverage = page.locator("section.coverage")
+    expect(coverage.locator("ul.coverage-missing")).not_to_contain_text("CN-FORM")
+    passed = coverage.locator("details").filter(has_text=qm.t("Passed (%(n)d)", n=1))
+    passed.locator("summary").click()
+    expect(passed.get_by_role("link", name="CN-FORM", exact=True)).to_be_visible()
 
     # The style's plan: the final batch test no longer lists CN-FORM among the missing.
     qm.link("SET-500").click()

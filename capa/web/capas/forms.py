@@ -126,6 +126,13 @@ class PhotoForm(FlaskForm):
     photos = MultipleFileField(_l("Photos (JPEG, PNG or HEIC)"), render_kw={"accept": PHOTO_ACCEPT})
 
 
+class RaiseNCForm(FlaskForm):
+    """Raising an NC from a failing result on the batch page: a button, the hold chosen, a defect type if needed."""
+
+    hold = StringField()
+    defect_type = StringField()
+
+
 class DefectTypeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])

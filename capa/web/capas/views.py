@@ -22,7 +22,7 @@ from flask_login import current_user
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
 from capa.capas import defect_types as defect_type_service
-from capa.capas import filing, gates, lookup, pending_photos, photos, policy, progress, queries, steps
+from capa.capas import filing, gates, lookup, pending_photos, photos, policy, progress, queries, raising, steps
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -34,6 +34,7 @@ from capa.capas.commands import (
     NCFilters,
     NewAction,
     NewDefectType,
+    RaiseNC,
     ReleaseHold,
     Retest,
     Review,
@@ -69,6 +70,7 @@ from capa.web.capas.forms import (
     EditForm,
     FileForm,
     PhotoForm,
+    RaiseNCForm,
     ReleaseForm,
     ReviewForm,
     RootCauseForm,
@@ -308,7 +310,32 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         latest_tests=latest,
         gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == State.VERIFICATION else [],
         analysis_approved=gates.approved_analysis(nc),
+        rejudged=queries.rejudged_failures(nc),
     ), status
+
+
+@bp.post("/results/<int:result_id>/raise-nc")
+@requires(step_permission(Step.FILE))
+def raise_nc(result_id: int):
+    """Raise an NC from a failing result (the batch page's form): to the new NC's page, or back to the batch
+    page with the reason it was refused."""
+    result = raising.get_result(result_id)
+    back = url_for("masterdata.batch", number=result.batch.number) if result.batch else url_for(".nc_list")
+    form = RaiseNCForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(error) for errors in form.errors.values() for error in errors), "error")
+        return redirect(back)
+    try:
+        nc = raising.raise_nc_from_result(
+            result,
+            command_from(form, RaiseNC, hold=form.hold.data or None, defect_type=form.defect_type.data or None),
+            current_user,
+        )
+    except DomainError as exc:
+        flash(" ".join(exc.fields.values()) if exc.fields else exc.message, "error")
+        return redirect(back)
+    flash(_("%(number)s raised from the failing result.", number=nc.number), "success")
+    return redirect(url_for(".nc", number=nc.number))
 
 
 @bp.route("/nc/<number>")

@@ -1,9 +1,28 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
+from capa.masterdata.models import (
+    AgeGroup,
+    CordPlace,
+    Fill,
+    LotKind,
+    Market,
+    SafetyCategory,
+    SupplierApproval,
+    TrimSize,
+)
 from capa.web.forms import options
 
 APPROVAL_LABELS = {
@@ -38,11 +57,61 @@ class SupplierForm(FlaskForm):
     approval = SelectField(_l("Approval"), choices=options(APPROVAL_LABELS))
 
 
+AGE_GROUP_LABELS = {
+    AgeGroup.INFANT: _l("Infants, 36 months and under"),
+    AgeGroup.CHILD_3_7: _l("Children over 3 up to 7 years (about 130 cm)"),
+    AgeGroup.CHILD_7_14: _l("Children 7 to 14 years"),
+}
+MARKET_LABELS = {Market.CN: _l("China"), Market.EU: _l("European Union"), Market.US: _l("United States")}
+TRIM_SIZE_LABELS = {
+    TrimSize.SMALL: _l("Small: 3 mm or less"),
+    TrimSize.MEDIUM: _l("Medium: over 3 up to 6 mm"),
+    TrimSize.LARGE: _l("Large: over 6 mm"),
+}
+CORD_PLACE_LABELS = {
+    CordPlace.HOOD_NECK: _l("Hood and neck"),
+    CordPlace.WAIST: _l("Waist"),
+    CordPlace.HEM: _l("Lower hem"),
+    CordPlace.SLEEVE: _l("Sleeve"),
+    CordPlace.BACK: _l("Back"),
+    CordPlace.TIE_BELT: _l("Tie belt"),
+    CordPlace.SHOULDER_STRAP: _l("Shoulder straps"),
+    CordPlace.OTHER: _l("Elsewhere"),
+}
+FILL_LABELS = {Fill.NONE: _l("No fill"), Fill.FIBRE: _l("Fibre fill"), Fill.DOWN: _l("Down or feather")}
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a group of check boxes (rendered as a fieldset by the form templates)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class StyleForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
     category = SelectField(_l("Safety category (GB 18401)"), choices=options(CATEGORY_LABELS))
     cmia_required = BooleanField(_l("Tech pack requires CMIA compliance"))
+    age_group = SelectField(
+        _l("Age group"), choices=options(AGE_GROUP_LABELS, blank=True), default="", validate_choice=False
+    )
+    markets = CheckboxesField(_l("Sold in"), choices=options(MARKET_LABELS), default=[Market.CN.value])
+    prints = BooleanField(_l("Has prints or coatings"))
+    trims = CheckboxesField(_l("Trims and attachments, by largest dimension"), choices=options(TRIM_SIZE_LABELS))
+    metal_parts = BooleanField(_l("Has metal parts (snaps, rivets, zips)"))
+    cords = CheckboxesField(_l("Cords, drawstrings or ties"), choices=options(CORD_PLACE_LABELS))
+    # Checked by the command, which reads a fill left out as "unchanged".
+    fill = SelectField(_l("Fill"), choices=options(FILL_LABELS), default=Fill.NONE.value, validate_choice=False)
+    dark_shade = BooleanField(_l("Dark shade (deeper than 1/1 standard depth)"))
+    raised_surface = BooleanField(_l("Raised-fibre surface (fleece, pile)"))
+    sleepwear = BooleanField(_l("Children's sleepwear"))
+    childcare = BooleanField(_l("Child-care article (bib, sleepwear for 3 years and under)"))
+    fibre_content = StringField(_l("Fibre content as on the label"))
+
+
+class StyleEditForm(StyleForm):
+    reason = TextAreaField(_l("Reason for a change of category or attributes"))
 
 
 class LotForm(Form):

@@ -1,10 +1,12 @@
 """Pages for master data. Each view parses its form, calls one service function and renders."""
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
-from capa.capas import queries
+from capa.capas import queries, raising
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -16,15 +18,23 @@ from capa.masterdata.commands import (
     StyleChanges,
     SupplierChanges,
 )
+from capa.masterdata.models import Style
+from capa.safety import rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
 from capa.web.masterdata.forms import (
+    AGE_GROUP_LABELS,
     APPROVAL_LABELS,
     CATEGORY_LABELS,
+    CORD_PLACE_LABELS,
+    FILL_LABELS,
     LOT_KIND_LABELS,
+    MARKET_LABELS,
+    TRIM_SIZE_LABELS,
     AddLotsForm,
     BatchForm,
     LineForm,
+    StyleEditForm,
     StyleForm,
     SupplierForm,
 )
@@ -38,7 +48,23 @@ def labels():
         "approval_labels": APPROVAL_LABELS,
         "category_labels": CATEGORY_LABELS,
         "lot_kind_labels": LOT_KIND_LABELS,
+        "age_group_labels": AGE_GROUP_LABELS,
+        "market_labels": MARKET_LABELS,
+        "trim_size_labels": TRIM_SIZE_LABELS,
+        "cord_place_labels": CORD_PLACE_LABELS,
+        "fill_labels": FILL_LABELS,
+        "style_field_labels": {name: field.args[0] for name, field in vars(StyleEditForm).items() if _is_field(field)},
     }
+
+
+def _is_field(value) -> bool:
+    return hasattr(value, "field_class") and bool(getattr(value, "args", ()))
+
+
+@bp.app_template_filter("attr_label")
+def attr_label(value: str, labels: dict) -> str:
+    """A stored vocabulary value (``hood_neck``) by its label in the reader's language."""
+    return str(labels.get(value, value))
 
 
 # Lines ---------------------------------------------------------------------------------------------------
@@ -144,6 +170,7 @@ def style(code: str):
         style=style,
         plan=safety.plan_for(style),
         batches=service.list_batches(style=style),
+        rejudgements=rejudging.rejudgements_of_style(style),
     )
 
 
@@ -165,10 +192,24 @@ def style_new():
 @requires(Permission.MANAGE_MASTERDATA)
 def style_edit(code: str):
     style = service.get_style(code)
-    form = StyleForm(obj=style)
+    form = StyleEditForm(obj=style)
+
+    def save() -> Style:
+        outcome = rejudging.change_style(style, command_from(form, StyleChanges, exclude={"code"}), current_user)
+        if outcome.verdicts_changed:
+            flash(
+                ngettext(
+                    "%(num)d lab result changed verdict under the new rule.",
+                    "%(num)d lab results changed verdict under the new rule.",
+                    len(outcome.verdicts_changed),
+                ),
+                "warning",
+            )
+        return style
+
     return handle_form(
         form,
-        lambda: service.update_style(style, command_from(form, StyleChanges, exclude={"code"})),
+        save,
         success=lambda style: url_for(".style", code=style.code),
         message=lambda style: _("Style %(code)s saved.", code=style.code),
         template="masterdata/record_form.html",
@@ -194,6 +235,7 @@ def batch(number: str):
         "masterdata/batch.html",
         batch=batch,
         coverage=safety.coverage_for(batch),
+        raise_offer=raising.RaiseOffer.for_user(current_user),
         results=safety.results_for_batch(batch),
         held_by=queries.held_numbers(batch),
     )

@@ -10,7 +10,7 @@ from capa.capas.states import OPEN
 from capa.common.commands import parse
 from capa.common.errors import ValidationError
 from capa.masterdata import service as masterdata
-from capa.safety import service
+from capa.safety import applicability, rejudging, service
 from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult, ParameterFilters
 from capa.safety.judging import InvalidLimit, UnreadableValue, describe_limit, judge
 from capa.safety.models import LIMIT_CATEGORIES
@@ -46,9 +46,25 @@ def explained(result) -> str:
     if not result.comparator or result.limit is None:
         return result.explanation
     try:
-        return judge(result.comparator, result.limit, result.unit, result.value, category=result.category).explanation
+        return judge(
+            result.comparator,
+            result.limit,
+            result.unit,
+            result.value,
+            category=result.category,
+            reporting_limit=result.reporting_limit,
+        ).explanation
     except (InvalidLimit, UnreadableValue, ValueError):
         return result.explanation
+
+
+@bp.app_template_filter("condition_text")
+def condition_text(condition: str) -> str:
+    """When a parameter applies (or a limit holds), in the reader's language."""
+    try:
+        return applicability.describe(condition)
+    except applicability.InvalidCondition:
+        return condition
 
 
 @bp.app_context_processor
@@ -90,7 +106,9 @@ def parameter(code: str):
 @requires(Permission.MAINTAIN_CATALOG)
 def edit_limit(code: str, category: str):
     parameter = service.get_parameter(code)
-    limit = next((row for row in parameter.limits if row.category == category), None)
+    # ?condition=dark_shade: the limit that holds under that condition instead of the category's plain one.
+    condition = request.args.get("condition", "")
+    limit = next((row for row in parameter.limits if (row.category, row.condition) == (category, condition)), None)
     form = LimitForm(
         obj=limit,
         data=None if limit else {"comparator": parameter.limits[0].comparator} if parameter.limits else None,
@@ -99,12 +117,15 @@ def edit_limit(code: str, category: str):
         form.reason.data = ""
     return handle_form(
         form,
-        lambda: service.change_limit(parameter, category, command_from(form, ChangeLimit), current_user),
+        lambda: rejudging.change_limit(
+            parameter, category, command_from(form, ChangeLimit, condition=condition or None), current_user
+        ),
         success=lambda _limit: url_for(".parameter", code=parameter.code),
         message=lambda _limit: _("Limit of %(code)s for %(category)s saved.", code=parameter.code, category=category),
         template="safety/limit_form.html",
         parameter=parameter,
         category=category,
+        condition=condition,
         limit=limit,
     )
 
