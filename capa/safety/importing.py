@@ -17,24 +17,18 @@ reason. Nothing is stored when any problem is found; otherwise every report of t
 of work.
 """
 
-import contextlib
 import io
-import json
 import re
-import secrets
-import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from capa.accounts.models import User
+from capa.common import pending
 from capa.common.commands import parse
 from capa.common.errors import ValidationError
 from capa.common.transaction import unit_of_work
@@ -398,63 +392,20 @@ def describe(errors: Iterable[RowError]) -> list[str]:
 
 # A file kept between its preview and its confirmation ------------------------------------------------------
 
-#: How long a previewed file waits for its confirmation.
-PENDING_LIFETIME = timedelta(days=1)
-#: What ``secrets.token_urlsafe(24)`` gives: nothing else is ever used as a file name.
-TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+#: Previewed import files, kept for their confirmation (capa.common.pending).
+PENDING_KIND = "imports"
 
 
 def keep_pending(data: bytes, filename: str, owner: User) -> str:
-    """Keep a previewed file for ``owner`` until it is confirmed (a day at most); its unguessable token.
-
-    The file lies in the owner's own folder, so another user's token is unknown; older files of every user are
-    removed on the way. The confirmation imports exactly these bytes, checked again."""
-    _expire()
-    folder = _pending_folder(owner)
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.data").write_bytes(data)
-    # Written last: a file without its name is not found, so a half-kept file is never imported.
-    (folder / f"{token}.json").write_text(json.dumps({"name": filename[:200]}), encoding="utf-8")
-    return token
+    """Keep a previewed file for ``owner`` until it is confirmed (a day at most); its unguessable token. The
+    confirmation imports exactly these bytes, checked again."""
+    return pending.keep(PENDING_KIND, owner.id, data, filename)
 
 
 def load_pending(token: str, owner: User) -> tuple[str, bytes] | None:
     """``owner``'s kept file ``token`` (its name and bytes), or None: malformed, unknown, expired, another's."""
-    if not isinstance(token, str) or not TOKEN.fullmatch(token):
-        return None
-    folder = _pending_folder(owner)
-    try:
-        data_path = folder / f"{token}.data"
-        if data_path.stat().st_mtime < time.time() - PENDING_LIFETIME.total_seconds():
-            return None
-        name = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))["name"]
-        return str(name), data_path.read_bytes()
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return pending.load(PENDING_KIND, owner.id, token)
 
 
 def discard_pending(token: str, owner: User) -> None:
-    if isinstance(token, str) and TOKEN.fullmatch(token):
-        folder = _pending_folder(owner)
-        (folder / f"{token}.data").unlink(missing_ok=True)
-        (folder / f"{token}.json").unlink(missing_ok=True)
-
-
-def _expire() -> None:
-    oldest = time.time() - PENDING_LIFETIME.total_seconds()
-    root = _pending_root()
-    if not root.is_dir():
-        return
-    for path in root.glob("*/*"):
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < oldest:
-                path.unlink(missing_ok=True)
-
-
-def _pending_root() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "pending-imports"
-
-
-def _pending_folder(owner: User) -> Path:
-    return _pending_root() / str(owner.id)
+    pending.discard(PENDING_KIND, owner.id, token)

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from wtforms import (
+    BooleanField,
     FieldList,
     Form,
     FormField,
@@ -28,6 +29,7 @@ from wtforms import (
 )
 
 from capa.accounts.permissions import Permission, requires
+from capa.common import pending
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.errors import DomainError, ValidationError
 from capa.masterdata import service as masterdata
@@ -76,6 +78,24 @@ class LabReportForm(FlaskForm):
     report_date = StringField(_l("Report date"))
     rows = FieldList(FormField(ResultRow))
     pdf = FileField(_l("The report's PDF (optional)"))
+    #: The PDF sent with a refused form, kept for its sender (capa.common.pending) so it need not be chosen again.
+    pdf_token = HiddenField()
+    pdf_discard = BooleanField(_l("Remove the kept PDF"))
+
+
+#: Lab report PDFs kept while their form is refused.
+PENDING_PDF = "report-pdfs"
+
+
+def _chosen_pdf(form: LabReportForm) -> tuple[str, bytes] | None:
+    """The PDF the form sends: a file chosen now, else the one kept from a refused round (unless removed)."""
+    upload = form.pdf.data
+    if upload and getattr(upload, "filename", ""):
+        return upload.filename or "report.pdf", upload.read()
+    if form.pdf_discard.data:
+        pending.discard(PENDING_PDF, current_user.id, form.pdf_token.data)
+        return None
+    return pending.load(PENDING_PDF, current_user.id, form.pdf_token.data)
 
 
 class ImportForm(FlaskForm):
@@ -120,13 +140,17 @@ def new_report(number: str):
     for entry in form.rows.entries:
         entry.form.lot.choices = lot_choices
     status = 200
+    kept_pdf = None
     if form.is_submitted():
+        pdf = _chosen_pdf(form)
         try:
-            report = _save(form, batch)
+            report = _save(form, batch, pdf)
         except DomainError as exc:
             _show(form, exc)
             status = 400
+            kept_pdf = _keep(form, pdf, exc)
         else:
+            pending.discard(PENDING_PDF, current_user.id, form.pdf_token.data)
             flash(
                 _("Lab report %(number)s recorded with %(n)d results.", number=report.number, n=len(report.results)),
                 "success",
@@ -139,11 +163,24 @@ def new_report(number: str):
         batch=batch,
         planned=set(planned),
         parameters=parameters,
+        kept_pdf=kept_pdf,
         laboratories=reports.list_laboratories(),
     ), status
 
 
-def _save(form: LabReportForm, batch: Batch):
+def _keep(form: LabReportForm, pdf: tuple[str, bytes] | None, error: DomainError) -> str | None:
+    """Keep a refused form's PDF when it was itself accepted; the name to show beside the file field."""
+    form.pdf_discard.data = False
+    if pdf is None or "pdf" in error.fields:
+        form.pdf_token.data = ""
+        return None
+    chosen_now = bool(form.pdf.data and getattr(form.pdf.data, "filename", ""))
+    if chosen_now or pending.load(PENDING_PDF, current_user.id, form.pdf_token.data) is None:
+        form.pdf_token.data = pending.keep(PENDING_PDF, current_user.id, pdf[1], pdf[0])
+    return pdf[0]
+
+
+def _save(form: LabReportForm, batch: Batch, pdf: tuple[str, bytes] | None):
     """Record the report from the form's filled rows (and its PDF), or raise naming the form's own fields."""
     filled = [(index, entry.form) for index, entry in enumerate(form.rows.entries) if not entry.form.is_blank()]
     aliases = {f"laboratory.{name}": name for name in ("cnas_number", "cma_number", "iso17025")}
@@ -170,8 +207,6 @@ def _save(form: LabReportForm, batch: Batch):
         "report_date": form.report_date.data,
         "results": [{name: row[name].data for name in ("parameter", *ROW_FIELDS)} for _index, row in filled],
     }
-    upload = form.pdf.data
-    pdf = (upload.filename or "report.pdf", upload.read()) if upload and upload.filename else None
     problems: dict[str, str] = {}
     command = None
     try:
