@@ -342,20 +342,37 @@ def test_parameters_marked_not_applicable_stand_apart_from_the_required_ones(pla
     assert droppable not in answer["missing"]
 
 
-def test_a_lab_s_not_applicable_result_makes_a_not_applicable_row_that_does_not_block_release(plant, qm):
+def test_a_not_applicable_result_of_a_parameter_the_plan_requires_does_not_count(plant, qm):
+    # Recorded as N/A before the style or the catalog made the parameter apply: no result for it now.
     for code in required_codes("RMP-A"):
         if code != "CN-FORM":
             add_result("B-2", code, "ok", verdict=Outcome.PASS)
     add_result("B-2", "CN-FORM", "N/A", verdict=Outcome.NOT_APPLICABLE, na_reason="No resin finish")
     answer = qm.get("/api/v1/batches/B-2/coverage").json
-    assert statuses(answer)["CN-FORM"] == "not_applicable"
-    assert "CN-FORM" in answer["not_applicable"]
-    assert answer["releasable"] is True
-    assert colourway(answer, "")["CN-FORM"]["governing"]["na_reason"] == "No resin finish"
-    # A failure of another lot is worse than the lab's N/A.
-    add_result("B-2", "CN-FORM", "35", component="trim", lot="SN-1")
+    assert statuses(answer)["CN-FORM"] == "missing"
+    assert "CN-FORM" not in answer["not_applicable"]
+    assert answer["releasable"] is False
+    add_result("B-2", "CN-FORM", "12")
     answer = qm.get("/api/v1/batches/B-2/coverage").json
-    assert (statuses(answer)["CN-FORM"], answer["releasable"]) == ("failed", False)
+    assert (statuses(answer)["CN-FORM"], answer["releasable"]) == ("passed", True)
+
+
+def test_an_expired_newer_result_is_not_replaced_by_an_older_current_one(plant, qm, app):
+    with app.app_context():
+        app.config["CAPA_REPORT_VALIDITY_MONTHS"] = "chemical=1"
+    today = plant_today()
+    add_result("B-2", "CN-FORM", "10", tested_at=today - timedelta(days=20))
+    add_result("B-2", "CN-FORM", "45", tested_at=today - timedelta(days=45))
+    add_result("B-2", "CN-FORM", "12", tested_at=today - timedelta(days=40))
+    # The latest result is current and passes: passed.
+    assert statuses(qm.get("/api/v1/batches/B-2/coverage").json)["CN-FORM"] == "passed"
+    add_result("B-2", "CN-FORM", "45", tested_at=today - timedelta(days=35), lot="DL-N")
+    add_result("B-2", "CN-FORM", "9", tested_at=today - timedelta(days=25), lot="DL-N")
+    add_result("B-2", "CN-FORM", "48", tested_at=today - timedelta(days=33), lot="DL-R")
+    # Lot DL-R's latest result failed but expired; the lot is due for a retest, never passed by another lot.
+    answer = qm.get("/api/v1/batches/B-2/coverage").json
+    assert statuses(answer)["CN-FORM"] == "expired"
+    assert answer["releasable"] is False
 
 
 # The API's shape -----------------------------------------------------------------------------------------

@@ -886,3 +886,15 @@ def test_any_reporting_limit_passes_only_at_or_below_the_limit_and_reads_back(re
     assert reporting_limit <= limit
     assert (first.outcome, first.reporting_limit) == (PASS, reporting_limit)
     assert judge("max", str(limit), "mg/kg", first.value, category="A") == first
+
+
+@pytest.mark.parametrize("written", ["3,5", "4,5", "2,5 4"])
+def test_a_grade_with_a_comma_between_two_digits_is_refused_as_ambiguous(written):
+    # Grade 3.5 with a decimal comma, or colour change 3 and staining 5: one passes a limit of 3-4, one fails it.
+    with pytest.raises(UnreadableValue, match="decimal comma or two grades"):
+        judge("grade_min", "3-4", "grade", written, category="A")
+
+
+def test_grades_separated_by_a_comma_and_a_space_are_two_readings():
+    assert judge("grade_min", "3-4", "grade", "4, 5", category="A").value == "4"
+    assert judge("grade_min", "3-4", "grade", "3, 5", category="A").outcome == FAIL

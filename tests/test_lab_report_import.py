@@ -8,8 +8,10 @@ of docs/lab-report-example.csv); its GB18030 and XLSX variants are made here fro
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -224,6 +226,42 @@ def test_an_xlsx_export(app, world):
     rows[5]["value"] = "grey"
     errors = import_lab_reports(as_xlsx(rows), "bad.xlsx", world, dry_run=True).errors
     assert [(e.row, e.column) for e in errors] == [(7, "value")]
+
+
+def test_an_xlsx_cell_formatted_as_a_percentage_is_read_as_the_lab_sees_it(app, world):
+    # Excel keeps 0.5% as 0.005: read raw, a formaldehyde of "0.005" would pass; shown, it is 0.5 %, not mg/kg.
+    rows = example_rows()[:1]
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(list(rows[0]))
+    sheet.append([rows[0][name] for name in rows[0]])
+    value = sheet.cell(row=2, column=list(rows[0]).index("value") + 1)
+    value.value, value.number_format = 0.005, "0.0%"
+    out = io.BytesIO()
+    workbook.save(out)
+    errors = import_lab_reports(out.getvalue(), "percent.xlsx", world, dry_run=True).errors
+    assert [(e.row, e.column) for e in errors] == [(2, "value")]
+    assert "mg/kg" in errors[0].reason
+
+
+def test_an_xlsx_whose_parts_are_broken_is_refused_not_answered_with_an_error_page(app, world, client, auth):
+    good = io.BytesIO(as_xlsx(example_rows()))
+    broken = io.BytesIO()
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, b"<worksheet><unclosed" if item.filename.startswith("xl/worksheets/") else data)
+    outcome = import_lab_reports(broken.getvalue(), "broken.xlsx", world, dry_run=True)
+    assert outcome.errors and outcome.errors[0].row == 1
+    auth.as_role("quality_manager")
+    page = client.post(
+        "/lab-reports/import",
+        data={"file": (io.BytesIO(broken.getvalue()), "broken.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 400
+    assert "cannot be read as an XLSX workbook" in text(page.text)
+    assert counts() == (0, 0, 0)
 
 
 def test_a_file_that_is_no_table_is_refused_by_its_bytes(app, world):

@@ -27,7 +27,10 @@ API_MATRIX = [
     ("GET", "/api/v1/styles", None, EVERYONE, 200),
     ("GET", "/api/v1/styles/ST1", None, EVERYONE, 200),
     ("POST", "/api/v1/styles", {"code": "ST9", "name": "T", "category": "B"}, MANAGERS, 201),
-    ("PATCH", "/api/v1/styles/ST1", {"category": "B", "reason": "Sized for older children"}, MANAGERS, 200),
+    ("PATCH", "/api/v1/styles/ST1", {"name": "Tee for toddlers"}, MANAGERS, 200),
+    # The category and the attributes decide verdicts, like a limit: the quality manager's, not the admin's.
+    ("PATCH", "/api/v1/styles/ST1", {"category": "B", "reason": "Sized for older children"}, {"quality_manager"}, 200),
+    ("PATCH", "/api/v1/styles/ST1", {"prints": True, "reason": "Chest print added"}, {"quality_manager"}, 200),
     ("GET", "/api/v1/batches", None, EVERYONE, 200),
     ("GET", "/api/v1/batches/B1", None, EVERYONE, 200),
     ("POST", "/api/v1/batches", {"number": "B9", "style": "ST1", "line": "L1"}, MANAGERS, 201),

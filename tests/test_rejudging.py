@@ -376,3 +376,47 @@ def test_a_newer_catalog_leaves_a_result_recorded_n_a_alone(world, qm_api, tmp_p
     load_catalog(newer_catalog(tmp_path, "CN-PB", "A", limit="80"))
     assert result_state(na["id"])[0] == "not_applicable"
     assert rejudgements() == []
+
+
+def test_a_not_detected_result_the_corrected_limit_cannot_decide_is_recorded_as_failing(world, qm_api):
+    # ND with the method's reporting limit of 20 shows compliance with 20, not with 16: it must be tested again.
+    nd = record(qm_api, "A-1", "CN-FORM", "ND")
+    assert result_state(nd["id"])[:4] == ("pass", "A", "max", "20")
+    response = qm_api.put(
+        "/api/v1/parameters/CN-FORM/limits/A",
+        json={"comparator": "max", "limit": "16", "reason": "Buyer protocol asks for 16"},
+    )
+    assert response.status_code == 200, response.json
+    verdict, category, comparator, limit, explanation = result_state(nd["id"])
+    assert (verdict, category, comparator, limit) == ("fail", "A", "max", "16")
+    assert "ask for a lower reporting limit" in explanation
+    (entry,) = rejudgements()
+    assert (entry.old_verdict, entry.new_verdict, entry.old_limit, entry.new_limit) == (
+        "pass",
+        "fail",
+        "max 20",
+        "max 16",
+    )
+    coverage = qm_api.get("/api/v1/batches/A-1/coverage").json
+    assert "CN-FORM" in coverage["failed"]
+    # Judged again under a rule that changes nothing for it: no second entry.
+    qm_api.put(
+        "/api/v1/parameters/CN-FORM/limits/B",
+        json={"comparator": "max", "limit": "70", "reason": "Buyer protocol"},
+    )
+    assert count(ResultRejudgement) == 1
+
+
+def test_a_measured_value_with_a_not_applicable_reason_is_refused(world, qm_api):
+    body = {"parameter": "CN-CF-RUBDRY", "value": "4", "na_reason": "No dye", "lab": "SGS", "report_number": "X-1"}
+    response = qm_api.post("/api/v1/batches/A-1/results", json=body | {"tested_at": plant_today().isoformat()})
+    assert response.status_code == 400
+    assert set(response.json["error"]["fields"]) == {"na_reason"}
+    assert count(LabResult) == 0
+
+
+def test_an_unreadable_reporting_limit_is_named_as_such(world, qm_api):
+    body = {"parameter": "CN-FORM", "value": "ND", "reporting_limit": "abc", "lab": "SGS", "report_number": "X-1"}
+    response = qm_api.post("/api/v1/batches/A-1/results", json=body | {"tested_at": plant_today().isoformat()})
+    assert response.status_code == 400
+    assert set(response.json["error"]["fields"]) == {"reporting_limit"}

@@ -170,22 +170,28 @@ def _newest_first(results: Iterable[LabResult]) -> list[LabResult]:
 
 def colourway_status(parameter: SafetyParameter, results: list[LabResult], today: date) -> ColourwayStatus:
     """The status of one parameter for one colourway from the results counting for it, newest first (rules
-    4 and 5)."""
-    current = [result for result in results if not is_expired(result, today)]
+    4 and 5): the latest result of each lot decides that lot, whether it is current or not; a failing current
+    one fails the colourway, an expired one makes it due for a retest (an older pass of the same lot does not
+    stand in for it), and only current passes of every lot pass it.
+
+    A result recorded as not applicable does not count: the parameter applies to the garment (it is in its
+    plan), so an N/A recorded before the style or the catalog changed is no result for it.
+    """
+    measured = [result for result in results if result.verdict != Outcome.NOT_APPLICABLE]
     deciding: dict[int | None, LabResult] = {}
-    for result in current:
+    for result in measured:
         deciding.setdefault(result.lot_id, result)
     decided = list(deciding.values())
-    failures = [result for result in decided if result.verdict == Outcome.FAIL]
-    passes = [result for result in decided if result.verdict == Outcome.PASS]
+    current = [result for result in decided if not is_expired(result, today)]
+    expired = [result for result in decided if is_expired(result, today)]
+    failures = [result for result in current if result.verdict == Outcome.FAIL]
+    passes = [result for result in current if result.verdict == Outcome.PASS]
     if failures:
         return ColourwayStatus(parameter, FAILED, failures[0], results, failures)
+    if expired:
+        return ColourwayStatus(parameter, EXPIRED, expired[0], results)
     if passes:
         return ColourwayStatus(parameter, PASSED, passes[0], results)
-    if decided:
-        return ColourwayStatus(parameter, NOT_APPLICABLE, decided[0], results)
-    if results:
-        return ColourwayStatus(parameter, EXPIRED, results[0], results)
     return ColourwayStatus(parameter, MISSING, None, results)
 
 

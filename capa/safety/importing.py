@@ -19,11 +19,12 @@ of work.
 
 import io
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+import openpyxl
 import pandas as pd
 from flask_babel import lazy_gettext as _l
 
@@ -33,6 +34,7 @@ from capa.common.commands import parse
 from capa.common.errors import ValidationError
 from capa.common.transaction import unit_of_work
 from capa.safety.commands import NewLabReport
+from capa.safety.judging import format_decimal
 from capa.safety.models import Component, LabReport
 from capa.safety.reports import CheckedReport, review, store_report
 from capa.safety.service import list_parameters
@@ -209,12 +211,34 @@ def _read(data: bytes) -> tuple[_Table, list[RowError]]:
 
 
 def _excel(data: bytes) -> pd.DataFrame:
+    """The first sheet as the lab sees it: each cell as its text, a percentage as a percentage (a cell showing
+    0.5% holds 0.005; read raw, it would pass a 0.1 % limit)."""
     try:
-        return pd.read_excel(
-            io.BytesIO(data), sheet_name=0, header=None, dtype=str, keep_default_na=False, engine="openpyxl"
-        )
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            rows = [[_excel_cell(cell) for cell in row] for row in sheet.iter_rows()]
+        finally:
+            workbook.close()
+    except Exception as exc:
         raise UnreadableFile(str(_l("The file cannot be read as an XLSX workbook."))) from exc
+    width = max((len(row) for row in rows), default=0)
+    return pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype=str)
+
+
+def _excel_cell(cell: Any) -> str:
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float) and "%" in (getattr(cell, "number_format", "") or ""):
+        return f"{format_decimal(Decimal(repr(value)) * 100)} %"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
 
 
 def _csv(data: bytes) -> pd.DataFrame:

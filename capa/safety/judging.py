@@ -266,13 +266,32 @@ def format_grade(half_steps: int) -> str:
     return f"{low}-{low + 1}" if odd else str(low)
 
 
+# "3,5" with nothing around the comma: grade 3.5 with a decimal comma, or grades 3 and 5?
+_HALF_GRADE_COMMA = re.compile(r"(?<![\d.])([1-4]),5(?![\d.])")
+
+
 def _parse_grades(value: Any) -> int:
     """The lowest of one or more grades ("4, 3-4", "变色4级 沾色3-4级" or a list): the worst reading decides."""
     items = value if isinstance(value, list) else [value]
     parts: list[Any] = []
     for item in items:
         if isinstance(item, str):
-            parts.extend(part for part in re.split(r"[,;\s]+", _grade_text(item)) if part)
+            text = _grade_text(item)
+            ambiguous = _HALF_GRADE_COMMA.search(text)
+            if ambiguous:
+                # Grade 3.5 with a decimal comma, or colour change 3 and staining 5: the judge does not guess.
+                raise UnreadableValue(
+                    str(
+                        _l(
+                            "%(value)s may be one grade with a decimal comma or two grades: write it as %(half)s, "
+                            "or as %(both)s.",
+                            value=ambiguous.group(0),
+                            half=format_grade(int(ambiguous.group(1)) * 2 + 1),
+                            both=f"{ambiguous.group(1)}; 5",
+                        )
+                    )
+                )
+            parts.extend(part for part in re.split(r"[,;\s]+", text) if part)
         else:
             parts.append(item)
     if not parts:

@@ -8,8 +8,10 @@ Rules that live here:
   style's results on its batches; for a limit, every result of the parameter); each result whose verdict or
   limit changes keeps the earlier ones in a ResultRejudgement naming the change, so the history says which
   results changed verdict and why;
-- a result recorded as not applicable (with a reason) is a statement, not a value, and is left as it is; a
-  value the new rule cannot read (a limit changed to another comparator) keeps its verdict.
+- a result recorded as not applicable (with a reason) is a statement, not a value, and is left as it is
+  (coverage does not count it where the parameter now applies);
+- a result the new rule cannot decide (a "not detected" whose reporting limit is above the new limit, a value
+  the new comparator cannot read) no longer shows compliance: it is recorded as failing with the judge's reason.
 
 NC retests recorded without a batch are judged against the NC's category and are not re-judged by a style
 change (the NC names the category they were judged against).
@@ -23,13 +25,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
-from capa.common.errors import ValidationError
+from capa.accounts.permissions import Permission, allowed
+from capa.common.errors import PermissionDenied, ValidationError
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import StyleChanges
 from capa.masterdata.models import Batch, Style, StyleChange
-from capa.safety import service
+from capa.safety import applicability, service
 from capa.safety.commands import ChangeLimit
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult, LimitChange, ParameterLimit, ResultRejudgement, SafetyParameter
@@ -68,8 +71,8 @@ def rejudge(result: LabResult, target: Style | str, **cause: Any) -> ResultRejud
         return None
     try:
         evaluation = service.evaluate(result.parameter, target, result.value, reporting_limit=result.reporting_limit)
-    except ValidationError:
-        return None
+    except ValidationError as refusal:
+        return _undecided(result, target, refusal, cause)
     judgement, limit = evaluation.judgement, evaluation.limit
     comparator, limit_text = (limit.comparator, limit.limit) if limit else (None, None)
     before = (result.verdict, result.category, result.comparator, result.limit)
@@ -92,6 +95,49 @@ def rejudge(result: LabResult, target: Style | str, **cause: Any) -> ResultRejud
     return entry
 
 
+def _undecided(
+    result: LabResult, target: Style | str, refusal: ValidationError, cause: dict
+) -> ResultRejudgement | None:
+    """A result the new rule cannot decide (its reporting limit is above the new limit, or its value cannot be
+    read the new limit's way) no longer shows compliance: it is recorded as failing, with the judge's reason, so
+    that coverage asks for a new test and an open CAPA linked to it is flagged."""
+    style = target if isinstance(target, Style) else None
+    category = style.category if style is not None else target
+    limit = (
+        applicability.limit_for(result.parameter, applicability.GarmentProfile.of(style))
+        if style is not None
+        else result.parameter.limit_for(category)
+    )
+    comparator, limit_text = (limit.comparator, limit.limit) if limit else (None, None)
+    if (result.verdict, result.category, result.comparator, result.limit) == (
+        Outcome.FAIL.value,
+        category,
+        comparator,
+        limit_text,
+    ):
+        return None
+    entry = ResultRejudgement(
+        result=result,
+        old_verdict=result.verdict,
+        new_verdict=Outcome.FAIL.value,
+        old_category=result.category,
+        new_category=category,
+        old_limit=_limit_text(result.comparator, result.limit),
+        new_limit=_limit_text(comparator, limit_text),
+        **cause,
+    )
+    result.verdict, result.category, result.comparator, result.limit = (
+        Outcome.FAIL.value,
+        category,
+        comparator,
+        limit_text,
+    )
+    result.explanation = next(iter(refusal.fields.values()), refusal.message)
+    result.near_limit = False
+    db.session.add(entry)
+    return entry
+
+
 def _results_of(condition: Any) -> list[LabResult]:
     query = (
         select(LabResult)
@@ -109,11 +155,18 @@ def change_style(style: Style, changes: StyleChanges, actor: User) -> Rejudged:
     """Apply ``changes`` to ``style``; when they touch what decides its judgements, record each such field
     with the reason and judge the style's results again, all in one unit of work.
 
-    Raises ValidationError naming ``reason`` when such a field changes without one, and ``code`` for a
+    Raises PermissionDenied when such a field is changed by someone who may not correct limits (an
+    administrator), ValidationError naming ``reason`` when such a field changes without one, and ``code`` for a
     changed code.
     """
     found = masterdata.style_changes(style, changes)
     judging = [name for name in masterdata.JUDGING_FIELDS if name in found]
+    if judging and not allowed(actor, Permission.MAINTAIN_CATALOG):
+        # They decide verdicts as a limit does: whoever may correct a limit decides them, not any editor of a style.
+        raise PermissionDenied(
+            str(_l("Only a quality manager changes what decides a style's safety judgements.")),
+            fields={name: str(_l("Only a quality manager may change this.")) for name in judging},
+        )
     if judging and not changes.reason:
         raise ValidationError(
             str(service.PLEASE_CORRECT),

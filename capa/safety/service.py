@@ -35,6 +35,7 @@ from capa.safety.judging import (
     InvalidLimit,
     Judgement,
     Outcome,
+    UnreadableReportingLimit,
     UnreadableValue,
     format_decimal,
     is_not_applicable,
@@ -268,7 +269,10 @@ def evaluate(
     limit = applicability.limit_for(parameter, GarmentProfile.of(style)) if style else parameter.limit_for(category)
     reported = _reported(value)
     na_reason = (na_reason or "").strip()
-    if na_reason or is_not_applicable(value):
+    if na_reason and not is_not_applicable(value):
+        # A measured value is a result: a reason beside it would throw the value away.
+        raise _invalid({"na_reason": str(_l("A reason goes only with a result written N/A."))})
+    if is_not_applicable(value):
         return _not_applicable(parameter, style, category, limit, reported, na_reason)
     reader = limit or (parameter.limits[0] if parameter.limits else None)
     try:
@@ -286,6 +290,8 @@ def evaluate(
                 reporting_limit=reporting_limit,
                 default_reporting_limit=parameter.reporting_limit,
             )
+    except UnreadableReportingLimit as exc:
+        raise _invalid({"reporting_limit": str(exc)}) from exc
     except UnreadableValue as exc:
         raise _invalid({"value": str(exc)}) from exc
     if limit is None:
