@@ -420,3 +420,40 @@ def test_an_unreadable_reporting_limit_is_named_as_such(world, qm_api):
     response = qm_api.post("/api/v1/batches/A-1/results", json=body | {"tested_at": plant_today().isoformat()})
     assert response.status_code == 400
     assert set(response.json["error"]["fields"]) == {"reporting_limit"}
+
+
+def test_an_open_capa_whose_linked_result_now_fails_is_flagged_on_its_page_and_in_the_api(world, qm_api, client, auth):
+    failing = qm_api.post(
+        "/api/v1/batches/A-1/results",
+        json={
+            "parameter": "CN-FORM",
+            "value": 35,
+            "lab": "SGS",
+            "report_number": "R-1",
+            "tested_at": plant_today().isoformat(),
+        },
+    ).json
+    nc = qm_api.post(f"/api/v1/results/{failing['id']}/raise-nc", json={}).json["number"]
+    retest = qm_api.post(
+        f"/api/v1/nonconformances/{nc}/tests",
+        json={"parameter": "CN-FORM", "value": 18, "lab": "SGS", "report_number": "R-2"},
+    )
+    assert retest.status_code == 201, retest.json
+    assert qm_api.get(f"/api/v1/nonconformances/{nc}").json["rejudged_failures"] == []
+
+    qm_api.put(
+        "/api/v1/parameters/CN-FORM/limits/A",
+        json={"comparator": "max", "limit": "16", "reason": "Buyer protocol asks for 16"},
+    )
+    (flag,) = qm_api.get(f"/api/v1/nonconformances/{nc}").json["rejudged_failures"]
+    assert (flag["parameter"], flag["value"], flag["old_verdict"], flag["new_verdict"]) == (
+        "CN-FORM",
+        "18",
+        "pass",
+        "fail",
+    )
+    assert (flag["old_limit"], flag["new_limit"], flag["cause"]) == ("max 20", "max 16", "limit")
+    assert flag["reason"] == "Buyer protocol asks for 16"
+    auth.as_role("quality_manager")
+    page = client.get(f"/nc/{nc}").text
+    assert "A linked result fails under a changed rule" in page

@@ -33,6 +33,7 @@ from capa.common.commands import Command
 from capa.common.errors import DomainError
 from capa.http.guard import request_user
 from capa.masterdata.models import SafetyCategory
+from capa.safety.judging import Outcome
 
 
 class DefectType(Record):
@@ -149,6 +150,22 @@ class Event(Record):
     note: OrNone
 
 
+class RejudgedFailure(Record):
+    """A linked result judged again under a changed rule, now failing."""
+
+    result: int = Ref("result", "id")
+    parameter: str = Ref("result", "parameter", "code")
+    value: str = Ref("result", "value")
+    old_verdict: Outcome
+    new_verdict: Outcome
+    old_limit: str
+    new_limit: str
+    #: style (its category or attributes changed), limit (corrected by a quality manager) or catalog.
+    cause: str
+    reason: str
+    changed_at: Timestamp
+
+
 class NCDetail(NC):
     """The whole record of a non-conformance: its 8D steps, retests, photos and history."""
 
@@ -167,13 +184,22 @@ class NCDetail(NC):
     history: list[Event] = Field(validation_alias="events")
     #: The failing lab result this NC was raised from (``POST /results/{id}/raise-nc``); null when filed otherwise.
     source_result: Result | None
+    #: Linked results (retests, the result it was raised from) that a later change of the rule (a style's category
+    #: or attributes, a corrected limit) turned from a pass into a failure: an open CAPA showing one needs a look.
+    rejudged_failures: list[RejudgedFailure]
 
     @model_validator(mode="before")
     @classmethod
     def _read_nc(cls, nc: Any) -> Any:
         if isinstance(nc, NonConformance):
             latest = nc.analyses[-1] if nc.analyses else None
-            return With(nc, containment=nc, root_cause=latest, tests=queries.tests_of(nc))
+            return With(
+                nc,
+                containment=nc,
+                root_cause=latest,
+                tests=queries.tests_of(nc),
+                rejudged_failures=queries.rejudged_failures(nc),
+            )
         return nc
 
 
