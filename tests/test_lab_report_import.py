@@ -189,6 +189,19 @@ def test_a_report_number_already_recorded_or_twice_in_the_file_is_refused(app, w
     assert "also in row 2 of this file" in errors[0].reason
 
 
+def test_one_laboratory_with_two_accreditation_numbers_in_one_file_is_refused(app, world):
+    rows = example_rows()
+    second = rows[-1]["report_number"]
+    first_row_of_second = 2 + next(i for i, row in enumerate(rows) if row["report_number"] == second)
+    for row in rows:
+        if row["report_number"] == second:
+            row["cnas_number"] = "CNAS L9999"
+    errors = import_lab_reports(as_csv(rows), "two-numbers.csv", world, dry_run=True).errors
+    assert [(e.row, e.column) for e in errors] == [(first_row_of_second, "cnas_number")]
+    assert "CNAS L0599" in errors[0].reason and "row 2" in errors[0].reason
+    assert counts() == (0, 0, 0)
+
+
 def test_a_gb18030_file_with_chinese_headers_and_names(app, world):
     rows = example_rows()
     rows[0]["parameter"] = "甲醛含量"  # the catalog's Chinese name of CN-FORM

@@ -148,11 +148,13 @@ def import_lab_reports(data: bytes, filename: str, actor: User, dry_run: bool) -
     groups = _groups(table, outcome.errors)
     names = _parameter_names()
     numbers: dict[str, int] = {}
+    laboratories: dict[str, tuple[int, Any]] = {}
     for group in groups:
         first = group.rows[0]
         command = _command(group, table, names, outcome.errors)
         if command is None:
             continue
+        outcome.errors += _laboratory_disagreements(command, first, laboratories, table)
         found = review(command)
         outcome.errors += [RowError(*_locate(name, group, table), message) for name, message in found.errors.items()]
         other_row = numbers.setdefault(command.number.casefold(), first)
@@ -184,6 +186,34 @@ def import_lab_reports(data: bytes, filename: str, actor: User, dry_run: bool) -
         with unit_of_work() as session:
             outcome.reports = [store_report(entry.checked, actor, session) for entry in outcome.checked]
     return outcome
+
+
+def _laboratory_disagreements(
+    command: NewLabReport, row: int, seen: dict[str, tuple[int, Any]], table: "_Table"
+) -> list[RowError]:
+    """A laboratory named by several reports of one file gives the same accreditation numbers in each: the
+    first report would record them, and a different number in a later one would be lost."""
+    laboratory = command.laboratory
+    first_row, first = seen.setdefault(laboratory.name.casefold(), (row, laboratory))
+    problems = []
+    for column in ("cnas_number", "cma_number", "iso17025"):
+        mine, theirs = getattr(laboratory, column), getattr(first, column)
+        if mine and theirs and mine.casefold() != theirs.casefold():
+            problems.append(
+                RowError(
+                    row,
+                    table.headers.get(column, column),
+                    str(
+                        _l(
+                            "%(laboratory)s is given %(number)s in row %(row)d of this file.",
+                            laboratory=laboratory.name,
+                            number=theirs,
+                            row=first_row,
+                        )
+                    ),
+                )
+            )
+    return problems
 
 
 # Reading the file -----------------------------------------------------------------------------------------
