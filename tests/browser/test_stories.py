@@ -460,7 +460,8 @@ def test_cmia_tech_pack_quality_plan(plant, person, language, size):
     expect(qm.heading(f"{qm.t('Batch')} B-500-01", level=1)).to_be_visible()
 
     coverage = page.locator("section.coverage")
-    expect(coverage).to_contain_text("TR-90 (TRIM-09, conditional)")
+    # The supplier's approval in the reader's language (有条件合格 in Chinese).
+    expect(coverage).to_contain_text(f"TR-90 (TRIM-09, {qm.t('Conditional').lower()})")
     cn_form = coverage.get_by_role("listitem").filter(has=page.get_by_role("link", name="CN-FORM", exact=True))
     expect(coverage.locator("ul.coverage-missing")).to_contain_text("CN-FORM")
 
