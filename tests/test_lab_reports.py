@@ -524,14 +524,14 @@ def test_the_new_report_page_lists_the_plan_and_records_the_filled_rows(app, wor
     assert "/batches/B-2026-7/lab-reports/new" in batch_page
 
 
-def test_a_refused_report_form_keeps_its_pdf_for_the_next_round(app, world, client, auth):
-    auth.as_role("quality_manager")
+def refused_with_a_pdf(client, number: str, pdf_name: str) -> tuple[dict, str, str]:
+    """A report form refused for its pH of 15 while a PDF came with it: (the form, the page, the PDF's token)."""
     plan_codes = [p.code for p in service.plan_parameters(masterdata.get_style("RMP-A"))[0]]
     index = {code: i for i, code in enumerate(plan_codes)}
     form = {
         "laboratory": "SGS Shanghai",
         "cnas_number": "L0599",
-        "number": "SGS-SH-2026-0051",
+        "number": number,
         "colourway": "navy",
         "component": "whole_garment",
         "test_date": "2026-11-04",
@@ -541,17 +541,22 @@ def test_a_refused_report_form_keeps_its_pdf_for_the_next_round(app, world, clie
     }
     refused_page = client.post(
         "/batches/B-2026-7/lab-reports/new",
-        data={**form, "pdf": (io.BytesIO(PDF), "SGS-0051.pdf")},
+        data={**form, "pdf": (io.BytesIO(PDF), pdf_name)},
         content_type="multipart/form-data",
     )
     assert refused_page.status_code == 400
-    assert "Kept from your last try: SGS-0051.pdf" in text(refused_page.text)
-    token = one(refused_page.text, "#pdf_token").attributes["value"]
+    form[f"rows-{index['CN-PH']}-value"] = "6.5"
+    return form, refused_page.text, one(refused_page.text, "#pdf_token").attributes["value"]
+
+
+def test_a_refused_report_form_keeps_its_pdf_for_the_next_round(app, world, client, auth):
+    auth.as_role("quality_manager")
+    form, refused_page, token = refused_with_a_pdf(client, "SGS-SH-2026-0051", "SGS-0051.pdf")
+    assert "Kept from your last try: SGS-0051.pdf" in text(refused_page)
     assert token
     assert count(LabReport) == 0
 
     # The next round sends no file: the kept one is attached.
-    form[f"rows-{index['CN-PH']}-value"] = "6.5"
     saved = client.post("/batches/B-2026-7/lab-reports/new", data={**form, "pdf_token": token})
     assert saved.status_code == 302, saved.text
     report = db.session.scalar(select(LabReport))
@@ -566,26 +571,7 @@ def test_a_refused_report_form_keeps_its_pdf_for_the_next_round(app, world, clie
 
 def test_a_kept_pdf_can_be_removed_before_the_next_round(app, world, client, auth):
     auth.as_role("quality_manager")
-    plan_codes = [p.code for p in service.plan_parameters(masterdata.get_style("RMP-A"))[0]]
-    index = {code: i for i, code in enumerate(plan_codes)}
-    form = {
-        "laboratory": "SGS Shanghai",
-        "cnas_number": "L0599",
-        "number": "SGS-SH-2026-0053",
-        "colourway": "navy",
-        "component": "whole_garment",
-        "test_date": "2026-11-04",
-        "report_date": "2026-11-09",
-        f"rows-{index['CN-PH']}-value": "15",
-        **{f"rows-{i}-parameter": code for code, i in index.items()},
-    }
-    refused_page = client.post(
-        "/batches/B-2026-7/lab-reports/new",
-        data={**form, "pdf": (io.BytesIO(PDF), "wrong.pdf")},
-        content_type="multipart/form-data",
-    )
-    token = one(refused_page.text, "#pdf_token").attributes["value"]
-    form[f"rows-{index['CN-PH']}-value"] = "6.5"
+    form, _page, token = refused_with_a_pdf(client, "SGS-SH-2026-0053", "wrong.pdf")
     saved = client.post("/batches/B-2026-7/lab-reports/new", data={**form, "pdf_token": token, "pdf_discard": "y"})
     assert saved.status_code == 302, saved.text
     assert db.session.scalar(select(LabReport)).pdf_key == ""

@@ -202,9 +202,6 @@ def check_report(command: NewLabReport) -> CheckedReport:
     return found.checked  # type: ignore[return-value]  (no errors: it was checked)
 
 
-_ROW = re.compile(r"results\[(\d+)\]")
-
-
 def _category(command: NewLabReport, batch: Batch | None, batch_given: bool, errors: dict[str, str]) -> str:
     if batch is not None:
         category = batch.style.category

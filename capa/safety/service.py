@@ -13,6 +13,7 @@ Rules that live here:
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
@@ -485,9 +486,13 @@ class QualityPlan:
     #: Parameters of the style's markets that its attributes rule out, shown with when they would apply.
     not_applicable: list[SafetyParameter] = field(default_factory=list)
 
+    @cached_property
+    def profile(self) -> GarmentProfile:
+        return GarmentProfile.of(self.style)
+
     def limit_of(self, parameter: SafetyParameter) -> ParameterLimit | None:
         """The limit of ``parameter`` that applies to this style (its category, attributes and conditions)."""
-        return applicability.limit_for(parameter, GarmentProfile.of(self.style))
+        return applicability.limit_for(parameter, self.profile)
 
     @property
     def lab_dip_met(self) -> bool:
