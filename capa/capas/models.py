@@ -45,11 +45,40 @@ class ActionKind(StrEnum):
     PREVENTIVE = "preventive"
     STANDARD_REVISION = "standard_revision"
     SCAR = "scar"
+    #: Retraining the people concerned (evidence names who was trained).
+    TRAINING = "training"
 
 
 class ActionStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
+
+
+class DispositionKind(StrEnum):
+    """What a quality manager decides for goods on hold (see :mod:`capa.capas.dispositions`)."""
+
+    RELEASE = "release"
+    #: Reworked, then re-inspected: the goods stay controlled until the re-inspection is recorded.
+    REWORK = "rework"
+    SCRAP = "scrap"
+    RETURN_TO_SUPPLIER = "return_to_supplier"
+    #: Used as they are under a buyer's concession (the buyer and the concession's reference are required).
+    USE_AS_IS = "use_as_is"
+
+
+class EffectivenessVerdict(StrEnum):
+    """The verdict of a closed CAPA's effectiveness review."""
+
+    EFFECTIVE = "effective"
+    NOT_EFFECTIVE = "not_effective"
+
+
+class AttachmentPurpose(StrEnum):
+    """What an evidence file stands for: an action's evidence, the closing's, or the effectiveness review's."""
+
+    ACTION = "action"
+    CLOSING = "closing"
+    EFFECTIVENESS = "effectiveness"
 
 
 class ReviewDecision(StrEnum):
@@ -96,6 +125,8 @@ class DefectType(db.Model):
     #: The name in Simplified Chinese (纽扣松脱); empty when nobody gave one.
     name_zh: Mapped[str] = mapped_column(String(120), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Days from closing to the effectiveness review of a CAPA of this type.
+    effectiveness_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
 
     parameters: Mapped[list[SafetyParameter]] = relationship(
         secondary=defect_type_parameters, order_by=SafetyParameter.code
@@ -124,6 +155,7 @@ class NonConformance(db.Model):
         one_of("category", SafetyCategory, nullable=True),
         one_of("source", Source),
         one_of("severity", Severity),
+        one_of("effectiveness_verdict", EffectivenessVerdict, nullable=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +205,19 @@ class NonConformance(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    #: The effectiveness review of a closed CAPA: due on this plant date (set at closing), then its verdict.
+    effectiveness_due: Mapped[date | None] = mapped_column(Date, index=True)
+    effectiveness_verdict: Mapped[str | None] = mapped_column(String(16))
+    effectiveness_review: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Whether the problem recurred since closing, as the reviewer found it.
+    effectiveness_recurred: Mapped[bool | None] = mapped_column(Boolean)
+    effectiveness_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    effectiveness_reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When the reminder mail for a due review went out (sent once).
+    effectiveness_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The closed CAPA whose review found it not effective and opened this one.
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     defect_type: Mapped[DefectType] = relationship()
@@ -180,8 +225,12 @@ class NonConformance(db.Model):
     style: Mapped[Style | None] = relationship()
     batch: Mapped[Batch | None] = relationship()
     reported_by: Mapped[User] = relationship(foreign_keys=[reported_by_id])
-    recurrence_of: Mapped["NonConformance | None"] = relationship(remote_side=[id], back_populates="recurrences")
-    recurrences: Mapped[list["NonConformance"]] = relationship(back_populates="recurrence_of")
+    recurrence_of: Mapped["NonConformance | None"] = relationship(
+        remote_side=[id], foreign_keys=[recurrence_of_id], back_populates="recurrences"
+    )
+    recurrences: Mapped[list["NonConformance"]] = relationship(
+        back_populates="recurrence_of", foreign_keys=[recurrence_of_id]
+    )
     source_result: Mapped[LabResult | None] = relationship(foreign_keys=[source_result_id])
     parameters: Mapped[list[SafetyParameter]] = relationship(secondary=nc_parameters, order_by=SafetyParameter.code)
     holds: Mapped[list["Hold"]] = relationship(back_populates="nc", order_by="Hold.id")
@@ -189,6 +238,14 @@ class NonConformance(db.Model):
     actions: Mapped[list["Action"]] = relationship(back_populates="nc", order_by="Action.id")
     photos: Mapped[list["Photo"]] = relationship(back_populates="nc", order_by="Photo.id")
     events: Mapped[list["Event"]] = relationship(back_populates="nc", order_by="Event.id")
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="nc", order_by="Attachment.id")
+    effectiveness_reviewed_by: Mapped[User | None] = relationship(foreign_keys=[effectiveness_reviewed_by_id])
+    follow_up_of: Mapped["NonConformance | None"] = relationship(
+        remote_side=[id], foreign_keys=[follow_up_of_id], back_populates="follow_ups"
+    )
+    follow_ups: Mapped[list["NonConformance"]] = relationship(
+        back_populates="follow_up_of", foreign_keys=[follow_up_of_id]
+    )
 
     @property
     def overdue_actions(self) -> int:
@@ -211,7 +268,9 @@ LabResult.raised_nc = relationship(
 
 
 class Hold(db.Model):
-    """A batch or a lot put on hold (quarantine) by an NC's containment, until released."""
+    """A batch or a lot put on hold (quarantine) by an NC's containment. It leaves quarantine only by the
+    quality manager's dispositions covering its whole quantity (``released_at`` is then set), or when its NC is
+    cancelled."""
 
     __tablename__ = "holds"
     __table_args__ = (CheckConstraint("(batch_id IS NULL) <> (lot_id IS NULL)", name="batch_or_lot"),)
@@ -220,11 +279,13 @@ class Hold(db.Model):
     nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("material_lots.id"), index=True)
+    #: Pieces (or metres, for a fabric lot) held; unknown when the containment did not say.
+    quantity: Mapped[int | None] = mapped_column(Integer)
     held_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     held_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    #: Why it was released: the QM's reason, or the passing result that released it.
+    #: Why it left quarantine: the dispositions that covered it, or the cancelling of its NC.
     release_reason: Mapped[str] = mapped_column(Text, default="")
 
     nc: Mapped[NonConformance] = relationship(back_populates="holds")
@@ -232,10 +293,53 @@ class Hold(db.Model):
     lot: Mapped[MaterialLot | None] = relationship()
     held_by: Mapped[User] = relationship(foreign_keys=[held_by_id])
     released_by: Mapped[User | None] = relationship(foreign_keys=[released_by_id])
+    dispositions: Mapped[list["Disposition"]] = relationship(back_populates="hold", order_by="Disposition.id")
 
     @property
     def subject(self) -> str:
         return self.batch.number if self.batch is not None else self.lot.number
+
+
+disposition_results = Table(
+    "disposition_results",
+    db.metadata,
+    Column("disposition_id", ForeignKey("dispositions.id", ondelete="CASCADE"), primary_key=True),
+    Column("result_id", ForeignKey("lab_results.id"), primary_key=True, index=True),
+)
+
+
+class Disposition(db.Model):
+    """A quality manager's decision on (part of) a hold: release, rework then re-inspect, scrap, return to
+    supplier, or use as is under a buyer's concession. Kept, never edited; a rework gets its re-inspection."""
+
+    __tablename__ = "dispositions"
+    __table_args__ = (
+        one_of("kind", DispositionKind),
+        CheckConstraint("quantity IS NULL OR quantity > 0", name="positive_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    #: The quantity it covers; NULL means the rest of a hold whose quantity was never given.
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    #: What the decision rests on, in words (the results it rests on are linked in ``results``).
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
+    concession_buyer: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    concession_reference: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A rework's re-inspection: when, by whom, passed or not, and what was found.
+    reinspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reinspected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reinspection_passed: Mapped[bool | None] = mapped_column(Boolean)
+    reinspection_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    hold: Mapped[Hold] = relationship(back_populates="dispositions")
+    decided_by: Mapped[User] = relationship(foreign_keys=[decided_by_id])
+    reinspected_by: Mapped[User | None] = relationship(foreign_keys=[reinspected_by_id])
+    results: Mapped[list[LabResult]] = relationship(secondary=disposition_results, order_by=LabResult.id)
 
 
 class RootCauseAnalysis(db.Model):
@@ -291,8 +395,16 @@ class Action(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The root-cause round the action answers (the approved analysis it was added under).
+    round: Mapped[int | None] = mapped_column(Integer)
+    #: A standard revision's evidence: the document revised and its new revision.
+    document: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    revision: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: A retraining's evidence: who was trained.
+    trained: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     nc: Mapped[NonConformance] = relationship(back_populates="actions")
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="action", order_by="Attachment.id")
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
@@ -321,6 +433,30 @@ class Photo(db.Model):
     nc: Mapped[NonConformance] = relationship(back_populates="photos")
 
 
+class Attachment(db.Model):
+    """An evidence file (photo, PDF, XLSX) of an action, of the closing or of the effectiveness review, kept in
+    the app's file storage (:mod:`capa.common.files`) under its key."""
+
+    __tablename__ = "nc_attachments"
+    __table_args__ = (one_of("purpose", AttachmentPurpose),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("capa_actions.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The file name the user's device gave, shown only as text.
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    nc: Mapped[NonConformance] = relationship(back_populates="attachments")
+    action: Mapped[Action | None] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User] = relationship()
+
+
 class Event(db.Model):
     """One entry of an NC's history: who, when, what, old and new. Appended, never edited or deleted."""
 
@@ -336,6 +472,9 @@ class Event(db.Model):
     old: Mapped[str] = mapped_column(Text, default="")
     new: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    #: The NC version the change produced: a save made on an older version is refused only when a change since
+    #: touched what it depends on (see :func:`capa.capas.history.authorize`). NULL for entries from before.
+    version: Mapped[int | None] = mapped_column(Integer)
 
     nc: Mapped[NonConformance] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()

@@ -42,6 +42,12 @@ class Step(StrEnum):
     CLOSE = "close"
     CANCEL = "cancel"
     ADD_PHOTO = "add_photo"
+    #: A quality manager's disposition of goods on hold, and a rework's re-inspection.
+    DISPOSE = "dispose"
+    #: A quality manager's correction of the linked safety parameters, with a reason, at any open state.
+    CORRECT_PARAMETERS = "correct_parameters"
+    #: The effectiveness review of a closed CAPA.
+    REVIEW_EFFECTIVENESS = "review_effectiveness"
 
 
 #: The states in which each step may be taken.
@@ -57,6 +63,9 @@ STEP_STATES: dict[Step, frozenset[State]] = {
     Step.CLOSE: frozenset({State.VERIFICATION}),
     Step.CANCEL: OPEN,
     Step.ADD_PHOTO: OPEN,
+    Step.DISPOSE: OPEN,
+    Step.CORRECT_PARAMETERS: OPEN,
+    Step.REVIEW_EFFECTIVENESS: frozenset({State.CLOSED}),
 }
 
 _QM = frozenset({Role.QUALITY_MANAGER})
@@ -76,6 +85,9 @@ STEP_ROLES: dict[Step, frozenset[Role]] = {
     Step.CANCEL: _QM,
     # Whoever may file may add photos (the filing form carries them).
     Step.ADD_PHOTO: frozenset(Role),
+    Step.DISPOSE: _QM,
+    Step.CORRECT_PARAMETERS: _QM,
+    Step.REVIEW_EFFECTIVENESS: _QM,
 }
 
 
