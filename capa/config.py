@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_PHOTO_MAX_BYTES": 8 * 1024 * 1024,
     # A lab report's PDF, as received.
     "CAPA_REPORT_PDF_MAX_BYTES": 20 * 1024 * 1024,
+    # One evidence file of an action or of the closing (a revised standard's PDF, a training record's XLSX, a photo).
+    "CAPA_EVIDENCE_MAX_BYTES": 20 * 1024 * 1024,
     # How long a lab report counts for coverage, in months, per parameter kind: "chemical=12,physical=12".
     # A kind not listed is valid for 12 months.
     "CAPA_REPORT_VALIDITY_MONTHS": "",
@@ -66,6 +68,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_API_MAX_BODY": int,
     "CAPA_PHOTO_MAX_BYTES": int,
     "CAPA_REPORT_PDF_MAX_BYTES": int,
+    "CAPA_EVIDENCE_MAX_BYTES": int,
     "CAPA_REPORT_VALIDITY_MONTHS": str,
     "SESSION_COOKIE_SECURE": bool,
     "CAPA_BASE_URL": str,

@@ -17,12 +17,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from openpyxl import load_workbook
 
-from capa.capas import filing, lookup, queries, steps
+from capa.capas import dispositions, filing, lookup, queries, steps
 from capa.capas.commands import (
     Cancel,
     Close,
     CompleteAction,
     Contain,
+    Dispose,
     EditNC,
     FileNC,
     NCFilters,
@@ -116,6 +117,10 @@ def step_forms(html: str) -> list[str]:
             names.append("complete")
         elif re.fullmatch(rf"/nc/{NUMBER}/holds/\d+/release", action):
             names.append("release")
+        elif re.fullmatch(rf"/nc/{NUMBER}/holds/\d+/dispositions", action):
+            names.append("dispose")
+        elif re.fullmatch(r"/dispositions/\d+/reinspection", action):
+            names.append("reinspect")
         else:
             match = re.fullmatch(rf"/nc/{NUMBER}/([\w-]+)", action)
             assert match is not None, action
@@ -323,7 +328,10 @@ class Workflow:
         for action in list(lookup.get_nc(number).actions):
             if action.status == "open":
                 owner = self.qm if action.owner_id == self.qm.id else self.sup
-                steps.complete_action(action, parse(CompleteAction, {"evidence": f"Done: {action.description}"}), owner)
+                done = {"evidence": f"Done: {action.description}"}
+                if action.kind == "standard_revision":
+                    done |= {"document": "QS-ACC-07", "revision": "C"}
+                steps.complete_action(action, parse(CompleteAction, done), owner)
 
     def retest(self, number: str, value: str = "95", parameter: str = "CN-ATT-GT6") -> None:
         steps.record_test(
@@ -332,19 +340,38 @@ class Workflow:
             self.qm,
         )
 
+    def release(self, number: str) -> None:
+        """Release what the NC still holds: the quality manager's disposition, resting on the passing retests
+        (which release nothing by themselves)."""
+        for hold in [h for h in lookup.get_nc(number).holds if h.released_at is None]:
+            release = {"kind": "release", "reason": "Sorted 100%.", "evidence": "The pull test passed."}
+            dispositions.dispose(lookup.get_nc(number), hold.id, parse(Dispose, release), self.qm)
+
     def close(self, number: str) -> None:
+        """Close the CAPA, releasing first what it still holds."""
+        self.release(number)
         steps.close(lookup.get_nc(number), parse(Close, {"effectiveness": EFFECTIVENESS}), self.qm)
 
     def to(self, state: str, actor=None, **changes) -> str:
         """An NC in ``state``: reported, investigation, review, action, verification, ready (verification with
-        a passing retest), closed or cancelled."""
+        a passing retest and the held goods released), closed or cancelled."""
         number = self.file(actor, **changes)
         if state == "cancelled":
             steps.cancel(lookup.get_nc(number), parse(Cancel, {"reason": "A duplicate of another report."}), self.qm)
             return number
-        walk = [self.contain, self.submit, self.review, self.add_actions, self.complete, self.retest, self.close]
-        # How many of the steps lead to each state ("action" is reached with its actions added).
-        done = {"reported": 0, "investigation": 1, "review": 2, "action": 4, "verification": 5, "ready": 6, "closed": 7}
+        walk = [
+            self.contain,
+            self.submit,
+            self.review,
+            self.add_actions,
+            self.complete,
+            self.retest,
+            self.release,
+            self.close,
+        ]
+        # How many of the steps lead to each state ("action" is reached with its actions added; "ready" with
+        # the retest passed and the held goods released).
+        done = {"reported": 0, "investigation": 1, "review": 2, "action": 4, "verification": 5, "ready": 7, "closed": 8}
         for step in walk[: done[state]]:
             step(number)
         return number
@@ -532,14 +559,17 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     assert step_forms(sup_page).count("complete") == 1
     response = take(sup_client, number, f"/actions/{action_ids[1]}/complete", evidence="Training record TR-12")
     assert response.status_code == 302
-    for action_id in (action_ids[0], action_ids[2]):
-        response = take(qm_client, number, f"/actions/{action_id}/complete", evidence=f"Evidence for {action_id}")
+    # The standard revision names the document revised and its new revision.
+    revised = {"document": "QS-ACC-07", "revision": "C"}
+    for action_id, more in ((action_ids[0], revised), (action_ids[2], {})):
+        path = f"/actions/{action_id}/complete"
+        response = take(qm_client, number, path, evidence=f"Evidence for {action_id}", **more)
         assert response.status_code == 302
     page = qm_client.get(f"/nc/{number}").text
     assert shown_state(page) == "Verification"
     assert [a[2] for a in snapshot(number)["actions"]] == ["done", "done", "done"]
 
-    # D6: the pull-force retest passes and releases the hold.
+    # D6: the pull-force retest passes; the held batch waits for the quality manager's disposition.
     response = take(
         qm_client,
         number,
@@ -554,7 +584,18 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     assert response.status_code == 302, response.text
     stored = snapshot(number)
     assert stored["tests"] == [("CN-ATT-GT6", "95", "pass")]
-    assert stored["holds"] == [("B-1", True)]
+    assert stored["holds"] == [("B-1", False)]
+    page = qm_client.get(f"/nc/{number}").text
+    assert texts(section(page, "d8"), "li.fail") == [STILL_HELD]
+
+    # D3: the quality manager releases the batch on the retest the page proposes, ticked.
+    with app.app_context():
+        dispose = f"/nc/{number}/holds/{lookup.get_nc(number).holds[0].id}/dispositions"
+    [proposed] = [box.attributes["value"] for box in parsed(form_at(page, dispose)).css('input[name="results"]')]
+    assert "checked" in one(form_at(page, dispose), 'input[name="results"]').attributes
+    response = take(qm_client, number, dispose, kind="release", reason="100% pull test passed.", results=proposed)
+    assert response.status_code == 302
+    assert snapshot(number)["holds"] == [("B-1", True)]
     assert "Every gate is met but the effectiveness note." in qm_client.get(f"/nc/{number}").text
 
     # D8: closed with the effectiveness check.
@@ -571,7 +612,7 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     assert FILING["description"] in text(section(page, "d2"))
     d3 = text(section(page, "d3"))
     assert CONTAINMENT in d3
-    assert "released" in d3 and "Released by passing retests (CN-ATT-GT6)." in d3
+    assert "released" in d3 and "Release: 100% pull test passed." in d3
     d4 = section(page, "d4")
     for why in WHYS:
         assert why in texts(d4, "li")
@@ -604,7 +645,8 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     ]
     assert sup in texts(history, "strong") and qm in texts(history, "strong")
     assert "hold: B-1" in text(history)
-    assert step_forms(page) == []
+    # Closed: only its effectiveness review is left to record.
+    assert step_forms(page) == ["effectiveness-review"]
 
 
 def test_each_section_of_the_nc_page_shows_what_was_recorded(flow, qm_client):
@@ -647,16 +689,38 @@ STALE_STEPS = {
 }
 
 
+def meanwhile(flow, people, number: str, step: str) -> None:
+    """While the quality manager types ``step``'s form, someone else changes what the step rests on (a save is
+    refused as stale only then: capa.capas.history): the same field, the state, or the step's own records."""
+    qm2 = new_user("quality_manager", "qm.zhao")
+    nc = lookup.get_nc(number)
+    if step == "edit":
+        filing.edit_nc(nc, parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
+    elif step in ("contain", "cancel"):
+        steps.contain(nc, parse(Contain, {"description": "Contained meanwhile.", "hold": []}), qm2)
+    elif step == "root-cause":
+        flow.submit(number)
+        steps.review(lookup.get_nc(number), parse(Review, {"decision": "return", "comment": "Why?"}), qm2)
+    elif step == "review":
+        steps.review(nc, parse(Review, {"decision": "return", "comment": "Why?"}), qm2)
+        flow.submit(number, statement="Answered meanwhile.")
+    elif step == "actions":
+        action = {"kind": "preventive", "description": "Added meanwhile", "owner": "qm.zhao", "due_date": "2030-01-31"}
+        steps.add_action(nc, parse(NewAction, action), qm2)
+    else:  # tests, close: they rest on the linked parameters, which a quality manager may correct
+        correction = {"parameters": ["CN-ATT-GT6", "CN-ATT-3TO6"], "reason": "Both snap sizes are on the romper."}
+        filing.edit_nc(nc, parse(EditNC, correction), qm2)
+
+
 @pytest.mark.parametrize("step", STALE_STEPS)
 def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, qm_client, snapshot, step):
     state, path, typed = STALE_STEPS[step]
     number = flow.to(state)
     action = f"/nc/{number}/{path}"
     version = version_in(form_at(qm_client.get(f"/nc/{number}").text, action))
-    # Meanwhile the supervisor changes the NC.
-    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
+    meanwhile(flow, people, number, step)
     before = snapshot(number)
-    assert before["version"] == int(version) + 1
+    assert before["version"] > int(version)
 
     # The retest form does not render its category field (see test_retest_form_as_rendered_is_accepted).
     unrendered = {"category": ""} if step == "tests" else {}
@@ -665,7 +729,12 @@ def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, 
     assert "was changed by someone else" in response.text
     form = form_at(response.text, action)
     assert "was changed by someone else" in text(form)
+    assert "Changed meanwhile by" in text(form)
     for name, value in typed.items():
+        if name == "decision":
+            [chosen] = [radio for radio in form.css('input[name="decision"]') if "checked" in radio.attributes]
+            assert chosen.attributes["value"] == value
+            continue
         block = field_block(form, name)
         if control(block).tag == "select":
             assert selected_values(block) == [value], name
@@ -676,25 +745,52 @@ def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, 
     assert snapshot(number) == before
 
 
+def test_a_stale_form_is_accepted_when_the_change_meanwhile_is_unrelated(flow, people, qm_client, snapshot):
+    """The supervisor's edit of the description does not make the quality manager's containment form stale."""
+    number = flow.to("reported")
+    action = f"/nc/{number}/contain"
+    version = version_in(form_at(qm_client.get(f"/nc/{number}").text, action))
+    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"description": "Edited meanwhile"}), people.sup)
+    response = qm_client.post(action, data={"version": version, "description": "Typed containment", "hold": "B-1"})
+    assert response.status_code == 302
+    after = snapshot(number)
+    assert (after["status"], after["containment"]) == ("investigation", "Typed containment")
+
+
+#: Inline steps: the state an NC is read in, the form, its field, and what is typed; meanwhile another quality
+#: manager moves the NC into the state the form is taken in.
 INLINE_STEPS = {
-    "complete-action": ("action", "complete", "evidence", "Typed evidence of the training"),
-    "release-hold": ("investigation", "release", "reason", "Typed reason for the release"),
+    "complete-action": ("review", "complete", "evidence", "Typed evidence of the training"),
+    "release-hold": ("reported", "release", "reason", "Typed reason for the release"),
 }
 
 
 def inline_action(page: str, kind: str) -> str:
+    """The first hold's release form, or the last action's completion form (the corrective action: the
+    standard revision before it would also need its document and revision)."""
     pattern = r"/actions/\d+/complete" if kind == "complete" else rf"/nc/{NUMBER}/holds/\d+/release"
-    return next(action for action in form_actions(page) if re.fullmatch(pattern, action))
+    found = [action for action in form_actions(page) if re.fullmatch(pattern, action)]
+    return found[-1] if kind == "complete" else found[0]
+
+
+def moved_on_meanwhile(flow, number: str, kind: str) -> None:
+    """Another quality manager moves the NC on (approves its root cause; contains it, holding B-1); for the
+    actions' form the actions are then added."""
+    qm2 = new_user("quality_manager", "qm.zhao")
+    if kind == "complete":
+        steps.review(lookup.get_nc(number), parse(Review, {"decision": "approve", "comment": ""}), qm2)
+        flow.add_actions(number)
+    else:
+        steps.contain(lookup.get_nc(number), parse(Contain, {"description": "Held.", "hold": ["B-1"]}), qm2)
 
 
 @pytest.mark.parametrize("step", INLINE_STEPS)
 def test_stale_version_on_an_inline_step_changes_nothing_and_says_why(flow, people, qm_client, snapshot, step):
     state, kind, name, typed = INLINE_STEPS[step]
     number = flow.to(state)
-    page = qm_client.get(f"/nc/{number}").text
-    action = inline_action(page, kind)
-    version = version_in(form_at(page, action))
-    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
+    version = snapshot(number)["version"]
+    moved_on_meanwhile(flow, number, kind)
+    action = inline_action(qm_client.get(f"/nc/{number}").text, kind)
     before = snapshot(number)
 
     response = qm_client.post(action, data={"version": version, name: typed})
@@ -705,18 +801,22 @@ def test_stale_version_on_an_inline_step_changes_nothing_and_says_why(flow, peop
 
 
 @pytest.mark.parametrize("step", INLINE_STEPS)
-def test_stale_version_on_an_inline_step_answers_409_keeping_the_typed_text(flow, people, qm_client, step):
+def test_stale_version_on_an_inline_step_answers_409_keeping_the_typed_text(flow, people, qm_client, snapshot, step):
     state, kind, name, typed = INLINE_STEPS[step]
     number = flow.to(state)
-    page = qm_client.get(f"/nc/{number}").text
-    action = inline_action(page, kind)
-    version = version_in(form_at(page, action))
-    filing.edit_nc(lookup.get_nc(number), parse(EditNC, {"title": "Changed meanwhile"}), people.sup)
+    version = snapshot(number)["version"]
+    moved_on_meanwhile(flow, number, kind)
+    action = inline_action(qm_client.get(f"/nc/{number}").text, kind)
 
     response = qm_client.post(action, data={"version": version, name: typed})
     assert response.status_code == 409
     assert "was changed by someone else" in response.text
+    assert "Changed meanwhile by qm.zhao" in response.text
     assert typed in values_in(form_at(response.text, action))
+
+
+#: The closing gate of the batch held by the workflow, without a quantity and without a disposition.
+STILL_HELD = "Still on hold, without dispositions covering the whole quantity: B-1."
 
 
 def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_client, snapshot):
@@ -730,7 +830,7 @@ def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_
     assert gates == [
         "CN-ATT-3TO6 has no retest.",
         "The latest retest of CN-ATT-GT6 did not pass.",
-        "Still on hold: B-1.",
+        STILL_HELD,
     ]
 
     response = take(qm_client, number, "close", effectiveness="Typed effectiveness note")
@@ -739,7 +839,7 @@ def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_
     assert "cannot close yet" in text(form)
     assert "CN-ATT-3TO6 has no retest." in text(form)
     assert "The latest retest of CN-ATT-GT6 did not pass." in text(form)
-    assert "Still on hold: B-1." in text(form)
+    assert STILL_HELD in text(form)
     assert textarea_text(field_block(form, "effectiveness")) == "Typed effectiveness note"
     assert snapshot(number) == before
 
@@ -770,7 +870,8 @@ def test_returning_a_root_cause_without_a_comment_answers_400_beside_the_comment
     assert response.status_code == 400
     form = form_at(response.text, f"/nc/{number}/review")
     assert errors_in(field_block(form, "comment")) == ["Say what is missing: a returned analysis needs a comment."]
-    assert selected_values(field_block(form, "decision")) == ["return"]
+    radios = form.css('input[name="decision"]')
+    assert [radio.attributes["value"] for radio in radios if "checked" in radio.attributes] == ["return"]
     assert snapshot(number) == before
     assert before["status"] == "review"
     assert before["analyses"][0][2] == ""
@@ -904,15 +1005,27 @@ def test_refusal_of_a_step_the_page_does_not_offer_is_still_explained(flow, qm_c
 OFFERED = {
     ("reported", "qm"): ["cancel", "contain", "edit", "photos", "tests"],
     ("reported", "sup"): ["edit", "photos"],
-    ("investigation", "qm"): ["cancel", "contain", "edit", "photos", "release", "root-cause", "tests"],
+    ("investigation", "qm"): ["cancel", "contain", "dispose", "edit", "photos", "release", "root-cause", "tests"],
     ("investigation", "sup"): ["edit", "photos", "root-cause"],
-    ("review", "qm"): ["cancel", "contain", "edit", "photos", "release", "review", "tests"],
+    ("review", "qm"): ["cancel", "contain", "dispose", "edit", "photos", "release", "review", "tests"],
     ("review", "sup"): ["edit", "photos"],
-    ("action", "qm"): ["actions", "cancel", "complete", "complete", "contain", "edit", "photos", "release", "tests"],
+    ("action", "qm"): [
+        "actions",
+        "cancel",
+        "complete",
+        "complete",
+        "contain",
+        "dispose",
+        "edit",
+        "photos",
+        "release",
+        "tests",
+    ],
     ("action", "sup"): ["complete", "edit", "photos"],
-    ("verification", "qm"): ["cancel", "close", "contain", "edit", "photos", "release", "tests"],
+    ("verification", "qm"): ["cancel", "close", "contain", "dispose", "edit", "photos", "release", "tests"],
     ("verification", "sup"): ["edit", "photos"],
-    ("closed", "qm"): [],
+    # The effectiveness review of a closed CAPA (tests/test_effectiveness.py).
+    ("closed", "qm"): ["effectiveness-review"],
     ("closed", "sup"): [],
     ("cancelled", "qm"): [],
     ("cancelled", "sup"): [],
@@ -1254,7 +1367,7 @@ def test_8d_report_has_sections_d1_to_d8_with_the_ncs_content(flow, people, qm_c
     assert FILING["description"] in d2 and "CN-ATT-GT6" in d2
     assert CONTAINMENT in content["D3"] and "B-1: held" in content["D3"] and "released" in content["D3"]
     d4 = content["D4"]
-    assert "Round 1 · return" in d4 and "Round 2 · approve" in d4
+    assert "Round 1 · Returned with a question" in d4 and "Round 2 · Approved in review" in d4
     assert "Operator error." in d4 and STATEMENT in d4
     assert f"Review: {RETURN_COMMENT}" in d4
     assert "Machine: Stitch density set below standard; No lock on the density setting" in d4

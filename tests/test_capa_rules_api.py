@@ -140,32 +140,43 @@ def add_action(w, number: str, owner: str = "owner.qm") -> dict:
     )
 
 
-def advance(w, number: str, target: str) -> dict:
-    """Drive the NC forward as a quality manager until it is in ``target`` (or cancel it)."""
+def advance(w, number: str, target: str, by: ApiClient | None = None) -> dict:
+    """Drive the NC forward as a quality manager (``by``, or ``w.qm``) until it is in ``target`` (or cancel it)."""
+    qm = by or w.qm
     record = detail(w, number)
     if target == "cancelled":
-        return ok(w.qm.post(f"{NCS}/{number}/cancel", json={"reason": "Not a real NC."}))
+        return ok(qm.post(f"{NCS}/{number}/cancel", json={"reason": "Not a real NC."}))
     while record["status"] != target:
         status = record["status"]
         if status == "reported":
             hold = [record["batch"]] if record["batch"] else []
-            ok(w.qm.post(f"{NCS}/{number}/containment", json={"description": "Held.", "hold": hold}))
+            ok(qm.post(f"{NCS}/{number}/containment", json={"description": "Held.", "hold": hold}))
         elif status == "investigation":
-            ok(w.qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE))
+            ok(qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE))
         elif status == "review":
-            ok(w.qm.post(f"{NCS}/{number}/review", json={"decision": "approve"}))
+            ok(qm.post(f"{NCS}/{number}/review", json={"decision": "approve"}))
         elif status == "action":
             open_actions = [a for a in record["actions"] if a["status"] == "open"] or [add_action(w, number)]
             for action in open_actions:
-                ok(w.qm.post(f"/api/v1/actions/{action['id']}/complete", json={"evidence": "Done."}))
+                ok(qm.post(f"/api/v1/actions/{action['id']}/complete", json={"evidence": "Done."}))
         elif status == "verification":
             for code in record["parameters"]:
                 ok(w.qm.post(f"{NCS}/{number}/tests", json={"parameter": code, "value": PASSING[code]}), 201)
+            release_holds(w, number)
             ok(w.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "No recurrence in three batches."}))
         else:
             raise AssertionError(f"cannot advance from {status} to {target}")
         record = detail(w, number)
     return record
+
+
+def release_holds(w, number: str) -> None:
+    """Release whatever the NC still holds: the quality manager's disposition, resting on the passing retests
+    (passing results release nothing by themselves)."""
+    for hold in detail(w, number)["containment"]["holds"]:
+        if hold["released_at"] is None:
+            body = {"kind": "release", "reason": "Sorted 100%.", "evidence": "The retests passed."}
+            ok(w.qm.post(f"{NCS}/{number}/holds/{hold['id']}/dispositions", json=body), 201)
 
 
 # The workflow steps, each with a valid body, the state it is taken in, and who may take it. ---------------
@@ -224,19 +235,21 @@ def take(w, client: ApiClient, step: str, number: str, body: dict | None = None)
     return client.post(f"{NCS}/{number}/{path}", json=body)
 
 
-def prepare(w, step: str, state: str | None = None) -> str:
-    """A new NC in the state ``step`` is taken in (or ``state``), with what the step needs."""
+def prepare(w, step: str, state: str | None = None, by: ApiClient | None = None) -> str:
+    """A new NC in the state ``step`` is taken in (or ``state``), with what the step needs; the state moves
+    are made by ``by`` (a quality manager's client), or ``w.qm``."""
     state = state or STEPS[step][0]
     number = file(w)["number"]
     if step == "complete_action":
-        advance(w, number, "action")
+        advance(w, number, "action", by)
         add_action(w, number)
         if state != "action":
-            advance(w, number, state)
+            advance(w, number, state, by)
         return number
-    advance(w, number, state)
+    advance(w, number, state, by)
     if step == "close" and state == "verification":
         ok(w.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-GT6", "value": 90}), 201)
+        release_holds(w, number)
     return number
 
 
@@ -293,11 +306,12 @@ def test_defect_types_list_their_parameters(world):
         "name": "Formaldehyde over limit",
         "name_zh": "甲醛超标",
         "parameters": ["CN-FORM"],
+        "effectiveness_days": 90,
     }
     assert by_code["loose_button"]["parameters"] == ["CN-ATT-3TO6", "CN-ATT-GT6"]
     assert by_code["broken_stitch"]["parameters"] == []
     assert len(items) == 15
-    assert all(set(item) == {"code", "name", "name_zh", "parameters"} for item in items)
+    assert all(set(item) == {"code", "name", "name_zh", "parameters", "effectiveness_days"} for item in items)
     assert all(item["name_zh"] for item in items)  # every seeded type has its Chinese name
 
 
@@ -436,14 +450,15 @@ def test_a_step_in_the_wrong_state_is_409_and_changes_nothing(world, step, state
 
 @pytest.mark.parametrize("step", STEPS)
 def test_a_stale_version_is_409_and_changes_nothing(world, step):
-    number = prepare(world, step)
-    if detail(world, number)["version"] == 1:
-        # Someone else saved first.
-        ok(world.qm2.patch(f"{NCS}/{number}", json={"title": "Snap buttons come off (edited)"}))
+    # Someone else moved the NC on (a state move, which every step rests on) since the version the step was read at.
+    number = prepare(world, step, by=world.qm2)
+    if detail(world, number)["status"] == "reported":
+        ok(world.qm2.post(f"{NCS}/{number}/containment", json={"description": "Held by someone else.", "hold": []}))
     before = detail(world, number)
-    stale = before["version"] - 1
+    stale = max(event["version"] for event in before["history"] if event["kind"] == "state") - 1
     error = refused(take(world, world.qm, step, number, {**valid_body(step), "version": stale}), 409, "stale_version")
     assert error["current_version"] == before["version"]
+    assert any(change["kind"] == "state" and change["by"] == world.names["qm2"] for change in error["changes"])
     assert detail(world, number) == before
     # With the current version the same step goes through.
     response = take(world, world.qm, step, number, {**valid_body(step), "version": before["version"]})
@@ -535,6 +550,10 @@ def test_root_cause_needs_whys_or_fishbone(world):
 # Closing gates ----------------------------------------------------------------------------------------------
 
 
+#: The gate of goods still on hold: the batch, held without a quantity, has no disposition.
+STILL_HELD = "Still on hold, without dispositions covering the whole quantity: B-2301-01."
+
+
 def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     number = file(world, parameters=["CN-ATT-GT6", "CN-ATT-3TO6"])["number"]
     advance(world, number, "verification")
@@ -543,7 +562,7 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     assert error["unmet"] == [
         {"gate": "retest_passed", "message": "CN-ATT-3TO6 has no retest.", "parameter": "CN-ATT-3TO6"},
         {"gate": "retest_passed", "message": "CN-ATT-GT6 has no retest.", "parameter": "CN-ATT-GT6"},
-        {"gate": "holds_released", "message": "Still on hold: B-2301-01."},
+        {"gate": "holds_released", "message": STILL_HELD},
         {"gate": "effectiveness", "message": "An effectiveness note is required."},
     ]
     assert detail(world, number) == before
@@ -556,6 +575,10 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
         ("effectiveness", None),
     ]
     ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-3TO6", "value": 55}), 201)
+    # Passing retests release nothing: the held batch waits for the quality manager's disposition.
+    error = refused(world.qm.post(f"{NCS}/{number}/close", json={}), 409, "gates_unmet")
+    assert [g["gate"] for g in error["unmet"]] == ["holds_released", "effectiveness"]
+    release_holds(world, number)
     error = refused(world.qm.post(f"{NCS}/{number}/close", json={}), 409, "gates_unmet")
     assert [g["gate"] for g in error["unmet"]] == ["effectiveness"]
     before = detail(world, number)
@@ -578,7 +601,7 @@ def test_a_latest_retest_that_did_not_pass_keeps_the_capa_open(world):
             "message": "The latest retest of CN-ATT-GT6 did not pass.",
             "parameter": "CN-ATT-GT6",
         },
-        {"gate": "holds_released", "message": "Still on hold: B-2301-01."},
+        {"gate": "holds_released", "message": STILL_HELD},
     ]
 
 
@@ -669,7 +692,14 @@ def test_a_quality_manager_releases_a_hold_with_a_reason(world):
     released = ok(world.qm.post(release, json={"reason": "Sorted 100%: 12 rompers reworked, rest released."}))
     holds = {h["id"]: h for h in released["containment"]["holds"]}
     assert holds[batch_hold["id"]]["released_at"] is not None
-    assert holds[batch_hold["id"]]["release_reason"] == "Sorted 100%: 12 rompers reworked, rest released."
+    assert holds[batch_hold["id"]]["release_reason"] == "Release: Sorted 100%: 12 rompers reworked, rest released."
+    # Recorded as the quality manager's release disposition of the whole batch, the reason as its evidence.
+    [disposition] = holds[batch_hold["id"]]["dispositions"]
+    assert (disposition["kind"], disposition["quantity"], disposition["evidence"]) == (
+        "release",
+        None,
+        "Sorted 100%: 12 rompers reworked, rest released.",
+    )
     assert holds[lot_hold["id"]]["released_at"] is None
     assert released["version"] == contained["version"] + 1
     event = released["history"][-1]
@@ -680,20 +710,19 @@ def test_a_quality_manager_releases_a_hold_with_a_reason(world):
     assert set(error["fields"]) == {"hold"}
 
 
-def test_passing_retests_of_every_linked_parameter_release_the_holds(world):
+def test_passing_retests_of_every_linked_parameter_release_nothing(world):
+    """Found by users: a passing retest released a batch and a lot while the CAPA was still in investigation.
+    Only the quality manager's dispositions release held goods (tests/test_dispositions.py)."""
     number = file(world, parameters=["CN-ATT-GT6", "CN-ATT-3TO6"])["number"]
     ok(world.qm.post(f"{NCS}/{number}/containment", json={"description": "Held.", "hold": ["B-2301-01", "SN-55"]}))
 
     ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-GT6", "value": 80}), 201)
-    ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-3TO6", "value": 20}), 201)
-    assert [h["released_at"] for h in detail(world, number)["containment"]["holds"]] == [None, None]
-
     ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-3TO6", "value": 58}), 201)
     record = detail(world, number)
-    assert all(h["released_at"] is not None for h in record["containment"]["holds"])
-    assert all("CN-ATT-3TO6" in h["release_reason"] for h in record["containment"]["holds"])
-    assert [e["old"] for e in record["history"] if e["kind"] == "release"] == ["B-2301-01", "SN-55"]
-    assert ok(world.qm.get("/api/v1/batches/B-2301-01"))["held_by"] == []
+    assert record["status"] == "investigation"
+    assert [(h["released_at"], h["dispositions"]) for h in record["containment"]["holds"]] == [(None, []), (None, [])]
+    assert [e for e in record["history"] if e["kind"] == "release"] == []
+    assert ok(world.qm.get("/api/v1/batches/B-2301-01"))["held_by"] == [number]
 
 
 def test_cancelling_an_nc_releases_what_it_held(world):

@@ -112,8 +112,10 @@ def state_moves(record: dict) -> list[tuple[str, str]]:
     return [(event["old"], event["new"]) for event in record["history"] if event["kind"] == "state"]
 
 
-def complete(client: ApiClient, action_id: int, evidence: str, version: int) -> dict:
-    return ok(client.post(f"/api/v1/actions/{action_id}/complete", json={"evidence": evidence, "version": version}))
+def complete(client: ApiClient, action_id: int, evidence: str, version: int, **more) -> dict:
+    """Complete an action; ``more`` carries what its kind requires (a standard revision's document and revision)."""
+    body = {"evidence": evidence, "version": version, **more}
+    return ok(client.post(f"/api/v1/actions/{action_id}/complete", json=body))
 
 
 # Story 1 --------------------------------------------------------------------------------------------------
@@ -165,6 +167,7 @@ def play_loose_button_story(floor) -> str:
             json={
                 "description": "Batch B-2301-01 on hold; 100% pull test ordered.",
                 "hold": ["B-2301-01"],
+                "quantities": {"B-2301-01": 1200},
                 "version": 1,
             },
         )
@@ -174,6 +177,7 @@ def play_loose_button_story(floor) -> str:
     assert contained["containment"]["description"] == "Batch B-2301-01 on hold; 100% pull test ordered."
     [hold] = contained["containment"]["holds"]
     assert (hold["batch"], hold["lot"], hold["released_at"]) == ("B-2301-01", None, None)
+    assert (hold["quantity"], hold["remaining"]) == (1200, 1200)
     assert ok(qm.get("/api/v1/batches/B-2301-01"))["held_by"] == [number]
 
     # D4: five whys lead to the button machine's stitch density.
@@ -236,7 +240,9 @@ def play_loose_button_story(floor) -> str:
         ids.append(added["id"])
     assert len(set(ids)) == 3
 
-    first = complete(qm, ids[0], "Standard QS-ACC-07 rev. C issued.", 7)
+    # A standard revision names the document revised and its new revision.
+    first = complete(qm, ids[0], "Standard QS-ACC-07 rev. C issued.", 7, document="QS-ACC-07", revision="C")
+    assert (first["document"], first["revision"], first["trained"]) == ("QS-ACC-07", "C", None)
     assert (first["status"], first["nc_status"], first["version"]) == ("done", "action", 8)
     # The retraining belongs to the supervisor, who completes it.
     second = complete(sup, ids[1], "Training record TR-2301, 6 operators.", 8)
@@ -244,7 +250,7 @@ def play_loose_button_story(floor) -> str:
     last = complete(qm, ids[2], "Inline checklist IC-12 now has a pull test.", 9)
     assert (last["nc_status"], last["version"]) == ("verification", 10)
 
-    # D6: the pull force passes; the held batch is released by it.
+    # D6: the pull force passes; the held batch waits for the quality manager's disposition.
     retest = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/tests",
@@ -260,6 +266,18 @@ def play_loose_button_story(floor) -> str:
     )
     assert (retest["verdict"], retest["category"], retest["limit"], retest["value"]) == ("pass", "A", "70", "92")
     assert (retest["nc_status"], retest["version"]) == ("verification", 11)
+    assert ok(qm.get("/api/v1/batches/B-2301-01"))["held_by"] == [number]
+    # The 12 rompers that lost a snap are scrapped; the rest is released on the passing retest.
+    dispositions = f"/api/v1/nonconformances/{number}/holds/{hold['id']}/dispositions"
+    scrap = {"kind": "scrap", "quantity": 12, "reason": "Snaps torn out of the fabric.", "version": 11}
+    ok(qm.post(dispositions, json=scrap), 201)
+    release = {"kind": "release", "reason": "100% pull test passed.", "results": [retest["id"]], "version": 12}
+    released = ok(qm.post(dispositions, json=release), 201)
+    [hold] = released["containment"]["holds"]
+    assert [(d["kind"], d["quantity"], d["results"]) for d in hold["dispositions"]] == [
+        ("scrap", 12, []),
+        ("release", 1188, [retest["id"]]),
+    ]
     assert ok(qm.get("/api/v1/batches/B-2301-01"))["held_by"] == []
     # An open CAPA is not yet on the parameter's page of closed CAPAs.
     assert ok(qm.get("/api/v1/parameters/CN-ATT-GT6"))["capas"] == []
@@ -268,7 +286,7 @@ def play_loose_button_story(floor) -> str:
     closed = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/close",
-            json={"effectiveness": "Three batches since: no loose snaps in end-of-line checks.", "version": 11},
+            json={"effectiveness": "Three batches since: no loose snaps in end-of-line checks.", "version": 13},
         )
     )
     assert closed["status"] == "closed"
@@ -279,7 +297,7 @@ def play_loose_button_story(floor) -> str:
     assert record == closed
     [hold] = record["containment"]["holds"]
     assert hold["released_at"] is not None
-    assert "CN-ATT-GT6" in hold["release_reason"]
+    assert hold["release_reason"] == "Scrap 12: Snaps torn out of the fabric.; Release 1188: 100% pull test passed."
     assert [a["status"] for a in record["actions"]] == ["done", "done", "done"]
     assert [t["verdict"] for t in record["tests"]] == ["pass"]
     assert [r["decision"] for r in record["reviews"]] == ["approve"]
@@ -307,8 +325,11 @@ def play_loose_button_story(floor) -> str:
         "action_done",
         "state",
         "test",
+        "disposition",
+        "disposition",
         "release",
         "field",  # effectiveness
+        "field",  # effectiveness_due: the date of the effectiveness review
         "state",
     ]
     assert [e["by"] for e in record["history"] if e["kind"] == "action_done"] == [
@@ -474,6 +495,11 @@ def test_colorfastness_to_saliva_story(floor):
         201,
     )
     assert (retest["verdict"], retest["nc_status"]) == ("pass", "verification")
+    # The passing retest releases nothing: the quality manager releases the dye lot on it.
+    assert ok(qm.get("/api/v1/batches/B-410-01"))["held_by"] == [number]
+    [lot] = detail(qm, number)["containment"]["holds"]
+    release = {"kind": "release", "reason": "Saliva fastness grade 4 on retest.", "results": [retest["id"]]}
+    ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{lot['id']}/dispositions", json=release), 201)
     assert ok(qm.get("/api/v1/batches/B-410-01"))["held_by"] == []
 
     closed = ok(
@@ -613,6 +639,12 @@ def test_formaldehyde_story(floor):
 
     passing = ok(qm.post(f"/api/v1/nonconformances/{number}/tests", json={"parameter": "CN-FORM", "value": 12}), 201)
     assert (passing["verdict"], passing["nc_status"]) == ("pass", "verification")
+    # The batch is reworked with the new finish, re-inspected, and so leaves quarantine.
+    [hold] = detail(qm, number)["containment"]["holds"]
+    rework = {"kind": "rework", "reason": "Refinished with FF-2.", "results": [passing["id"]]}
+    reworked = ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{hold['id']}/dispositions", json=rework), 201)
+    rework_id = reworked["containment"]["holds"][0]["dispositions"][0]["id"]
+    ok(qm.post(f"/api/v1/dispositions/{rework_id}/reinspection", json={"passed": True, "note": "12 mg/kg."}))
     closed = ok(
         qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "Two batches at 12 and 9 mg/kg."})
     )

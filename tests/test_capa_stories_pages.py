@@ -74,6 +74,15 @@ def file_through_the_page(client, data: dict) -> str:
     return re.fullmatch(rf"/nc/({NUMBER})", response.headers["Location"]).group(1)
 
 
+def dispose_of_the_holds(app, client, number: str, **data) -> None:
+    """The same disposition decided for each hold the NC still has, with that hold's form on the NC page (passing
+    retests release nothing by themselves)."""
+    with app.app_context():
+        held = [hold.id for hold in lookup.get_nc(number).holds if hold.released_at is None]
+    for hold_id in held:
+        done(take(client, number, f"/nc/{number}/holds/{hold_id}/dispositions", **data))
+
+
 def complete_actions(app, number: str, by: dict) -> None:
     """Each open action completed by its owner on the NC page: ``by`` maps an owner's name to their browser."""
     with app.app_context():
@@ -269,8 +278,10 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     assert shown_state(page) == "Verification"
     assert texts(section(page, "d5"), "span.badge.state-closed").count("done") == 2
 
-    # D6: the retest grade 4 passes and releases the dye lot.
+    # D6: the retest grade 4 passes; the quality manager releases the dye lot on it.
     done(take(qm, number, "tests", parameter="CN-CF-SALIVA", value="4", lab="SGS Shanghai", report_number="LR-7790"))
+    assert any(line.startswith("on hold Lot DL-7781 ") for line in hold_lines(qm.get(f"/nc/{number}").text))
+    dispose_of_the_holds(app, qm, number, kind="release", reason="Grade 4 on retest.", evidence="LR-7790")
     page = qm.get(f"/nc/{number}").text
     assert shown_state(page) == "Verification"
     assert "Every gate is met but the effectiveness note." in page
@@ -438,8 +449,12 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
     complete_actions(app, number, {floor.sup_name: sup})
     assert shown_state(qm.get(f"/nc/{number}").text) == "Verification"
 
-    # The retest passes; closing succeeds.
+    # The retest passes; the batch, reworked with the new finish, is re-inspected; closing succeeds.
     done(take(qm, number, "tests", parameter="CN-FORM", value="12", lab="CTI", report_number="F-12"))
+    dispose_of_the_holds(app, qm, number, kind="rework", reason="Refinished with the formaldehyde-free resin.")
+    with app.app_context():
+        [rework] = lookup.get_nc(number).holds[0].dispositions
+    done(take(qm, number, f"/dispositions/{rework.id}/reinspection", passed="yes", note="F-12: 12 mg/kg."))
     page = qm.get(f"/nc/{number}").text
     assert "Every gate is met but the effectiveness note." in page
     done(take(qm, number, "close", effectiveness="Two batches since at 12 and 9 mg/kg."), f"/nc/{number}")
@@ -502,6 +517,7 @@ def close_through_the_pages(app, floor, number: str) -> None:
     )
     complete_actions(app, number, {floor.qm_name: qm})
     done(take(qm, number, "tests", parameter="CN-ATT-GT6", value="90", lab="In-house", report_number="PT-1"))
+    dispose_of_the_holds(app, qm, number, kind="release", reason="Pull test passed.", evidence="PT-1")
     done(take(qm, number, "close", effectiveness="No loose snap in three batches."))
     assert shown_state(qm.get(f"/nc/{number}").text) == "Closed"
 

@@ -183,6 +183,8 @@ ABSENT = {
     "name": "trend",
     "report_id": 999999,
     "result_id": 999999,
+    "attachment_id": 999999,
+    "disposition_id": 999999,
 }
 
 

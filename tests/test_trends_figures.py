@@ -73,6 +73,8 @@ API_KEYS = {
     "failed_results",
     "near_limit_results",
     "alerts",
+    "unattributed_ncs",
+    "effectiveness",
 }
 
 
@@ -199,6 +201,10 @@ BATCHES = {
     "B-5": ("ST-C", "L2", [("LOT-A4", "fabric", "SUP-A")]),
 }
 STYLES = {"ST-A": "A", "ST-B": "B", "ST-B2": "B", "ST-C": "C"}
+#: The lot kinds a failure of each parameter used here concerns: the fabric's chemistry and colour fastness
+#: are the fabric's and its dye lot's. An NC naming no lot is charged to the suppliers of its batch's lots of
+#: those kinds only; an NC with no such parameter to no supplier.
+CONCERNS = {code: {"fabric", "dye_lot"} for code in ("CN-FORM", "CN-AZO", "CN-PH", "CN-CF-PERSP-ACID", "CN-CF-SALIVA")}
 LINES = ["L1", "L2", "L3", "L4", "L5", "L6", "L7"]
 SUPPLIERS = ["SUP-A", "SUP-B", "SUP-C"]
 
@@ -301,7 +307,8 @@ class Plant:
         with self.happening(moment):
             nc = filing.file_nc(parse(FileNC, data), self.qm)
         effective_category = STYLES[style] if style else category
-        suppliers = frozenset(s for _n, _k, s in BATCHES[batch][2]) if batch else frozenset()
+        concerned = set().union(*(CONCERNS.get(code, set()) for code in parameters))
+        suppliers = frozenset(s for _n, k, s in BATCHES[batch][2] if k in concerned) if batch else frozenset()
         rec = Rec(
             id=nc.id,
             number=nc.number,
@@ -694,8 +701,10 @@ def test_breakdowns_by_defect_type_line_supplier_parameter_and_source(plant):
             expected = trailing(lambda w, key=key, keys=keys: plant.breakdown(w, keys)[key], week)
             if expected != {"4w": 0, "12w": 0} or counts[key]:
                 assert computed["averages"][name][key] == expected, (name, key)
-    # The independent counts, spelled out: a batch with two lots of one supplier counts that supplier once.
-    assert computed["by_supplier"] == {"SUP-A": 4, "SUP-B": 2, "SUP-C": 1}
+    # The independent counts, spelled out: formaldehyde and colour fastness are charged to the suppliers of
+    # their batch's fabric and dye lots (never to B-2's trim supplier SUP-A); stains and seams to none.
+    assert computed["by_supplier"] == {"SUP-A": 1, "SUP-B": 1, "SUP-C": 1}
+    assert computed["unattributed_ncs"] == sum(not rec.suppliers for rec in plant.new(week)) == 3
     assert computed["by_parameter"] == {"CN-FORM": 3, "CN-CF-PERSP-ACID": 1}
     assert computed["by_defect_type"] == {
         "stain": 2,
@@ -705,7 +714,9 @@ def test_breakdowns_by_defect_type_line_supplier_parameter_and_source(plant):
     }
     assert computed["by_line"] == {"L1": 3, "L2": 2, "L3": 1}
     assert computed["averages"]["by_line"]["L1"] == {"4w": 0.25, "12w": 0.17}
-    assert computed["averages"]["by_supplier"]["SUP-A"] == {"4w": 0.5, "12w": 0.33}
+    assert computed["averages"]["by_supplier"]["SUP-B"] == {"4w": 0.25, "12w": 0.08}
+    unattributed = trailing(lambda w: sum(not rec.suppliers for rec in plant.new(w)), week)
+    assert computed["averages"]["unattributed_ncs"] == unattributed == {"4w": 0.75, "12w": 0.42}
 
 
 # Open CAPAs at the week's end: age and state ---------------------------------------------------------------

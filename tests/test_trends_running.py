@@ -44,7 +44,7 @@ NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 BASE_URL = "https://capa.plant.example"
 RECIPIENTS = ["qa.manager@plant.example", "buyer@brand.example"]
 MAIL_FROM = "capa@plant.example"
-JOB_IDS = {"weekly-summary", "summary-retry", "summary-catch-up", "overdue-reminders"}
+JOB_IDS = {"weekly-summary", "summary-retry", "summary-catch-up", "overdue-reminders", "effectiveness-reminders"}
 
 
 def free_port() -> int:
@@ -321,7 +321,8 @@ def test_summary_downloads_as_csv_and_xlsx_carry_the_figures(client, auth, built
     assert values[("Open at the end of the week", "")] == "3"
     assert values[("By defect type", "Stain")] == "2"
     assert values[("By defect type", "Formaldehyde over limit")] == "1"
-    assert values[("By supplier", "SUP-A")] == "1"
+    # The stain on B-1 concerns no supplier's material (nor do the other two, which name no batch).
+    assert values[("New NCs charged to no supplier", "")] == "3"
     assert values[("Passed, but near the limit (within 10 %)", "CN-FORM Formaldehyde content")] == "1"
     assert values[("Open CAPAs by age (days)", "0 to 7 days")] == "3"
 
@@ -533,6 +534,7 @@ def test_the_scheduler_has_its_jobs_under_explicit_ids_in_plant_time(app):
     assert weekly == datetime(2026, 11, 30, 6, tzinfo=SHANGHAI)  # Monday 06:00, plant time
     daily = jobs["overdue-reminders"].trigger.get_next_fire_time(None, after)
     assert daily == datetime(2026, 11, 26, 7, tzinfo=SHANGHAI)
+    assert jobs["effectiveness-reminders"].trigger.get_next_fire_time(None, after) == daily
     assert jobs["summary-retry"].trigger.interval == timedelta(hours=1)
 
 

@@ -6,7 +6,18 @@ Authenticated with ``Authorization: Bearer <token>`` only; every error answers
 
 from apiflask import APIFlask
 
-from capa.api import capas, document, lab_reports, masterdata, me, safety, trends  # noqa: F401  (registers the routes)
+# Importing each module registers its routes.
+from capa.api import (  # noqa: F401
+    capas,
+    dispositions,
+    document,
+    evidence,
+    lab_reports,
+    masterdata,
+    me,
+    safety,
+    trends,
+)
 from capa.api.blueprint import bp
 from capa.api.document import DOCS_PATH, SPEC_PATH
 

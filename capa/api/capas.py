@@ -3,19 +3,23 @@
 from datetime import date
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from capa.accounts.models import Role
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
+from capa.api.effectiveness import EffectivenessReviewRecord, review_of
+from capa.api.evidence import AttachmentRecord
 from capa.api.models import Answer, Codes, OrNone, Record, Ref, Timestamp, With
 from capa.api.safety import Result
-from capa.capas import filing, lookup, queries, raising, steps
+from capa.capas import dispositions, effectiveness, evidence, filing, lookup, progress, queries, raising, rounds, steps
 from capa.capas.commands import (
     Cancel,
     Close,
     CompleteAction,
     Contain,
     EditNC,
+    EffectivenessReview,
     FileNC,
     FilingKey,
     NCFilters,
@@ -26,14 +30,25 @@ from capa.capas.commands import (
     Review,
     RootCause,
 )
-from capa.capas.models import ActionKind, ActionStatus, FishboneCategory, NonConformance, Severity, Source
+from capa.capas.models import (
+    ActionKind,
+    ActionStatus,
+    DispositionKind,
+    FishboneCategory,
+    Hold,
+    NonConformance,
+    Severity,
+    Source,
+)
 from capa.capas.policy import step_permission
 from capa.capas.states import State, Step
 from capa.common.commands import Command
 from capa.common.errors import DomainError
 from capa.http.guard import request_user
 from capa.masterdata.models import SafetyCategory
+from capa.safety import service as safety
 from capa.safety.judging import Outcome
+from capa.safety.models import LabResult
 
 
 class DefectType(Record):
@@ -42,6 +57,8 @@ class DefectType(Record):
     #: The name in Simplified Chinese; empty when none was given.
     name_zh: str
     parameters: Codes()
+    #: Days from closing a CAPA of this type to its effectiveness review.
+    effectiveness_days: int
 
 
 class DefectTypes(Answer):
@@ -53,7 +70,8 @@ class NC(Record):
 
     number: str
     status: State
-    #: Send it back with a step: a step on an NC changed meanwhile is refused (409 stale_version).
+    #: Send it back with a step: a step on an NC another person changed meanwhile, in the same fields or the state
+    #: the step rests on, is refused (409 stale_version, its ``changes`` naming what they changed).
     version: int
     title: str
     description: str
@@ -82,13 +100,52 @@ class NCPage(Record):
     total: int
 
 
+class DispositionRecord(Record):
+    """A quality manager's disposition of (part of) a hold, with a rework's re-inspection."""
+
+    id: int
+    kind: DispositionKind
+    #: The quantity it covers; null: the rest of a hold whose quantity is unknown.
+    quantity: int | None
+    reason: str
+    evidence: str
+    #: Ids of the lab results it rests on.
+    results: list[int]
+    concession_buyer: OrNone
+    concession_reference: OrNone
+    decided_by: str = Ref("decided_by", "username")
+    decided_at: Timestamp
+    reinspected_at: Timestamp | None
+    reinspected_by: str | None = Ref("reinspected_by", "username", default=None)
+    reinspection_passed: bool | None
+    reinspection_note: OrNone
+
+    @field_validator("results", mode="before")
+    @classmethod
+    def _result_ids(cls, results: Any) -> Any:
+        return [result.id if isinstance(result, LabResult) else result for result in results]
+
+
 class HoldRecord(Record):
     id: int
     batch: str | None = Ref("batch", "number", default=None)
     lot: str | None = Ref("lot", "number", default=None)
+    #: The quantity held; null when the containment did not say.
+    quantity: int | None
     held_at: Timestamp
     released_at: Timestamp | None
     release_reason: str
+    #: Its dispositions, oldest first: it leaves quarantine when they cover its whole quantity.
+    dispositions: list[DispositionRecord]
+    #: The quantity no disposition covers or has taken yet; null when the quantity held is unknown.
+    remaining: int | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_hold(cls, hold: Any) -> Any:
+        if isinstance(hold, Hold):
+            return With(hold, remaining=dispositions.remaining(hold))
+        return hold
 
 
 class Containment(Record):
@@ -121,6 +178,15 @@ class ActionRecord(Record):
     overdue: bool
     evidence: str
     completed_at: Timestamp | None
+    #: The root-cause round the action answers (the approved analysis it was added under); null for older ones.
+    round: int | None
+    #: A standard revision's document and its new revision; null when not given.
+    document: OrNone
+    revision: OrNone
+    #: A retraining's trained people; null when not given.
+    trained: OrNone
+    #: Its evidence files.
+    attachments: list[AttachmentRecord]
 
 
 class ActionDone(ActionRecord):
@@ -148,6 +214,8 @@ class Event(Record):
     old: OrNone
     new: OrNone
     note: OrNone
+    #: The NC version the change produced (null for entries from before versions were recorded).
+    version: int | None
 
 
 class RejudgedFailure(Record):
@@ -164,6 +232,29 @@ class RejudgedFailure(Record):
     cause: str
     reason: str
     changed_at: Timestamp
+
+
+class NextStepRecord(Record):
+    """The step that moves a CAPA on from its state, and who may take it."""
+
+    step: Step
+    #: The 8D discipline (the NC page's section) the step belongs to: ``d3`` … ``d8``.
+    discipline: str
+    #: The roles that may take the step.
+    roles: list[Role] = Field(validation_alias="role_list")
+    #: The owners of the open actions, when the step is to finish them (they may, whatever their role).
+    owners: list[str] = Field(validation_alias="owner_names")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_step(cls, ahead: Any) -> Any:
+        if isinstance(ahead, progress.NextStep):
+            return With(
+                ahead,
+                role_list=sorted(ahead.roles),
+                owner_names=[owner.username for owner in ahead.owners],
+            )
+        return ahead
 
 
 class NCDetail(NC):
@@ -187,18 +278,38 @@ class NCDetail(NC):
     #: Linked results (retests, the result it was raised from) that a later change of the rule (a style's category
     #: or attributes, a corrected limit) turned from a pass into a failure: an open CAPA showing one needs a look.
     rejudged_failures: list[RejudgedFailure]
+    #: Every evidence file of the NC: its actions', its closing's and its effectiveness review's.
+    attachments: list[AttachmentRecord]
+    #: What moves the CAPA on now and who may do it; null once it is closed or cancelled.
+    next_step: NextStepRecord | None
+    #: The quality manager's question when the latest root cause was returned (waiting for the next round);
+    #: null otherwise.
+    returned_question: str | None
+    #: The effectiveness review of a closed CAPA (``POST …/effectiveness-review``); null until it is closed.
+    effectiveness_review: EffectivenessReviewRecord | None
+    #: The closed CAPA whose effectiveness review found it not effective and opened this one; null otherwise.
+    follow_up_of: str | None = Ref("follow_up_of", "number", default=None)
 
     @model_validator(mode="before")
     @classmethod
     def _read_nc(cls, nc: Any) -> Any:
         if isinstance(nc, NonConformance):
+            dispositions.load_holds(nc)
             latest = nc.analyses[-1] if nc.analyses else None
+            tests = queries.tests_of(nc)
+            returned = rounds.returned_round(nc)
+            # The actions' evidence read with the NC's, in one query, not one per action.
+            files = evidence.by_action(nc)
             return With(
                 nc,
                 containment=nc,
                 root_cause=latest,
-                tests=queries.tests_of(nc),
+                actions=[With(action, attachments=files.get(action.id, [])) for action in nc.actions],
+                tests=tests,
                 rejudged_failures=queries.rejudged_failures(nc),
+                next_step=progress.next_step(nc, safety.latest_of(tests)),
+                returned_question=returned.review_comment if returned is not None else None,
+                effectiveness_review=review_of(nc),
             )
         return nc
 
@@ -391,3 +502,23 @@ def close(number: str, command: Close):
 @requires(step_permission(Step.CANCEL))
 def cancel(number: str, command: Cancel):
     return _step(number, steps.cancel, command)
+
+
+@bp.post("/nonconformances/<number>/effectiveness-review")
+@bp.input(EffectivenessReview, arg_name="command")
+@bp.output(NCDetail)
+@bp.doc(
+    responses={
+        409: "The CAPA is not closed (`invalid_state`), its effectiveness was reviewed already (`already_reviewed`), "
+        "or it changed since `version` (`stale_version`); nothing was recorded."
+    }
+)
+@requires(step_permission(Step.REVIEW_EFFECTIVENESS))
+def review_effectiveness(number: str, command: EffectivenessReview):
+    """Record the effectiveness review of a closed CAPA
+
+    `verdict` (`effective` or `not_effective`), `recurred` and `note` are required. A review is recorded once. A
+    `not_effective` verdict files a follow-up CAPA in the same step (same defect type, line, style, batch and
+    parameters), linked both ways: its number is in `effectiveness_review.follow_ups`.
+    """
+    return _step(number, effectiveness.review_effectiveness, command)

@@ -24,6 +24,19 @@ class Summaries(Answer):
     items: list[SummaryListed]
 
 
+class EffectivenessFigures(Answer):
+    """The week's effectiveness reviews of closed CAPAs (the rule: :mod:`capa.trends.figures`)."""
+
+    #: Closed CAPAs whose review fell due within the week (Monday to Sunday, plant dates), reviewed or not.
+    due: int
+    #: Reviews recorded within the week, whenever they fell due.
+    done: int
+    #: Those of them that found the CAPA not effective.
+    failed: int
+    #: Reviews due on or before the week's Sunday and still not recorded at its end.
+    outstanding: int
+
+
 class WeeklyFigures(Answer):
     """The figures of one built week, as stored when it was built; the tables (``by_defect_type``, ``by_line``,
     ``by_supplier``, ``by_parameter``, ``by_source``, ``history``, ``aging``, ``overdue_actions``…) come beside
@@ -38,6 +51,11 @@ class WeeklyFigures(Answer):
     new_ncs: int
     closed: int
     open_at_end: int
+    #: New NCs of the week charged to no supplier: they name no lot and concern no material of their batch
+    #: (``by_supplier`` counts the others per supplier); null in summaries built before it was counted.
+    unattributed_ncs: int | None = None
+    #: Null in summaries built before effectiveness reviews were counted.
+    effectiveness: EffectivenessFigures | None = None
     averages: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -1,11 +1,13 @@
 """What the CAPA services accept: filing and editing an NC, each 8D step, defect types and the list's filters.
 
-A step's command carries ``version``, the NC version the person saw: a step taken on an NC changed meanwhile is
-refused (409 ``stale_version``) rather than overwriting what the other person did.
+A step's command carries ``version``, the NC version the person saw: a step taken on an NC that another person
+changed meanwhile, in the same fields or the state the step rests on, is refused (409 ``stale_version``, see
+:mod:`capa.capas.history`) rather than overwriting what the other person did.
 """
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,7 +15,15 @@ from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from capa.capas.models import ActionKind, FishboneCategory, ReviewDecision, Severity, Source
+from capa.capas.models import (
+    ActionKind,
+    DispositionKind,
+    EffectivenessVerdict,
+    FishboneCategory,
+    ReviewDecision,
+    Severity,
+    Source,
+)
 from capa.capas.photos import Upload, check_photos, photo_limit_bytes
 from capa.capas.references import resolve_filing
 from capa.capas.states import State
@@ -134,18 +144,69 @@ class EditNC(Command):
     severity: Choice(Severity) = None
     quantity_affected: Quantity = None
     parameters: ParameterCodes = None
+    #: Why the linked parameters change: required of a quality manager correcting them once a root cause was
+    #: submitted (400 ``reason``), and kept in the history beside the change.
+    reason: Text(1000, required=False) = None
     version: Version = None
+
+
+#: A held quantity, or a disposition's: pieces (or metres of a fabric lot), at least 1.
+HeldQuantity = Integer(minimum=1, maximum=10_000_000)
+
+
+def _quantities(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise refuse(_l("Must be an object of batch or lot numbers and their quantities."))
+    return value
+
+
+#: ``{"B-2026-001": 1200}``: the quantity held of some of the numbers put on hold (see Contain).
+HoldQuantities = Annotated[
+    Annotated[dict[str, HeldQuantity], Field(max_length=100)],
+    BeforeValidator(_quantities),
+]
 
 
 class Contain(Command):
     description: Text(4000)
     #: Numbers of the batches and lots to hold.
     hold: Items(Code(64), max_items=100, null_is_empty=False) = None
+    #: The quantity held of some of them, by number (``{"B-2026-001": 1200}``); each key one of ``hold``'s
+    #: numbers (400 naming ``quantities.<number>``). A hold without one has an unknown quantity.
+    quantities: HoldQuantities = Field(default_factory=dict)
     version: Version = None
 
 
 class ReleaseHold(Command):
     reason: Text(1000)
+    version: Version = None
+
+
+class Dispose(Command):
+    """A quality manager's disposition of (part of) a hold: see :mod:`capa.capas.dispositions` for the rules."""
+
+    kind: Choice(DispositionKind)
+    #: The quantity it covers; left out, what remains of the hold (the rest, when the hold's quantity is unknown).
+    quantity: Integer(required=False, minimum=1, maximum=10_000_000) = None
+    #: Why this disposition.
+    reason: Text(4000)
+    #: What it rests on, in words; a release needs this or ``results``.
+    evidence: Text(4000, required=False) = None
+    #: Ids of the lab results it rests on: results of this NC or of the held batch or lot.
+    results: Items(Integer(minimum=1), max_items=50) = Field(default_factory=list)
+    #: The buyer who granted the concession, and the concession's reference: both required for use_as_is.
+    concession_buyer: Text(120, required=False) = None
+    concession_reference: Text(120, required=False) = None
+    version: Version = None
+
+
+class Reinspect(Command):
+    """The re-inspection of a reworked part of a hold: passed or not, and what it found (required when not)."""
+
+    passed: Boolean
+    note: Text(4000, required=False) = None
     version: Version = None
 
 
@@ -200,8 +261,26 @@ class NewAction(Command):
     version: Version = None
 
 
+#: Files from a form (evidence, see capa.capas.evidence); a JSON body cannot carry them, so there they are an
+#: unknown field (the API uploads them apart and names them in ``attachments``).
+EvidenceFiles = SkipJsonSchema[Annotated[list[Upload], BeforeValidator(_uploads_only)]]
+#: Ids of evidence files added before (``POST /api/v1/nonconformances/{number}/attachments``).
+AttachmentIds = Items(Integer(minimum=1, maximum=2**31 - 1), max_items=10)
+
+
 class CompleteAction(Command):
+    """Completing an action: the evidence in words (required), what its kind requires, and its files.
+
+    A standard revision names the ``document`` revised and its new ``revision``; a retraining names who was
+    ``trained`` (:func:`capa.capas.steps.complete_action` checks them)."""
+
     evidence: Text(4000)
+    document: Text(200, required=False) = None
+    revision: Text(40, required=False) = None
+    trained: Text(4000, required=False) = None
+    #: Ids of this action's evidence files added before.
+    attachments: AttachmentIds = Field(default_factory=list)
+    files: EvidenceFiles = Field(default_factory=list)
     version: Version = None
 
 
@@ -220,9 +299,37 @@ class Retest(Command):
     version: Version = None
 
 
+def _from_tomorrow(value: date | None) -> date | None:
+    if value is not None and value <= plant_today():
+        raise refuse(_l("Choose a date from tomorrow on."))
+    return value
+
+
 class Close(Command):
     effectiveness: Text(4000, required=False) = None
+    #: The effectiveness review's date, from tomorrow on; by default the closing date plus the defect type's
+    #: ``effectiveness_days`` (see :mod:`capa.capas.effectiveness`).
+    review_on: Annotated[Day(required=False), AfterValidator(_from_tomorrow)] = None
+    #: Ids of the closing's evidence files added before.
+    attachments: AttachmentIds = Field(default_factory=list)
+    files: EvidenceFiles = Field(default_factory=list)
     version: Version = None
+
+
+class EvidencePurpose(StrEnum):
+    """What evidence files added on their own stand for (the effectiveness review adds its own in its step)."""
+
+    ACTION = "action"
+    CLOSING = "closing"
+
+
+class AddEvidence(Command):
+    """Evidence files added on their own, before the action is completed or the CAPA closed."""
+
+    purpose: Choice(EvidencePurpose)
+    #: The action's id, for an action's evidence.
+    action: Integer(required=False, minimum=1, maximum=2**31 - 1) = None
+    files: EvidenceFiles = Field(default_factory=list)
 
 
 class Cancel(Command):
@@ -230,9 +337,23 @@ class Cancel(Command):
     version: Version = None
 
 
+class EffectivenessReview(Command):
+    """The effectiveness review of a closed CAPA: the verdict (no default: the reviewer decides), whether the
+    problem recurred, and what the review found."""
+
+    verdict: Choice(EffectivenessVerdict)
+    recurred: Boolean
+    note: Text(4000)
+    version: Version = None
+
+
 DEFECT_TYPE_CODE = Text(
     40, lower=True, pattern=r"[a-z0-9][a-z0-9_]*", pattern_message=_l("Use lower-case letters, digits and _ only.")
 )
+
+
+#: Days from closing to the effectiveness review: 1 to 730.
+EffectivenessDays = Integer(minimum=1, maximum=730)
 
 
 class NewDefectType(Command):
@@ -243,6 +364,8 @@ class NewDefectType(Command):
     active: Boolean = True
     #: The safety parameters an NC of this type usually concerns.
     parameters: ParameterCodes = None
+    #: Days from closing a CAPA of this type to its effectiveness review.
+    effectiveness_days: EffectivenessDays = 90
 
 
 class DefectTypeChanges(Command):
@@ -250,6 +373,7 @@ class DefectTypeChanges(Command):
     name_zh: Text(120, required=False) = None
     active: Boolean = None
     parameters: ParameterCodes = None
+    effectiveness_days: EffectivenessDays = None
 
 
 class Overdue(StrEnum):

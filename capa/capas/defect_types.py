@@ -2,7 +2,8 @@
 
 Loaded by ``init-db``: types missing from the database are added; a type that exists is left as the
 quality manager edited it, except that a seeded type without a Chinese name gets the seed's. A type's code
-is lower-case letters, digits and ``_``, unique, and never changes; its parameters must exist in the catalog.
+is lower-case letters, digits and ``_``, unique, and never changes; its parameters must exist in the catalog;
+its ``effectiveness_days`` (1 to 730, 90 unless set) date the effectiveness review of its closed CAPAs.
 """
 
 from dataclasses import dataclass
@@ -95,8 +96,8 @@ def save_defect_type(defect_type: DefectType | None, command: NewDefectType | De
         if defect_type is None:
             defect_type = DefectType(code=values["code"])
             session.add(defect_type)
-        for name in ("name", "active"):
-            if name in values:
+        for name in ("name", "active", "effectiveness_days"):
+            if values.get(name) is not None:
                 setattr(defect_type, name, values[name])
         if "name_zh" in values:
             # A blank Chinese name means none: the English name stands in on Chinese pages.

@@ -30,3 +30,9 @@ class IdempotencyKeyReused(Conflict):
     def __init__(self, message: str, *, number: str, **kwargs):
         super().__init__(message, number=number, **kwargs)
         self.number = number
+
+
+class AlreadyReviewed(Conflict):
+    """The closed CAPA's effectiveness was reviewed already (409 already_reviewed): a review is recorded once."""
+
+    code = "already_reviewed"

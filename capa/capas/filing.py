@@ -9,7 +9,8 @@ The rules:
   within RECURRENCE_WINDOW before it is a recurrence of that CAPA (the latest such);
 - only quality managers and administrators may back-date a report (``reported_at``);
 - a supervisor edits only the NCs they reported; the linked parameters change only until the root cause is
-  submitted, since the retests and the closing gates rest on them;
+  submitted, since the retests and the closing gates rest on them; after that a quality manager corrects
+  them, with a reason (see :func:`edit_nc`);
 - a filing may carry an idempotency key (the filing page's, a phone's offline outbox's, an API client's
   ``Idempotency-Key``) so that a filing sent twice files one NC: see :func:`file_nc_once`.
 """
@@ -19,6 +20,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +34,7 @@ from capa.accounts.models import Role, User
 from capa.capas import policy
 from capa.capas.commands import FILING_KEY_MESSAGE, FILING_KEY_PATTERN, EditNC, FileNC
 from capa.capas.errors import IdempotencyKeyReused
-from capa.capas.history import Journal, changing
+from capa.capas.history import Journal, changes_since, changing, entry_text
 from capa.capas.lookup import find_parameters, invalid
 from capa.capas.models import (
     DefectType,
@@ -74,6 +76,12 @@ def _suppliers_of(batch: Batch | None) -> set[int]:
     return {lot.supplier_id for lot in batch.lots} if batch is not None else set()
 
 
+def same_source(nc: NonConformance, style_id: int | None, batch: Batch | None) -> bool:
+    """Whether ``nc`` is on the style ``style_id`` or on material of one of the suppliers of ``batch``: with the
+    same defect type, what makes one NC a recurrence of another (read ``nc.batch.lots`` loaded with it)."""
+    return (style_id is not None and nc.style_id == style_id) or bool(_suppliers_of(batch) & _suppliers_of(nc.batch))
+
+
 def find_recurrence(
     defect_type: DefectType, style_id: int | None, batch: Batch | None, reported_at: datetime
 ) -> NonConformance | None:
@@ -90,11 +98,8 @@ def find_recurrence(
         .options(selectinload(NonConformance.batch).selectinload(Batch.lots))
         .order_by(NonConformance.closed_at.desc())
     )
-    suppliers = _suppliers_of(batch)
     for candidate in candidates:
-        if style_id is not None and candidate.style_id == style_id:
-            return candidate
-        if suppliers & _suppliers_of(candidate.batch):
+        if same_source(candidate, style_id, batch):
             return candidate
     return None
 
@@ -112,6 +117,14 @@ def file_nc(command: FileNC, actor: User, *, also: Also | None = None) -> NonCon
     return _with_photos(_record(command, actor, also=also), command, actor)
 
 
+def file_nc_within(command: FileNC, actor: User, *, also: Also | None = None) -> NonConformance:
+    """File a non-conformance (without photos) inside the caller's unit of work, for a step that files one as
+    part of itself (an effectiveness review's follow-up, :mod:`capa.capas.effectiveness`): numbered, recorded
+    and checked for recurrence as :func:`file_nc` does, and stored or rolled back with the caller's change.
+    Raises what :func:`file_nc` raises."""
+    return _record(command, actor, also=also, own_unit=False)
+
+
 def _with_photos(nc: NonConformance, command: FileNC, actor: User) -> NonConformance:
     if command.photos:
         add_photos(nc, command.photos, actor)
@@ -125,9 +138,11 @@ def _record(
     fingerprint: str | None = None,
     *,
     also: Also | None = None,
+    own_unit: bool = True,
 ) -> NonConformance:
-    """Check and store the NC (without its photos) in one unit of work, under ``filing_key`` if given; raises
-    what :func:`file_nc` raises, and Conflict when the reporter's key is taken meanwhile."""
+    """Check and store the NC (without its photos) in one unit of work (the caller's, unless ``own_unit``),
+    under ``filing_key`` if given; raises what :func:`file_nc` raises, and Conflict when the reporter's key is
+    taken meanwhile."""
     if command.reported_at is not None and actor.role not in (Role.QUALITY_MANAGER, Role.ADMIN):
         raise PermissionDenied(
             str(_l("Only quality managers and administrators may enter a report time.")),
@@ -145,7 +160,7 @@ def _record(
     )
     reported_at = command.reported_at or utcnow()
     recurrence_of = find_recurrence(defect_type, style.id if style else None, batch, reported_at)
-    with unit_of_work() as session:
+    with unit_of_work() if own_unit else nullcontext(db.session) as session:
         year = reported_at.astimezone(plant_zone()).year
         sequence, number = _next_number(year)
         nc = NonConformance(
@@ -286,32 +301,90 @@ def _resent(earlier: NonConformance, fingerprint: str) -> Filed:
 # Editing ---------------------------------------------------------------------------------------------------
 
 
+#: The fields of what an NC says that an edit changes, beside its linked parameters.
+EDITED_FIELDS = ("title", "description", "severity", "quantity_affected")
+
+
 def edit_nc(nc: NonConformance, command: EditNC, actor: User) -> NonConformance:
     """Change the description fields and linked parameters of an open NC (only the fields given).
 
-    A supervisor may edit only the NCs they reported. Raises StaleVersion when ``version`` is not the current
-    one, so a second save never overwrites the first.
+    The rules:
+    - a supervisor may edit only the NCs they reported, and change the linked parameters only until the first
+      root cause is submitted, since the retests and the closing gates rest on them (ValidationError naming
+      ``parameters``);
+    - a quality manager may correct the linked parameters at any open state (Step.CORRECT_PARAMETERS), with a
+      ``reason`` once a root cause has been submitted (ValidationError naming ``reason``); the change and its
+      reason are kept in the history, safety-critical is worked out again as at filing, and the results
+      recorded so far stay;
+    - only what differs from the NC as it stands is changed. A save made on an older ``version`` changes the
+      fields the person changed; a field someone changed since and that the save sends as the person saw it
+      keeps the other person's value. The save is refused (StaleVersion, naming the other person's changes)
+      only when another person changed one of the same fields since (:mod:`capa.capas.history`).
     """
     policy.check(actor, Step.EDIT, nc)
     values = command.given()
-    if values.get("parameters") is not None and nc.status not in (State.REPORTED, State.INVESTIGATION):
-        # Once a root cause is submitted, the retests and the closing gates rest on these parameters.
-        raise invalid(
-            {"parameters": str(_l("The linked parameters can change only until the root cause is submitted."))}
-        )
+    version = values.get("version")
+    wanted = {
+        field: (values[field] or "") if field == "description" else values[field]
+        for field in EDITED_FIELDS
+        if field in values
+    }
     parameters = (
         find_parameters(values["parameters"], "parameters", category=nc.effective_category)
         if values.get("parameters") is not None
         else None
     )
-    with changing(nc, actor, Step.EDIT, version=values.get("version")) as journal:
-        for field in ("title", "description", "severity", "quantity_affected"):
-            if field in values:
-                journal.set(field, values[field] if field != "description" else values[field] or "")
-        if parameters is not None:
-            old = [p.code for p in nc.parameters]
-            if old != sorted(p.code for p in parameters):
-                nc.parameters = parameters
-                journal.record("field", field="parameters", old=old, new=sorted(p.code for p in parameters))
-            journal.set("safety_critical", bool(nc.parameters) and nc.effective_category == "A")
+    old_codes = [p.code for p in nc.parameters]
+    new_codes = sorted(p.code for p in parameters) if parameters is not None else old_codes
+    changed = {field for field, value in wanted.items() if getattr(nc, field) != value}
+    if new_codes != old_codes:
+        changed.add("parameters")
+    if changed and version is not None and version < nc.version:
+        # What the person saw of a field changed since is the old value of its first change since.
+        seen: dict[str, str] = {}
+        for event in changes_since(nc, version):
+            if event.kind == "field" and event.field in changed:
+                seen.setdefault(event.field, event.old)
+        sent = {**{field: entry_text(value) for field, value in wanted.items()}, "parameters": entry_text(new_codes)}
+        changed -= {field for field, old in seen.items() if sent[field] == old}
+    reason = values.get("reason")
+    if "parameters" in changed:
+        _check_parameters_change(nc, actor, reason)
+    with changing(nc, actor, Step.EDIT, version=version, touches=frozenset(changed)) as journal:
+        for field in EDITED_FIELDS:
+            if field in changed:
+                journal.set(field, wanted[field])
+        if "parameters" in changed:
+            nc.parameters = parameters
+            journal.record("field", field="parameters", old=old_codes, new=new_codes, note=reason or "")
+            journal.set("safety_critical", bool(parameters) and nc.effective_category == "A")
     return nc
+
+
+def _check_parameters_change(nc: NonConformance, actor: User, reason: str | None) -> None:
+    """Refuse a change of the linked parameters that ``actor`` may not make now (see :func:`edit_nc`)."""
+    if policy.can(actor, Step.CORRECT_PARAMETERS, nc):
+        if nc.analyses and not reason:
+            raise invalid(
+                {
+                    "reason": str(
+                        _l(
+                            "Say why the linked parameters change: a root cause was submitted on them, and the "
+                            "retests and the closing rest on them."
+                        )
+                    )
+                }
+            )
+        return
+    if nc.analyses or nc.status not in (State.REPORTED, State.INVESTIGATION):
+        # Once a root cause is submitted, the retests and the closing gates rest on these parameters.
+        raise invalid(
+            {
+                "parameters": str(
+                    _l(
+                        "The linked parameters can change only until the root cause is submitted; "
+                        "a quality manager may correct them with a reason."
+                    )
+                )
+            }
+        )

@@ -1,14 +1,17 @@
 """The closing gates of a CAPA, and the facts they rest on.
 
 A CAPA closes only when: its latest root cause is approved; it has actions and every one is done; the latest
-retest of every linked parameter passes; nothing it put on hold is still held; and an effectiveness note is
-given. "The latest result" is decided in one place for every record, :func:`capa.safety.service.latest_results`.
+retest of every linked parameter passes; every hold has left quarantine, by dispositions covering its whole
+quantity (:mod:`capa.capas.dispositions`; a rework waiting for its re-inspection covers nothing yet); and an
+effectiveness note is given. "The latest result" is decided in one place for every record,
+:func:`capa.safety.service.latest_results`.
 """
 
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from capa.capas import dispositions
 from capa.capas.models import (
     ActionStatus,
     NonConformance,
@@ -44,7 +47,7 @@ class Gate:
 
 def unmet_gates(nc: NonConformance, effectiveness: str | None) -> list[Gate]:
     """Each closing gate still open: an approved root cause, every action done, the latest retest of every
-    linked parameter passing, nothing still on hold, and an effectiveness note."""
+    linked parameter passing, every hold disposed of whole, and an effectiveness note."""
     unmet = []
     if approved_analysis(nc) is None:
         unmet.append(Gate("root_cause_approved", str(_l("The root cause has not been approved."))))
@@ -63,10 +66,11 @@ def unmet_gates(nc: NonConformance, effectiveness: str | None) -> list[Gate]:
                     parameter.code,
                 )
             )
-    held = [hold.subject for hold in nc.holds if hold.released_at is None]
+    held = dispositions.undisposed(nc)
     if held:
-        # Goods still in quarantine: a passing retest or the quality manager (with a reason) releases them.
-        unmet.append(Gate("holds_released", str(_l("Still on hold: %(what)s.", what=", ".join(held)))))
+        # Goods still in quarantine: only the quality manager's dispositions release them, never a passing retest.
+        message = _l("Still on hold, without dispositions covering the whole quantity: %(what)s.", what="; ".join(held))
+        unmet.append(Gate("holds_released", str(message)))
     if not (effectiveness or "").strip():
         unmet.append(Gate("effectiveness", str(_l("An effectiveness note is required."))))
     return unmet

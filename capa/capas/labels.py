@@ -3,7 +3,7 @@ shown to a reader (pages, exports, mails), translated when read. The codes stay 
 
 from flask_babel import lazy_gettext as _l
 
-from capa.capas.models import ActionKind, FishboneCategory, Severity, Source
+from capa.capas.models import ActionKind, DispositionKind, EffectivenessVerdict, FishboneCategory, Severity, Source
 from capa.capas.states import State
 
 SOURCE_LABELS = {
@@ -20,6 +20,7 @@ ACTION_KIND_LABELS = {
     ActionKind.PREVENTIVE: _l("Preventive action"),
     ActionKind.STANDARD_REVISION: _l("Standard revision"),
     ActionKind.SCAR: _l("Supplier corrective action request (SCAR)"),
+    ActionKind.TRAINING: _l("Retraining"),
 }
 FISHBONE_LABELS = {
     FishboneCategory.MAN: _l("Man (people)"),
@@ -38,6 +39,19 @@ STATE_LABELS = {
     State.CLOSED: _l("Closed"),
     State.CANCELLED: _l("Cancelled"),
 }
+#: What a quality manager may decide for goods on hold (capa.capas.dispositions).
+DISPOSITION_LABELS = {
+    DispositionKind.RELEASE: _l("Release"),
+    DispositionKind.REWORK: _l("Rework, then re-inspect"),
+    DispositionKind.SCRAP: _l("Scrap"),
+    DispositionKind.RETURN_TO_SUPPLIER: _l("Return to the supplier"),
+    DispositionKind.USE_AS_IS: _l("Use as is (buyer's concession)"),
+}
+#: The verdicts of an effectiveness review (capa.capas.effectiveness).
+EFFECTIVENESS_VERDICT_LABELS = {
+    EffectivenessVerdict.EFFECTIVE: _l("Effective"),
+    EffectivenessVerdict.NOT_EFFECTIVE: _l("Not effective"),
+}
 #: What each kind of history entry says happened (``state`` and ``field`` entries are written out apart).
 EVENT_LABELS = {
     "filed": _l("filed"),
@@ -52,6 +66,12 @@ EVENT_LABELS = {
     "action": _l("added an action"),
     "action_done": _l("finished an action"),
     "test": _l("recorded a retest"),
+    "effectiveness_review": _l("reviewed the effectiveness"),
+    "follow_up": _l("opened the follow-up CAPA"),
+    "follow_up_of": _l("filed as the follow-up of"),
+    "disposition": _l("decided a disposition for"),
+    "reinspection": _l("recorded the re-inspection of a rework of"),
+    "evidence": _l("added an evidence file"),
 }
 #: The NC's fields as its history names them.
 FIELD_LABELS = {
@@ -62,6 +82,7 @@ FIELD_LABELS = {
     "parameters": _l("Safety parameters"),
     "containment": _l("Containment"),
     "effectiveness": _l("Effectiveness"),
+    "effectiveness_due": _l("Effectiveness review due"),
     "cancel_reason": _l("Reason for cancelling"),
     "safety_critical": _l("Safety-critical"),
 }

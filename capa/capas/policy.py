@@ -2,8 +2,9 @@
 
 The rule, in the order it is checked:
 1. role: the step's roles in :data:`capa.capas.states.STEP_ROLES` (the review, closing and cancelling are
-   the quality manager's alone); two steps also admit by ownership: an action's owner completes it whatever
-   their role, and a supervisor edits only the NCs they reported (PermissionDenied, 403);
+   the quality manager's alone); some steps also admit by ownership: an action's owner completes it and adds
+   its evidence files whatever their role, and a supervisor edits only the NCs they reported (PermissionDenied,
+   403);
 2. state: the NC's state must admit the step (:data:`capa.capas.states.STEP_STATES`; InvalidState, 409).
 
 At the door of a page or an endpoint only the role can be known: :func:`step_permission` declares the roles
@@ -24,7 +25,7 @@ from capa.capas.states import STEP_ROLES, Step, allowed_in
 from capa.common.errors import DomainError, PermissionDenied
 
 #: Steps that admit a user by ownership of the record, whatever their role.
-BY_OWNERSHIP = frozenset({Step.COMPLETE_ACTION})
+BY_OWNERSHIP = frozenset({Step.COMPLETE_ACTION, Step.ADD_EVIDENCE})
 
 
 def door_roles(step: Step) -> frozenset[Role]:
@@ -58,6 +59,8 @@ def refusal(
     if not owns and role not in STEP_ROLES[step]:
         if step is Step.COMPLETE_ACTION:
             return PermissionDenied(str(_l("Only the action's owner or a quality manager may complete it.")))
+        if step is Step.ADD_EVIDENCE and action is not None:
+            return PermissionDenied(str(_l("Only the action's owner or a quality manager may add its evidence.")))
         return PermissionDenied(str(_l("The role %(role)s may not do this.", role=user.role)))
     elif step is Step.EDIT and role is Role.SUPERVISOR and nc is not None and nc.reported_by_id != user.id:
         return PermissionDenied(str(_l("Supervisors edit only the non-conformances they reported.")))

@@ -3,14 +3,18 @@ and who may take it. Pages lead with it: the person who can take the step finds 
 else reads who the CAPA is waiting for.
 
 The rule, by state: ``reported`` waits for containment (D3); ``investigation`` for the root-cause analysis
-(D4); ``review`` for the quality manager's review (D4); ``action`` for the open actions' owners (D5–D7);
-``verification`` for the retests (D6) while a linked parameter's latest retest is missing or failing, then
-for closing (D8). A closed or cancelled CAPA waits for nobody.
+(D4); ``review`` for the quality manager's review (D4); ``action`` for the open actions' owners (D5–D7), or,
+when no action is open (a round approved after the earlier actions were all done, or none added yet), for a
+quality manager to add the actions the root cause calls for; ``verification`` for the retests (D6) while a
+linked parameter's latest retest is missing or failing, then, while goods it held are not disposed of whole,
+for the quality manager's dispositions (D3), then for closing (D8). So every open state has a
+step and someone who may take it; a closed or cancelled CAPA waits for nobody.
 """
 
 from dataclasses import dataclass
 
 from capa.accounts.models import User
+from capa.capas import dispositions
 from capa.capas.gates import latest_tests
 from capa.capas.models import ActionStatus, NonConformance
 from capa.capas.states import STEP_ROLES, State, Step
@@ -22,8 +26,10 @@ DISCIPLINE = {
     Step.CONTAIN: "d3",
     Step.SUBMIT_ROOT_CAUSE: "d4",
     Step.REVIEW: "d4",
+    Step.ADD_ACTION: "d5",
     Step.COMPLETE_ACTION: "d5",
     Step.RECORD_TEST: "d6",
+    Step.DISPOSE: "d3",
     Step.CLOSE: "d8",
 }
 
@@ -48,13 +54,18 @@ def next_step(nc: NonConformance, latest: dict[int, LabResult] | None = None) ->
         State.REVIEW: Step.REVIEW,
         State.ACTION: Step.COMPLETE_ACTION,
     }.get(State(nc.status))
+    if nc.status == State.ACTION and not any(action.status == ActionStatus.OPEN for action in nc.actions):
+        step = Step.ADD_ACTION
     if nc.status == State.VERIFICATION:
         latest = latest_tests(nc) if latest is None else latest
         retested = all(
             (result := latest.get(parameter.id)) is not None and result.verdict == Outcome.PASS
             for parameter in nc.parameters
         )
-        step = Step.CLOSE if retested else Step.RECORD_TEST
+        step = Step.RECORD_TEST
+        if retested:
+            # Passing retests release nothing by themselves: held goods wait for the quality manager's decision.
+            step = Step.DISPOSE if dispositions.undisposed(nc) else Step.CLOSE
     if step is None:
         return None
     owners: tuple[User, ...] = ()

@@ -4,10 +4,12 @@
   literal (``%`` and ``_`` are searched for, not wildcards);
 - an action is overdue when it is open, due before today in plant time, and its NC was not cancelled;
 - a quality manager's queue holds the NCs to contain, the root causes to review, the late actions and the
-  CAPAs whose only unmet gate is the effectiveness note.
+  CAPAs whose only unmet gate is the effectiveness note, and the closed CAPAs whose effectiveness review is due;
+- an NC in investigation whose latest root cause was returned shows the question beside it in every queue
+  (its reporter's list of their NCs, and a quality manager's list of returned root causes), read in one query.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
@@ -15,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import Role, User
+from capa.capas import effectiveness, rounds
 from capa.capas.commands import NCFilters
 from capa.capas.gates import unmet_gates
 from capa.capas.models import (
@@ -23,6 +26,7 @@ from capa.capas.models import (
     DefectType,
     Hold,
     NonConformance,
+    RootCauseAnalysis,
 )
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
@@ -176,6 +180,12 @@ class Queue:
     reviews: list[NonConformance]
     overdue_actions: list[Action]
     ready_to_close: list[NonConformance]
+    #: Closed CAPAs whose effectiveness review is due (capa.capas.effectiveness.reviews_due).
+    effectiveness_reviews: list[NonConformance] = field(default_factory=list)
+    #: NCs in investigation whose root cause was returned with a question (a quality manager's list).
+    returned: list[NonConformance] = field(default_factory=list)
+    #: NC id -> the returned analysis whose question waits for an answer, for every NC the queue shows.
+    questions: dict[int, RootCauseAnalysis] = field(default_factory=dict)
 
 
 def queue_for(user: User) -> Queue:
@@ -200,6 +210,7 @@ def queue_for(user: User) -> Queue:
     )
     queue = Queue(my_ncs, my_actions, [], [], [], [])
     if user.role != Role.QUALITY_MANAGER:
+        queue.questions = rounds.returned_rounds([nc.id for nc in my_ncs])
         return queue
 
     def in_state(state: State) -> list[NonConformance]:
@@ -227,6 +238,10 @@ def queue_for(user: User) -> Queue:
     queue.ready_to_close = [
         nc for nc in in_state(State.VERIFICATION) if [gate.gate for gate in unmet_gates(nc, None)] == ["effectiveness"]
     ]
+    queue.effectiveness_reviews = effectiveness.reviews_due(plant_today())
+    # Every open question at once: the quality manager's list of them, and the line beside the NC in any list.
+    queue.questions = rounds.returned_rounds()
+    queue.returned = sorted((analysis.nc for analysis in queue.questions.values()), key=lambda nc: nc.reported_at)
     return queue
 
 

@@ -48,6 +48,8 @@ class Step(StrEnum):
     CORRECT_PARAMETERS = "correct_parameters"
     #: The effectiveness review of a closed CAPA.
     REVIEW_EFFECTIVENESS = "review_effectiveness"
+    #: Evidence files (capa.capas.evidence) added to an action (its owner or a quality manager) or to the closing.
+    ADD_EVIDENCE = "add_evidence"
 
 
 #: The states in which each step may be taken.
@@ -66,6 +68,7 @@ STEP_STATES: dict[Step, frozenset[State]] = {
     Step.DISPOSE: OPEN,
     Step.CORRECT_PARAMETERS: OPEN,
     Step.REVIEW_EFFECTIVENESS: frozenset({State.CLOSED}),
+    Step.ADD_EVIDENCE: OPEN,
 }
 
 _QM = frozenset({Role.QUALITY_MANAGER})
@@ -88,6 +91,8 @@ STEP_ROLES: dict[Step, frozenset[Role]] = {
     Step.DISPOSE: _QM,
     Step.CORRECT_PARAMETERS: _QM,
     Step.REVIEW_EFFECTIVENESS: _QM,
+    # The action's owner too, for that action's evidence: see capa.capas.evidence.
+    Step.ADD_EVIDENCE: _QM,
 }
 
 

@@ -2,16 +2,20 @@
 (D5–D7), retests (D6), closing (D8) and cancelling.
 
 The rules:
-- containment moves a reported NC to investigation; each hold names a batch or a lot, held once;
+- containment moves a reported NC to investigation; each hold names a batch or a lot, held once, with the
+  quantity held when it is known;
 - a root cause needs a statement and at least one why or fishbone cause; it moves the CAPA to review, where
   the quality manager approves it (→ action) or returns it with a comment (→ investigation);
-- an action's owner must be an active user; the owner or a quality manager completes it with evidence, and
-  the last one done moves the CAPA to verification;
+- an action's owner must be an active user; it records the approved root-cause round it answers; the owner or
+  a quality manager completes it with evidence (a standard revision naming its document and new revision, a
+  retraining who was trained; files through :mod:`capa.capas.evidence`), and the last one done moves the CAPA
+  to verification (a round approved after the earlier actions were all done waits for a new action:
+  :mod:`capa.capas.progress`);
 - a retest is judged against the NC's style category (or its given category); a failing retest during
-  verification returns the CAPA to investigation; when every linked parameter's latest retest passes, the
-  NC's holds are released;
-- closing needs every gate of :mod:`capa.capas.gates` met (GatesUnmet names each one); cancelling releases
-  what the NC held.
+  verification returns the CAPA to investigation; passing retests release nothing by themselves: goods on
+  hold leave quarantine only by the quality manager's dispositions (:mod:`capa.capas.dispositions`);
+- closing needs every gate of :mod:`capa.capas.gates` met (GatesUnmet names each one) and sets the date of
+  its effectiveness review (:mod:`capa.capas.effectiveness`); cancelling releases what the NC held.
 Every change goes through :func:`capa.capas.history.changing`, which checks role, state and version and
 writes the history.
 """
@@ -20,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from capa.accounts import service as accounts
 from capa.accounts.models import User
-from capa.capas import policy
+from capa.capas import dispositions, effectiveness, evidence, policy
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -33,18 +37,21 @@ from capa.capas.commands import (
     RootCause,
 )
 from capa.capas.errors import GatesUnmet
-from capa.capas.gates import latest_tests, unmet_gates
+from capa.capas.gates import approved_analysis, unmet_gates
 from capa.capas.history import Journal, authorize, changing
 from capa.capas.lookup import invalid
 from capa.capas.models import (
     Action,
+    ActionKind,
     ActionStatus,
+    AttachmentPurpose,
     Hold,
     NonConformance,
     RootCauseAnalysis,
 )
 from capa.capas.states import State, Step
-from capa.common.errors import NotFound
+from capa.common.clock import plant_today
+from capa.common.errors import ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.masterdata import service as masterdata
@@ -55,13 +62,16 @@ from capa.safety.models import LabResult
 
 
 def contain(nc: NonConformance, command: Contain, actor: User) -> NonConformance:
-    """Record containment ``{description, hold: [batch or lot numbers]}``; a reported NC moves to investigation.
+    """Record containment ``{description, hold: [batch or lot numbers], quantities?: {number: quantity}}``; a
+    reported NC moves to investigation.
 
     Each number must name a batch or a lot (ValidationError naming ``hold[i]``); one already held by this
-    NC is not held twice.
+    NC is not held twice (it takes the quantity given when its own is unknown and nothing was disposed of yet).
+    Each quantity must be of one of the numbers held (ValidationError naming ``quantities.<number>``; see
+    :func:`capa.capas.dispositions.held_quantities`).
     """
     targets: list[tuple[Batch | None, MaterialLot | None]] = []
-    errors = {}
+    quantities, errors = dispositions.held_quantities(nc, command)
     for index, number in enumerate(command.hold or []):
         batch = masterdata.find_batch(number)
         lot = None if batch is not None else masterdata.find_lot(number)
@@ -72,32 +82,30 @@ def contain(nc: NonConformance, command: Contain, actor: User) -> NonConformance
         raise invalid(errors)
     with changing(nc, actor, Step.CONTAIN, version=command.version) as journal:
         journal.set("containment", command.description)
-        held = {(hold.batch_id, hold.lot_id) for hold in nc.holds if hold.released_at is None}
+        held = {(hold.batch_id, hold.lot_id): hold for hold in nc.holds if hold.released_at is None}
         for batch, lot in targets:
             key = (batch.id if batch else None, lot.id if lot else None)
+            quantity = quantities.get((batch or lot).number)
             if key in held:
+                dispositions.count_held(held[key], quantity, journal)
                 continue
-            held.add(key)
-            nc.holds.append(Hold(batch=batch, lot=lot, held_by=actor))
-            journal.record("hold", new=(batch or lot).number)
+            held[key] = Hold(batch=batch, lot=lot, held_by=actor, quantity=quantity)
+            nc.holds.append(held[key])
+            journal.record("hold", new=(batch or lot).number, note=dispositions.held_note(quantity))
         if nc.status == State.REPORTED:
             journal.move(State.INVESTIGATION, str(_l("Contained.")))
     return nc
 
 
 def release_hold(nc: NonConformance, hold_id: int, command: ReleaseHold, actor: User) -> Hold:
-    """Release one of the NC's holds by the quality manager, with a ``reason``."""
-    hold = next((h for h in nc.holds if h.id == hold_id), None)
-    if hold is None:
-        raise NotFound(str(_l("No such hold on %(number)s.", number=nc.number)), fields={"hold": "unknown"})
-    if hold.released_at is not None:
-        raise invalid({"hold": str(_l("%(subject)s is released already.", subject=hold.subject))})
-    with changing(nc, actor, Step.RELEASE_HOLD, version=command.version) as journal:
-        release(hold, actor, command.reason, journal)
-    return hold
+    """Release what remains of one of the NC's holds by the quality manager, with a ``reason``: recorded as a
+    release disposition resting on the reason (:func:`capa.capas.dispositions.release_remaining`, whose rules
+    hold: a lot of a supplier that is not approved is not released; a refusal names ``hold``)."""
+    return dispositions.release_remaining(nc, hold_id, command, actor)
 
 
 def release(hold: Hold, actor: User | None, reason: str, journal: Journal) -> None:
+    """Lift ``hold`` without a disposition: only for the holds of a cancelled NC (no real non-conformance)."""
     hold.released_at = utcnow()
     hold.released_by = actor
     hold.release_reason = reason
@@ -142,17 +150,20 @@ def review(nc: NonConformance, command: Review, actor: User) -> RootCauseAnalysi
 
 
 def add_action(nc: NonConformance, command: NewAction, actor: User) -> Action:
-    """Add an action ``{kind, description, owner, due_date}``; the owner must be an active user."""
+    """Add an action ``{kind, description, owner, due_date}``; the owner must be an active user. The action
+    records the root-cause round it answers (the approved one)."""
     owner = accounts.find_user(command.owner)
     if owner is None or not owner.active:
         raise invalid({"owner": str(_l("No active user %(name)s.", name=command.owner))})
     with changing(nc, actor, Step.ADD_ACTION, version=command.version) as journal:
+        approved = approved_analysis(nc)
         action = Action(
             kind=command.kind,
             description=command.description,
             owner=owner,
             due_date=command.due_date,
             status=ActionStatus.OPEN.value,
+            round=approved.round if approved is not None else None,
         )
         nc.actions.append(action)
         journal.record(
@@ -171,27 +182,77 @@ def add_action(nc: NonConformance, command: NewAction, actor: User) -> Action:
 
 
 def complete_action(action: Action, command: CompleteAction, actor: User) -> Action:
-    """Mark an action done with its ``evidence`` (its owner or a quality manager); the last one done moves
-    the CAPA to verification."""
+    """Mark an action done with its ``evidence`` (its owner or a quality manager) and what its kind requires: a
+    standard revision names the ``document`` revised and its new ``revision``, a retraining who was
+    ``trained``. Its evidence ``files`` are stored with it (:mod:`capa.capas.evidence`); ``attachments`` names
+    evidence files added to this action before. The last action done moves the CAPA to verification.
+
+    Raises PermissionDenied, InvalidState or StaleVersion first; then ValidationError naming ``id`` (done
+    already), or each of ``document``, ``revision``, ``trained``, ``attachments[i]``, ``files`` and
+    ``files[i]`` that is wrong, all at once.
+    """
     nc = action.nc
     policy.check(actor, Step.COMPLETE_ACTION, action=action)
     if action.status == ActionStatus.DONE:
         raise invalid({"id": str(_l("This action is done already."))})
+    authorize(nc, actor, Step.COMPLETE_ACTION, version=command.version, action=action)
+    errors = _required_by_kind(action.kind, command)
+    files = _evidence_problems(nc, command, AttachmentPurpose.ACTION, action, errors)
+    if errors:
+        raise invalid(errors)
     with changing(nc, actor, Step.COMPLETE_ACTION, version=command.version, action=action) as journal:
         action.status = ActionStatus.DONE.value
         action.evidence = command.evidence
+        action.document = command.document or ""
+        action.revision = command.revision or ""
+        action.trained = command.trained or ""
         action.completed_at = utcnow()
         action.completed_by = actor
         journal.record("action_done", old=action.description, note=command.evidence)
+        evidence.attach(nc, files, AttachmentPurpose.ACTION, actor, action=action, journal=journal)
         if all(a.status == ActionStatus.DONE for a in nc.actions):
             journal.move(State.VERIFICATION, str(_l("Every action is done.")))
     return action
 
 
+def _required_by_kind(kind: str, command: CompleteAction) -> dict[str, str]:
+    """What the action's kind requires of its completion and is missing: a standard revision's document and
+    new revision, a retraining's trained people."""
+    missing = {}
+    if kind == ActionKind.STANDARD_REVISION:
+        if not command.document:
+            missing["document"] = str(_l("A standard revision names the document revised."))
+        if not command.revision:
+            missing["revision"] = str(_l("A standard revision names the document's new revision."))
+    elif kind == ActionKind.TRAINING and not command.trained:
+        missing["trained"] = str(_l("A retraining names who was trained."))
+    return missing
+
+
+def _evidence_problems(
+    nc: NonConformance,
+    command: CompleteAction | Close,
+    purpose: AttachmentPurpose,
+    action: Action | None,
+    errors: dict[str, str],
+) -> list[evidence.CheckedFile]:
+    """The step's evidence files as they will be stored; what is wrong with them, or with the evidence files it
+    names (``attachments[i]``), is added to ``errors``."""
+    _named, problems = evidence.referenced(nc, command.attachments, purpose, action)
+    errors.update(problems)
+    if not command.files:
+        return []
+    try:
+        return evidence.check_evidence(command.files, already=len(evidence.attached_to(nc, purpose, action)))
+    except ValidationError as error:
+        errors.update(error.fields)
+        return []
+
+
 def record_test(nc: NonConformance, command: Retest, actor: User) -> LabResult:
     """Record a retest ``{parameter, value, lab?, report_number?, tested_at?}`` of a linked parameter, judged
-    against the NC's category. A failure during verification returns the CAPA to investigation; when every
-    linked parameter's latest retest passes, the NC's holds are released."""
+    against the NC's category. A failure during verification returns the CAPA to investigation. A pass
+    releases nothing: held goods wait for the quality manager's disposition."""
     parameter = next((p for p in nc.parameters if p.code == command.parameter), None)
     if parameter is None:
         raise invalid(
@@ -214,28 +275,14 @@ def record_test(nc: NonConformance, command: Retest, actor: User) -> LabResult:
                 State.INVESTIGATION,
                 str(_l("Failing retest of %(code)s: %(why)s", code=parameter.code, why=result.explanation)),
             )
-        latest = latest_tests(nc)
-        if nc.parameters and all(
-            latest.get(p.id) is not None and latest[p.id].verdict == Outcome.PASS for p in nc.parameters
-        ):
-            for hold in nc.holds:
-                if hold.released_at is None:
-                    release(
-                        hold,
-                        actor,
-                        str(
-                            _l(
-                                "Released by passing retests (%(codes)s).",
-                                codes=", ".join(p.code for p in nc.parameters),
-                            )
-                        ),
-                        journal,
-                    )
     return result
 
 
 def close(nc: NonConformance, command: Close, actor: User) -> NonConformance:
-    """Close the CAPA with its ``effectiveness`` note; raises GatesUnmet naming each unmet gate."""
+    """Close the CAPA with its ``effectiveness`` note; its effectiveness review falls due on ``review_on`` or by
+    :func:`capa.capas.effectiveness.review_date`. Its evidence ``files`` are stored with it
+    (:mod:`capa.capas.evidence`); ``attachments`` names closing evidence added before. Raises GatesUnmet
+    naming each unmet gate, then ValidationError naming ``attachments[i]``, ``files`` and ``files[i]``."""
     authorize(nc, actor, Step.CLOSE, version=command.version)
     unmet = unmet_gates(nc, command.effectiveness)
     if unmet:
@@ -249,9 +296,15 @@ def close(nc: NonConformance, command: Close, actor: User) -> NonConformance:
             ),
             unmet=[gate.to_dict() for gate in unmet],
         )
+    errors: dict[str, str] = {}
+    files = _evidence_problems(nc, command, AttachmentPurpose.CLOSING, None, errors)
+    if errors:
+        raise invalid(errors)
     with changing(nc, actor, Step.CLOSE, version=command.version) as journal:
         journal.set("effectiveness", command.effectiveness)
+        evidence.attach(nc, files, AttachmentPurpose.CLOSING, actor, journal=journal)
         nc.closed_at = utcnow()
+        journal.set("effectiveness_due", command.review_on or effectiveness.review_date(nc, plant_today()))
         journal.move(State.CLOSED)
     return nc
 

@@ -140,15 +140,31 @@ def _smtp() -> smtplib.SMTP:
     return smtp
 
 
-def send_reminder(owner, actions) -> None:
-    """Mail ``owner`` the list of their overdue ``actions``, in the owner's language; SMTP errors propagate to
-    the caller."""
+def _send_list(user: User, subject, heading, lines) -> None:
+    """Mail ``user`` a greeting, a ``heading`` and one line per record; the texts are made by the callables given,
+    in the user's language. SMTP errors propagate to the caller."""
     config = current_app.config
     message = EmailMessage()
     base = config["CAPA_BASE_URL"].rstrip("/")
-    with force_locale(mail_language(owner)):
-        message["Subject"] = ngettext("CAPA: %(num)d overdue action", "CAPA: %(num)d overdue actions", len(actions))
-        lines = [
+    with force_locale(mail_language(user)):
+        message["Subject"] = subject()
+        greeting = _("Hello %(name)s,", name=user.username)
+        body = [heading(), *lines(base)]
+    message["From"] = config.get("CAPA_MAIL_FROM") or "capa@localhost"
+    message["To"] = user.email
+    message.set_content(f"{greeting}\n\n" + "\n".join(body) + "\n")
+    with _smtp() as smtp:
+        smtp.send_message(message)
+
+
+def send_reminder(owner, actions) -> None:
+    """Mail ``owner`` the list of their overdue ``actions``, in the owner's language; SMTP errors propagate to
+    the caller."""
+    _send_list(
+        owner,
+        lambda: ngettext("CAPA: %(num)d overdue action", "CAPA: %(num)d overdue actions", len(actions)),
+        lambda: _("These actions are overdue:"),
+        lambda base: [
             _(
                 "- %(nc)s: %(action)s (due %(due)s) %(link)s",
                 nc=a.nc.number,
@@ -157,14 +173,28 @@ def send_reminder(owner, actions) -> None:
                 link=base + "/nc/" + a.nc.number,
             )
             for a in actions
-        ]
-        greeting = _("Hello %(name)s,", name=owner.username)
-        overdue = _("These actions are overdue:")
-    message["From"] = config.get("CAPA_MAIL_FROM") or "capa@localhost"
-    message["To"] = owner.email
-    message.set_content(f"{greeting}\n\n{overdue}\n" + "\n".join(lines) + "\n")
-    with _smtp() as smtp:
-        smtp.send_message(message)
+        ],
+    )
+
+
+def send_review_reminder(manager: User, ncs) -> None:
+    """Mail the quality manager ``manager`` the closed CAPAs in ``ncs`` whose effectiveness review is due, in the
+    manager's language; SMTP errors propagate to the caller."""
+    _send_list(
+        manager,
+        lambda: ngettext("CAPA: %(num)d effectiveness review due", "CAPA: %(num)d effectiveness reviews due", len(ncs)),
+        lambda: _("The effectiveness review of these closed CAPAs is due: did the problem come back?"),
+        lambda base: [
+            _(
+                "- %(nc)s: %(title)s (due %(due)s) %(link)s",
+                nc=nc.number,
+                title=nc.title,
+                due=local_date(nc.effectiveness_due),
+                link=base + "/nc/" + nc.number + "#d8",
+            )
+            for nc in ncs
+        ],
+    )
 
 
 def send(summary: WeeklySummary) -> str:

@@ -1,4 +1,5 @@
-"""The scheduler process (``flask --app capa scheduler``): weekly summaries and daily overdue reminders.
+"""The scheduler process (``flask --app capa scheduler``): weekly summaries, daily overdue reminders and daily
+reminders of the effectiveness reviews due.
 
 Run exactly one beside the web workers, which never start one. Should two run by mistake, the database
 still lets each week be built and mailed once (see capa.trends.service and capa.trends.mail). Every job
@@ -13,9 +14,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from capa.accounts.models import Role, User
+from capa.capas import effectiveness
 from capa.capas.models import Action, ActionStatus, NonConformance
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
@@ -30,6 +33,7 @@ WEEKLY_JOB = "weekly-summary"
 RETRY_JOB = "summary-retry"
 CATCH_UP_JOB = "summary-catch-up"
 REMINDER_JOB = "overdue-reminders"
+REVIEW_REMINDER_JOB = "effectiveness-reminders"
 
 
 def run_summaries(now: datetime | None = None) -> list[str]:
@@ -109,10 +113,87 @@ def send_reminders(*, retry: bool = False) -> int:
     return reminded
 
 
+def send_review_reminders(*, retry: bool = False) -> int:
+    """Mail every active quality manager with an e-mail address the effectiveness reviews due today (or
+    before) that no reminder announced yet, in their language; each review is announced once. Returns how many
+    reviews were announced.
+
+    Each review is claimed by setting its ``effectiveness_reminded_at`` in one UPDATE that skips those already
+    set, so of two schedulers only one announces it. When every mail fails the claims are given back, for the
+    hourly retry (``retry``), which only runs on a day the daily job opened. With no quality manager to mail,
+    nothing is claimed: the reviews are announced once someone can read it. A reminder is bookkeeping, not a
+    change of the CAPA: no history entry, no new version. At most DUE_LIMIT reviews a run; the rest the next.
+    """
+    if not mail.smtp_configured():
+        return 0
+    today = plant_today()
+    day = today.isoformat()
+    if retry:
+        opened = db.session.scalar(select(JobClaim.id).where(JobClaim.job == REVIEW_REMINDER_JOB, JobClaim.key == day))
+        if opened is None:
+            return 0
+    else:
+        claim(REVIEW_REMINDER_JOB, day)
+    managers = list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.QUALITY_MANAGER, User.active.is_(True), User.email.is_not(None), User.email != "")
+            .order_by(User.username)
+        )
+    )
+    if not managers:
+        return 0
+    unreminded = effectiveness.unreminded_due_clause(today)
+    first = (
+        select(NonConformance.id)
+        .where(unreminded)
+        .order_by(NonConformance.effectiveness_due, NonConformance.number)
+        .limit(effectiveness.DUE_LIMIT)
+    )
+    claimed = list(
+        db.session.scalars(
+            update(NonConformance)
+            .where(unreminded, NonConformance.id.in_(first.scalar_subquery()))
+            .values(effectiveness_reminded_at=utcnow())
+            .returning(NonConformance.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    db.session.commit()
+    if not claimed:
+        return 0
+    ncs = list(
+        db.session.scalars(
+            select(NonConformance)
+            .where(NonConformance.id.in_(claimed))
+            .order_by(NonConformance.effectiveness_due, NonConformance.number)
+        )
+    )
+    mailed = 0
+    for manager in managers:
+        try:
+            mail.send_review_reminder(manager, ncs)
+            mailed += 1
+        except Exception:
+            log.exception("reminding %s of the effectiveness reviews due failed", manager.username)
+    if not mailed:
+        # Nobody was told: give the claims back so that the hourly retry announces them.
+        db.session.execute(
+            update(NonConformance)
+            .where(NonConformance.id.in_(claimed))
+            .values(effectiveness_reminded_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        return 0
+    return len(claimed)
+
+
 def retry_failures() -> None:
     """The hourly job: summaries not built or not mailed, and reminders that failed today."""
     run_summaries()
     send_reminders(retry=True)
+    send_review_reminders(retry=True)
 
 
 def _in_context(app: Flask, job):
@@ -144,4 +225,5 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
     )
     scheduler.add_job(_in_context(app, run_summaries), id=CATCH_UP_JOB, **options)  # once, now: catch up
     scheduler.add_job(_in_context(app, send_reminders), daily, id=REMINDER_JOB, **options)
+    scheduler.add_job(_in_context(app, send_review_reminders), daily, id=REVIEW_REMINDER_JOB, **options)
     return scheduler

@@ -23,6 +23,14 @@ AGE_LABELS = {
     "over_90": _l("over 90 days"),
 }
 
+#: The counts of effectiveness reviews in a week (see capa.trends.figures).
+EFFECTIVENESS_LABELS = {
+    "due": _l("reviews fell due this week"),
+    "done": _l("reviews done this week"),
+    "failed": _l("found not effective"),
+    "outstanding": _l("due by Sunday and still not done"),
+}
+
 
 def key_labels() -> dict[str, dict[str, str]]:
     """How the keys of each breakdown are shown in the reader's language: defect types and sources by name,
@@ -35,4 +43,5 @@ def key_labels() -> dict[str, dict[str, str]]:
         "failed_results": parameters,
         "near_limit_results": parameters,
         "aging": {key: str(label) for key, label in AGE_LABELS.items()},
+        "effectiveness": {key: str(label) for key, label in EFFECTIVENESS_LABELS.items()},
     }

@@ -10,6 +10,8 @@ from capa.capas.models import ActionStatus
 from capa.capas.states import State
 from capa.trends.models import MailStatus, SummaryStatus
 from capa.web.accounts.views import bp as accounts_bp
+from capa.web.capas import dispositions as _dispositions  # noqa: F401  (registers its views on the capas blueprint)
+from capa.web.capas import effectiveness as _effectiveness  # noqa: F401  (registers its page on the capas blueprint)
 from capa.web.capas.views import bp as capas_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.masterdata.views import bp as masterdata_bp

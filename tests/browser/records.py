@@ -4,8 +4,18 @@ in place without clicking it (the clicking is the stories' part), such as an NC 
 from datetime import datetime, timedelta
 
 from capa.accounts import service as accounts
-from capa.capas import filing, lookup, steps
-from capa.capas.commands import Close, CompleteAction, Contain, FileNC, NewAction, Retest, Review, RootCause
+from capa.capas import dispositions, filing, lookup, steps
+from capa.capas.commands import (
+    Close,
+    CompleteAction,
+    Contain,
+    Dispose,
+    FileNC,
+    NewAction,
+    Retest,
+    Review,
+    RootCause,
+)
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from tests.browser.people import QUALITY_MANAGER, SUPERVISOR
@@ -47,7 +57,7 @@ PASSING = {
 def advance(number: str, to: str, *, hold: str = "") -> None:
     """Take NC ``number`` through the steps up to the state ``to``: containment (holding ``hold``), a root
     cause, its approval and one action owned by the supervisor, the action done, a passing retest of each
-    linked parameter and the close."""
+    linked parameter, the release of what is held and the close."""
     qm, sup = accounts.get_user(QUALITY_MANAGER), accounts.get_user(SUPERVISOR)
     for state in ORDER[ORDER.index(lookup.get_nc(number).status) + 1 : ORDER.index(to) + 1]:
         nc = lookup.get_nc(number)
@@ -74,4 +84,8 @@ def advance(number: str, to: str, *, hold: str = "") -> None:
             for parameter in nc.parameters:
                 result = {"parameter": parameter.code, "value": PASSING[parameter.code], "report_number": "PT-1"}
                 steps.record_test(lookup.get_nc(number), parse(Retest, result | {"lab": "In-house lab"}), qm)
+            # Passing retests release nothing: the quality manager releases what is still held.
+            for held in [h.id for h in lookup.get_nc(number).holds if h.released_at is None]:
+                release = {"kind": "release", "reason": "Sorted 100%.", "evidence": "The retests passed."}
+                dispositions.dispose(lookup.get_nc(number), held, parse(Dispose, release), qm)
             steps.close(lookup.get_nc(number), parse(Close, {"effectiveness": "No loose snap since."}), qm)

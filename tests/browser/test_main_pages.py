@@ -181,10 +181,14 @@ UNLABELLED_FIELDS = """() => [...document.querySelectorAll("input, select, texta
   .filter(el => !el.labels.length && !el.ariaLabel && !el.getAttribute("aria-labelledby"))
   .map(el => el.outerHTML.slice(0, 120))"""
 
-#: The visible things a person acts on, each marked with its index; each one focused is noted in order.
+#: The visible things a person acts on, each marked with its index; each one focused is noted in order. A group of
+#: radio buttons is one stop of the Tab key (its choices are taken with the arrow keys): its first button stands
+#: for it.
 MARK_ACTIONABLE = """() => {
+  const groups = new Set();
   const found = [...document.querySelectorAll("a[href], button, input, select, textarea, summary")]
-    .filter(el => el.type !== "hidden" && !el.disabled && el.checkVisibility());
+    .filter(el => el.type !== "hidden" && !el.disabled && el.checkVisibility())
+    .filter(el => el.type !== "radio" || (!groups.has(el.name) && groups.add(el.name)));
   found.forEach((el, i) => el.dataset.kb = i);
   window.reached = [];
   document.addEventListener("focusin", event => window.reached.push(event.target.dataset.kb));

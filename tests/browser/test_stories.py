@@ -103,7 +103,8 @@ def submit_root_cause(someone: Person, *, whys: list[str], category: str, statem
 
 def review(qm: Person, *, approve: bool, comment: str = "") -> None:
     d4 = qm.open_section("Root cause", "D4 · ")
-    qm.label("Decision", d4).select_option("approve" if approve else "return")
+    # The decision has no default: the quality manager picks one of the two.
+    qm.label("Approve" if approve else "Return with a question", d4).check()
     qm.label("Comment (required to return)", d4).fill(comment)
     qm.button("Record the review", d4).click()
     expect(qm.status(qm.t("Review recorded."))).to_be_visible()
@@ -122,11 +123,19 @@ def add_action(qm: Person, *, kind: str, what: str, owner: str, days: int) -> No
     expect(qm.open_section("Actions", "D5–D7 · ").get_by_role("row").filter(has_text=what)).to_be_visible()
 
 
-def complete_action(owner: Person, number: str, *, what: str, evidence: str) -> None:
-    """The action's owner, on the NC page, writes the evidence in the action's row and presses Done."""
+#: The fields an action's kind asks for when it is completed, by the name the story gives them.
+KIND_FIELDS = {"document": "Document revised", "revision": "New revision", "trained": "Who was trained"}
+
+
+def complete_action(owner: Person, number: str, *, what: str, evidence: str, **kind_fields: str) -> None:
+    """The action's owner, on the NC page, writes the evidence in the action's row (and what its kind asks for:
+    a standard revision's document and new revision, a retraining's trained people) and presses Done."""
     open_nc(owner, number)
     row = owner.open_section("Actions", "D5–D7 · ").get_by_role("row").filter(has_text=what)
+    owner.disclose("Finish this action", row)
     owner.label("Evidence", row).fill(evidence)
+    for name, value in kind_fields.items():
+        owner.label(KIND_FIELDS[name], row).fill(value)
     owner.button("Done", row).click()
     expect(owner.status(owner.t("Action done."))).to_be_visible()
     row = owner.open_section("Actions", "D5–D7 · ").get_by_role("row").filter(has_text=what)
@@ -143,6 +152,17 @@ def retest(qm: Person, *, parameter: str, value: str, lab: str, report: str) -> 
     qm.label("Report number", d6).fill(report)
     qm.button("Record and judge", d6).click()
     expect(qm.status(qm.t("Retest recorded."))).to_be_visible()
+
+
+def dispose(qm: Person, *, hold: str, kind: str, reason: str) -> None:
+    """The quality manager decides a disposition of the goods ``hold`` in D3, resting on the evidence the page
+    proposes (the passing retests, ticked): passing retests release nothing by themselves."""
+    item = qm.open_section("Containment", "D3 · ").locator("ul.holds > li").filter(has_text=hold)
+    qm.disclose("Decide a disposition", item)
+    qm.label("Disposition", item).select_option(kind)
+    qm.label("Why", item).fill(reason)
+    qm.button("Record the disposition", item).click()
+    expect(qm.status(qm.t("Disposition recorded."))).to_be_visible()
 
 
 def retest_row(qm: Person, report: str):
@@ -213,14 +233,17 @@ def test_loose_button(plant, crew):
     for kind, what, owner in actions:
         add_action(qm, kind=kind, what=what, owner=owner, days=14)
     complete_action(sup, number, what=actions[1][1], evidence="12 operators trained, sign-off sheet TR-7.")
-    for _kind, what, owner in actions:
+    revised = {"standard_revision": {"document": "QS-ACC-07", "revision": "C"}}
+    for kind, what, owner in actions:
         if owner == QUALITY_MANAGER:
-            complete_action(qm, number, what=what, evidence=f"Done: {what}")
+            complete_action(qm, number, what=what, evidence=f"Done: {what}", **revised.get(kind, {}))
     qm.shows_state("Verification")
 
-    # D6: the pull force retest passes and releases the batch.
+    # D6: the pull force retest passes; the quality manager releases the batch on it.
     retest(qm, parameter="CN-ATT-GT6", value="92", lab="In-house lab", report="PT-2301")
     expect(retest_row(qm, "PT-2301")).to_contain_text(qm.t("pass"))
+    expect(qm.open_section("Containment", "D3 · ").locator("ul.holds > li")).to_contain_text(qm.t("on hold"))
+    dispose(qm, hold="B-2301-01", kind="release", reason="100% pull test passed.")
     expect(qm.open_section("Containment", "D3 · ")).to_contain_text(qm.t("released"))
 
     # D8: closed; the parameter's page lists the closed CAPA.
@@ -287,6 +310,7 @@ def test_colorfastness_to_saliva(plant, crew):
 
     retest(qm, parameter="CN-CF-SALIVA", value="4", lab="SGS Shanghai", report="LR-7790")
     expect(retest_row(qm, "LR-7790")).to_contain_text(qm.t("pass"))
+    dispose(qm, hold="DL-7781", kind="release", reason="Grade 4 on retest.")
     close(qm, effectiveness="The next two dye lots passed the lab dip at incoming inspection.")
 
     # The supplier's record shows the safety-related failure.
@@ -353,6 +377,7 @@ def test_formaldehyde_failing_retest_sends_it_back(plant, crew):
     complete_action(qm, number, what=resin, evidence="Finish changed to a non-formaldehyde resin, PO 5512.")
     retest(qm, parameter="CN-FORM", value="12", lab="CTI", report="F-12")
     expect(retest_row(qm, "F-12")).to_contain_text(qm.t("pass"))
+    dispose(qm, hold="B-2301-02", kind="release", reason="Refinished batch at 12 mg/kg.")
     close(qm, effectiveness="Two batches since at 12 and 9 mg/kg.")
     expect(qm.open_section("Root cause", "D4 · ")).to_contain_text(qm.t("Round %(n)d", n=2))
 

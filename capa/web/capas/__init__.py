@@ -1,1 +1,7 @@
-"""Pages of the CAPA workflow: filing, the NC page with its 8D steps, lists, reports, defect types."""
+"""Pages of the CAPA workflow: filing, the NC page with its 8D steps, lists, reports, defect types.
+
+The views live in ``views.py`` (whose blueprint ``capas`` they all share) and in modules of their own that add
+routes to it, imported here so that the blueprint is complete wherever it is imported from.
+"""
+
+from capa.web.capas import report  # noqa: F401 - adds the 8D report's routes to the blueprint

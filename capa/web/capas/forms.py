@@ -1,7 +1,17 @@
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Optional
 
 from capa.capas.filing import new_filing_key
@@ -12,11 +22,16 @@ from capa.capas.labels import (
     SOURCE_LABELS,
 )
 from capa.capas.models import FishboneCategory, Severity
+from capa.common.errors import DomainError
 from capa.web.forms import options
 
 #: What a photo input's picker offers: the kinds the app accepts (capa.capas.photos), HEIC by type and by name,
 #: since some browsers know no type for it.
 PHOTO_ACCEPT = "image/jpeg,image/png,image/heic,image/heif,.heic,.heif"
+#: What an evidence file input's picker offers: the kinds capa.capas.evidence accepts (judged by their content).
+EVIDENCE_ACCEPT = (
+    "application/pdf,.pdf,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,.xlsx," + PHOTO_ACCEPT
+)
 
 
 class FileForm(FlaskForm):
@@ -46,12 +61,51 @@ class EditForm(FlaskForm):
     severity = SelectField(_l("Severity"), choices=options(SEVERITY_LABELS))
     quantity_affected = StringField(_l("Quantity affected"))
     parameters = SelectMultipleField(_l("Safety parameters concerned"), choices=[], validate_choice=False)
+    # Shown to quality managers, who may correct the parameters at any open state (with a reason once a root
+    # cause was submitted).
+    reason = TextAreaField(_l("Reason for changing the safety parameters"))
 
 
 class ContainForm(FlaskForm):
     version = HiddenField()
     description = TextAreaField(_l("Containment"), validators=[InputRequired()])
+    #: Entries separated by commas, each a number and optionally its quantity: ``B-2026-001 1200`` (or with a
+    #: multiplication sign between them).
     hold = StringField(_l("Put on hold: batch or lot numbers, separated by commas"))
+
+
+#: One entry of the hold field: a number, then optionally its quantity after a multiplication sign (U+00D7), "*",
+#: " x " or a space.
+HOLD_ENTRY = re.compile(r"(?P<number>\S+?)(?:\s*[\u00d7*]\s*|\s+[xX]\s+|\s+)(?P<quantity>\d\S*)")
+
+
+def hold_entries(typed: str | None) -> tuple[list[str], dict[str, str]]:
+    """The numbers a containment form's hold field names, and the quantities given with some of them
+    (``"B-1 x 1200, SN-5"`` gives ``["B-1", "SN-5"], {"B-1": "1200"}``); the command checks each."""
+    numbers: list[str] = []
+    quantities: dict[str, str] = {}
+    for entry in (part.strip() for part in (typed or "").replace(";", ",").split(",")):
+        if not entry:
+            continue
+        match = HOLD_ENTRY.fullmatch(entry)
+        if match is None:
+            numbers.append(entry)
+            continue
+        numbers.append(match["number"])
+        quantities[match["number"]] = match["quantity"]
+    return numbers, quantities
+
+
+def quantities_beside_hold(error: DomainError) -> DomainError:
+    """``error`` with each problem of a quantity (``quantities.<number>``) said beside the hold field, which is
+    where the form takes quantities."""
+    moved = {name: message for name, message in error.fields.items() if name.startswith("quantities.")}
+    if not moved:
+        return error
+    fields = {name: message for name, message in error.fields.items() if name not in moved}
+    said = [f"{name.removeprefix('quantities.')}: {message}" for name, message in moved.items()]
+    fields["hold"] = " ".join([*([fields["hold"]] if "hold" in fields else []), *said])
+    return type(error)(error.message, fields=fields, **error.extra)
 
 
 class ReleaseForm(FlaskForm):
@@ -78,8 +132,11 @@ class RootCauseForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     version = HiddenField()
-    decision = SelectField(
-        _l("Decision"), choices=options({"approve": _l("Approve"), "return": _l("Return with a question")})
+    # No default: the reviewer decides, and a review sent without a decision is refused beside it.
+    decision = RadioField(
+        _l("Decision"),
+        choices=options({"approve": _l("Approve"), "return": _l("Return with a question")}),
+        validators=[InputRequired(message=_l("Choose: approve, or return with a question."))],
     )
     comment = TextAreaField(_l("Comment (required to return)"))
 
@@ -93,8 +150,16 @@ class ActionForm(FlaskForm):
 
 
 class CompleteActionForm(FlaskForm):
+    """Completing an action: its evidence in words and files, and what its kind requires (shown for that kind).
+    Files kept from a refused round come back as ``kept_file`` tokens (capa.capas.evidence.keep_after_refusal)."""
+
     version = HiddenField()
-    evidence = TextAreaField(_l("Evidence"), validators=[InputRequired()])
+    # Checked by the service, beside what the action's kind requires, so that all problems show at once.
+    evidence = StringField(_l("Evidence"))
+    document = StringField(_l("Document revised"))
+    revision = StringField(_l("New revision"))
+    trained = TextAreaField(_l("Who was trained"))
+    files = MultipleFileField(_l("Evidence files (PDF, XLSX or photos)"), render_kw={"accept": EVIDENCE_ACCEPT})
 
 
 class TestForm(FlaskForm):
@@ -115,6 +180,9 @@ class TestForm(FlaskForm):
 class CloseForm(FlaskForm):
     version = HiddenField()
     effectiveness = TextAreaField(_l("Effectiveness check (D8)"), validators=[InputRequired()])
+    # Empty: the defect type's days after closing (capa.capas.effectiveness); the service checks it is in the future.
+    review_on = DateField(_l("Effectiveness review on"), validators=[Optional()])
+    files = MultipleFileField(_l("Closing evidence files (PDF, XLSX or photos)"), render_kw={"accept": EVIDENCE_ACCEPT})
 
 
 class CancelForm(FlaskForm):
@@ -139,3 +207,5 @@ class DefectTypeForm(FlaskForm):
     name_zh = StringField(_l("Name in Chinese"))
     active = SelectField(_l("In use"), choices=options({"yes": _l("yes"), "no": _l("no")}))
     parameters = SelectMultipleField(_l("Safety parameters it usually concerns"), choices=[], validate_choice=False)
+    # Checked by the service (1 to 730), beside every other field.
+    effectiveness_days = StringField(_l("Days from closing to the effectiveness review"), default="90")

@@ -1,4 +1,5 @@
-"""Pages of the CAPA workflow: filing, the NC page with its step forms, lists and exports, the 8D report.
+"""Pages of the CAPA workflow: filing, the NC page with its step forms, lists and exports (the 8D report is in
+``report.py``, on the same blueprint).
 
 Each view parses one form, calls one service function and renders; a refused step redisplays the NC page
 with the typed values and the errors beside their fields (status 400, or 409 for a conflict).
@@ -22,7 +23,20 @@ from flask_login import current_user
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
 from capa.capas import defect_types as defect_type_service
-from capa.capas import filing, gates, lookup, pending_photos, photos, policy, progress, queries, raising, steps
+from capa.capas import (
+    evidence,
+    filing,
+    gates,
+    lookup,
+    pending_photos,
+    photos,
+    policy,
+    progress,
+    queries,
+    raising,
+    rounds,
+    steps,
+)
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -40,7 +54,7 @@ from capa.capas.commands import (
     Review,
     RootCause,
 )
-from capa.capas.errors import IdempotencyKeyReused
+from capa.capas.errors import IdempotencyKeyReused, StaleVersion
 from capa.capas.labels import (
     ACTION_KIND_LABELS,
     EVENT_LABELS,
@@ -60,6 +74,8 @@ from capa.common.errors import Conflict, DomainError, ValidationError
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
 from capa.web import exports
+from capa.web.capas import evidence as evidence_pages
+from capa.web.capas.conflicts import changed_meanwhile
 from capa.web.capas.forms import (
     ActionForm,
     CancelForm,
@@ -75,6 +91,8 @@ from capa.web.capas.forms import (
     ReviewForm,
     RootCauseForm,
     TestForm,
+    hold_entries,
+    quantities_beside_hold,
 )
 from capa.web.exports import Column
 from capa.web.forms import command_from, handle_form, options, record_options, show_errors
@@ -93,6 +111,7 @@ def labels():
         "event_labels": EVENT_LABELS,
         "field_labels": FIELD_LABELS,
         "photo_input": _photo_input,
+        **evidence_pages.template_helpers(),
     }
 
 
@@ -245,7 +264,7 @@ def _step_forms(nc, submitted: dict | None = None) -> dict:
     forms = {
         "edit": EditForm(obj=nc, formdata=None),
         "contain": ContainForm(formdata=None, description=nc.containment),
-        "root_cause": RootCauseForm(formdata=None),
+        "root_cause": RootCauseForm(formdata=None, **_from_previous_round(nc)),
         "review": ReviewForm(formdata=None),
         "action": ActionForm(formdata=None),
         "test": TestForm(formdata=None),
@@ -271,12 +290,24 @@ def _step_forms(nc, submitted: dict | None = None) -> dict:
     return forms
 
 
+def _from_previous_round(nc) -> dict:
+    """The root-cause form's fields filled from the latest round, which the next one starts from."""
+    previous = rounds.latest_round(nc)
+    if previous is None:
+        return {}
+    whys = {f"why{n}": why for n, why in enumerate(previous.whys[:5], start=1)}
+    causes = {category: "\n".join(found) for category, found in (previous.fishbone or {}).items()}
+    return {**whys, **causes, "category": previous.category, "statement": previous.statement}
+
+
 #: The NC page's section of each step form and inline form, so that a refused one is shown unfolded.
 FORM_SECTIONS = {
     "edit": "d2",
     "photos": "d2",
     "contain": "d3",
     "release": "d3",
+    "dispose": "d3",
+    "reinspect": "d3",
     "root_cause": "d4",
     "review": "d4",
     "action": "d5",
@@ -311,6 +342,8 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == State.VERIFICATION else [],
         analysis_approved=gates.approved_analysis(nc),
         rejudged=queries.rejudged_failures(nc),
+        returned=rounds.returned_round(nc),
+        failed_retest=rounds.failing_retest(nc, tests),
     ), status
 
 
@@ -344,10 +377,11 @@ def nc(number: str):
     return _render_nc(lookup.get_nc(number))
 
 
-def _take_step(number: str, name: str, form_class, build, *, success_message: str):
+def _take_step(number: str, name: str, form_class, build, *, success_message: str, refused=None):
     """Validate the step's form, call the service through ``build(nc, form)``, then back to the NC page; on
     refusal, the NC page again with this form's input and errors, and the reason on top of the page (the
-    form may not be shown at all in the NC's state, or to this role)."""
+    form may not be shown at all in the NC's state, or to this role). ``refused(form)``, when given, is called
+    before the refused form is shown again (to keep the files it sent)."""
     nc = lookup.get_nc(number)
     form = form_class()
     if form.validate_on_submit():
@@ -355,10 +389,20 @@ def _take_step(number: str, name: str, form_class, build, *, success_message: st
             build(nc, form)
         except DomainError as exc:
             show_errors(form, exc)
+            if isinstance(exc, StaleVersion):
+                # What the other person changed, above the form that keeps what this person typed; sent again,
+                # the form is a save on the version now shown.
+                form.form_errors.extend(changed_meanwhile(exc))
+                if "version" in form:
+                    form.version.data = str(exc.extra.get("current_version") or nc.version)
             flash(exc.message, "error")
+            if refused is not None:
+                refused(form)
             return _render_nc(nc, {name: form}, status=exc.status)
         flash(success_message, "success")
         return redirect(url_for(".nc", number=nc.number))
+    if refused is not None:
+        refused(form)
     return _render_nc(nc, {name: form}, status=400)
 
 
@@ -381,17 +425,19 @@ def contain(number: str):
         number,
         "contain",
         ContainForm,
-        lambda nc, f: steps.contain(
-            nc,
-            command_from(
-                f,
-                Contain,
-                hold=[part.strip() for part in (f.hold.data or "").replace(";", ",").split(",") if part.strip()],
-            ),
-            current_user,
-        ),
+        _contain,
         success_message=_("Containment recorded."),
     )
+
+
+def _contain(nc, f):
+    """Containment from its form: the hold field's entries, each a number with perhaps its quantity
+    (``B-2026-001 1200``); a problem with a quantity is said beside that field."""
+    numbers, quantities = hold_entries(f.hold.data)
+    try:
+        return steps.contain(nc, command_from(f, Contain, hold=numbers, quantities=quantities), current_user)
+    except DomainError as error:
+        raise quantities_beside_hold(error) from None
 
 
 @bp.post("/nc/<number>/holds/<int:hold_id>/release")
@@ -414,6 +460,9 @@ def _inline_step(nc, step, success_message: str, *, kept: dict):
         step()
     except DomainError as exc:
         flash(exc.message if not exc.fields else " ".join(exc.fields.values()), "error")
+        if isinstance(exc, StaleVersion):
+            for change in changed_meanwhile(exc):
+                flash(change, "error")
         return _render_nc(nc, status=exc.status, kept=kept)
     flash(success_message, "success")
     return redirect(url_for(".nc", number=nc.number))
@@ -464,14 +513,22 @@ def add_action(number: str):
 @bp.post("/actions/<int:action_id>/complete")
 @requires(step_permission(Step.COMPLETE_ACTION))
 def complete_action(action_id: int):
+    """Complete an action with its evidence, what its kind requires, and its files (multipart); refused, the
+    NC page again with this action's form as typed, its errors, and the files it sent kept."""
     action = lookup.get_action(action_id)
     form = CompleteActionForm()
-    return _inline_step(
-        action.nc,
-        lambda: steps.complete_action(action, command_from(form, CompleteAction), current_user),
-        _("Action done."),
-        kept={"evidence": {action_id: form.evidence.data or ""}},
-    )
+    sent = evidence_pages.EvidenceRound()
+
+    def step():
+        try:
+            steps.complete_action(action, command_from(form, CompleteAction, files=sent.files()), current_user)
+        except DomainError as exc:
+            show_errors(form, exc)
+            sent.refused(form)
+            raise
+        sent.taken()
+
+    return _inline_step(action.nc, step, _("Action done."), kept={"evidence": {action_id: form}})
 
 
 @bp.post("/nc/<number>/tests")
@@ -489,13 +546,13 @@ def record_test(number: str):
 @bp.post("/nc/<number>/close")
 @requires(step_permission(Step.CLOSE))
 def close(number: str):
-    return _take_step(
-        number,
-        "close",
-        CloseForm,
-        lambda nc, f: steps.close(nc, command_from(f, Close), current_user),
-        success_message=_("CAPA closed."),
-    )
+    sent = evidence_pages.EvidenceRound()
+
+    def build(nc, form):
+        steps.close(nc, command_from(form, Close, files=sent.files()), current_user)
+        sent.taken()
+
+    return _take_step(number, "close", CloseForm, build, success_message=_("CAPA closed."), refused=sent.refused)
 
 
 @bp.post("/nc/<number>/cancel")
@@ -534,13 +591,11 @@ def photo(number: str, photo_id: int):
     return response
 
 
-@bp.route("/nc/<number>/report")
+@bp.route("/nc/<number>/attachments/<int:attachment_id>")
 @requires(Permission.VIEW)
-def report(number: str):
-    nc = lookup.get_nc(number)
-    return render_template(
-        "capas/report.html", nc=nc, tests=queries.tests_of(nc), analysis_approved=gates.approved_analysis(nc)
-    )
+def attachment(number: str, attachment_id: int):
+    """An evidence file of the NC (capa.capas.evidence): a photo shown in place, another file downloaded."""
+    return evidence_pages.download(evidence.get_attachment(attachment_id, lookup.get_nc(number)))
 
 
 # Lists and exports -----------------------------------------------------------------------------------------

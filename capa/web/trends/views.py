@@ -78,6 +78,7 @@ FIGURE_LABELS = {
     "by_defect_type": _l("By defect type"),
     "by_line": _l("By line"),
     "by_supplier": _l("By supplier"),
+    "unattributed_ncs": _l("New NCs charged to no supplier"),
     "by_parameter": _l("By safety parameter"),
     "by_source": _l("By source"),
     "aging": _l("Open CAPAs by age (days)"),
@@ -86,6 +87,7 @@ FIGURE_LABELS = {
     "retest_first_pass_rate": _l("Retests passed the first time"),
     "failed_results": _l("Results that failed a limit"),
     "near_limit_results": _l("Passed, but near the limit (within 10 %)"),
+    "effectiveness": _l("Effectiveness reviews"),
 }
 SUMMARY_LABELS = [_l("Figure"), _l("Of"), _l("This week"), _l("Average of 4 weeks"), _l("Average of 12 weeks")]
 OVERDUE_COLUMNS = [
@@ -113,6 +115,8 @@ def _rows(figures: dict) -> list[list]:
     for name in BREAKDOWNS:
         for key in sorted(set(figures[name]) | set(averages.get(name, {}))):
             add(name, key, figures[name].get(key, 0), averages.get(name, {}).get(key))
+        if name == "by_supplier" and "unattributed_ncs" in figures:  # not in summaries built before it
+            add("unattributed_ncs", "", figures["unattributed_ncs"], averages.get("unattributed_ncs"))
     for name, value in figures["aging"].items():
         add("aging", name, value)
     for name in ("median_days_to_close", "p90_days_to_close", "retest_first_pass_rate"):
@@ -120,6 +124,8 @@ def _rows(figures: dict) -> list[list]:
     for name in ("failed_results", "near_limit_results"):
         for key, value in figures[name].items():
             add(name, key, value)
+    for key, value in figures.get("effectiveness", {}).items():
+        add("effectiveness", key, value)
     return [[exports.cell(value) for value in row] for row in rows]
 
 
