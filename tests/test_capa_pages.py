@@ -541,7 +541,7 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     # D5-D7: three actions, one owned by the supervisor.
     actions = [
         ("standard_revision", "Revise the stitch-density standard", qm),
-        ("corrective", "Retrain the button-machine operators", sup),
+        ("training", "Retrain the button-machine operators", sup),
         ("preventive", "Add a pull test to the inline checks", qm),
     ]
     for kind, description, owner in actions:
@@ -557,7 +557,11 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     # The supervisor completes the action they own: it is the only one offered to them.
     sup_page = sup_client.get(f"/nc/{number}").text
     assert step_forms(sup_page).count("complete") == 1
-    response = take(sup_client, number, f"/actions/{action_ids[1]}/complete", evidence="Training record TR-12")
+    # The retraining names who was trained.
+    trained = "Zhang Wei, Li Na, Chen Jie (button machines, shift A)"
+    response = take(
+        sup_client, number, f"/actions/{action_ids[1]}/complete", evidence="Training record TR-12", trained=trained
+    )
     assert response.status_code == 302
     # The standard revision names the document revised and its new revision.
     revised = {"document": "QS-ACC-07", "revision": "C"}
@@ -627,6 +631,8 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
         assert description in text(d5)
         assert owner in texts(d5, "td")
     assert "Evidence: Training record TR-12" in text(d5)
+    assert f"Who was trained: {trained}" in text(d5)
+    assert "Document revised: QS-ACC-07 · New revision: C" in text(d5)
     assert texts(d5, "span.badge.state-closed").count("done") == 3
     d6 = section(page, "d6")
     assert "95" in texts(d6, "td") and "SGS Shanghai SGS-26-0042" in text(d6) and d6.css_first(".verdict-pass")

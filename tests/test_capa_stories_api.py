@@ -1,10 +1,18 @@
 """The stories from the factory floor (docs/product.md), end to end through the JSON API.
 
 Each story is played by the people in it: a line supervisor files the NC from the floor, the quality manager
-contains it, reviews the root cause, owns the actions and the retests, and closes the CAPA. Story 5 (a tech
-pack requiring CMIA) is covered by the quality-plan tests.
+contains it, reviews the root cause, owns the actions and the retests, decides what becomes of the goods on
+hold, and closes the CAPA. Story 5 (a tech pack requiring CMIA) is covered by the quality-plan tests.
+
+The rules they show on the way: held goods leave quarantine only by the quality manager's dispositions (a
+passing retest releases nothing; closing names what is still held); a returned root cause keeps its question
+until the next round answers it; a failing retest during verification sends the CAPA back to investigation,
+its result the reason, the earlier actions staying done; a round approved after them waits for a new action;
+every open state names its next step and who may take it; a standard revision names its document and
+revision, a retraining who was trained; an action keeps its evidence files.
 """
 
+import io
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -214,10 +222,10 @@ def play_loose_button_story(floor) -> str:
     assert approved["root_cause"]["decision"] == "approve"
     assert approved["root_cause"]["reviewed_by"] == floor.qm_name
 
-    # D5–D7: three actions.
+    # D5–D7: three actions: the standard revised, the operators retrained on it, a pull test in the inline checks.
     actions = [
         ("standard_revision", "Revise the stitch-density standard for snap attachment.", floor.qm_name),
-        ("corrective", "Retrain the button-machine operators on the revised standard.", floor.sup_name),
+        ("training", "Retrain the button-machine operators on the revised standard.", floor.sup_name),
         ("preventive", "Add a snap pull test to the inline checks.", floor.qm_name),
     ]
     ids = []
@@ -244,9 +252,11 @@ def play_loose_button_story(floor) -> str:
     first = complete(qm, ids[0], "Standard QS-ACC-07 rev. C issued.", 7, document="QS-ACC-07", revision="C")
     assert (first["document"], first["revision"], first["trained"]) == ("QS-ACC-07", "C", None)
     assert (first["status"], first["nc_status"], first["version"]) == ("done", "action", 8)
-    # The retraining belongs to the supervisor, who completes it.
-    second = complete(sup, ids[1], "Training record TR-2301, 6 operators.", 8)
-    assert (second["status"], second["nc_status"]) == ("done", "action")
+    # The retraining belongs to the supervisor, who completes it naming who was trained.
+    trained = "Zhang Wei, Li Na, Chen Jie, Liu Yang, Zhao Min, Sun Lei (button machines, shifts A and B)"
+    second = complete(sup, ids[1], "Training record TR-2301, 6 operators.", 8, trained=trained)
+    assert (second["status"], second["nc_status"], second["trained"]) == ("done", "action", trained)
+    assert (second["document"], second["revision"]) == (None, None)
     last = complete(qm, ids[2], "Inline checklist IC-12 now has a pull test.", 9)
     assert (last["nc_status"], last["version"]) == ("verification", 10)
 
@@ -267,6 +277,12 @@ def play_loose_button_story(floor) -> str:
     assert (retest["verdict"], retest["category"], retest["limit"], retest["value"]) == ("pass", "A", "70", "92")
     assert (retest["nc_status"], retest["version"]) == ("verification", 11)
     assert ok(qm.get("/api/v1/batches/B-2301-01"))["held_by"] == [number]
+    assert detail(qm, number)["next_step"] == {
+        "step": "dispose",
+        "discipline": "d3",
+        "roles": ["quality_manager"],
+        "owners": [],
+    }
     # The 12 rompers that lost a snap are scrapped; the rest is released on the passing retest.
     dispositions = f"/api/v1/nonconformances/{number}/holds/{hold['id']}/dispositions"
     scrap = {"kind": "scrap", "quantity": 12, "reason": "Snaps torn out of the fabric.", "version": 11}
@@ -279,6 +295,7 @@ def play_loose_button_story(floor) -> str:
         ("release", 1188, [retest["id"]]),
     ]
     assert ok(qm.get("/api/v1/batches/B-2301-01"))["held_by"] == []
+    assert detail(qm, number)["next_step"]["step"] == "close"
     # An open CAPA is not yet on the parameter's page of closed CAPAs.
     assert ok(qm.get("/api/v1/parameters/CN-ATT-GT6"))["capas"] == []
 
@@ -298,7 +315,17 @@ def play_loose_button_story(floor) -> str:
     [hold] = record["containment"]["holds"]
     assert hold["released_at"] is not None
     assert hold["release_reason"] == "Scrap 12: Snaps torn out of the fabric.; Release 1188: 100% pull test passed."
-    assert [a["status"] for a in record["actions"]] == ["done", "done", "done"]
+    assert [(a["kind"], a["status"], a["round"]) for a in record["actions"]] == [
+        ("standard_revision", "done", 1),
+        ("training", "done", 1),
+        ("preventive", "done", 1),
+    ]
+    assert [(a["document"], a["revision"], a["trained"]) for a in record["actions"]] == [
+        ("QS-ACC-07", "C", None),
+        (None, None, trained),
+        (None, None, None),
+    ]
+    assert record["next_step"] is None
     assert [t["verdict"] for t in record["tests"]] == ["pass"]
     assert [r["decision"] for r in record["reviews"]] == ["approve"]
     assert state_moves(record) == [
@@ -403,11 +430,12 @@ def test_colorfastness_to_saliva_story(floor):
     assert ok(qm.get("/api/v1/batches/B-410-01"))["held_by"] == [number]
 
     # Round 1: "operator error" is returned with a question.
+    round_one_whys = ["The bib bled in the saliva test.", "The fabric was not washed off well.", "Operator error."]
     round_one = ok(
         sup.post(
             f"/api/v1/nonconformances/{number}/root-cause",
             json={
-                "whys": ["The bib bled in the saliva test.", "The fabric was not washed off well.", "Operator error."],
+                "whys": round_one_whys,
                 "category": "man",
                 "statement": "Operator error.",
                 "version": contained["version"],
@@ -415,6 +443,7 @@ def test_colorfastness_to_saliva_story(floor):
         )
     )
     assert round_one["status"] == "review"
+    assert round_one["next_step"]["step"] == "review"
     question = "Why did incoming inspection not catch it?"
     returned = ok(
         qm.post(
@@ -424,19 +453,34 @@ def test_colorfastness_to_saliva_story(floor):
     )
     assert returned["status"] == "investigation"
     assert (returned["root_cause"]["decision"], returned["root_cause"]["comment"]) == ("return", question)
+    assert returned["root_cause"]["reviewed_by"] == floor.qm_name
+    # The question waits for the next round, which the supervisor (or a quality manager) submits; the next round
+    # starts from the returned one, still the NC's latest root cause.
+    assert returned["returned_question"] == question
+    assert returned["next_step"] == {
+        "step": "submit_root_cause",
+        "discipline": "d4",
+        "roles": ["quality_manager", "supervisor"],
+        "owners": [],
+    }
+    assert (returned["root_cause"]["round"], returned["root_cause"]["whys"]) == (1, round_one_whys)
+    assert (returned["root_cause"]["category"], returned["root_cause"]["statement"]) == ("man", "Operator error.")
+    assert detail(sup, number)["returned_question"] == question
 
-    # Round 2 finds the dye house changed a fixing agent without notice.
+    # Round 2, by the supervisor from round 1: the first why stays, the rest answers the question: the dye house
+    # changed a fixing agent without notice, and incoming inspection has no lab-dip check.
     statement = "The dye house changed the fixing agent without notice; incoming inspection has no lab-dip check."
+    round_two_whys = [
+        returned["root_cause"]["whys"][0],
+        "The dye was not fixed.",
+        "The dye house changed its fixing agent.",
+        "Nobody told us, and incoming inspection did not test a lab dip.",
+    ]
     round_two = ok(
-        qm.post(
+        sup.post(
             f"/api/v1/nonconformances/{number}/root-cause",
             json={
-                "whys": [
-                    "The bib bled in the saliva test.",
-                    "The dye was not fixed.",
-                    "The dye house changed its fixing agent.",
-                    "Nobody told us, and incoming inspection did not test a lab dip.",
-                ],
+                "whys": round_two_whys,
                 "fishbone": {
                     "material": ["Fixing agent changed by the dye house"],
                     "measurement": ["No lab-dip test at incoming inspection"],
@@ -448,6 +492,9 @@ def test_colorfastness_to_saliva_story(floor):
         )
     )
     assert round_two["status"] == "review"
+    # Answered: the question no longer waits.
+    assert round_two["returned_question"] is None
+    assert (round_two["root_cause"]["round"], round_two["root_cause"]["submitted_by"]) == (2, floor.sup_name)
     approved = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/review",
@@ -455,6 +502,12 @@ def test_colorfastness_to_saliva_story(floor):
         )
     )
     assert approved["status"] == "action"
+    assert approved["next_step"] == {
+        "step": "add_action",
+        "discipline": "d5",
+        "roles": ["quality_manager"],
+        "owners": [],
+    }
 
     scar = ok(
         qm.post(
@@ -481,8 +534,10 @@ def test_colorfastness_to_saliva_story(floor):
         201,
     )
     assert (scar["status"], lab_dip["status"]) == ("open", "open")
+    assert (scar["round"], lab_dip["round"]) == (2, 2)  # both answer the approved second round
     scar_done = ok(qm.post(f"/api/v1/actions/{scar['id']}/complete", json={"evidence": "SCAR-2026-07 answered."}))
     assert scar_done["nc_status"] == "action"
+    assert detail(qm, number)["next_step"]["owners"] == [floor.sup_name]
     # The lab-dip check belongs to the supervisor, who completes it; the last action done moves to verification.
     lab_dip_done = ok(sup.post(f"/api/v1/actions/{lab_dip['id']}/complete", json={"evidence": "Checklist rev. D."}))
     assert lab_dip_done["nc_status"] == "verification"
@@ -495,12 +550,30 @@ def test_colorfastness_to_saliva_story(floor):
         201,
     )
     assert (retest["verdict"], retest["nc_status"]) == ("pass", "verification")
-    # The passing retest releases nothing: the quality manager releases the dye lot on it.
+    # The passing retest releases nothing: the dye lot and the bibs made from it stay in quarantine, closing is
+    # refused naming the lot, and the next step is the quality manager's disposition.
     assert ok(qm.get("/api/v1/batches/B-410-01"))["held_by"] == [number]
-    [lot] = detail(qm, number)["containment"]["holds"]
-    release = {"kind": "release", "reason": "Saliva fastness grade 4 on retest.", "results": [retest["id"]]}
-    ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{lot['id']}/dispositions", json=release), 201)
+    record = detail(qm, number)
+    assert record["next_step"] == {"step": "dispose", "discipline": "d3", "roles": ["quality_manager"], "owners": []}
+    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "Lab dips pass."})
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "gates_unmet")
+    assert [gate["gate"] for gate in refused.json["error"]["unmet"]] == ["holds_released"]
+    assert "DL-7781" in refused.json["error"]["unmet"][0]["message"]
+    # The dye lot goes back to the dye house, on the failing lab report that found it.
+    [lot] = record["containment"]["holds"]
+    back = {
+        "kind": "return_to_supplier",
+        "reason": "Dyed with the unannounced fixing agent: returned to Sunrise Dye House under SCAR-2026-07.",
+        "results": [first_test["id"]],
+    }
+    disposed = ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{lot['id']}/dispositions", json=back), 201)
+    [lot] = disposed["containment"]["holds"]
+    assert [(d["kind"], d["quantity"], d["results"], d["decided_by"]) for d in lot["dispositions"]] == [
+        ("return_to_supplier", None, [first_test["id"]], floor.qm_name)
+    ]
+    assert lot["released_at"] is not None
     assert ok(qm.get("/api/v1/batches/B-410-01"))["held_by"] == []
+    assert disposed["next_step"]["step"] == "close"
 
     closed = ok(
         qm.post(
@@ -509,20 +582,30 @@ def test_colorfastness_to_saliva_story(floor):
         )
     )
     assert closed["status"] == "closed"
+    assert closed["next_step"] is None
 
-    # Both review rounds are kept, in order; the root cause shown is the approved second one.
+    # Both review rounds are kept, in order, with who submitted and who reviewed each; the root cause shown is the
+    # approved second one.
     reviews = closed["reviews"]
     assert [(r["round"], r["decision"], r["comment"]) for r in reviews] == [
         (1, "return", question),
         (2, "approve", "Agreed."),
     ]
-    assert reviews[0]["statement"] == "Operator error."
-    assert reviews[0]["submitted_by"] == floor.sup_name
-    assert (reviews[1]["statement"], reviews[1]["category"]) == (statement, "material")
+    assert [(r["submitted_by"], r["reviewed_by"]) for r in reviews] == [
+        (floor.sup_name, floor.qm_name),
+        (floor.sup_name, floor.qm_name),
+    ]
+    assert (reviews[0]["statement"], reviews[0]["whys"]) == ("Operator error.", round_one_whys)
+    assert (reviews[1]["statement"], reviews[1]["category"], reviews[1]["whys"]) == (
+        statement,
+        "material",
+        round_two_whys,
+    )
     assert closed["root_cause"] == reviews[1]
     assert [t["value"] for t in closed["tests"]] == ["4", "3"]  # newest first
     [hold] = closed["containment"]["holds"]
     assert hold["lot"] == "DL-7781" and hold["released_at"] is not None
+    assert hold["release_reason"] == f"Return to the supplier: {back['reason']}"
     assert state_moves(closed) == [
         ("reported", "investigation"),
         ("investigation", "review"),
@@ -536,6 +619,13 @@ def test_colorfastness_to_saliva_story(floor):
         ("return", question),
         ("approve", "Agreed."),
     ]
+
+    # The supplier's record: the NCs involving its material list this safety-related failure, closed.
+    listed = ok(qm.get("/api/v1/nonconformances", query_string={"supplier": "DYE-01"}))["items"]
+    assert [(i["number"], i["status"], i["safety_critical"], i["parameters"]) for i in listed] == [
+        (number, "closed", True, ["CN-CF-SALIVA"])
+    ]
+    assert number not in [i["number"] for i in ok(qm.get("/api/v1/nonconformances?supplier=SNAP-CO"))["items"]]
 
 
 # Story 3 --------------------------------------------------------------------------------------------------
@@ -561,17 +651,18 @@ def file_formaldehyde(floor) -> dict:
     return filed
 
 
+#: The first round of story 3: the wash-off after resin finishing is too short.
+WASH_OFF_WHYS = ["Free formaldehyde on the fabric.", "Resin finish not washed off long enough."]
+WASH_OFF = "The wash-off after resin finishing is too short."
+
+
 def first_round_to_verification(floor, number: str) -> None:
     qm = floor.qm
     ok(qm.post(f"/api/v1/nonconformances/{number}/containment", json={"description": "Hold", "hold": ["B-2301-02"]}))
     ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/root-cause",
-            json={
-                "whys": ["Free formaldehyde on the fabric.", "Resin finish not washed off long enough."],
-                "category": "method",
-                "statement": "The wash-off after resin finishing is too short.",
-            },
+            json={"whys": WASH_OFF_WHYS, "category": "method", "statement": WASH_OFF},
         )
     )
     ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve"}))
@@ -591,8 +682,12 @@ def first_round_to_verification(floor, number: str) -> None:
     assert done["nc_status"] == "verification"
 
 
+#: A lab report as a PDF, as the evidence store judges one: ``%PDF-`` first, ``%%EOF`` last.
+FINISH_CHANGE_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% Finish FF-2 data sheet\ntrailer << >>\n%%EOF\n"
+
+
 def test_formaldehyde_story(floor):
-    qm = floor.qm
+    qm, sup = floor.qm, floor.sup
     number = file_formaldehyde(floor)["number"]
     initial = ok(
         qm.post(
@@ -604,56 +699,161 @@ def test_formaldehyde_story(floor):
     assert (initial["verdict"], initial["value"], initial["limit"], initial["unit"]) == ("fail", "35", "20", "mg/kg")
 
     first_round_to_verification(floor, number)
-    failing = ok(qm.post(f"/api/v1/nonconformances/{number}/tests", json={"parameter": "CN-FORM", "value": 28}), 201)
-    assert (failing["verdict"], failing["nc_status"]) == ("fail", "investigation")
+    [wash_off] = detail(qm, number)["actions"]
+    assert (wash_off["status"], wash_off["round"]) == ("done", 1)
 
-    # Second round: a different resin finish.
-    ok(
+    # A failing retest after the first action sends the CAPA back to investigation, the failing result its reason.
+    failing = ok(
         qm.post(
+            f"/api/v1/nonconformances/{number}/tests",
+            json={"parameter": "CN-FORM", "value": 28, "lab": "CTI", "report_number": "F-28"},
+        ),
+        201,
+    )
+    assert (failing["verdict"], failing["nc_status"]) == ("fail", "investigation")
+    back = detail(sup, number)
+    assert back["status"] == "investigation"
+    move = back["history"][-1]
+    assert (move["kind"], move["old"], move["new"], move["by"]) == (
+        "state",
+        "verification",
+        "investigation",
+        floor.qm_name,
+    )
+    assert move["note"] == f"Failing retest of CN-FORM: {failing['explanation']}"
+    assert "28" in failing["explanation"]
+    # The next step is a new root-cause round, by the supervisor or a quality manager; no question was asked.
+    assert back["next_step"] == {
+        "step": "submit_root_cause",
+        "discipline": "d4",
+        "roles": ["quality_manager", "supervisor"],
+        "owners": [],
+    }
+    assert back["returned_question"] is None
+    # The record names the failing retest that sent it back, as the page shows it above the next round.
+    assert back["sent_back_by"]["id"] == failing["id"]
+    assert (back["sent_back_by"]["value"], back["sent_back_by"]["verdict"]) == (failing["value"], "fail")
+    # The approved first round stays the latest root cause, which the next round starts from; the first action
+    # stays done, answering it; the batch stays on hold.
+    assert (back["root_cause"]["round"], back["root_cause"]["decision"]) == (1, "approve")
+    assert (back["root_cause"]["whys"], back["root_cause"]["statement"]) == (WASH_OFF_WHYS, WASH_OFF)
+    assert back["actions"] == [wash_off]
+    assert [(h["batch"], h["released_at"]) for h in back["containment"]["holds"]] == [("B-2301-02", None)]
+
+    # Round 2, by the supervisor from round 1's whys: the resin itself releases formaldehyde.
+    round_two_whys = [*back["root_cause"]["whys"], "Still 28 mg/kg after a longer wash-off.", "The resin releases it."]
+    submitted = ok(
+        sup.post(
             f"/api/v1/nonconformances/{number}/root-cause",
             json={
-                "whys": ["Still 28 mg/kg after a longer wash-off.", "The resin itself releases formaldehyde."],
+                "whys": round_two_whys,
+                "fishbone": {"material": ["Resin finish with a formaldehyde-releasing cross-linker"]},
                 "category": "material",
                 "statement": "The resin finish releases formaldehyde whatever the wash-off.",
             },
         )
     )
-    ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve"}))
+    assert [(r["round"], r["decision"]) for r in submitted["reviews"]] == [(1, "approve"), (2, None)]
+    approved = ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve"}))
+    # Approved while the earlier action is done: the CAPA waits in action for a new action, the QM's to add.
+    assert approved["status"] == "action"
+    assert approved["next_step"] == {
+        "step": "add_action",
+        "discipline": "d5",
+        "roles": ["quality_manager"],
+        "owners": [],
+    }
+    assert approved["actions"] == [wash_off]
+
     second = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/actions",
             json={
                 "kind": "corrective",
                 "description": "Switch to a formaldehyde-free resin finish.",
-                "owner": floor.qm_name,
+                "owner": floor.sup_name,
                 "due_date": due_in(21),
             },
         ),
         201,
     )
+    assert (second["round"], second["status"]) == (2, "open")
+    assert detail(qm, number)["next_step"] == {
+        "step": "complete_action",
+        "discipline": "d5",
+        "roles": ["quality_manager"],
+        "owners": [floor.sup_name],
+    }
     # Closing before the new action is done is refused: the CAPA is back in action.
     refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "x"})
     assert (refused.status_code, refused.json["error"]["code"]) == (409, "invalid_state")
-    done = ok(qm.post(f"/api/v1/actions/{second['id']}/complete", json={"evidence": "Finish FF-2 in use."}))
-    assert done["nc_status"] == "verification"
 
-    passing = ok(qm.post(f"/api/v1/nonconformances/{number}/tests", json={"parameter": "CN-FORM", "value": 12}), 201)
+    # The action's owner adds the new finish's data sheet as its evidence file, then completes it naming it.
+    uploaded = sup.post(
+        f"/api/v1/nonconformances/{number}/attachments",
+        data={"purpose": "action", "action": str(second["id"]), "file": [(io.BytesIO(FINISH_CHANGE_PDF), "FF-2.pdf")]},
+    )
+    [sheet] = ok(uploaded, 201)["items"]
+    assert (sheet["name"], sheet["content_type"], sheet["action"]) == ("FF-2.pdf", "application/pdf", second["id"])
+    done = ok(
+        sup.post(
+            f"/api/v1/actions/{second['id']}/complete",
+            json={"evidence": "Finish FF-2 in use, data sheet attached.", "attachments": [sheet["id"]]},
+        )
+    )
+    assert (done["status"], done["nc_status"]) == ("done", "verification")
+    assert [a["name"] for a in done["attachments"]] == ["FF-2.pdf"]
+    served = qm.get(sheet["url"])
+    assert (served.status_code, served.mimetype, served.data) == (200, "application/pdf", FINISH_CHANGE_PDF)
+    assert detail(qm, number)["next_step"]["step"] == "record_test"
+
+    passing = ok(
+        qm.post(
+            f"/api/v1/nonconformances/{number}/tests",
+            json={"parameter": "CN-FORM", "value": 12, "lab": "CTI", "report_number": "F-12"},
+        ),
+        201,
+    )
     assert (passing["verdict"], passing["nc_status"]) == ("pass", "verification")
-    # The batch is reworked with the new finish, re-inspected, and so leaves quarantine.
-    [hold] = detail(qm, number)["containment"]["holds"]
+    # The retest passes: the next step is the disposition of the held batch, and closing is refused until then.
+    record = detail(qm, number)
+    assert record["next_step"] == {"step": "dispose", "discipline": "d3", "roles": ["quality_manager"], "owners": []}
+    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "x"})
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "gates_unmet")
+    assert [gate["gate"] for gate in refused.json["error"]["unmet"]] == ["holds_released"]
+    # The batch is reworked with the new finish and stays controlled until it is re-inspected.
+    [hold] = record["containment"]["holds"]
     rework = {"kind": "rework", "reason": "Refinished with FF-2.", "results": [passing["id"]]}
     reworked = ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{hold['id']}/dispositions", json=rework), 201)
-    rework_id = reworked["containment"]["holds"][0]["dispositions"][0]["id"]
-    ok(qm.post(f"/api/v1/dispositions/{rework_id}/reinspection", json={"passed": True, "note": "12 mg/kg."}))
+    [hold] = reworked["containment"]["holds"]
+    assert hold["released_at"] is None
+    assert reworked["next_step"]["step"] == "dispose"
+    ok(
+        qm.post(
+            f"/api/v1/dispositions/{hold['dispositions'][0]['id']}/reinspection",
+            json={"passed": True, "note": "12 mg/kg."},
+        )
+    )
+    assert detail(qm, number)["next_step"]["step"] == "close"
+    assert ok(qm.get("/api/v1/batches/B-2301-02"))["held_by"] == []
+
     closed = ok(
         qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "Two batches at 12 and 9 mg/kg."})
     )
     assert closed["status"] == "closed"
     assert [(t["value"], t["verdict"]) for t in closed["tests"]] == [("12", "pass"), ("28", "fail"), ("35", "fail")]
-    assert [(r["round"], r["decision"]) for r in closed["reviews"]] == [(1, "approve"), (2, "approve")]
-    assert [(a["description"], a["status"]) for a in closed["actions"]] == [
-        ("Extend the wash-off after resin finishing.", "done"),
-        ("Switch to a formaldehyde-free resin finish.", "done"),
+    assert [(r["round"], r["decision"], r["submitted_by"], r["reviewed_by"]) for r in closed["reviews"]] == [
+        (1, "approve", floor.qm_name, floor.qm_name),
+        (2, "approve", floor.sup_name, floor.qm_name),
+    ]
+    assert [(a["description"], a["status"], a["round"]) for a in closed["actions"]] == [
+        ("Extend the wash-off after resin finishing.", "done", 1),
+        ("Switch to a formaldehyde-free resin finish.", "done", 2),
+    ]
+    assert [[f["name"] for f in a["attachments"]] for a in closed["actions"]] == [[], ["FF-2.pdf"]]
+    [hold] = closed["containment"]["holds"]
+    assert [(d["kind"], d["results"], d["reinspection_passed"]) for d in hold["dispositions"]] == [
+        ("rework", [passing["id"]], True)
     ]
     assert state_moves(closed) == [
         ("reported", "investigation"),

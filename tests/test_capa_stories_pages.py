@@ -5,14 +5,24 @@ the floor, the quality manager contains, reviews, owns actions and retests, and 
 post as the page renders it (with the hidden ``version`` the form carries); what a step stored is read back
 from the pages and, where useful, from the database in an app context of its own. Master data (lines,
 suppliers, styles, batches) is arranged through the master-data service, except in story 5 where creating the
-style and the batch is the story.
+style and the batch is the story. (Story 1 through the pages is in test_capa_pages.py.)
+
+Story 2 shows a returned root cause: the supervisor's home page says "returned: answer the question" with the
+question, and the next round's form is filled from the returned one under the question. Story 3 shows a failing
+retest: the page names it as the reason in "What happens next" and above the root-cause form, which starts
+from the approved analysis; once the new round is approved with the earlier action done the page asks for a
+new action; the disposition of the held batch is the step after the passing retest; the 8D report (and its
+PDF) shows both rounds with their reviewers and the disposition.
 """
 
+import io
+import os
 import re
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from pypdf import PdfReader
 
 from capa.capas import lookup, queries
 from capa.common.clock import plant_today
@@ -21,19 +31,25 @@ from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.pages import (
     elements,
+    field_block,
     flashes,
     form_actions,
     form_at,
     has_field,
+    input_value,
     link_texts,
     links,
     logged_in,
     one,
+    parsed,
+    row_linking,
     section,
+    selected_value,
     selected_values,
     shown_state,
     table_rows,
     text,
+    textarea_text,
     texts,
     title_of,
     under_heading,
@@ -41,6 +57,20 @@ from tests.pages import (
 )
 
 NUMBER = r"NC-\d{4}-\d{5}"
+#: An evidence file as the evidence store judges a PDF: ``%PDF-`` first, ``%%EOF`` last.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% Finish FF-2 data sheet\ntrailer << >>\n%%EOF\n"
+
+
+def _pdf_missing() -> str | None:
+    """Why this machine cannot make the 8D report's PDF (WeasyPrint loads Pango when imported), or None."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as error:
+        return str(error)
+    return None
+
+
+PDF_MISSING = _pdf_missing()
 FISHBONE = ("man", "machine", "method", "material", "measurement", "environment")
 
 
@@ -89,6 +119,52 @@ def complete_actions(app, number: str, by: dict) -> None:
         actions = [(a.id, a.owner.username, a.description) for a in lookup.get_nc(number).actions if a.status == "open"]
     for action_id, owner, description in actions:
         done(take(by[owner], number, f"/actions/{action_id}/complete", evidence=f"Done: {description}"))
+
+
+def root_cause_in(form) -> dict:
+    """The root-cause form's fields as the page fills them (the keys of :func:`root_cause`)."""
+    fields = {f"why{i}": input_value(field_block(form, f"why{i}")) for i in range(1, 6)}
+    bones = {name: textarea_text(field_block(form, name)) for name in FISHBONE}
+    return (
+        fields
+        | bones
+        | {
+            "category": selected_value(field_block(form, "category")),
+            "statement": textarea_text(field_block(form, "statement")),
+        }
+    )
+
+
+def attachment_id(app, number: str) -> int:
+    """The id of the NC's one evidence file."""
+    with app.app_context():
+        [attachment] = lookup.get_nc(number).attachments
+        return attachment.id
+
+
+def card_order(html: str) -> list[str]:
+    """The ids of the NC page's cards in page order: ``next`` first, then the section of the step it waits for."""
+    return [card.attributes["id"] for card in parsed(html).css("section.card")]
+
+
+def proposed_results(html: str, app, number: str) -> list[SimpleNamespace]:
+    """The results the disposition form of the NC's (first) hold proposes as evidence: each check box's
+    ``value``, ``label`` and whether it is ``checked``."""
+    with app.app_context():
+        hold_id = lookup.get_nc(number).holds[0].id
+    form = form_at(html, f"/nc/{number}/holds/{hold_id}/dispositions")
+    return [
+        SimpleNamespace(value=box.attributes["value"], label=text(item), checked="checked" in box.attributes)
+        for item in form.css("li")
+        if (box := item.css_first('input[name="results"]')) is not None
+    ]
+
+
+#: What "What happens next" tells the quality manager once the retests pass and goods are still on hold.
+DISPOSE_STEP = (
+    "Your step: the retests pass; decide what becomes of the goods on hold (release, rework, scrap, return or "
+    "concession)."
+)
 
 
 def hold_lines(html: str) -> list[str]:
@@ -238,32 +314,47 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
         assert (hold.lot.number, hold.batch, hold.released_at) == ("DL-7781", None, None)
 
     # D4, round 1: "operator error" is returned with a question.
-    first = root_cause(
-        ["The bib bled in the saliva test.", "The fabric was not washed off well.", "Operator error."],
-        "man",
-        "Operator error.",
-    )
+    first_whys = ["The bib bled in the saliva test.", "The fabric was not washed off well.", "Operator error."]
+    first = root_cause(first_whys, "man", "Operator error.", man="Operator did not wash off")
     done(take(sup, number, "root-cause", **first))
     assert shown_state(qm.get(f"/nc/{number}").text) == "Review"
     done(take(qm, number, "review", decision="return", comment=QUESTION))
+
+    # The supervisor's home page lists the NC with "returned: answer the question" and the question.
+    home = sup.get("/").text
+    row = row_linking(under_heading(home, "My open non-conformances"), f"/nc/{number}")
+    assert text(one(row, "p.returned-question")) == f"returned: answer the question «{QUESTION}»"
+    # ... and the quality manager's lists it among the returned root causes.
+    assert row_linking(under_heading(qm.get("/").text, "Returned root causes"), f"/nc/{number}")
+
+    # The NC page: the question above the root-cause form, which starts from round 1 as it was returned.
     page = sup.get(f"/nc/{number}").text
     assert shown_state(page) == "Investigation"
     assert f"«{QUESTION}»" in text(section(page, "d4"))
+    assert "Your step: submit the root-cause analysis." in text(one(page, "#next"))
+    assert text(one(page, "#next-reason")) == f"The root cause was returned with a question: «{QUESTION}»"
+    question = one(section(page, "d4"), "#round-question")
+    assert text(question).startswith(f"Returned with a question: «{QUESTION}» {floor.qm_name} · ")
+    form = form_at(section(page, "d4"), f"/nc/{number}/root-cause")
+    assert section(page, "d4").html.index('id="round-question"') < section(page, "d4").html.index(form.html)
+    assert "Filled from round 1: change what the new round finds." in text(form)
+    assert root_cause_in(form) == first
 
-    # Round 2 finds the changed fixing agent, and is approved.
-    second = root_cause(
-        [
-            "The bib bled in the saliva test.",
-            "The dye was not fixed.",
-            "The dye house changed its fixing agent.",
-            "Nobody told us, and incoming inspection did not test a lab dip.",
-        ],
-        "material",
-        FIXING_AGENT,
-        material="Fixing agent changed by the dye house",
-        measurement="No lab-dip test at incoming inspection",
-    )
+    # Round 2, from the filled form: the first why stays, the rest answers the question; approved.
+    second = root_cause_in(form) | {
+        "why2": "The dye was not fixed.",
+        "why3": "The dye house changed its fixing agent.",
+        "why4": "Nobody told us, and incoming inspection did not test a lab dip.",
+        "man": "",
+        "material": "Fixing agent changed by the dye house",
+        "measurement": "No lab-dip test at incoming inspection",
+        "category": "material",
+        "statement": FIXING_AGENT,
+    }
+    assert second["why1"] == first_whys[0]
     done(take(sup, number, "root-cause", **second))
+    # Answered: the home page no longer says it waits for an answer.
+    assert "returned: answer the question" not in text(sup.get("/").text)
     done(take(qm, number, "review", decision="approve", comment="Agreed."))
     assert shown_state(qm.get(f"/nc/{number}").text) == "Action"
 
@@ -278,14 +369,31 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     assert shown_state(page) == "Verification"
     assert texts(section(page, "d5"), "span.badge.state-closed").count("done") == 2
 
-    # D6: the retest grade 4 passes; the quality manager releases the dye lot on it.
+    # D6: the retest grade 4 passes, and releases nothing: the dye lot stays on hold, the next step is the quality
+    # manager's disposition (D3 comes first), and closing waits for it.
     done(take(qm, number, "tests", parameter="CN-CF-SALIVA", value="4", lab="SGS Shanghai", report_number="LR-7790"))
-    assert any(line.startswith("on hold Lot DL-7781 ") for line in hold_lines(qm.get(f"/nc/{number}").text))
-    dispose_of_the_holds(app, qm, number, kind="release", reason="Grade 4 on retest.", evidence="LR-7790")
+    page = qm.get(f"/nc/{number}").text
+    assert any(line.startswith("on hold Lot DL-7781 ") for line in hold_lines(page))
+    assert DISPOSE_STEP in text(one(page, "#next"))
+    assert card_order(page)[:2] == ["next", "d3"]
+    assert [gate for gate in texts(section(page, "d8"), "li.fail") if "DL-7781" in gate] == [
+        "Still on hold, without dispositions covering the whole quantity: DL-7781."
+    ]
+    assert "Waiting for a quality manager to decide what becomes of the goods on hold." in text(
+        one(sup.get(f"/nc/{number}").text, "#next")
+    )
+    # The quality manager releases the dye lot on the passing retest the page proposes, ticked.
+    [proposed] = proposed_results(page, app, number)
+    assert proposed.label.startswith("CN-CF-SALIVA 4: ") and proposed.label.endswith("SGS Shanghai LR-7790")
+    assert proposed.checked
+    dispose_of_the_holds(app, qm, number, kind="release", reason="Grade 4 on retest.", results=proposed.value)
     page = qm.get(f"/nc/{number}").text
     assert shown_state(page) == "Verification"
     assert "Every gate is met but the effectiveness note." in page
-    assert any(line.startswith("released Lot DL-7781 ") for line in hold_lines(page))
+    assert "Your step: check the gates and close the CAPA with an effectiveness note." in text(one(page, "#next"))
+    [released] = hold_lines(page)
+    assert released.startswith("released Lot DL-7781 ") and "Release: Grade 4 on retest." in released
+    assert "CN-CF-SALIVA 4 (pass, " in released
     # Not closed yet: the parameter's page lists it among the open NCs, not the closed CAPAs.
     parameter_page = qm.get("/parameters/CN-CF-SALIVA").text
     assert number not in text(under_heading(parameter_page, "Closed CAPAs"))
@@ -410,16 +518,38 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
     complete_actions(app, number, {floor.qm_name: qm})
     assert shown_state(qm.get(f"/nc/{number}").text) == "Verification"
 
-    # The failing retest sends the CAPA back to investigation.
+    # A failing retest after the first action sends the CAPA back to investigation, the failing result its reason:
+    # in "What happens next", which names the step (a new root-cause round, for the supervisor or a quality
+    # manager), and above the root-cause form, which starts from the approved analysis.
     done(take(qm, number, "tests", parameter="CN-FORM", value="28", lab="CTI", report_number="F-28"))
-    page = qm.get(f"/nc/{number}").text
+    page = sup.get(f"/nc/{number}").text
     assert shown_state(page) == "Investigation"
+    assert card_order(page)[:2] == ["next", "d4"]
+    assert "Your step: submit the root-cause analysis." in text(one(page, "#next"))
+    reason = text(one(page, "#next-reason"))
+    assert reason.startswith("Back from verification: the retest of CN-FORM failed, 28 (")
+    assert reason.endswith(". The next round starts from the approved analysis.")
+    assert "28 mg/kg" in reason and "20 mg/kg" in reason
+    assert "Your step: submit the root-cause analysis." in text(one(qm.get(f"/nc/{number}").text, "#next"))
+    d4 = section(page, "d4")
+    above = text(one(d4, "#round-reason"))
+    assert above.startswith("Back to investigation: the retest failed. CN-FORM ") and "28" in above
+    assert above.endswith("CTI F-28")
+    assert d4.html.index('id="round-reason"') < d4.html.index(f'action="/nc/{number}/root-cause"')
+    assert parsed(page).css_first("#round-question") is None
+    form = form_at(d4, f"/nc/{number}/root-cause")
+    assert "Filled from round 1: change what the new round finds." in text(form)
+    assert root_cause_in(form) == first
     events = section(page, "history").css("li")
     assert any(
         "moved from Verification to Investigation" in text(event)
         and texts(event, "small")[0].startswith("Failing retest of CN-FORM")
         for event in events
     )
+    # The earlier action stays done and visible, answering round 1; the batch stays on hold; no closing.
+    [wash_off_row] = table_rows(section(page, "d5"))
+    assert wash_off in text(wash_off_row) and "Round 1" in text(wash_off_row)
+    assert texts(wash_off_row, "span.badge.state-closed") == ["done"]
     assert any(line.startswith("on hold Batch B-2301-02 ") for line in hold_lines(page))
     assert link_texts(section(page, "d3")).get("/batches/B-2301-02") == "B-2301-02"
     with app.app_context():
@@ -427,35 +557,71 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
         assert nc.status == "investigation"
         assert [(a.round, a.decision) for a in nc.analyses] == [(1, "approve")]
         assert [h.released_at for h in nc.holds] == [None]
-    # The page offers the root-cause form again, and no closing.
-    assert f"/nc/{number}/root-cause" in form_actions(page)
-    assert f"/nc/{number}/close" not in form_actions(page)
+    assert f"/nc/{number}/close" not in form_actions(qm.get(f"/nc/{number}").text)
 
-    # Round 2: a different resin finish.
-    second = root_cause(
-        ["Still 28 mg/kg after a longer wash-off.", "The resin itself releases formaldehyde."],
-        "material",
-        "The resin finish releases formaldehyde whatever the wash-off.",
-        material="Resin finish with a formaldehyde-releasing cross-linker",
-    )
+    # Round 2, from the filled form: the resin itself releases formaldehyde.
+    second = root_cause_in(form) | {
+        "why3": "Still 28 mg/kg after a longer wash-off.",
+        "why4": "The resin itself releases formaldehyde.",
+        "material": "Resin finish with a formaldehyde-releasing cross-linker",
+        "category": "material",
+        "statement": "The resin finish releases formaldehyde whatever the wash-off.",
+    }
     done(take(sup, number, "root-cause", **second))
     done(take(qm, number, "review", decision="approve", comment="Agreed: change the finish."))
+
+    # Approved while every earlier action is done: the page says to add an action, the quality manager's step,
+    # with D5 first and its form unfolded; the earlier action is still listed, done.
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Action"
+    assert "Your step: add the actions the new root cause calls for." in text(one(page, "#next"))
+    assert card_order(page)[:2] == ["next", "d5"]
+    assert "open" in one(section(page, "d5"), "details:not(.fold)").attributes
+    assert texts(section(page, "d5"), "span.badge.state-closed") == ["done"]
+    assert "Waiting for a quality manager to add the actions the new root cause calls for." in text(
+        one(sup.get(f"/nc/{number}").text, "#next")
+    )
     resin = "Switch to a formaldehyde-free resin finish."
     done(take(qm, number, "actions", kind="corrective", description=resin, owner=floor.sup_name, due_date=due(21)))
     # Closing while the new action is open is refused.
     version = version_in(form_at(qm.get(f"/nc/{number}").text, f"/nc/{number}/actions"))
     refused = qm.post(f"/nc/{number}/close", data={"version": version, "effectiveness": "Too early"})
     assert refused.status_code == 409
-    complete_actions(app, number, {floor.sup_name: sup})
-    assert shown_state(qm.get(f"/nc/{number}").text) == "Verification"
+    # The action's owner reads that the step is theirs.
+    assert "Your step: finish your actions and record their evidence." in text(
+        one(sup.get(f"/nc/{number}").text, "#next")
+    )
+    # Its owner finishes it on the page with the new finish's data sheet as the evidence file.
+    with app.app_context():
+        [resin_id] = [a.id for a in lookup.get_nc(number).actions if a.description == resin]
+    evidence = {"evidence": "Finish FF-2 in use, data sheet attached.", "files": [(io.BytesIO(PDF), "FF-2 sheet.pdf")]}
+    done(take(sup, number, f"/actions/{resin_id}/complete", **evidence))
+    page = qm.get(f"/nc/{number}").text
+    assert shown_state(page) == "Verification"
+    resin_row = row_linking(section(page, "d5"), f"/nc/{number}/attachments/{attachment_id(app, number)}")
+    assert resin in text(resin_row) and "Round 2" in text(resin_row) and "FF-2 sheet.pdf" in text(resin_row)
+    assert texts(section(page, "d5"), "span.badge.state-closed") == ["done", "done"]
 
-    # The retest passes; the batch, reworked with the new finish, is re-inspected; closing succeeds.
+    # The retest passes; the next step is the disposition of the held batch, D3 first.
     done(take(qm, number, "tests", parameter="CN-FORM", value="12", lab="CTI", report_number="F-12"))
-    dispose_of_the_holds(app, qm, number, kind="rework", reason="Refinished with the formaldehyde-free resin.")
+    page = qm.get(f"/nc/{number}").text
+    assert DISPOSE_STEP in text(one(page, "#next"))
+    assert card_order(page)[:2] == ["next", "d3"]
+    assert "Every gate is met but the effectiveness note." not in page
+    # The batch is reworked with the new finish on the passing retest the page proposes; until its re-inspection
+    # it stays on hold and the disposition stays the next step; re-inspected, closing is.
+    [proposed] = proposed_results(page, app, number)
+    assert proposed.label.startswith("CN-FORM 12: ") and proposed.checked
+    reworked = {"kind": "rework", "reason": "Refinished with the formaldehyde-free resin.", "results": proposed.value}
+    dispose_of_the_holds(app, qm, number, **reworked)
+    page = qm.get(f"/nc/{number}").text
+    assert DISPOSE_STEP in text(one(page, "#next"))
+    assert any(line.startswith("on hold Batch B-2301-02 ") for line in hold_lines(page))
     with app.app_context():
         [rework] = lookup.get_nc(number).holds[0].dispositions
     done(take(qm, number, f"/dispositions/{rework.id}/reinspection", passed="yes", note="F-12: 12 mg/kg."))
     page = qm.get(f"/nc/{number}").text
+    assert "Your step: check the gates and close the CAPA with an effectiveness note." in text(one(page, "#next"))
     assert "Every gate is met but the effectiveness note." in page
     done(take(qm, number, "close", effectiveness="Two batches since at 12 and 9 mg/kg."), f"/nc/{number}")
 
@@ -485,6 +651,39 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
         assert [(r.value, r.verdict) for r in queries.tests_of(nc)] == [("12", "pass"), ("28", "fail"), ("35", "fail")]
         assert [(a.round, a.decision) for a in nc.analyses] == [(1, "approve"), (2, "approve")]
         assert [h.released_at is not None for h in nc.holds] == [True]
+
+    # The 8D report shows both rounds with who submitted and who reviewed them, both actions with the evidence
+    # file, the three results, and the batch's rework with its re-inspection.
+    report = qm.get(f"/nc/{number}/report")
+    assert report.status_code == 200
+    rounds = parsed(report.text).css("#d4 .round")
+    assert [text(one(r, "h3")) for r in rounds] == ["Round 1 · Approved in review", "Round 2 · Approved in review"]
+    for shown in rounds:
+        facts = dict(zip(texts(shown, "dt"), texts(shown, "dd"), strict=True))
+        assert facts["Submitted"].startswith(f"{floor.sup_name} · ")
+        assert facts["Reviewed"].startswith(f"{floor.qm_name} · ")
+    assert "The wash-off after resin finishing is too short." in text(rounds[0])
+    assert "The resin finish releases formaldehyde whatever the wash-off." in text(rounds[1])
+    actions = [[text(cell) for cell in elements(row)] for row in parsed(report.text).css("#d5 tbody tr")]
+    assert [(row[0], row[2]) for row in actions] == [("1", wash_off), ("2", resin)]
+    assert "FF-2 sheet.pdf" in actions[1][6]
+    # The results in the order they were taken: the first failure, the retest that sent it back, the pass.
+    assert [[text(cell) for cell in elements(row)][2] for row in parsed(report.text).css("#d6 tbody tr")] == [
+        "35",
+        "28",
+        "12",
+    ]
+    [disposition] = [[text(cell) for cell in elements(row)] for row in parsed(report.text).css("#d3 tbody tr")]
+    assert disposition[0] == "Rework, then re-inspect" and disposition[2].startswith(f"{floor.qm_name} · ")
+    assert disposition[3].startswith("Refinished with the formaldehyde-free resin. CN-FORM 12: pass · CTI F-12")
+    assert disposition[4].startswith(f"passed · {floor.qm_name} · ") and "F-12: 12 mg/kg." in disposition[4]
+    # ... and downloads as a PDF holding the same (where WeasyPrint can run; CI requires it).
+    if not PDF_MISSING or os.environ.get("CI"):
+        pdf = qm.get(f"/nc/{number}/report.pdf")
+        assert (pdf.status_code, pdf.mimetype) == (200, "application/pdf")
+        content = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages)
+        for shown in (number, "Round 1", "Round 2", "Rework, then re-inspect", resin, "FF-2 sheet.pdf"):
+            assert shown in content, shown
 
 
 # Story 4: recurrence -------------------------------------------------------------------------------------

@@ -226,6 +226,29 @@ def test_a_release_rests_only_on_results_of_this_nc_or_of_the_held_goods(world):
     assert holds(done)["B-2301-01"]["dispositions"][0]["results"] == sorted([own["id"], on_batch["id"]])
 
 
+def test_a_release_rests_only_on_passing_results(world):
+    number = file(world)["number"]
+    contain(world, number, ["B-2301-01"], {"B-2301-01": 100})
+    failed = retest(world, number, 10)
+    passed = retest(world, number, 95)
+    assert (failed["verdict"], passed["verdict"]) == ("fail", "pass")
+    [hold] = holds(detail(world, number)).values()
+    before = detail(world, number)
+    error = refused(
+        dispose(world, number, hold, kind="release", reason="Fine.", results=[passed["id"], failed["id"]]),
+        400,
+        "invalid",
+    )
+    assert error["fields"] == {
+        "results[1]": f"Result {failed['id']} did not pass: a release rests only on passing results."
+    }
+    assert detail(world, number) == before
+    # Another disposition may rest on a failing result.
+    scrap = {"kind": "scrap", "quantity": 10, "reason": "Failed.", "results": [failed["id"]]}
+    scrapped = ok(dispose(world, number, hold, **scrap), 201)
+    assert holds(scrapped)["B-2301-01"]["dispositions"][0]["results"] == [failed["id"]]
+
+
 def test_use_as_is_needs_the_buyers_name_and_the_concessions_reference(world):
     number = file(world)["number"]
     contain(world, number, ["B-2301-01"], {"B-2301-01": 50})
@@ -342,6 +365,35 @@ def test_a_rework_waits_for_its_reinspection_and_a_failed_one_gives_the_quantity
     assert set(error["fields"]) == {"id"}
 
 
+def test_the_rest_of_a_hold_of_unknown_quantity_waits_for_the_reinspection_of_a_reworked_part(world):
+    number = file(world)["number"]
+    contain(world, number, ["B-2301-01"])
+    [hold] = holds(detail(world, number)).values()
+    reworked = ok(dispose(world, number, hold, kind="rework", quantity=100, reason="Re-set 100 snaps."), 201)
+    [rework] = holds(reworked)["B-2301-01"]["dispositions"]
+    before = detail(world, number)
+    # The rest would take the hold out of quarantine with the reworked 100 never re-inspected.
+    for body in (
+        {"kind": "release", "reason": "Checked.", "evidence": "Pull test passed."},
+        {"kind": "scrap", "reason": "Torn."},
+    ):
+        error = refused(dispose(world, number, hold, **body), 400, "invalid")
+        assert error["fields"] == {
+            "quantity": "A rework of part of B-2301-01 waits for its re-inspection: record it before disposing of "
+            "the rest, or give a quantity."
+        }
+    release = world.qm.post(f"{NCS}/{number}/holds/{hold['id']}/release", json={"reason": "Fine."})
+    error = refused(release, 400, "invalid")
+    assert set(error["fields"]) == {"hold"}
+    assert detail(world, number) == before
+    # A part with its quantity may still be decided meanwhile.
+    ok(dispose(world, number, hold, kind="scrap", quantity=20, reason="Torn."), 201)
+
+    ok(world.qm.post(f"/api/v1/dispositions/{rework['id']}/reinspection", json={"passed": True}))
+    rest = ok(dispose(world, number, hold, kind="release", reason="Checked.", evidence="Pull test passed."), 201)
+    assert holds(rest)["B-2301-01"]["released_at"] is not None
+
+
 def gate_errors(w, number: str) -> list[dict]:
     from capa.capas import gates
 
@@ -372,6 +424,8 @@ def test_the_closing_gate_names_each_hold_without_dispositions_covering_it(world
     assert detail(world, number) == before
 
     ok(dispose(world, number, batch, kind="release", reason="Sorted.", evidence="Pull test 100%."), 201)
+    [rework] = holds(detail(world, number))["SN-55"]["dispositions"]
+    ok(world.qm.post(f"/api/v1/dispositions/{rework['id']}/reinspection", json={"passed": True}))
     ok(dispose(world, number, lot, kind="scrap", reason="The rest is scrapped."), 201)
     closed = ok(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "No loose snap since."}))
     assert closed["status"] == "closed"

@@ -499,6 +499,14 @@ def test_only_a_quality_manager_or_the_actions_owner_adds_evidence_while_the_nc_
     assert (response.status_code, response.json["error"]["code"]) == (409, "invalid_state")
 
 
+def test_a_done_action_takes_no_more_evidence(plant, capa, stored):
+    to_verification(plant, capa)
+    before = stored(capa.number).rows
+    response = upload(plant.api_qm, capa.number, (PDF, "late.pdf"), purpose="action", action=str(capa.corrective))
+    assert (response.status_code, response.json["error"]["code"]) == (409, "invalid_state")
+    assert stored(capa.number).rows == before
+
+
 def test_an_evidence_file_is_served_as_a_private_download_with_its_type(plant, capa):
     [pdf, photo] = upload(
         plant.api_sup,
@@ -636,6 +644,20 @@ def test_a_refused_form_keeps_the_typed_text_and_the_chosen_files_for_the_resend
     assert kept_in_pending(app) == []
     record = action_record(detail(plant.api_sup, capa.number), capa.training)
     assert (record["status"], record["trained"]) == ("done", "Zhang Wei")
+
+
+def test_a_step_refused_to_its_sender_or_in_its_state_keeps_none_of_the_files_sent(app, plant, capa, stored):
+    action = f"/actions/{capa.training}/complete"
+    form = {"evidence": "Retrained.", "trained": "Zhang Wei", "files": sent((PDF, "sign-off.pdf"))}
+    # Not the action's owner: no form to send again, so nothing is kept for it.
+    assert plant.other_page.post(action, data=form).status_code == 403
+    assert kept_in_pending(app) == []
+    # The NC was cancelled meanwhile: the step is not possible any more.
+    steps.cancel(lookup.get_nc(capa.number), parse(Cancel, {"reason": "Duplicate."}), plant.qm)
+    form = {"evidence": "Retrained.", "trained": "Zhang Wei", "files": sent((PDF, "sign-off.pdf"))}
+    assert plant.sup_page.post(action, data=form).status_code == 409
+    assert kept_in_pending(app) == []
+    assert stored(capa.number).rows == [] and stored(capa.number).files == []
 
 
 def test_a_kept_file_ticked_remove_is_not_stored(app, plant, capa, stored):

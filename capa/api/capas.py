@@ -285,6 +285,9 @@ class NCDetail(NC):
     #: The quality manager's question when the latest root cause was returned (waiting for the next round);
     #: null otherwise.
     returned_question: str | None
+    #: The failing retest that sent the CAPA back to investigation after its root cause was approved (the reason
+    #: for the next round); null otherwise.
+    sent_back_by: Result | None
     #: The effectiveness review of a closed CAPA (``POST …/effectiveness-review``); null until it is closed.
     effectiveness_review: EffectivenessReviewRecord | None
     #: The closed CAPA whose effectiveness review found it not effective and opened this one; null otherwise.
@@ -309,6 +312,7 @@ class NCDetail(NC):
                 rejudged_failures=queries.rejudged_failures(nc),
                 next_step=progress.next_step(nc, safety.latest_of(tests)),
                 returned_question=returned.review_comment if returned is not None else None,
+                sent_back_by=rounds.failing_retest(nc, tests),
                 effectiveness_review=review_of(nc),
             )
         return nc

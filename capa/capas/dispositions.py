@@ -17,8 +17,11 @@ The rules:
   gives it back). A disposition without a quantity takes what remains; more than remains, or anything when
   nothing remains, is refused naming ``quantity``. When the hold's quantity is unknown, a disposition without a
   quantity covers "the rest" (stored without a quantity: the hold whole), one with a quantity a part of it;
-  while the rest waits for a re-inspection nothing more may be disposed of (``quantity``);
-- a release rests on evidence: at least one result or an evidence text (else ``evidence``);
+  while the rest waits for a re-inspection nothing more may be disposed of, and while a part waits for its
+  re-inspection the rest may not be disposed of (it would take the hold out of quarantine with that part
+  unchecked) (``quantity``);
+- a release rests on evidence: at least one result or an evidence text (else ``evidence``); the results a
+  release rests on passed (a failing or not-applicable one is refused naming ``results[i]``);
 - a release of a lot whose supplier is not approved (conditional or suspended), or of a batch made with such a
   lot, is refused naming ``kind``: such goods are used as they are only under a buyer's concession, or get
   another disposition;
@@ -390,6 +393,13 @@ def _checked(nc: NonConformance, hold: Hold, command: Dispose) -> tuple[int | No
         elif command.kind != DispositionKind.USE_AS_IS and given:
             errors[name] = str(_l("Only a use as is rests on a buyer's concession."))
     results = _results(nc, hold, command.results, errors)
+    if command.kind == DispositionKind.RELEASE:
+        for index, result_id in enumerate(command.results):
+            result = next((r for r in results if r.id == result_id), None)
+            if result is not None and result.verdict != Outcome.PASS and f"results[{index}]" not in errors:
+                errors[f"results[{index}]"] = str(
+                    _l("Result %(id)d did not pass: a release rests only on passing results.", id=result_id)
+                )
     if errors:
         raise invalid(errors)
     return quantity, results
@@ -401,6 +411,14 @@ def _quantity(hold: Hold, command: Dispose, errors: dict[str, str]) -> int | Non
         if state.rest_waiting:
             errors["quantity"] = str(
                 _l("The rest of %(subject)s is being reworked: record its re-inspection first.", subject=hold.subject)
+            )
+        elif command.quantity is None and state.reworks:
+            errors["quantity"] = str(
+                _l(
+                    "A rework of part of %(subject)s waits for its re-inspection: record it before disposing of the "
+                    "rest, or give a quantity.",
+                    subject=hold.subject,
+                )
             )
         return command.quantity
     left = state.remaining

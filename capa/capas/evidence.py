@@ -26,7 +26,9 @@ The rules:
   step (:func:`attach`).
 
 A form refused for another reason keeps each file that is itself valid for the person who sent it
-(:func:`keep_after_refusal`, through :mod:`capa.common.pending`), so that nobody has to choose it again.
+(:func:`keep_after_refusal`, through :mod:`capa.common.pending`), so that nobody has to choose it again; a step
+refused to this person or in this state (PermissionDenied, InvalidState), whose form is not offered again,
+keeps none.
 """
 
 import io
@@ -39,14 +41,15 @@ from flask_babel import lazy_gettext as _l
 
 from capa.accounts.models import User
 from capa.capas.commands import AddEvidence
+from capa.capas.errors import InvalidState
 from capa.capas.history import Journal, authorize, changing
 from capa.capas.lookup import invalid
-from capa.capas.models import Action, Attachment, AttachmentPurpose, NonConformance
+from capa.capas.models import Action, ActionStatus, Attachment, AttachmentPurpose, NonConformance
 from capa.capas.photos import PHOTO_SIGNATURES, Upload, check_photo, is_heif
 from capa.capas.states import Step
 from capa.common import files as storage
 from capa.common import pending
-from capa.common.errors import NotFound, ValidationError
+from capa.common.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from capa.extensions import db
 
 PDF = ("application/pdf", ".pdf")
@@ -257,7 +260,8 @@ def add_evidence(nc: NonConformance, command: AddEvidence, actor: User) -> list[
     its own step.
 
     Raises ValidationError naming ``action`` (missing, not the NC's, or given for the closing), ``files`` or
-    ``files[i]``; PermissionDenied (403) for anyone else; InvalidState (409) when the NC is closed or cancelled.
+    ``files[i]``; PermissionDenied (403) for anyone else; InvalidState (409) when the NC is closed or cancelled,
+    or the action is done already.
     """
     purpose = AttachmentPurpose(command.purpose.value)
     action = None
@@ -270,6 +274,11 @@ def add_evidence(nc: NonConformance, command: AddEvidence, actor: User) -> list[
     elif command.action is not None:
         raise invalid({"action": str(_l("Only an action's evidence names an action."))})
     authorize(nc, actor, Step.ADD_EVIDENCE, action=action)  # who and when first: 403 or 409 before the files
+    if action is not None and action.status == ActionStatus.DONE:
+        # What an action rests on is settled when it is completed: a file added later would not have been seen.
+        raise InvalidState(
+            str(_l("This action is done: its evidence was recorded when it was completed.")), state=nc.status
+        )
     if not command.files:
         raise invalid({"files": str(_l("Choose at least one file."))})
     checked = check_evidence(command.files, already=len(attached_to(nc, purpose, action)))
@@ -383,10 +392,15 @@ def still_kept(tokens: Iterable[str], owner: User) -> list[KeptFile]:
     return found
 
 
-def keep_after_refusal(tokens: Iterable[str], uploads: Sequence[Upload], owner: User) -> list[KeptFile]:
+def keep_after_refusal(
+    tokens: Iterable[str], uploads: Sequence[Upload], owner: User, refusal: DomainError | None = None
+) -> list[KeptFile]:
     """The files a refused form shows again: those it carried that are still kept, then each newly chosen
-    upload that is itself valid, kept, as long as they fit."""
+    upload that is itself valid, kept, as long as they fit. A ``refusal`` of the step itself (not this person's
+    step, or not possible in the NC's state) keeps no new file: that form is not sent again."""
     earlier = still_kept(tokens, owner)
+    if isinstance(refusal, PermissionDenied | InvalidState):
+        return earlier
     return earlier + keep(uploads, owner, room=MAX_FILES - len(earlier))
 
 

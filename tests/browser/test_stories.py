@@ -18,6 +18,9 @@ from capa.common.clock import plant_today
 from tests.browser import records
 from tests.browser.people import NUMBER, QUALITY_MANAGER, SUPERVISOR, Person
 
+#: A data sheet as a PDF, as the evidence store judges one: ``%PDF-`` first, ``%%EOF`` last.
+DATA_SHEET = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% Finish FF-2 data sheet\ntrailer << >>\n%%EOF\n"
+
 #: The crews: the language both read, the supervisor's screen, the quality manager's screen. Each story is played
 #: by one crew (so on both screens); each crew plays two stories (so each language on both screens).
 CHINESE = pytest.param(("zh_Hans_CN", "phone", "desktop"), id="zh-supervisor_phone-qm_desktop")
@@ -127,20 +130,30 @@ def add_action(qm: Person, *, kind: str, what: str, owner: str, days: int) -> No
 KIND_FIELDS = {"document": "Document revised", "revision": "New revision", "trained": "Who was trained"}
 
 
-def complete_action(owner: Person, number: str, *, what: str, evidence: str, **kind_fields: str) -> None:
+def complete_action(
+    owner: Person, number: str, *, what: str, evidence: str, files: dict[str, bytes] | None = None, **kind_fields: str
+) -> None:
     """The action's owner, on the NC page, writes the evidence in the action's row (and what its kind asks for:
-    a standard revision's document and new revision, a retraining's trained people) and presses Done."""
+    a standard revision's document and new revision, a retraining's trained people), chooses its evidence
+    ``files`` (name -> PDF bytes), and presses Done."""
     open_nc(owner, number)
     row = owner.open_section("Actions", "D5–D7 · ").get_by_role("row").filter(has_text=what)
     owner.disclose("Finish this action", row)
     owner.label("Evidence", row).fill(evidence)
     for name, value in kind_fields.items():
         owner.label(KIND_FIELDS[name], row).fill(value)
+    if files:
+        chosen = [{"name": name, "mimeType": "application/pdf", "buffer": data} for name, data in files.items()]
+        owner.label("Evidence files (PDF, XLSX or photos)", row).set_input_files(chosen)
     owner.button("Done", row).click()
     expect(owner.status(owner.t("Action done."))).to_be_visible()
     row = owner.open_section("Actions", "D5–D7 · ").get_by_role("row").filter(has_text=what)
     expect(row).to_contain_text(evidence)
     expect(row).to_contain_text(owner.t("done"))
+    for value in kind_fields.values():
+        expect(row).to_contain_text(value)
+    for name in files or {}:
+        expect(row.get_by_role("link", name=name, exact=True)).to_be_visible()
 
 
 def retest(qm: Person, *, parameter: str, value: str, lab: str, report: str) -> None:
@@ -154,15 +167,24 @@ def retest(qm: Person, *, parameter: str, value: str, lab: str, report: str) -> 
     expect(qm.status(qm.t("Retest recorded."))).to_be_visible()
 
 
-def dispose(qm: Person, *, hold: str, kind: str, reason: str) -> None:
+def dispose(qm: Person, *, hold: str, kind: str, reason: str, proposed: str) -> None:
     """The quality manager decides a disposition of the goods ``hold`` in D3, resting on the evidence the page
-    proposes (the passing retests, ticked): passing retests release nothing by themselves."""
+    proposes: the passing retest of lab report ``proposed``, ticked (passing retests release nothing by
+    themselves)."""
     item = qm.open_section("Containment", "D3 · ").locator("ul.holds > li").filter(has_text=hold)
     qm.disclose("Decide a disposition", item)
+    expect(item.get_by_label(proposed)).to_be_checked()
     qm.label("Disposition", item).select_option(kind)
     qm.label("Why", item).fill(reason)
     qm.button("Record the disposition", item).click()
     expect(qm.status(qm.t("Disposition recorded."))).to_be_visible()
+
+
+def what_happens_next(someone: Person):
+    """The NC page's "What happens next" box: the step that moves the CAPA on, whose it is, and why."""
+    box = someone.page.locator("section#next")
+    expect(box.get_by_role("heading", name=someone.t("What happens next"))).to_be_visible()
+    return box
 
 
 def retest_row(qm: Person, report: str):
@@ -227,12 +249,16 @@ def test_loose_button(plant, crew):
     # D5–D7: three actions, one owned by the supervisor, completed with their evidence by their owners.
     actions = [
         ("standard_revision", "Revise the stitch-density standard for snap setting.", QUALITY_MANAGER),
-        ("corrective", "Retrain the button-machine operators.", SUPERVISOR),
+        ("training", "Retrain the button-machine operators.", SUPERVISOR),
         ("preventive", "Add a pull test to the inline checks.", QUALITY_MANAGER),
     ]
     for kind, what, owner in actions:
         add_action(qm, kind=kind, what=what, owner=owner, days=14)
-    complete_action(sup, number, what=actions[1][1], evidence="12 operators trained, sign-off sheet TR-7.")
+    # The retraining names who was trained; the standard revision (below) its document and new revision.
+    trained = "张伟、李娜、陈杰 (A 班四合扣机)"  # "Zhang Wei, Li Na, Chen Jie (shift A, snap machines)"
+    complete_action(
+        sup, number, what=actions[1][1], evidence="12 operators trained, sign-off sheet TR-7.", trained=trained
+    )
     revised = {"standard_revision": {"document": "QS-ACC-07", "revision": "C"}}
     for kind, what, owner in actions:
         if owner == QUALITY_MANAGER:
@@ -243,7 +269,7 @@ def test_loose_button(plant, crew):
     retest(qm, parameter="CN-ATT-GT6", value="92", lab="In-house lab", report="PT-2301")
     expect(retest_row(qm, "PT-2301")).to_contain_text(qm.t("pass"))
     expect(qm.open_section("Containment", "D3 · ").locator("ul.holds > li")).to_contain_text(qm.t("on hold"))
-    dispose(qm, hold="B-2301-01", kind="release", reason="100% pull test passed.")
+    dispose(qm, hold="B-2301-01", kind="release", reason="100% pull test passed.", proposed="PT-2301")
     expect(qm.open_section("Containment", "D3 · ")).to_contain_text(qm.t("released"))
 
     # D8: closed; the parameter's page lists the closed CAPA.
@@ -259,8 +285,10 @@ def test_loose_button(plant, crew):
 
 @pytest.mark.parametrize("crew", [ENGLISH], indirect=True)
 def test_colorfastness_to_saliva(plant, crew):
-    """Grade 3 fails category A's 4; the first root cause is returned with a question; the second is
-    approved; a SCAR and a lab-dip check; the retest grade 4 passes; the supplier's page shows the failure."""
+    """Grade 3 fails category A's 4; the first root cause is returned with a question, which the supervisor's
+    home page shows beside the NC and the NC page above the next round's form, filled from the first; the second
+    is approved; a SCAR and a lab-dip check; the retest grade 4 passes and the dye lot is released on it; the
+    supplier's page shows the failure."""
     sup, qm = crew
     number = file_nc(
         sup,
@@ -286,10 +314,25 @@ def test_colorfastness_to_saliva(plant, crew):
     question = "Why did incoming inspection not catch it?"
     qm.page.reload()
     review(qm, approve=False, comment=question)
-    sup.page.reload()
+    # The supervisor's home page lists the NC as returned, with the question; its link leads to the NC page.
+    sup.page.goto("/")
+    mine = sup.page.get_by_role("heading", name=sup.t("My open non-conformances"), exact=True)
+    row = mine.locator("xpath=following-sibling::table[1]").get_by_role("row").filter(has_text=number)
+    expect(row).to_contain_text(sup.t("returned: answer the question"))
+    expect(row).to_contain_text(f"«{question}»")
+    sup.link(number, row).click()
     sup.shows_state("Investigation")
-    expect(sup.open_section("Root cause", "D4 · ")).to_contain_text(f"«{question}»")
-    expect(sup.open_section("Root cause", "D4 · ")).to_contain_text(sup.t("returned"))
+    expect(what_happens_next(sup)).to_contain_text(sup.t("Your step: submit the root-cause analysis."))
+    expect(what_happens_next(sup)).to_contain_text(f"«{question}»")
+    d4 = sup.open_section("Root cause", "D4 · ")
+    expect(d4).to_contain_text(sup.t("returned"))
+    expect(d4.locator("#round-question")).to_contain_text(f"«{question}»")
+    # The next round's form starts from round 1 as it was returned.
+    expect(d4).to_contain_text(sup.t("Filled from round %(n)d: change what the new round finds.", n=1))
+    expect(sup.label("Why? (1)", d4)).to_have_value("The bib bled in the test.")
+    expect(sup.label("Why? (2)", d4)).to_have_value("Operator error.")
+    expect(sup.label("Root-cause category", d4)).to_have_value("man")
+    expect(sup.label("Root cause", d4)).to_have_value("Operator error.")
 
     # Round 2 finds the changed fixing agent, and is approved.
     submit_root_cause(
@@ -310,7 +353,7 @@ def test_colorfastness_to_saliva(plant, crew):
 
     retest(qm, parameter="CN-CF-SALIVA", value="4", lab="SGS Shanghai", report="LR-7790")
     expect(retest_row(qm, "LR-7790")).to_contain_text(qm.t("pass"))
-    dispose(qm, hold="DL-7781", kind="release", reason="Grade 4 on retest.")
+    dispose(qm, hold="DL-7781", kind="release", reason="Grade 4 on retest.", proposed="LR-7790")
     close(qm, effectiveness="The next two dye lots passed the lab dip at incoming inspection.")
 
     # The supplier's record shows the safety-related failure.
@@ -327,7 +370,9 @@ def test_colorfastness_to_saliva(plant, crew):
 @pytest.mark.parametrize("crew", [CHINESE], indirect=True)
 def test_formaldehyde_failing_retest_sends_it_back(plant, crew):
     """35 mg/kg against category A's 20; after the first action the retest still fails (28), which sends the
-    CAPA back to investigation; a different resin finish passes (12) and the CAPA closes."""
+    CAPA back to investigation, "What happens next" naming the failing result; the new round approved, the page
+    asks for an action; a different resin finish, done with its data sheet, passes (12); the page asks for the
+    disposition of the held batch, then the close."""
     sup, qm = crew
     number = file_nc(
         sup,
@@ -352,12 +397,25 @@ def test_formaldehyde_failing_retest_sends_it_back(plant, crew):
     add_action(qm, kind="corrective", what=wash_off, owner=SUPERVISOR, days=7)
     complete_action(sup, number, what=wash_off, evidence="Wash-off now 20 minutes, finishing sheet FS-3.")
 
-    # The failing retest during verification sends the CAPA back to investigation.
+    # The failing retest during verification sends the CAPA back to investigation: "What happens next" names the
+    # step and the failing result as its reason, which D4 shows above the root-cause form too, filled from the
+    # approved round; the first action stays done.
     qm.page.reload()
     qm.shows_state("Verification")
     retest(qm, parameter="CN-FORM", value="28", lab="CTI", report="F-28")
     qm.shows_state("Investigation")
     expect(retest_row(qm, "F-28")).to_contain_text(qm.t("fail"))
+    expect(what_happens_next(qm)).to_contain_text(qm.t("Your step: submit the root-cause analysis."))
+    expect(what_happens_next(qm).locator("#next-reason")).to_contain_text("CN-FORM")
+    expect(what_happens_next(qm).locator("#next-reason")).to_contain_text("28")
+    d4 = qm.open_section("Root cause", "D4 · ")
+    expect(d4.locator("#round-reason")).to_contain_text(qm.t("Back to investigation: the retest failed."))
+    expect(d4.locator("#round-reason")).to_contain_text("CTI F-28")
+    expect(qm.label("Root cause", d4)).to_have_value("Wash-off too short.")
+    expect(qm.label("Why? (1)", d4)).to_have_value("Resin finish not washed off long enough.")
+    row = qm.open_section("Actions", "D5–D7 · ").get_by_role("row").filter(has_text=wash_off)
+    expect(row).to_contain_text(qm.t("done"))
+    expect(row).to_contain_text(qm.t("Round %(n)d", n=1))
     history = qm.open_section("History")
     expect(history).to_contain_text(
         qm.t("moved from %(old)s to %(new)s", old=qm.t("Verification"), new=qm.t("Investigation"))
@@ -372,12 +430,30 @@ def test_formaldehyde_failing_retest_sends_it_back(plant, crew):
         statement="The resin finish releases formaldehyde whatever the wash-off.",
     )
     review(qm, approve=True, comment="Change the finish.")
+    # Approved with the earlier action done: the next step is adding an action.
+    expect(what_happens_next(qm)).to_contain_text(qm.t("Your step: add the actions the new root cause calls for."))
     resin = "Switch to a formaldehyde-free resin finish."
     add_action(qm, kind="corrective", what=resin, owner=QUALITY_MANAGER, days=21)
-    complete_action(qm, number, what=resin, evidence="Finish changed to a non-formaldehyde resin, PO 5512.")
+    complete_action(
+        qm,
+        number,
+        what=resin,
+        evidence="Finish changed to a non-formaldehyde resin, PO 5512.",
+        files={"FF-2 data sheet.pdf": DATA_SHEET},
+    )
     retest(qm, parameter="CN-FORM", value="12", lab="CTI", report="F-12")
     expect(retest_row(qm, "F-12")).to_contain_text(qm.t("pass"))
-    dispose(qm, hold="B-2301-02", kind="release", reason="Refinished batch at 12 mg/kg.")
+    # The retest passes: the next step is the disposition of the held batch.
+    expect(what_happens_next(qm)).to_contain_text(
+        qm.t(
+            "Your step: the retests pass; decide what becomes of the goods on hold (release, rework, scrap, return "
+            "or concession)."
+        )
+    )
+    dispose(qm, hold="B-2301-02", kind="release", reason="Refinished batch at 12 mg/kg.", proposed="F-12")
+    expect(what_happens_next(qm)).to_contain_text(
+        qm.t("Your step: check the gates and close the CAPA with an effectiveness note.")
+    )
     close(qm, effectiveness="Two batches since at 12 and 9 mg/kg.")
     expect(qm.open_section("Root cause", "D4 · ")).to_contain_text(qm.t("Round %(n)d", n=2))
 

@@ -15,6 +15,7 @@ from flask_login import current_user
 from capa.capas import evidence
 from capa.capas.models import Action, Attachment
 from capa.capas.photos import Upload
+from capa.common.errors import DomainError
 from capa.web.capas.forms import EVIDENCE_ACCEPT, CompleteActionForm
 
 
@@ -39,9 +40,10 @@ class EvidenceRound:
         """The step was taken with the files: the kept ones are no longer needed."""
         evidence.discard_kept(self.tokens, current_user)
 
-    def refused(self, form) -> None:
-        """The step was refused: keep what the form sent that is itself valid, for the form shown again."""
-        form.kept_files = evidence.keep_after_refusal(self.tokens, self.chosen, current_user)
+    def refused(self, form, refusal: DomainError | None = None) -> None:
+        """The step was refused (by ``refusal``, or by the form's own checks): keep what the form sent that is
+        itself valid, for the form shown again."""
+        form.kept_files = evidence.keep_after_refusal(self.tokens, self.chosen, current_user, refusal)
 
 
 def complete_form(action: Action, submitted: CompleteActionForm | None = None) -> CompleteActionForm:

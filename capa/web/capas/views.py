@@ -380,8 +380,9 @@ def nc(number: str):
 def _take_step(number: str, name: str, form_class, build, *, success_message: str, refused=None):
     """Validate the step's form, call the service through ``build(nc, form)``, then back to the NC page; on
     refusal, the NC page again with this form's input and errors, and the reason on top of the page (the
-    form may not be shown at all in the NC's state, or to this role). ``refused(form)``, when given, is called
-    before the refused form is shown again (to keep the files it sent)."""
+    form may not be shown at all in the NC's state, or to this role). ``refused(form, error)``, when given, is
+    called before the refused form is shown again (to keep the files it sent; ``error`` None when the form's own
+    checks refused it)."""
     nc = lookup.get_nc(number)
     form = form_class()
     if form.validate_on_submit():
@@ -397,7 +398,7 @@ def _take_step(number: str, name: str, form_class, build, *, success_message: st
                     form.version.data = str(exc.extra.get("current_version") or nc.version)
             flash(exc.message, "error")
             if refused is not None:
-                refused(form)
+                refused(form, exc)
             return _render_nc(nc, {name: form}, status=exc.status)
         flash(success_message, "success")
         return redirect(url_for(".nc", number=nc.number))
@@ -524,7 +525,7 @@ def complete_action(action_id: int):
             steps.complete_action(action, command_from(form, CompleteAction, files=sent.files()), current_user)
         except DomainError as exc:
             show_errors(form, exc)
-            sent.refused(form)
+            sent.refused(form, exc)
             raise
         sent.taken()
 
