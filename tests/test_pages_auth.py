@@ -265,6 +265,50 @@ def test_logout_without_csrf_token_is_refused(csrf_client, csrf_user):
     assert is_logged_out(csrf_client)
 
 
+def test_a_session_cookie_copied_before_logout_no_longer_logs_anybody_in(csrf_app, csrf_client, csrf_user):
+    token = scraped_csrf_token(csrf_client.get("/login").text)
+    csrf_client.post("/login", data={"username": "mei.lin", "password": PASSWORD, "csrf_token": token})
+    copied = csrf_client.get_cookie("session").value
+    thief = csrf_app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/").status_code == 200  # the copy works while the session lasts
+    csrf_client.post("/logout", data={"csrf_token": scraped_csrf_token(csrf_client.get("/").text)})
+    assert thief.get("/").headers["Location"] == "/login?next=/"
+    assert is_logged_out(thief)
+
+
+def test_logging_out_ends_the_users_sessions_on_every_device(app, make_user):
+    make_user("supervisor", "mei.lin")
+    phone, desk = app.test_client(), app.test_client()
+    for client in (phone, desk):
+        client.post("/login", data={"username": "mei.lin", "password": PASSWORD})
+        assert client.get("/").status_code == 200
+    phone.post("/logout")
+    assert is_logged_out(desk)
+
+
+def test_a_new_password_ends_every_session_opened_with_the_old_one(app, make_user):
+    make_user("supervisor", "mei.lin")
+    desk = app.test_client()
+    desk.post("/login", data={"username": "mei.lin", "password": PASSWORD})
+    assert desk.get("/").status_code == 200
+    accounts.set_password(accounts.find_user("mei.lin"), "a much longer new passphrase")
+    assert is_logged_out(desk)
+    desk.post("/login", data={"username": "mei.lin", "password": "a much longer new passphrase"})
+    assert desk.get("/").status_code == 200
+
+
+def test_the_session_and_its_csrf_token_change_at_login(csrf_client, csrf_user):
+    before = scraped_csrf_token(csrf_client.get("/login").text)
+    session_before = csrf_client.get_cookie("session").value
+    csrf_client.post("/login", data={"username": "mei.lin", "password": PASSWORD, "csrf_token": before})
+    assert csrf_client.get_cookie("session").value != session_before
+    # A token planted before the login (a login CSRF, a fixated session) is worthless after it.
+    assert csrf_client.post("/logout", data={"csrf_token": before}).status_code == 400
+    assert csrf_client.get("/").status_code == 200
+    assert scraped_csrf_token(csrf_client.get("/").text) != before
+
+
 # Administering users -------------------------------------------------------------------------------------
 
 

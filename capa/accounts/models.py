@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.common.types import UTCDateTime, one_of, utcnow
@@ -31,12 +31,20 @@ class User(UserMixin, db.Model):
     #: A deactivated account can no longer log in or use its tokens; its records keep its name.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Raised to end every session of the user at once (logout, a new password): a session cookie names the
+    #: generation it was opened in, and one of an earlier generation no longer logs anybody in.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What a session (and a remember-me cookie) stores: the user and the session generation it was opened
+        in (see :func:`capa.accounts.service.user_of_session`)."""
+        return f"{self.id}:{self.session_generation}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} ({self.role})>"

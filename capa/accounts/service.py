@@ -115,9 +115,31 @@ def set_language(user: User, language: str) -> None:
 
 
 def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password; every session opened with the old one ends (ValidationError when it is too
+    weak)."""
     _check_password_strength(password)
     with unit_of_work():
         user.password_hash = _hash(password)
+        user.session_generation = user.session_generation + 1
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user``, on every device: logging out ends them all, so a copied session cookie
+    is worthless afterwards."""
+    with unit_of_work():
+        user.session_generation = user.session_generation + 1
+
+
+def user_of_session(session_id: str) -> User | None:
+    """The active user a session names, ``<user id>:<generation>``; None when the session was ended (its
+    generation is not the user's current one), the user is deactivated, or the value is malformed."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()) or len(user_id) > 18 or len(generation) > 18:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
 
 
 def authenticate(username: str, password: str) -> User | None:

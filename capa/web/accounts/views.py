@@ -10,7 +10,7 @@ from capa.accounts.commands import NewUser, UserChanges
 from capa.accounts.models import User
 from capa.accounts.permissions import Permission, public, requires
 from capa.common.errors import DomainError
-from capa.extensions import db, login_manager
+from capa.extensions import login_manager
 from capa.http.locale import offered_languages
 from capa.web.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
 from capa.web.forms import command_from, show_errors
@@ -19,9 +19,8 @@ bp = Blueprint("accounts", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    return service.user_of_session(session_id)
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,6 +46,11 @@ def login():
     if form.validate_on_submit():
         user = service.authenticate(form.username.data, form.password.data)
         if user is not None:
+            # A new session at login: nothing planted in the session before (a CSRF token, say) carries over.
+            language = session.get("language")
+            session.clear()
+            if language:
+                session["language"] = language
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Unknown user name or wrong password."))
@@ -56,6 +60,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
+    if current_user.is_authenticated:
+        # Every session of this user ends, not only this browser's: a copied cookie is worthless afterwards.
+        service.end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("accounts.login"))
