@@ -15,7 +15,7 @@ from capa.accounts.permissions import Permission, allowed
 from capa.common import sqlite
 from capa.common.display import local_date, local_moment, local_name
 from capa.extensions import babel, csrf, db, login_manager, migrate
-from capa.http import errors, guard
+from capa.http import errors, guard, headers
 from capa.http.locale import select_locale
 from capa.safety import validity
 from capa.safety.cli import import_cli
@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_extensions(app)
     configure_blueprints(app)
     errors.init_app(app)
+    headers.init_app(app)
     configure_cli(app)
     configure_templates(app)
     return app

@@ -232,6 +232,8 @@ def test_photos_are_served_back_with_their_type_and_nosniff(app, factory, sup_cl
         assert response.status_code == 200
         assert response.mimetype == kind
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+        # A photo of a record is the logged-in person's: no shared cache keeps it.
+        assert response.headers["Cache-Control"] == "private, no-store"
         assert response.data == body
 
 
