@@ -31,6 +31,7 @@ from capa.extensions import db
 from capa.masterdata.models import Batch
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult, SafetyParameter
+from tests.answers import ok, refused
 from tests.conftest import ApiClient, new_user
 from tests.pages import (
     errors_in,
@@ -64,17 +65,6 @@ ROOT_CAUSE = {
     "statement": "The button machine's stitch density was set below standard.",
 }
 QUESTION = "Why did the inline check not catch the low pull force?"
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json
-
-
-def refused(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.json["error"]["code"] == code, response.json
-    return response.json["error"]
 
 
 def due_in(days: int) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from capa.accounts import service as accounts
 from capa.capas import gates, lookup
+from tests.answers import ok, refused
 from tests.conftest import ApiClient, new_user
 
 PLANT = ZoneInfo("Asia/Shanghai")
@@ -80,17 +81,6 @@ def make_world(client) -> SimpleNamespace:
     ]:
         assert qm.post(f"/api/v1/{path}", json=body).status_code == 201, body
     return w
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json
-
-
-def refused(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.json["error"]["code"] == code, response.json
-    return response.json["error"]
 
 
 def detail(w, number: str) -> dict:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from capa.accounts import service as accounts
+from tests.answers import ok
 from tests.conftest import ApiClient
 
 PLANT = ZoneInfo("Asia/Shanghai")
@@ -101,11 +102,6 @@ def floor(client, make_user):
     ):
         assert qm.post("/api/v1/batches", json=body).status_code == 201, body
     return people
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json
 
 
 def detail(client: ApiClient, number: str) -> dict:

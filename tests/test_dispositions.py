@@ -11,6 +11,7 @@ import pytest
 from capa.capas import lookup, steps
 from capa.capas.commands import Contain
 from capa.common.commands import parse
+from tests.answers import ok, refused
 from tests.pages import (
     errors_in,
     field_block,
@@ -28,7 +29,7 @@ from tests.pages import (
     version_in,
 )
 from tests.test_capa_pages import Workflow, make_factory, make_people
-from tests.test_capa_rules_api import NCS, advance, detail, file, make_world, ok, refused
+from tests.test_capa_rules_api import NCS, advance, detail, file, make_world
 
 #: The multiplication sign people write between a number and its quantity, as the page shows it.
 TIMES = "\u00d7"

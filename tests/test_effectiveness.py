@@ -34,6 +34,7 @@ from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch
 from capa.trends.scheduler import send_review_reminders
+from tests.answers import ok
 from tests.conftest import PASSWORD, ApiClient
 from tests.pages import (
     errors_in,
@@ -138,11 +139,6 @@ def qm_client(app, people):
 @pytest.fixture
 def sup_client(app, people):
     return logged_in(app, people.sup)
-
-
-def ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json
 
 
 def detail(api: ApiClient, number: str) -> dict:
