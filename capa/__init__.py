@@ -10,8 +10,10 @@ from flask_login import current_user
 
 from capa import api, cli, web
 from capa import config as configuration
+from capa.accounts import login_limits, passwords
 from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
+from capa.audit.cli import audit_cli
 from capa.common import sqlite
 from capa.common.display import local_date, local_moment, local_name
 from capa.extensions import babel, csrf, db, login_manager, migrate
@@ -44,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configuration.load(app, config)
     # A setting that cannot be read stops the start, not a request later.
     validity.months_by_kind(app.config["CAPA_REPORT_VALIDITY_MONTHS"])
+    passwords.check_settings(app.config)
     configure_extensions(app)
     configure_blueprints(app)
     errors.init_app(app)
@@ -61,6 +64,7 @@ def configure_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     babel.init_app(app, locale_selector=select_locale)
+    login_limits.init_app(app)
 
 
 def configure_blueprints(app: Flask) -> None:
@@ -73,11 +77,14 @@ def configure_blueprints(app: Flask) -> None:
 
 def configure_cli(app: Flask) -> None:
     app.cli.add_command(cli.init_db_command)
+    app.cli.add_command(cli.backup_command)
+    app.cli.add_command(cli.restore_command)
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(summary_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(import_cli)
+    app.cli.add_command(audit_cli)
 
 
 def configure_templates(app: Flask) -> None:

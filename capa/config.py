@@ -25,6 +25,12 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_MAIL_LANGUAGE": "",
     # werkzeug's password hashing method; the default is deliberately slow to guess against.
     "CAPA_PASSWORD_HASH": "scrypt",
+    # Passwords and failed log-ins: the rules are in capa/accounts/passwords.py and capa/accounts/login_limits.py.
+    "CAPA_PASSWORD_MIN_LENGTH": 10,
+    "CAPA_LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+    "CAPA_LOGIN_LIMIT_PER_ADDRESS": "20 per 15 minutes",
+    # Where the failed log-ins are counted: per process, or e.g. redis://localhost:6379 for several workers.
+    "CAPA_RATELIMIT_STORAGE_URI": "memory://",
     # Upper bound for any request body; uploads are the largest thing a browser sends.
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
     # One photo of a defect; phones take 3–6 MB pictures.
@@ -52,6 +58,14 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_SUMMARY_RECIPIENTS": "",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Flask-Login's remember-me cookie, should a login ever set one: as guarded as the session cookie (its Secure
+    # flag follows SESSION_COOKIE_SECURE unless set itself).
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # The number of reverse proxies in front of the app whose X-Forwarded-* headers are believed (capa.http.headers).
+    "CAPA_PROXY_FIX": 0,
+    # When on, the quality manager who submitted a root cause may not approve it: another one signs the approval.
+    "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": False,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "WTF_CSRF_TIME_LIMIT": None,  # a form left open over a shift still saves
 }
@@ -61,6 +75,10 @@ ENVIRONMENT: dict[str, type] = {
     "DATABASE_URL": str,
     "SECRET_KEY": str,
     "CAPA_ADMIN_PASSWORD": str,
+    "CAPA_PASSWORD_MIN_LENGTH": int,
+    "CAPA_LOGIN_LIMIT_PER_ACCOUNT": str,
+    "CAPA_LOGIN_LIMIT_PER_ADDRESS": str,
+    "CAPA_RATELIMIT_STORAGE_URI": str,
     "CAPA_TIMEZONE": str,
     "CAPA_LANGUAGES": str,
     "CAPA_MAIL_LANGUAGE": str,
@@ -71,6 +89,8 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_EVIDENCE_MAX_BYTES": int,
     "CAPA_REPORT_VALIDITY_MONTHS": str,
     "SESSION_COOKIE_SECURE": bool,
+    "REMEMBER_COOKIE_SECURE": bool,
+    "CAPA_PROXY_FIX": int,
     "CAPA_BASE_URL": str,
     "CAPA_SUMMARY_CRON": str,
     "CAPA_REMINDER_CRON": str,
@@ -81,6 +101,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_SMTP_STARTTLS": bool,
     "CAPA_MAIL_FROM": str,
     "CAPA_SUMMARY_RECIPIENTS": str,
+    "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": bool,
 }
 
 
@@ -141,3 +162,4 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
         }
     app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))

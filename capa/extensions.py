@@ -1,6 +1,8 @@
 """Flask extensions, created once and bound to an app in :func:`capa.create_app`."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Counts failed log-ins (capa.accounts.login_limits), by the client address Flask sees (the proxy's own unless the
+# proxy is trusted to name the client) and by user name; its storage is CAPA_RATELIMIT_STORAGE_URI.
+limiter = Limiter(get_remote_address)

@@ -39,6 +39,8 @@ TEST_CONFIG = {
     "WTF_CSRF_ENABLED": False,
     # Fast hashing keeps the suite quick; production keeps the slow default.
     "CAPA_PASSWORD_HASH": "pbkdf2:sha256:1000",
+    # Failed log-ins are not limited but where a test says so (tests/test_login_limits.py).
+    "RATELIMIT_ENABLED": False,
 }
 
 

@@ -254,7 +254,7 @@ def test_lots_can_be_added_to_a_batch(qm, seeded):
 
 def test_patch_changes_the_given_fields_and_keeps_the_code(qm):
     qm.post("/api/v1/suppliers", json={"code": "S1", "name": "Snap Co"})
-    changed = qm.patch("/api/v1/suppliers/S1", json={"approval": "suspended"})
+    changed = qm.patch("/api/v1/suppliers/S1", json={"approval": "suspended", "reason": "Audit failed"})
     assert changed.json == {"code": "S1", "name": "Snap Co", "approval": "suspended"}
     refused = qm.patch("/api/v1/suppliers/S1", json={"code": "S2"})
     assert refused.status_code == 400

@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from capa.accounts import service as accounts
@@ -41,8 +42,16 @@ FORM = {
     "severity": "critical",
     "description": "12 of 40 rompers lost a snap in the hand pull.",
 }
-# The app judges a photo by its first bytes; what follows them does not matter to it.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(range(40)) + b"\xff\xd9"
+
+
+def _jpeg() -> bytes:
+    """A small real photo (the app decodes every photo it is sent)."""
+    output = io.BytesIO()
+    Image.new("RGB", (16, 12), (200, 30, 30)).save(output, "JPEG")
+    return output.getvalue()
+
+
+JPEG = _jpeg()
 KEY_MESSAGE = "Use 1 to 64 printable ASCII characters."
 
 

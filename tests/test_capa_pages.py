@@ -36,7 +36,7 @@ from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
-from tests.conftest import new_user
+from tests.conftest import PASSWORD, new_user
 from tests.pages import (
     cells,
     control,
@@ -201,6 +201,7 @@ def snapshot(app):
                 "tests": [(r.parameter.code, r.value, r.verdict) for r in queries.tests_of(nc)],
                 "photos": len(nc.photos),
                 "events": len(nc.events),
+                "signatures": len(nc.signatures),
             }
 
     return read
@@ -292,7 +293,11 @@ class Workflow:
         )
 
     def review(self, number: str, decision: str = "approve", comment: str = "") -> None:
-        steps.review(lookup.get_nc(number), parse(Review, {"decision": decision, "comment": comment}), self.qm)
+        steps.review(
+            lookup.get_nc(number),
+            parse(Review, {"password": PASSWORD, "decision": decision, "comment": comment}),
+            self.qm,
+        )
 
     def add_actions(self, number: str, sup_due=None) -> None:
         nc = lookup.get_nc(number)
@@ -344,13 +349,20 @@ class Workflow:
         """Release what the NC still holds: the quality manager's disposition, resting on the passing retests
         (which release nothing by themselves)."""
         for hold in [h for h in lookup.get_nc(number).holds if h.released_at is None]:
-            release = {"kind": "release", "reason": "Sorted 100%.", "evidence": "The pull test passed."}
+            release = {
+                "kind": "release",
+                "reason": "Sorted 100%.",
+                "evidence": "The pull test passed.",
+                "password": PASSWORD,
+            }
             dispositions.dispose(lookup.get_nc(number), hold.id, parse(Dispose, release), self.qm)
 
     def close(self, number: str) -> None:
         """Close the CAPA, releasing first what it still holds."""
         self.release(number)
-        steps.close(lookup.get_nc(number), parse(Close, {"effectiveness": EFFECTIVENESS}), self.qm)
+        steps.close(
+            lookup.get_nc(number), parse(Close, {"password": PASSWORD, "effectiveness": EFFECTIVENESS}), self.qm
+        )
 
     def to(self, state: str, actor=None, **changes) -> str:
         """An NC in ``state``: reported, investigation, review, action, verification, ready (verification with
@@ -523,7 +535,7 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     assert shown_state(page) == "Review"
     assert snapshot(number)["analyses"] == [(1, first, "", "")]
 
-    response = take(qm_client, number, "review", decision="return", comment=RETURN_COMMENT)
+    response = take(qm_client, number, "review", decision="return", comment=RETURN_COMMENT, password=PASSWORD)
     assert response.status_code == 302
     page = qm_client.get(f"/nc/{number}").text
     assert "Review recorded." in page
@@ -533,7 +545,7 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
     # The second round is approved.
     response = take(sup_client, number, "root-cause", **whys, **FISHBONE, category="machine", statement=STATEMENT)
     assert response.status_code == 302
-    response = take(qm_client, number, "review", decision="approve", comment="")
+    response = take(qm_client, number, "review", decision="approve", comment="", password=PASSWORD)
     assert response.status_code == 302
     assert snapshot(number)["analyses"] == [(1, first, "return", RETURN_COMMENT), (2, STATEMENT, "approve", "")]
     assert snapshot(number)["status"] == "action"
@@ -597,13 +609,21 @@ def test_loose_button_story_through_the_pages(app, factory, people, qm_client, s
         dispose = f"/nc/{number}/holds/{lookup.get_nc(number).holds[0].id}/dispositions"
     [proposed] = [box.attributes["value"] for box in parsed(form_at(page, dispose)).css('input[name="results"]')]
     assert "checked" in one(form_at(page, dispose), 'input[name="results"]').attributes
-    response = take(qm_client, number, dispose, kind="release", reason="100% pull test passed.", results=proposed)
+    response = take(
+        qm_client,
+        number,
+        dispose,
+        kind="release",
+        reason="100% pull test passed.",
+        results=proposed,
+        password=PASSWORD,
+    )
     assert response.status_code == 302
     assert snapshot(number)["holds"] == [("B-1", True)]
     assert "Every gate is met but the effectiveness note." in qm_client.get(f"/nc/{number}").text
 
     # D8: closed with the effectiveness check.
-    response = take(qm_client, number, "close", effectiveness=EFFECTIVENESS)
+    response = take(qm_client, number, "close", effectiveness=EFFECTIVENESS, password=PASSWORD)
     assert response.status_code == 302
     stored = snapshot(number)
     assert stored["status"] == "closed"
@@ -706,9 +726,11 @@ def meanwhile(flow, people, number: str, step: str) -> None:
         steps.contain(nc, parse(Contain, {"description": "Contained meanwhile.", "hold": []}), qm2)
     elif step == "root-cause":
         flow.submit(number)
-        steps.review(lookup.get_nc(number), parse(Review, {"decision": "return", "comment": "Why?"}), qm2)
+        steps.review(
+            lookup.get_nc(number), parse(Review, {"password": PASSWORD, "decision": "return", "comment": "Why?"}), qm2
+        )
     elif step == "review":
-        steps.review(nc, parse(Review, {"decision": "return", "comment": "Why?"}), qm2)
+        steps.review(nc, parse(Review, {"password": PASSWORD, "decision": "return", "comment": "Why?"}), qm2)
         flow.submit(number, statement="Answered meanwhile.")
     elif step == "actions":
         action = {"kind": "preventive", "description": "Added meanwhile", "owner": "qm.zhao", "due_date": "2030-01-31"}
@@ -730,7 +752,9 @@ def test_stale_version_is_refused_with_409_keeping_the_typed_text(flow, people, 
 
     # The retest form does not render its category field (see test_retest_form_as_rendered_is_accepted).
     unrendered = {"category": ""} if step == "tests" else {}
-    response = qm_client.post(action, data={"version": version, **typed, **unrendered})
+    # A signing step's form is sent with the password, which a refused form never shows again.
+    signing = {"password": PASSWORD} if step in ("review", "close") else {}
+    response = qm_client.post(action, data={"version": version, **typed, **unrendered, **signing})
     assert response.status_code == 409
     assert "was changed by someone else" in response.text
     form = form_at(response.text, action)
@@ -784,7 +808,9 @@ def moved_on_meanwhile(flow, number: str, kind: str) -> None:
     actions' form the actions are then added."""
     qm2 = new_user("quality_manager", "qm.zhao")
     if kind == "complete":
-        steps.review(lookup.get_nc(number), parse(Review, {"decision": "approve", "comment": ""}), qm2)
+        steps.review(
+            lookup.get_nc(number), parse(Review, {"password": PASSWORD, "decision": "approve", "comment": ""}), qm2
+        )
         flow.add_actions(number)
     else:
         steps.contain(lookup.get_nc(number), parse(Contain, {"description": "Held.", "hold": ["B-1"]}), qm2)
@@ -799,7 +825,8 @@ def test_stale_version_on_an_inline_step_changes_nothing_and_says_why(flow, peop
     action = inline_action(qm_client.get(f"/nc/{number}").text, kind)
     before = snapshot(number)
 
-    response = qm_client.post(action, data={"version": version, name: typed})
+    signing = {"password": PASSWORD} if kind == "release" else {}
+    response = qm_client.post(action, data={"version": version, name: typed, **signing})
     assert response.status_code in (302, 409)
     shown = qm_client.get(f"/nc/{number}").text if response.status_code == 302 else response.text
     assert "was changed by someone else" in shown
@@ -814,7 +841,8 @@ def test_stale_version_on_an_inline_step_answers_409_keeping_the_typed_text(flow
     moved_on_meanwhile(flow, number, kind)
     action = inline_action(qm_client.get(f"/nc/{number}").text, kind)
 
-    response = qm_client.post(action, data={"version": version, name: typed})
+    signing = {"password": PASSWORD} if kind == "release" else {}
+    response = qm_client.post(action, data={"version": version, name: typed, **signing})
     assert response.status_code == 409
     assert "was changed by someone else" in response.text
     assert "Changed meanwhile by qm.zhao" in response.text
@@ -839,7 +867,7 @@ def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_
         STILL_HELD,
     ]
 
-    response = take(qm_client, number, "close", effectiveness="Typed effectiveness note")
+    response = take(qm_client, number, "close", effectiveness="Typed effectiveness note", password=PASSWORD)
     assert response.status_code == 409
     form = form_at(response.text, f"/nc/{number}/close")
     assert "cannot close yet" in text(form)
@@ -853,7 +881,7 @@ def test_closing_with_unmet_gates_answers_409_naming_each_gate(flow, people, qm_
 def test_closing_without_an_effectiveness_note_answers_400_beside_the_field(flow, qm_client, snapshot):
     number = flow.to("ready")
     before = snapshot(number)
-    response = take(qm_client, number, "close", effectiveness="")
+    response = take(qm_client, number, "close", effectiveness="", password=PASSWORD)
     assert response.status_code == 400
     form = form_at(response.text, f"/nc/{number}/close")
     assert errors_in(field_block(form, "effectiveness")) == ["This field is required."]
@@ -863,7 +891,7 @@ def test_closing_without_an_effectiveness_note_answers_400_beside_the_field(flow
 def test_closing_with_a_blank_effectiveness_note_is_refused(flow, qm_client, snapshot):
     number = flow.to("ready")
     before = snapshot(number)
-    response = take(qm_client, number, "close", effectiveness="   ")
+    response = take(qm_client, number, "close", effectiveness="   ", password=PASSWORD)
     assert response.status_code in (400, 409)
     assert "An effectiveness note is required." in text(form_at(response.text, f"/nc/{number}/close"))
     assert snapshot(number) == before
@@ -872,7 +900,7 @@ def test_closing_with_a_blank_effectiveness_note_is_refused(flow, qm_client, sna
 def test_returning_a_root_cause_without_a_comment_answers_400_beside_the_comment(flow, qm_client, snapshot):
     number = flow.to("review")
     before = snapshot(number)
-    response = take(qm_client, number, "review", decision="return", comment="")
+    response = take(qm_client, number, "review", decision="return", comment="", password=PASSWORD)
     assert response.status_code == 400
     form = form_at(response.text, f"/nc/{number}/review")
     assert errors_in(field_block(form, "comment")) == ["Say what is missing: a returned analysis needs a comment."]
@@ -967,7 +995,7 @@ def test_supervisor_posting_a_quality_managers_step_gets_403_and_nothing_changes
 
 
 def test_step_on_an_unknown_nc_is_not_found(flow, qm_client):
-    response = qm_client.post("/nc/NC-2026-09999/close", data={"effectiveness": "x"})
+    response = qm_client.post("/nc/NC-2026-09999/close", data={"effectiveness": "x", "password": PASSWORD})
     assert response.status_code == 404
     assert qm_client.get("/nc/NC-2026-09999").status_code == 404
     assert qm_client.post("/actions/99999/complete", data={"evidence": "x"}).status_code == 404
@@ -976,7 +1004,9 @@ def test_step_on_an_unknown_nc_is_not_found(flow, qm_client):
 def test_step_in_the_wrong_state_answers_409_and_changes_nothing(flow, qm_client, snapshot):
     number = flow.to("reported")
     before = snapshot(number)
-    response = qm_client.post(f"/nc/{number}/close", data={"version": "1", "effectiveness": "Too early"})
+    response = qm_client.post(
+        f"/nc/{number}/close", data={"version": "1", "effectiveness": "Too early", "password": PASSWORD}
+    )
     assert response.status_code == 409
     assert snapshot(number) == before
 
@@ -987,7 +1017,9 @@ def test_second_close_of_a_closed_capa_answers_409_and_changes_nothing(flow, qm_
     version = version_in(form_at(page, f"/nc/{number}/close"))
     flow.close(number)  # another quality manager closes it first
     before = snapshot(number)
-    response = qm_client.post(f"/nc/{number}/close", data={"version": version, "effectiveness": "Typed note"})
+    response = qm_client.post(
+        f"/nc/{number}/close", data={"version": version, "effectiveness": "Typed note", "password": PASSWORD}
+    )
     assert response.status_code == 409
     assert snapshot(number) == before
 
@@ -997,11 +1029,11 @@ def test_refusal_of_a_step_the_page_does_not_offer_is_still_explained(flow, qm_c
     number = flow.to("ready")
     if who == "second-close":
         flow.close(number)
-        response = qm_client.post(f"/nc/{number}/close", data={"effectiveness": "Typed note"})
+        response = qm_client.post(f"/nc/{number}/close", data={"effectiveness": "Typed note", "password": PASSWORD})
         assert response.status_code == 409
         assert "this step is not possible now" in response.text
     else:
-        response = sup_client.post(f"/nc/{number}/close", data={"effectiveness": "Typed note"})
+        response = sup_client.post(f"/nc/{number}/close", data={"effectiveness": "Typed note", "password": PASSWORD})
         assert response.status_code == 403
         assert "may not do this" in response.text
 
@@ -1588,7 +1620,7 @@ def test_the_nc_page_leads_with_the_step_it_waits_for_and_folds_the_rest(
     page = owner_client.get(f"/nc/{number}").text
     # What happens next, then the section whose form moves the CAPA on, then the rest in 8D order.
     assert card_order(page)[:2] == ["next", current]
-    assert [card for card in card_order(page)[2:] if card != "history"] == [
+    assert [card for card in card_order(page)[2:] if card not in ("signatures", "history")] == [
         card for card in ("d2", "d3", "d4", "d5", "d6", "d8") if card != current
     ]
     assert text(section(page, "next")).startswith("What happens next Your step:")

@@ -19,6 +19,7 @@ from PIL import Image
 
 from capa.capas import filing, lookup, queries, steps
 from capa.capas.commands import Cancel, FileNC, NCFilters
+from capa.common import images
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
@@ -38,9 +39,19 @@ from tests.pages import (
 NUMBER = r"NC-\d{4}-\d{5}"
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.(jpg|png)")
 
-# The app judges a photo by its first bytes; what follows them does not matter to it.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(range(40)) + b"\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(40, 80))
+
+def picture(kind: str) -> bytes:
+    """A small real photo: the app decodes every photo it is sent."""
+    output = io.BytesIO()
+    Image.new("RGB", (16, 12), (200, 30, 30)).save(output, kind)
+    return output.getvalue()
+
+
+JPEG = picture("JPEG")
+PNG = picture("PNG")
+#: The photos as the app stores them: decoded and written anew (capa.common.images).
+STORED_JPEG = images.rewrite(JPEG).data
+STORED_PNG = images.rewrite(PNG).data
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 TEXT = b"This is a text file, not a photo.\n"
 HTML = b"<html><script>alert('x')</script></html>"
@@ -208,15 +219,15 @@ def test_photos_filed_with_the_nc_are_stored_under_names_the_app_chose(app, fact
     number = number_of(response)
     photos = stored_photos(number)
     assert [(name, kind, size) for name, _, kind, size in photos] == [
-        ("defect.jpg", "image/jpeg", len(JPEG)),
-        ("close-up.png", "image/png", len(PNG)),
+        ("defect.jpg", "image/jpeg", len(STORED_JPEG)),
+        ("close-up.png", "image/png", len(STORED_PNG)),
     ]
     stored_names = [stored for _, stored, _, _ in photos]
     assert all(STORED_NAME.fullmatch(name) for name in stored_names)
     assert [name.rsplit(".", 1)[1] for name in stored_names] == ["jpg", "png"]
     assert uploaded(folder) == sorted(stored_names)
-    assert (folder / stored_names[0]).read_bytes() == JPEG
-    assert (folder / stored_names[1]).read_bytes() == PNG
+    assert (folder / stored_names[0]).read_bytes() == STORED_JPEG
+    assert (folder / stored_names[1]).read_bytes() == STORED_PNG
 
 
 def test_photos_are_served_back_with_their_type_and_nosniff(app, factory, sup_client, qm_client, stored_photos):
@@ -226,7 +237,7 @@ def test_photos_are_served_back_with_their_type_and_nosniff(app, factory, sup_cl
     page = qm_client.get(f"/nc/{number}").text
     sources = image_sources(page)
     assert [alt for _, alt in sources] == ["defect.jpg", "close-up.png"]
-    for (source, _), body, kind in zip(sources, (JPEG, PNG), ("image/jpeg", "image/png"), strict=True):
+    for (source, _), body, kind in zip(sources, (STORED_JPEG, STORED_PNG), ("image/jpeg", "image/png"), strict=True):
         assert re.fullmatch(rf"/nc/{number}/photos/\d+", source)
         response = fetch(qm_client, source)
         assert response.status_code == 200
@@ -245,7 +256,7 @@ def test_the_type_comes_from_the_content_not_the_name(app, factory, sup_client, 
     photo_id = photo_paths(sup_client.get(f"/nc/{number}").text, number)[0].rsplit("/", 1)[1]
     response = fetch(sup_client, f"/nc/{number}/photos/{photo_id}")
     assert response.mimetype == "image/png"
-    assert response.data == PNG
+    assert response.data == STORED_PNG
 
 
 def test_photos_are_added_from_the_nc_page(app, file_nc, sup_client, stored_photos, folder, nc_version):
@@ -259,7 +270,7 @@ def test_photos_are_added_from_the_nc_page(app, file_nc, sup_client, stored_phot
     assert "torn-hole.jpg" in [alt for _, alt in image_sources(page)]
     assert "photo: torn-hole.jpg" in page
     [(shown, stored, kind, size)] = stored_photos(number)
-    assert (shown, kind, size) == ("torn-hole.jpg", "image/jpeg", len(JPEG))
+    assert (shown, kind, size) == ("torn-hole.jpg", "image/jpeg", len(STORED_JPEG))
     assert uploaded(folder) == [stored]
     assert nc_version(number) == 2
 
@@ -330,7 +341,7 @@ def test_photo_at_the_limit_is_accepted(small_limit, factory, sup_client, stored
     at_limit = JPEG + bytes(1000 - len(JPEG))
     number = number_of(sup_client.post("/nc/new", data={**FILING, "photos": files((at_limit, "big.jpg"))}))
     [(_, stored, _, size)] = stored_photos(number)
-    assert size == 1000
+    assert size == len(STORED_JPEG)  # what followed the picture is not stored
     assert uploaded(folder) == [stored]
 
 
@@ -432,7 +443,7 @@ def test_hostile_file_names_are_stored_safely(app, factory, sup_client, folder, 
 
     [(shown, stored, kind, size)] = stored_photos(number)
     assert STORED_NAME.fullmatch(stored)
-    assert (kind, size) == ("image/jpeg", len(JPEG))
+    assert (kind, size) == ("image/jpeg", len(STORED_JPEG))
     assert shown == expected_shown
     assert "/" not in shown and "\\" not in shown and shown.isprintable() and len(shown) <= 200
     assert uploaded(folder) == [stored]
@@ -449,7 +460,7 @@ def test_hostile_file_names_are_stored_safely(app, factory, sup_client, folder, 
     assert parsed(page).css("[onerror]") == []
     assert '<img src=x onerror="alert(1)">' not in page
     served = fetch(sup_client, photo_paths(page, number)[0])
-    assert served.status_code == 200 and served.data == JPEG
+    assert served.status_code == 200 and served.data == STORED_JPEG
 
 
 def test_hostile_name_in_a_refused_upload_is_not_echoed_raw(app, factory, sup_client, folder):
@@ -621,7 +632,7 @@ def test_photos_are_kept_when_the_filing_is_refused_for_another_field_and_filed_
 
     # The thumbnails are served to their uploader, the HEIC as the JPEG it became.
     first, second = (fetch(sup_client, src) for src, _ in kept_thumbnails(refused.text))
-    assert (first.status_code, first.mimetype, first.data) == (200, "image/jpeg", JPEG)
+    assert (first.status_code, first.mimetype, first.data) == (200, "image/jpeg", STORED_JPEG)
     assert (second.status_code, second.mimetype) == (200, "image/jpeg")
     assert first.headers["X-Content-Type-Options"] == "nosniff"
     assert "private" in first.headers["Cache-Control"]
@@ -636,7 +647,7 @@ def test_photos_are_kept_when_the_filing_is_refused_for_another_field_and_filed_
         ("defect.jpg", "image/jpeg"),
         ("IMG_0042.HEIC", "image/jpeg"),
     ]
-    assert (folder / photos[0][1]).read_bytes() == JPEG
+    assert (folder / photos[0][1]).read_bytes() == STORED_JPEG
     assert uploaded(folder) == sorted(stored for _, stored, _, _ in photos)
     assert pending_files(folder) == []
     assert fetch(sup_client, f"/nc/new/photos/{tokens[0]}").status_code == 404

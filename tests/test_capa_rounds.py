@@ -32,7 +32,7 @@ from capa.masterdata.models import Batch
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult, SafetyParameter
 from tests.answers import ok, refused
-from tests.conftest import ApiClient, new_user
+from tests.conftest import PASSWORD, ApiClient, new_user
 from tests.pages import (
     errors_in,
     field_block,
@@ -138,7 +138,7 @@ def returned_nc(floor) -> str:
     number = file(floor)["number"]
     contain(floor, number)
     to_review(floor, number)
-    ok(floor.qm.post(f"{NCS}/{number}/review", json={"decision": "return", "comment": QUESTION}))
+    ok(floor.qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "return", "comment": QUESTION}))
     return number
 
 
@@ -159,7 +159,7 @@ def complete(floor, action_id: int, evidence: str = "Done, checked on the line."
 def to_verification(floor, number: str) -> int:
     """From investigation through an approved round and one finished action to verification; the action's id."""
     to_review(floor, number)
-    ok(floor.qm.post(f"{NCS}/{number}/review", json={"decision": "approve"}))
+    ok(floor.qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve"}))
     action = add_action(floor, number)
     assert complete(floor, action["id"])["nc_status"] == "verification"
     return action["id"]
@@ -254,7 +254,9 @@ def test_the_review_offers_no_default_and_refuses_a_review_without_a_decision_be
     assert not [radio for radio in radios if "checked" in radio.attributes]
 
     before = detail(floor, number)
-    response = qm.post(action, data={"version": version_in(form), "comment": "Looks right to me."})
+    response = qm.post(
+        action, data={"version": version_in(form), "comment": "Looks right to me.", "password": PASSWORD}
+    )
     assert response.status_code == 400
     refused_form = form_at(response.text, action)
     assert errors_in(one(refused_form, "fieldset#review-decision")) == ["Choose: approve, or return with a question."]
@@ -263,7 +265,9 @@ def test_the_review_offers_no_default_and_refuses_a_review_without_a_decision_be
 
     # Approving takes no comment.
     form = form_at(page_of(qm, number), action)
-    response = qm.post(action, data={"version": version_in(form), "decision": "approve", "comment": ""})
+    response = qm.post(
+        action, data={"version": version_in(form), "decision": "approve", "comment": "", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert detail(floor, number)["status"] == "action"
 
@@ -295,7 +299,11 @@ def test_a_failing_retest_sends_it_back_with_the_result_and_the_next_round_start
 
     # Round 2 is approved while every earlier action is done: the CAPA waits for a new action, and says so.
     to_review(floor, number, {**ROOT_CAUSE, "statement": "The density setting has no lock after maintenance."})
-    ok(floor.qm.post(f"{NCS}/{number}/review", json={"decision": "approve", "comment": "Agreed."}))
+    ok(
+        floor.qm.post(
+            f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve", "comment": "Agreed."}
+        )
+    )
     record = detail(floor, number)
     assert record["status"] == "action"
     assert record["next_step"] == {"step": "add_action", "discipline": "d5", "roles": ["quality_manager"], "owners": []}
@@ -331,7 +339,7 @@ def test_a_quality_manager_corrects_the_parameters_in_action_with_a_reason_and_r
     ok(floor.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-3TO6", "value": 20}), 201)
     contain(floor, number)
     to_review(floor, number)
-    ok(floor.qm.post(f"{NCS}/{number}/review", json={"decision": "approve"}))
+    ok(floor.qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve"}))
     before = detail(floor, number)
     assert before["status"] == "action"
 
@@ -473,11 +481,18 @@ def test_a_step_on_an_old_version_collides_with_a_state_move_by_another_person_n
     to_review(floor, number)
     version = detail(floor, number)["version"]
     # While the quality manager reads round 1, another one returns it and the supervisor answers with round 2.
-    ok(floor.qm2.post(f"{NCS}/{number}/review", json={"decision": "return", "comment": QUESTION, "version": version}))
+    ok(
+        floor.qm2.post(
+            f"{NCS}/{number}/review",
+            json={"password": PASSWORD, "decision": "return", "comment": QUESTION, "version": version},
+        )
+    )
     to_review(floor, number, {**ROOT_CAUSE, "statement": "No pull test in the inline checks."})
     before = detail(floor, number)
     error = refused(
-        floor.qm.post(f"{NCS}/{number}/review", json={"decision": "approve", "version": version}), 409, "stale_version"
+        floor.qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve", "version": version}),
+        409,
+        "stale_version",
     )
     assert error["current_version"] == before["version"]
     assert {(c["field"], c["old"], c["new"], c["by"]) for c in error["changes"]} >= {
@@ -486,7 +501,11 @@ def test_a_step_on_an_old_version_collides_with_a_state_move_by_another_person_n
     }
     assert detail(floor, number) == before
     # Read again, the review goes through.
-    approved = ok(floor.qm.post(f"{NCS}/{number}/review", json={"decision": "approve", "version": before["version"]}))
+    approved = ok(
+        floor.qm.post(
+            f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve", "version": before["version"]}
+        )
+    )
     assert [r["decision"] for r in approved["reviews"]] == ["return", "approve"]
 
 

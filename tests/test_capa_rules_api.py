@@ -13,7 +13,7 @@ import pytest
 from capa.accounts import service as accounts
 from capa.capas import gates, lookup
 from tests.answers import ok, refused
-from tests.conftest import ApiClient, new_user
+from tests.conftest import PASSWORD, ApiClient, new_user
 
 PLANT = ZoneInfo("Asia/Shanghai")
 NCS = "/api/v1/nonconformances"
@@ -144,7 +144,7 @@ def advance(w, number: str, target: str, by: ApiClient | None = None) -> dict:
         elif status == "investigation":
             ok(qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE))
         elif status == "review":
-            ok(qm.post(f"{NCS}/{number}/review", json={"decision": "approve"}))
+            ok(qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve"}))
         elif status == "action":
             open_actions = [a for a in record["actions"] if a["status"] == "open"] or [add_action(w, number)]
             for action in open_actions:
@@ -153,7 +153,12 @@ def advance(w, number: str, target: str, by: ApiClient | None = None) -> dict:
             for code in record["parameters"]:
                 ok(w.qm.post(f"{NCS}/{number}/tests", json={"parameter": code, "value": PASSING[code]}), 201)
             release_holds(w, number)
-            ok(w.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "No recurrence in three batches."}))
+            ok(
+                w.qm.post(
+                    f"{NCS}/{number}/close",
+                    json={"password": PASSWORD, "effectiveness": "No recurrence in three batches."},
+                )
+            )
         else:
             raise AssertionError(f"cannot advance from {status} to {target}")
         record = detail(w, number)
@@ -165,7 +170,12 @@ def release_holds(w, number: str) -> None:
     (passing results release nothing by themselves)."""
     for hold in detail(w, number)["containment"]["holds"]:
         if hold["released_at"] is None:
-            body = {"kind": "release", "reason": "Sorted 100%.", "evidence": "The retests passed."}
+            body = {
+                "kind": "release",
+                "reason": "Sorted 100%.",
+                "evidence": "The retests passed.",
+                "password": PASSWORD,
+            }
             ok(w.qm.post(f"{NCS}/{number}/holds/{hold['id']}/dispositions", json=body), 201)
 
 
@@ -187,9 +197,9 @@ STEPS = {
 def valid_body(step: str) -> dict:
     return {
         "contain": {"description": "Second batch held too.", "hold": ["B-2301-02"]},
-        "release_hold": {"reason": "Sorted 100%; good goods released."},
+        "release_hold": {"reason": "Sorted 100%; good goods released.", "password": PASSWORD},
         "root_cause": ROOT_CAUSE,
-        "review": {"decision": "approve", "comment": "Agreed."},
+        "review": {"decision": "approve", "comment": "Agreed.", "password": PASSWORD},
         "add_action": {
             "kind": "preventive",
             "description": "Inline pull test.",
@@ -198,7 +208,7 @@ def valid_body(step: str) -> dict:
         },
         "complete_action": {"evidence": "Checklist updated."},
         "record_test": {"parameter": "CN-ATT-GT6", "value": 88},
-        "close": {"effectiveness": "No loose snaps since."},
+        "close": {"effectiveness": "No loose snaps since.", "password": PASSWORD},
         "cancel": {"reason": "Duplicate of another NC."},
     }[step]
 
@@ -472,6 +482,7 @@ BAD_INPUT = [
     ("contain", {"description": "Held.", "hold": "B-2301-02"}, "hold"),
     ("contain", {"description": "Held.", "colour": "red"}, "colour"),
     ("release_hold", {}, "reason"),
+    ("release_hold", {"reason": "Sorted 100%."}, "password"),
     ("root_cause", {"category": "machine", "statement": "Density."}, "whys"),
     ("root_cause", {"whys": [], "fishbone": {}, "category": "machine", "statement": "Density."}, "whys"),
     ("root_cause", {"whys": ["", " "], "fishbone": {"method": []}, "category": "machine", "statement": "D."}, "whys"),
@@ -484,6 +495,7 @@ BAD_INPUT = [
     ("review", {"decision": "maybe"}, "decision"),
     ("review", {"decision": "return"}, "comment"),
     ("review", {"decision": "return", "comment": "   "}, "comment"),
+    ("review", {"decision": "approve"}, "password"),
     ("add_action", {"kind": "fix", "description": "D.", "owner": "owner.qm", "due_date": "2026-12-01"}, "kind"),
     ("add_action", {"kind": "corrective", "description": "D.", "owner": "nobody", "due_date": "2026-12-01"}, "owner"),
     ("add_action", {"kind": "corrective", "description": "D.", "owner": "owner.qm", "due_date": "soon"}, "due_date"),
@@ -497,6 +509,7 @@ BAD_INPUT = [
     ("record_test", {"parameter": "CN-ATT-GT6", "value": 90, "tested_at": "2999-01-01"}, "tested_at"),
     ("close", {"effectiveness": "Fine.", "version": "two"}, "version"),
     ("close", {"effectiveness": "Fine.", "extra": 1}, "extra"),
+    ("close", {"effectiveness": "Fine."}, "password"),
     ("cancel", {}, "reason"),
     ("cancel", {"reason": "  "}, "reason"),
 ]
@@ -514,10 +527,16 @@ def test_bad_input_is_400_naming_the_field_and_changes_nothing(world, step, body
 def test_return_without_a_comment_is_400_comment(world):
     number = prepare(world, "review")
     before = detail(world, number)
-    error = refused(world.qm.post(f"{NCS}/{number}/review", json={"decision": "return"}), 400, "invalid")
+    error = refused(
+        world.qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "return"}), 400, "invalid"
+    )
     assert set(error["fields"]) == {"comment"}
     assert detail(world, number) == before
-    returned = ok(world.qm.post(f"{NCS}/{number}/review", json={"decision": "return", "comment": "Why not caught?"}))
+    returned = ok(
+        world.qm.post(
+            f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "return", "comment": "Why not caught?"}
+        )
+    )
     assert returned["status"] == "investigation"
     assert returned["reviews"][-1]["comment"] == "Why not caught?"
 
@@ -548,7 +567,7 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     number = file(world, parameters=["CN-ATT-GT6", "CN-ATT-3TO6"])["number"]
     advance(world, number, "verification")
     before = detail(world, number)
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={}), 409, "gates_unmet")
+    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD}), 409, "gates_unmet")
     assert error["unmet"] == [
         {"gate": "retest_passed", "message": "CN-ATT-3TO6 has no retest.", "parameter": "CN-ATT-3TO6"},
         {"gate": "retest_passed", "message": "CN-ATT-GT6 has no retest.", "parameter": "CN-ATT-GT6"},
@@ -558,7 +577,9 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     assert detail(world, number) == before
 
     ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-GT6", "value": 75}), 201)
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "  "}), 409, "gates_unmet")
+    error = refused(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "  "}), 409, "gates_unmet"
+    )
     assert [(g["gate"], g.get("parameter")) for g in error["unmet"]] == [
         ("retest_passed", "CN-ATT-3TO6"),
         ("holds_released", None),
@@ -566,14 +587,16 @@ def test_closing_names_each_unmet_gate_and_changes_nothing(world):
     ]
     ok(world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-3TO6", "value": 55}), 201)
     # Passing retests release nothing: the held batch waits for the quality manager's disposition.
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={}), 409, "gates_unmet")
+    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD}), 409, "gates_unmet")
     assert [g["gate"] for g in error["unmet"]] == ["holds_released", "effectiveness"]
     release_holds(world, number)
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={}), 409, "gates_unmet")
+    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD}), 409, "gates_unmet")
     assert [g["gate"] for g in error["unmet"]] == ["effectiveness"]
     before = detail(world, number)
     assert before["status"] == "verification"
-    closed = ok(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "Checked three batches."}))
+    closed = ok(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "Checked three batches."})
+    )
     assert (closed["status"], closed["version"]) == ("closed", before["version"] + 1)
 
 
@@ -584,7 +607,9 @@ def test_a_latest_retest_that_did_not_pass_keeps_the_capa_open(world):
     assert (failing["verdict"], failing["nc_status"]) == ("fail", "action")
     advance(world, number, "verification")
     # … but it is the latest retest, and closing says so.
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "x"}), 409, "gates_unmet")
+    error = refused(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "x"}), 409, "gates_unmet"
+    )
     assert error["unmet"] == [
         {
             "gate": "retest_passed",
@@ -609,7 +634,11 @@ def test_the_root_cause_and_actions_gates_are_named_before_verification(world):
         "effectiveness",
     ]
     ok(world.qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE))
-    ok(world.qm.post(f"{NCS}/{number}/review", json={"decision": "return", "comment": "Dig deeper."}))
+    ok(
+        world.qm.post(
+            f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "return", "comment": "Dig deeper."}
+        )
+    )
     assert "root_cause_approved" in [g.gate for g in gates.unmet_gates(lookup.get_nc(number), "x")]
     advance(world, number, "action")
     add_action(world, number)
@@ -623,10 +652,17 @@ def test_the_root_cause_and_actions_gates_are_named_before_verification(world):
 def test_an_nc_without_parameters_closes_without_a_retest_once_its_hold_is_released(world):
     number = file(world, defect_type="stain", parameters=[])["number"]
     advance(world, number, "verification")
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "x"}), 409, "gates_unmet")
+    error = refused(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "x"}), 409, "gates_unmet"
+    )
     assert [g["gate"] for g in error["unmet"]] == ["holds_released"]
     hold = detail(world, number)["containment"]["holds"][0]
-    ok(world.qm.post(f"{NCS}/{number}/holds/{hold['id']}/release", json={"reason": "Stain removed, re-inspected."}))
+    ok(
+        world.qm.post(
+            f"{NCS}/{number}/holds/{hold['id']}/release",
+            json={"password": PASSWORD, "reason": "Stain removed, re-inspected."},
+        )
+    )
     closed = advance(world, number, "closed")
     assert (closed["status"], closed["tests"]) == ("closed", [])
 
@@ -673,13 +709,21 @@ def test_a_quality_manager_releases_a_hold_with_a_reason(world):
     batch_hold, lot_hold = contained["containment"]["holds"]
     release = f"{NCS}/{number}/holds/{batch_hold['id']}/release"
 
-    refused(world.sup.post(release, json={"reason": "Looks fine."}), 403, "forbidden")
+    refused(world.sup.post(release, json={"reason": "Looks fine.", "password": PASSWORD}), 403, "forbidden")
     error = refused(world.qm.post(release, json={}), 400, "invalid")
     assert set(error["fields"]) == {"reason"}
-    refused(world.qm.post(f"{NCS}/{number}/holds/999999/release", json={"reason": "x"}), 404, "not_found")
+    refused(
+        world.qm.post(f"{NCS}/{number}/holds/999999/release", json={"password": PASSWORD, "reason": "x"}),
+        404,
+        "not_found",
+    )
     assert detail(world, number) == contained
 
-    released = ok(world.qm.post(release, json={"reason": "Sorted 100%: 12 rompers reworked, rest released."}))
+    released = ok(
+        world.qm.post(
+            release, json={"reason": "Sorted 100%: 12 rompers reworked, rest released.", "password": PASSWORD}
+        )
+    )
     holds = {h["id"]: h for h in released["containment"]["holds"]}
     assert holds[batch_hold["id"]]["released_at"] is not None
     assert holds[batch_hold["id"]]["release_reason"] == "Release: Sorted 100%: 12 rompers reworked, rest released."
@@ -696,7 +740,7 @@ def test_a_quality_manager_releases_a_hold_with_a_reason(world):
     assert (event["kind"], event["old"], event["by"]) == ("release", "B-2301-01", world.names["qm"])
     assert ok(world.qm.get("/api/v1/batches/B-2301-01"))["held_by"] == []
     # Released already.
-    error = refused(world.qm.post(release, json={"reason": "Again."}), 400, "invalid")
+    error = refused(world.qm.post(release, json={"reason": "Again.", "password": PASSWORD}), 400, "invalid")
     assert set(error["fields"]) == {"hold"}
 
 
@@ -812,10 +856,10 @@ def test_nothing_is_possible_after_close_or_cancel(world, final):
     attempts = [
         world.qm.post(f"{NCS}/{number}/containment", json={"description": "Held.", "hold": ["B-2301-02"]}),
         world.qm.post(f"{NCS}/{number}/root-cause", json=ROOT_CAUSE),
-        world.qm.post(f"{NCS}/{number}/review", json={"decision": "approve"}),
+        world.qm.post(f"{NCS}/{number}/review", json={"password": PASSWORD, "decision": "approve"}),
         world.qm.post(f"{NCS}/{number}/actions", json=valid_body("add_action")),
         world.qm.post(f"{NCS}/{number}/tests", json={"parameter": "CN-ATT-GT6", "value": 90}),
-        world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "x"}),
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "x"}),
         world.qm.post(f"{NCS}/{number}/cancel", json={"reason": "x"}),
         world.qm.patch(f"{NCS}/{number}", json={"title": "Edited"}),
     ]

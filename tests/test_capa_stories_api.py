@@ -21,7 +21,7 @@ import pytest
 
 from capa.accounts import service as accounts
 from tests.answers import ok
-from tests.conftest import ApiClient
+from tests.conftest import PASSWORD, ApiClient
 
 PLANT = ZoneInfo("Asia/Shanghai")
 
@@ -213,7 +213,11 @@ def play_loose_button_story(floor) -> str:
     assert submitted["root_cause"]["submitted_by"] == floor.sup_name
     assert submitted["root_cause"]["decision"] is None
 
-    approved = ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve", "version": 3}))
+    approved = ok(
+        qm.post(
+            f"/api/v1/nonconformances/{number}/review", json={"password": PASSWORD, "decision": "approve", "version": 3}
+        )
+    )
     assert approved["status"] == "action"
     assert approved["root_cause"]["decision"] == "approve"
     assert approved["root_cause"]["reviewed_by"] == floor.qm_name
@@ -281,9 +285,21 @@ def play_loose_button_story(floor) -> str:
     }
     # The 12 rompers that lost a snap are scrapped; the rest is released on the passing retest.
     dispositions = f"/api/v1/nonconformances/{number}/holds/{hold['id']}/dispositions"
-    scrap = {"kind": "scrap", "quantity": 12, "reason": "Snaps torn out of the fabric.", "version": 11}
+    scrap = {
+        "kind": "scrap",
+        "quantity": 12,
+        "reason": "Snaps torn out of the fabric.",
+        "version": 11,
+        "password": PASSWORD,
+    }
     ok(qm.post(dispositions, json=scrap), 201)
-    release = {"kind": "release", "reason": "100% pull test passed.", "results": [retest["id"]], "version": 12}
+    release = {
+        "kind": "release",
+        "reason": "100% pull test passed.",
+        "results": [retest["id"]],
+        "version": 12,
+        "password": PASSWORD,
+    }
     released = ok(qm.post(dispositions, json=release), 201)
     [hold] = released["containment"]["holds"]
     assert [(d["kind"], d["quantity"], d["results"]) for d in hold["dispositions"]] == [
@@ -299,7 +315,11 @@ def play_loose_button_story(floor) -> str:
     closed = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/close",
-            json={"effectiveness": "Three batches since: no loose snaps in end-of-line checks.", "version": 13},
+            json={
+                "password": PASSWORD,
+                "effectiveness": "Three batches since: no loose snaps in end-of-line checks.",
+                "version": 13,
+            },
         )
     )
     assert closed["status"] == "closed"
@@ -444,7 +464,7 @@ def test_colorfastness_to_saliva_story(floor):
     returned = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/review",
-            json={"decision": "return", "comment": question, "version": round_one["version"]},
+            json={"password": PASSWORD, "decision": "return", "comment": question, "version": round_one["version"]},
         )
     )
     assert returned["status"] == "investigation"
@@ -494,7 +514,7 @@ def test_colorfastness_to_saliva_story(floor):
     approved = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/review",
-            json={"decision": "approve", "comment": "Agreed.", "version": round_two["version"]},
+            json={"password": PASSWORD, "decision": "approve", "comment": "Agreed.", "version": round_two["version"]},
         )
     )
     assert approved["status"] == "action"
@@ -551,7 +571,9 @@ def test_colorfastness_to_saliva_story(floor):
     assert ok(qm.get("/api/v1/batches/B-410-01"))["held_by"] == [number]
     record = detail(qm, number)
     assert record["next_step"] == {"step": "dispose", "discipline": "d3", "roles": ["quality_manager"], "owners": []}
-    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "Lab dips pass."})
+    refused = qm.post(
+        f"/api/v1/nonconformances/{number}/close", json={"password": PASSWORD, "effectiveness": "Lab dips pass."}
+    )
     assert (refused.status_code, refused.json["error"]["code"]) == (409, "gates_unmet")
     assert [gate["gate"] for gate in refused.json["error"]["unmet"]] == ["holds_released"]
     assert "DL-7781" in refused.json["error"]["unmet"][0]["message"]
@@ -561,6 +583,7 @@ def test_colorfastness_to_saliva_story(floor):
         "kind": "return_to_supplier",
         "reason": "Dyed with the unannounced fixing agent: returned to Sunrise Dye House under SCAR-2026-07.",
         "results": [first_test["id"]],
+        "password": PASSWORD,
     }
     disposed = ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{lot['id']}/dispositions", json=back), 201)
     [lot] = disposed["containment"]["holds"]
@@ -574,7 +597,10 @@ def test_colorfastness_to_saliva_story(floor):
     closed = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/close",
-            json={"effectiveness": "Next two dye lots passed the lab dip at incoming inspection."},
+            json={
+                "password": PASSWORD,
+                "effectiveness": "Next two dye lots passed the lab dip at incoming inspection.",
+            },
         )
     )
     assert closed["status"] == "closed"
@@ -661,7 +687,7 @@ def first_round_to_verification(floor, number: str) -> None:
             json={"whys": WASH_OFF_WHYS, "category": "method", "statement": WASH_OFF},
         )
     )
-    ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve"}))
+    ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"password": PASSWORD, "decision": "approve"}))
     action = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/actions",
@@ -750,7 +776,9 @@ def test_formaldehyde_story(floor):
         )
     )
     assert [(r["round"], r["decision"]) for r in submitted["reviews"]] == [(1, "approve"), (2, None)]
-    approved = ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve"}))
+    approved = ok(
+        qm.post(f"/api/v1/nonconformances/{number}/review", json={"password": PASSWORD, "decision": "approve"})
+    )
     # Approved while the earlier action is done: the CAPA waits in action for a new action, the QM's to add.
     assert approved["status"] == "action"
     assert approved["next_step"] == {
@@ -781,7 +809,7 @@ def test_formaldehyde_story(floor):
         "owners": [floor.sup_name],
     }
     # Closing before the new action is done is refused: the CAPA is back in action.
-    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "x"})
+    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"password": PASSWORD, "effectiveness": "x"})
     assert (refused.status_code, refused.json["error"]["code"]) == (409, "invalid_state")
 
     # The action's owner adds the new finish's data sheet as its evidence file, then completes it naming it.
@@ -814,12 +842,12 @@ def test_formaldehyde_story(floor):
     # The retest passes: the next step is the disposition of the held batch, and closing is refused until then.
     record = detail(qm, number)
     assert record["next_step"] == {"step": "dispose", "discipline": "d3", "roles": ["quality_manager"], "owners": []}
-    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "x"})
+    refused = qm.post(f"/api/v1/nonconformances/{number}/close", json={"password": PASSWORD, "effectiveness": "x"})
     assert (refused.status_code, refused.json["error"]["code"]) == (409, "gates_unmet")
     assert [gate["gate"] for gate in refused.json["error"]["unmet"]] == ["holds_released"]
     # The batch is reworked with the new finish and stays controlled until it is re-inspected.
     [hold] = record["containment"]["holds"]
-    rework = {"kind": "rework", "reason": "Refinished with FF-2.", "results": [passing["id"]]}
+    rework = {"kind": "rework", "reason": "Refinished with FF-2.", "results": [passing["id"]], "password": PASSWORD}
     reworked = ok(qm.post(f"/api/v1/nonconformances/{number}/holds/{hold['id']}/dispositions", json=rework), 201)
     [hold] = reworked["containment"]["holds"]
     assert hold["released_at"] is None
@@ -834,7 +862,10 @@ def test_formaldehyde_story(floor):
     assert ok(qm.get("/api/v1/batches/B-2301-02"))["held_by"] == []
 
     closed = ok(
-        qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "Two batches at 12 and 9 mg/kg."})
+        qm.post(
+            f"/api/v1/nonconformances/{number}/close",
+            json={"password": PASSWORD, "effectiveness": "Two batches at 12 and 9 mg/kg."},
+        )
     )
     assert closed["status"] == "closed"
     assert [(t["value"], t["verdict"]) for t in closed["tests"]] == [("12", "pass"), ("28", "fail"), ("35", "fail")]
@@ -940,7 +971,7 @@ def close_quickly(floor, number: str) -> dict:
             },
         )
     )
-    ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"decision": "approve"}))
+    ok(qm.post(f"/api/v1/nonconformances/{number}/review", json={"password": PASSWORD, "decision": "approve"}))
     action = ok(
         qm.post(
             f"/api/v1/nonconformances/{number}/actions",
@@ -950,7 +981,12 @@ def close_quickly(floor, number: str) -> dict:
     )
     ok(qm.post(f"/api/v1/actions/{action['id']}/complete", json={"evidence": "Done."}))
     ok(qm.post(f"/api/v1/nonconformances/{number}/tests", json={"parameter": "CN-ATT-GT6", "value": 90}), 201)
-    return ok(qm.post(f"/api/v1/nonconformances/{number}/close", json={"effectiveness": "No recurrence in 3 batches."}))
+    return ok(
+        qm.post(
+            f"/api/v1/nonconformances/{number}/close",
+            json={"password": PASSWORD, "effectiveness": "No recurrence in 3 batches."},
+        )
+    )
 
 
 def in_days(days: float) -> str:

@@ -29,6 +29,7 @@ from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
+from tests.conftest import PASSWORD
 from tests.pages import (
     elements,
     field_block,
@@ -105,12 +106,12 @@ def file_through_the_page(client, data: dict) -> str:
 
 
 def dispose_of_the_holds(app, client, number: str, **data) -> None:
-    """The same disposition decided for each hold the NC still has, with that hold's form on the NC page (passing
-    retests release nothing by themselves)."""
+    """The same disposition decided for each hold the NC still has, with that hold's form on the NC page, signed
+    with the password (passing retests release nothing by themselves)."""
     with app.app_context():
         held = [hold.id for hold in lookup.get_nc(number).holds if hold.released_at is None]
     for hold_id in held:
-        done(take(client, number, f"/nc/{number}/holds/{hold_id}/dispositions", **data))
+        done(take(client, number, f"/nc/{number}/holds/{hold_id}/dispositions", password=PASSWORD, **data))
 
 
 def complete_actions(app, number: str, by: dict) -> None:
@@ -318,7 +319,7 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     first = root_cause(first_whys, "man", "Operator error.", man="Operator did not wash off")
     done(take(sup, number, "root-cause", **first))
     assert shown_state(qm.get(f"/nc/{number}").text) == "Review"
-    done(take(qm, number, "review", decision="return", comment=QUESTION))
+    done(take(qm, number, "review", decision="return", comment=QUESTION, password=PASSWORD))
 
     # The supervisor's home page lists the NC with "returned: answer the question" and the question.
     home = sup.get("/").text
@@ -355,7 +356,7 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
     done(take(sup, number, "root-cause", **second))
     # Answered: the home page no longer says it waits for an answer.
     assert "returned: answer the question" not in text(sup.get("/").text)
-    done(take(qm, number, "review", decision="approve", comment="Agreed."))
+    done(take(qm, number, "review", decision="approve", comment="Agreed.", password=PASSWORD))
     assert shown_state(qm.get(f"/nc/{number}").text) == "Action"
 
     # D5-D7: a SCAR owned by the QM, the lab-dip check owned by the supervisor; both completed.
@@ -401,7 +402,7 @@ def test_colorfastness_to_saliva_story_through_the_pages(app, factory, floor):
 
     # D8: closed.
     effectiveness = "Next two dye lots passed the lab dip at incoming inspection."
-    done(take(qm, number, "close", effectiveness=effectiveness), f"/nc/{number}")
+    done(take(qm, number, "close", effectiveness=effectiveness, password=PASSWORD), f"/nc/{number}")
     with app.app_context():
         nc = lookup.get_nc(number)
         assert nc.status == "closed" and nc.closed_at is not None
@@ -512,7 +513,7 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
         method="Wash-off time not specified",
     )
     done(take(sup, number, "root-cause", **first))
-    done(take(qm, number, "review", decision="approve", comment=""))
+    done(take(qm, number, "review", decision="approve", comment="", password=PASSWORD))
     wash_off = "Extend the wash-off after resin finishing."
     done(take(qm, number, "actions", kind="corrective", description=wash_off, owner=floor.qm_name, due_date=due(7)))
     complete_actions(app, number, {floor.qm_name: qm})
@@ -568,7 +569,7 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
         "statement": "The resin finish releases formaldehyde whatever the wash-off.",
     }
     done(take(sup, number, "root-cause", **second))
-    done(take(qm, number, "review", decision="approve", comment="Agreed: change the finish."))
+    done(take(qm, number, "review", decision="approve", comment="Agreed: change the finish.", password=PASSWORD))
 
     # Approved while every earlier action is done: the page says to add an action, the quality manager's step,
     # with D5 first and its form unfolded; the earlier action is still listed, done.
@@ -585,7 +586,9 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
     done(take(qm, number, "actions", kind="corrective", description=resin, owner=floor.sup_name, due_date=due(21)))
     # Closing while the new action is open is refused.
     version = version_in(form_at(qm.get(f"/nc/{number}").text, f"/nc/{number}/actions"))
-    refused = qm.post(f"/nc/{number}/close", data={"version": version, "effectiveness": "Too early"})
+    refused = qm.post(
+        f"/nc/{number}/close", data={"version": version, "effectiveness": "Too early", "password": PASSWORD}
+    )
     assert refused.status_code == 409
     # The action's owner reads that the step is theirs.
     assert "Your step: finish your actions and record their evidence." in text(
@@ -623,7 +626,10 @@ def test_formaldehyde_story_through_the_pages(app, factory, floor):
     page = qm.get(f"/nc/{number}").text
     assert "Your step: check the gates and close the CAPA with an effectiveness note." in text(one(page, "#next"))
     assert "Every gate is met but the effectiveness note." in page
-    done(take(qm, number, "close", effectiveness="Two batches since at 12 and 9 mg/kg."), f"/nc/{number}")
+    done(
+        take(qm, number, "close", effectiveness="Two batches since at 12 and 9 mg/kg.", password=PASSWORD),
+        f"/nc/{number}",
+    )
 
     page = qm.get(f"/nc/{number}").text
     assert "CAPA closed." in page
@@ -708,7 +714,7 @@ def close_through_the_pages(app, floor, number: str) -> None:
     done(take(qm, number, "contain", description="Batch on hold; 100% pull test.", hold=""))
     cause = root_cause(["Stitch density low."], "machine", "Stitch density below standard.")
     done(take(floor.sup, number, "root-cause", **cause))
-    done(take(qm, number, "review", decision="approve", comment=""))
+    done(take(qm, number, "review", decision="approve", comment="", password=PASSWORD))
     done(
         take(
             qm, number, "actions", kind="corrective", description="Reset density.", owner=floor.qm_name, due_date=due(3)
@@ -717,7 +723,7 @@ def close_through_the_pages(app, floor, number: str) -> None:
     complete_actions(app, number, {floor.qm_name: qm})
     done(take(qm, number, "tests", parameter="CN-ATT-GT6", value="90", lab="In-house", report_number="PT-1"))
     dispose_of_the_holds(app, qm, number, kind="release", reason="Pull test passed.", evidence="PT-1")
-    done(take(qm, number, "close", effectiveness="No loose snap in three batches."))
+    done(take(qm, number, "close", effectiveness="No loose snap in three batches.", password=PASSWORD))
     assert shown_state(qm.get(f"/nc/{number}").text) == "Closed"
 
 

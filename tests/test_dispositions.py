@@ -12,6 +12,7 @@ from capa.capas import lookup, steps
 from capa.capas.commands import Contain
 from capa.common.commands import parse
 from tests.answers import ok, refused
+from tests.conftest import PASSWORD
 from tests.pages import (
     errors_in,
     field_block,
@@ -51,7 +52,9 @@ def holds(record: dict) -> dict[str, dict]:
 
 
 def dispose(w, number: str, hold: dict, client=None, **body):
-    return (client or w.qm).post(f"{NCS}/{number}/holds/{hold['id']}/dispositions", json=body)
+    """Decide a disposition of ``hold`` through the API, signed with the user's password unless ``password`` is
+    given."""
+    return (client or w.qm).post(f"{NCS}/{number}/holds/{hold['id']}/dispositions", json={"password": PASSWORD, **body})
 
 
 def retest(w, number: str, value=90, parameter: str = "CN-ATT-GT6") -> dict:
@@ -78,7 +81,9 @@ def test_passing_retests_leave_the_goods_on_hold(world):
     # Every other gate met, closing is refused for what is still on hold.
     advance(world, number, "verification")
     retest(world, number, 95)
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "x"}), 409, "gates_unmet")
+    error = refused(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "x"}), 409, "gates_unmet"
+    )
     assert error["unmet"] == [
         {
             "gate": "holds_released",
@@ -277,7 +282,7 @@ def test_use_as_is_needs_the_buyers_name_and_the_concessions_reference(world):
 
 @pytest.mark.parametrize("approval", ["suspended", "conditional"])
 def test_goods_of_a_supplier_not_approved_are_not_released_but_used_under_a_concession(world, approval):
-    ok(world.qm.patch("/api/v1/suppliers/DYE-01", json={"approval": approval}))
+    ok(world.qm.patch("/api/v1/suppliers/DYE-01", json={"approval": approval, "reason": "Audit failed"}))
     number = file(world, style="BIB-410", batch="B-410-01", parameters=["CN-CF-SALIVA"])["number"]
     contain(world, number, ["DL-7781", "B-410-01"], {"DL-7781": 300})
     passed = retest(world, number, "4", "CN-CF-SALIVA")
@@ -295,7 +300,9 @@ def test_goods_of_a_supplier_not_approved_are_not_released_but_used_under_a_conc
         assert "DL-7781" in error["fields"]["kind"] and "concession" in error["fields"]["kind"]
     # Nor by the older release with a reason.
     error = refused(
-        world.qm.post(f"{NCS}/{number}/holds/{lot['id']}/release", json={"reason": "Fine."}), 400, "invalid"
+        world.qm.post(f"{NCS}/{number}/holds/{lot['id']}/release", json={"password": PASSWORD, "reason": "Fine."}),
+        400,
+        "invalid",
     )
     assert set(error["fields"]) == {"hold"} and "concession" in error["fields"]["hold"]
     assert detail(world, number) == before
@@ -383,7 +390,9 @@ def test_the_rest_of_a_hold_of_unknown_quantity_waits_for_the_reinspection_of_a_
             "quantity": "A rework of part of B-2301-01 waits for its re-inspection: record it before disposing of "
             "the rest, or give a quantity."
         }
-    release = world.qm.post(f"{NCS}/{number}/holds/{hold['id']}/release", json={"reason": "Fine."})
+    release = world.qm.post(
+        f"{NCS}/{number}/holds/{hold['id']}/release", json={"password": PASSWORD, "reason": "Fine."}
+    )
     error = refused(release, 400, "invalid")
     assert set(error["fields"]) == {"hold"}
     assert detail(world, number) == before
@@ -413,7 +422,9 @@ def test_the_closing_gate_names_each_hold_without_dispositions_covering_it(world
     ok(dispose(world, number, batch, kind="scrap", quantity=800, reason="Torn."), 201)
     ok(dispose(world, number, lot, kind="rework", quantity=40, reason="Re-set."), 201)
     before = detail(world, number)
-    error = refused(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "x"}), 409, "gates_unmet")
+    error = refused(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "x"}), 409, "gates_unmet"
+    )
     assert error["unmet"] == [
         {
             "gate": "holds_released",
@@ -428,7 +439,9 @@ def test_the_closing_gate_names_each_hold_without_dispositions_covering_it(world
     [rework] = holds(detail(world, number))["SN-55"]["dispositions"]
     ok(world.qm.post(f"/api/v1/dispositions/{rework['id']}/reinspection", json={"passed": True}))
     ok(dispose(world, number, lot, kind="scrap", reason="The rest is scrapped."), 201)
-    closed = ok(world.qm.post(f"{NCS}/{number}/close", json={"effectiveness": "No loose snap since."}))
+    closed = ok(
+        world.qm.post(f"{NCS}/{number}/close", json={"password": PASSWORD, "effectiveness": "No loose snap since."})
+    )
     assert closed["status"] == "closed"
 
 
@@ -440,7 +453,11 @@ def test_the_older_release_endpoint_records_a_release_of_what_remains(world):
     contain(world, number, ["B-2301-01"], {"B-2301-01": 1200})
     [hold] = holds(detail(world, number)).values()
     ok(dispose(world, number, hold, kind="scrap", quantity=200, reason="Torn."), 201)
-    released = ok(world.qm.post(f"{NCS}/{number}/holds/{hold['id']}/release", json={"reason": "Sorted 100%."}))
+    released = ok(
+        world.qm.post(
+            f"{NCS}/{number}/holds/{hold['id']}/release", json={"password": PASSWORD, "reason": "Sorted 100%."}
+        )
+    )
     hold = holds(released)["B-2301-01"]
     assert hold["released_at"] is not None
     last = hold["dispositions"][-1]
@@ -464,12 +481,17 @@ def test_only_a_quality_manager_decides_and_only_while_the_nc_is_open(world):
             dispose(world, number, hold, client=getattr(world, role), kind="scrap", reason="Torn."), 403, "forbidden"
         )
     refused(
-        world.qm.post(f"{NCS}/{number}/holds/99999999/dispositions", json={"kind": "scrap", "reason": "x"}),
+        world.qm.post(
+            f"{NCS}/{number}/holds/99999999/dispositions", json={"password": PASSWORD, "kind": "scrap", "reason": "x"}
+        ),
         404,
         "not_found",
     )
     refused(
-        world.qm.post(f"{NCS}/NC-1999-00001/holds/{hold['id']}/dispositions", json={"kind": "scrap", "reason": "x"}),
+        world.qm.post(
+            f"{NCS}/NC-1999-00001/holds/{hold['id']}/dispositions",
+            json={"password": PASSWORD, "kind": "scrap", "reason": "x"},
+        ),
         404,
         "not_found",
     )
@@ -628,6 +650,7 @@ def test_a_refused_disposition_form_keeps_what_was_typed_with_each_error_beside_
         "evidence": "Typed evidence",
         "concession_buyer": "Typed buyer",
         "concession_reference": "",
+        "password": PASSWORD,
     }
     response = qm.post(action, data=typed)
     assert response.status_code == 400
@@ -663,7 +686,7 @@ def test_a_hold_split_rework_and_reinspection_through_the_pages(app, floor):
 
     def decide(**data):
         version = version_in(form_at(nc_page(qm, number), action))
-        return qm.post(action, data={"version": version, **data})
+        return qm.post(action, data={"version": version, "password": PASSWORD, **data})
 
     assert decide(kind="scrap", quantity="30", reason="Torn fabric.").status_code == 302
     assert "Disposition recorded." in nc_page(qm, number)
@@ -702,7 +725,8 @@ def test_a_supervisor_may_not_decide_a_disposition_on_the_page(app, floor):
     number = flow.file()
     flow.contain(number)
     response = sup.post(
-        f"/nc/{number}/holds/{hold_id(app, number)}/dispositions", data={"kind": "scrap", "reason": "x"}
+        f"/nc/{number}/holds/{hold_id(app, number)}/dispositions",
+        data={"kind": "scrap", "reason": "x", "password": PASSWORD},
     )
     assert response.status_code == 403
     assert held(app, number) == [("B-1", None, False, [])]
@@ -726,12 +750,17 @@ def test_the_batch_page_shows_the_goods_on_hold_until_the_dispositions_cover_the
     action = f"/nc/{number}/holds/{hold_id(app, number)}/dispositions"
     version = version_in(form_at(nc_page(qm, number), action))
     assert (
-        qm.post(action, data={"version": version, "kind": "scrap", "quantity": "4", "reason": "Bent."}).status_code
+        qm.post(
+            action, data={"version": version, "kind": "scrap", "quantity": "4", "reason": "Bent.", "password": PASSWORD}
+        ).status_code
         == 302
     )
     assert on_hold()
     version = version_in(form_at(nc_page(qm, number), action))
     assert (
-        qm.post(action, data={"version": version, "kind": "return_to_supplier", "reason": "Bent."}).status_code == 302
+        qm.post(
+            action, data={"version": version, "kind": "return_to_supplier", "reason": "Bent.", "password": PASSWORD}
+        ).status_code
+        == 302
     )
     assert not on_hold()

@@ -91,7 +91,7 @@ class Workflow:
             parse(RootCause, {"whys": ["Stitch density low"], "category": "machine", "statement": "Density set low."}),
             self.sup,
         )
-        steps.review(nc, parse(Review, {"decision": "approve"}), self.qm)
+        steps.review(nc, parse(Review, {"password": PASSWORD, "decision": "approve"}), self.qm)
         due = (plant_today() + timedelta(days=7)).isoformat()
         action = steps.add_action(
             nc,
@@ -111,7 +111,9 @@ class Workflow:
         )
         if state == "ready":
             return number
-        steps.close(nc, parse(Close, {"effectiveness": "Pull test passes on three batches."}), self.qm)
+        steps.close(
+            nc, parse(Close, {"password": PASSWORD, "effectiveness": "Pull test passes on three batches."}), self.qm
+        )
         return number
 
 
@@ -150,13 +152,19 @@ def close(api: ApiClient, number: str, **extra) -> dict:
     return ok(
         api.post(
             f"/api/v1/nonconformances/{number}/close",
-            json={"effectiveness": "Pull test passes on three batches.", "version": version, **extra},
+            json={
+                "password": PASSWORD,
+                "effectiveness": "Pull test passes on three batches.",
+                "version": version,
+                **extra,
+            },
         )
     )
 
 
 def review(api: ApiClient, number: str, body: dict):
-    return api.post(f"/api/v1/nonconformances/{number}/effectiveness-review", json=body)
+    """Record the effectiveness review, signed with the user's password unless ``body`` gives one."""
+    return api.post(f"/api/v1/nonconformances/{number}/effectiveness-review", json={"password": PASSWORD, **body})
 
 
 def closed(flow: Workflow, **changes) -> str:
@@ -233,7 +241,12 @@ def test_closing_may_set_another_review_date_but_not_today(flow, qm_api):
     version = detail(qm_api, number)["version"]
     refused = qm_api.post(
         f"/api/v1/nonconformances/{number}/close",
-        json={"effectiveness": "Fine.", "review_on": plant_today().isoformat(), "version": version},
+        json={
+            "password": PASSWORD,
+            "effectiveness": "Fine.",
+            "review_on": plant_today().isoformat(),
+            "version": version,
+        },
     )
     assert refused.status_code == 400
     assert set(refused.json["error"]["fields"]) == {"review_on"}
@@ -247,7 +260,7 @@ def test_the_closing_form_takes_a_review_date_and_refuses_today_beside_it(flow, 
     page = qm_client.get(f"/nc/{number}").text
     form = form_at(page, f"/nc/{number}/close")
     assert has_field(form, "review_on")
-    data = {"version": version_in(form), "effectiveness": "Pull test passes on three batches."}
+    data = {"version": version_in(form), "effectiveness": "Pull test passes on three batches.", "password": PASSWORD}
     refused = qm_client.post(f"/nc/{number}/close", data={**data, "review_on": plant_today().isoformat()})
     assert refused.status_code == 400
     assert errors_in(field_block(refused.text, "review_on")) == ["Choose a date from tomorrow on."]
@@ -453,7 +466,7 @@ def test_the_closed_capa_page_shows_the_due_date_and_offers_the_quality_manager_
     d8 = section(page, "d8")
     assert "Due" in text(one(d8, "p.due"))
     form = form_at(page, f"/nc/{number}/effectiveness-review")
-    for name in ("verdict", "recurred", "note", "version"):
+    for name in ("verdict", "recurred", "note", "version", "password"):
         assert has_field(form, name)
     # No verdict is chosen beforehand.
     radios = [node for node in parsed(form).css("input") if node.attributes.get("type") == "radio"]
@@ -473,7 +486,8 @@ def test_a_refused_review_keeps_what_was_typed_beside_each_problem(flow, qm_clie
     assert "open" in one(section(page, "d8"), "#effectiveness details").attributes
     version = version_in(form_at(page, f"/nc/{number}/effectiveness-review"))
     response = qm_client.post(
-        f"/nc/{number}/effectiveness-review", data={"version": version, "recurred": "yes", "note": FAILED_NOTE}
+        f"/nc/{number}/effectiveness-review",
+        data={"version": version, "recurred": "yes", "note": FAILED_NOTE, "password": PASSWORD},
     )
     assert response.status_code == 400
     form = form_at(response.text, f"/nc/{number}/effectiveness-review")
@@ -491,7 +505,13 @@ def test_a_not_effective_review_through_the_page_links_the_follow_up_both_ways(f
     version = version_in(form_at(page, f"/nc/{number}/effectiveness-review"))
     response = qm_client.post(
         f"/nc/{number}/effectiveness-review",
-        data={"version": version, "verdict": "not_effective", "recurred": "yes", "note": FAILED_NOTE},
+        data={
+            "version": version,
+            "verdict": "not_effective",
+            "recurred": "yes",
+            "note": FAILED_NOTE,
+            "password": PASSWORD,
+        },
     )
     assert response.status_code == 302
     [follow_up] = lookup.get_nc(number).follow_ups
@@ -513,7 +533,13 @@ def test_an_effective_review_through_the_page_is_shown_after(flow, qm_client):
     take = form_at(qm_client.get(f"/nc/{number}").text, f"/nc/{number}/effectiveness-review")
     response = qm_client.post(
         f"/nc/{number}/effectiveness-review",
-        data={"version": version_in(take), "verdict": "effective", "recurred": "no", "note": NOTE},
+        data={
+            "version": version_in(take),
+            "verdict": "effective",
+            "recurred": "no",
+            "note": NOTE,
+            "password": PASSWORD,
+        },
     )
     assert response.status_code == 302
     d8 = section(qm_client.get(f"/nc/{number}").text, "d8")

@@ -24,11 +24,12 @@ from capa.capas import lookup, steps
 from capa.capas.commands import Cancel, CompleteAction, Contain, FileNC, NewAction, Retest, Review, RootCause
 from capa.capas.filing import file_nc
 from capa.capas.photos import Upload, check_photo
+from capa.common import images
 from capa.common.commands import parse
 from capa.common.errors import ValidationError
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
-from tests.conftest import ApiClient
+from tests.conftest import PASSWORD, ApiClient
 from tests.pages import (
     errors_in,
     field_block,
@@ -72,6 +73,8 @@ def jpeg_bytes() -> bytes:
 PDF = pdf_bytes()
 XLSX = xlsx_bytes()
 JPEG = jpeg_bytes()
+#: The photo as the app stores it: decoded and written anew (capa.common.images).
+STORED_JPEG = images.rewrite(JPEG).data
 HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
 #: A JPEG's first bytes, then anything at all.
 JPEG_HEADER_AND_JUNK = b"\xff\xd8\xff" + b"not really an image" * 20
@@ -173,7 +176,7 @@ def capa(app, plant) -> SimpleNamespace:
         ),
         plant.sup,
     )
-    steps.review(nc, parse(Review, {"decision": "approve"}), plant.qm)
+    steps.review(nc, parse(Review, {"password": PASSWORD, "decision": "approve"}), plant.qm)
     actions = {}
     for kind, description, owner in (
         ("standard_revision", "Revise the stitch-density standard", plant.qm),
@@ -266,7 +269,7 @@ def test_a_pdf_an_xlsx_and_a_photo_are_stored_as_an_actions_evidence_and_listed(
     assert [(i["name"], i["content_type"], i["size"], i["purpose"], i["action"]) for i in items] == [
         ("QS-ACC-07 rev C.pdf", "application/pdf", len(PDF), "action", capa.standard_revision),
         ("training record.xlsx", XLSX_TYPE, len(XLSX), "action", capa.standard_revision),
-        ("after.jpg", "image/jpeg", len(JPEG), "action", capa.standard_revision),
+        ("after.jpg", "image/jpeg", len(STORED_JPEG), "action", capa.standard_revision),
     ]
     assert {i["uploaded_by"] for i in items} == {"qm.wang"}
     assert all(i["url"] == f"/api/v1/attachments/{i['id']}" for i in items)
@@ -323,15 +326,17 @@ def test_files_that_are_not_what_they_say_are_refused_each_by_its_position_and_n
     assert "evidence" not in [e["kind"] for e in detail(plant.api_qm, capa.number)["history"]]
 
 
-def test_a_jpeg_header_followed_by_junk_is_judged_as_the_defect_photos_judge_it(app, plant, capa, stored):
-    """photos.py judges a JPEG by its first bytes; evidence judges a photo by the same rule, not another."""
-    as_a_photo = check_photo(Upload("junk.jpg", JPEG_HEADER_AND_JUNK), 10**6)
-    assert as_a_photo.content_type == "image/jpeg"  # what photos.py decides for it
+def test_a_jpeg_header_followed_by_junk_is_refused_as_the_defect_photos_refuse_it(app, plant, capa, stored):
+    """photos.py decodes a photo to store it; evidence judges a photo by the same rule, not another."""
+    with pytest.raises(ValidationError) as as_a_photo:
+        check_photo(Upload("junk.jpg", JPEG_HEADER_AND_JUNK), 10**6)
+    assert as_a_photo.value.fields == {"photos": "junk.jpg cannot be read as a photo: it is cut short or damaged."}
 
     response = upload(plant.api_qm, capa.number, (JPEG_HEADER_AND_JUNK, "junk.jpg"), purpose="closing")
-    assert response.status_code == 201, response.text
-    assert response.json["items"][0]["content_type"] == as_a_photo.content_type
-    assert stored(capa.number).rows == [("closing", None, "junk.jpg", "image/jpeg", len(JPEG_HEADER_AND_JUNK))]
+    assert response.status_code == 400, response.text
+    assert response.json["error"]["fields"] == {"file[0]": as_a_photo.value.fields["photos"]}
+    found = stored(capa.number)
+    assert (found.rows, found.files) == ([], [])
 
 
 @pytest.fixture
@@ -464,10 +469,15 @@ def test_completing_and_closing_may_name_files_uploaded_before_but_only_their_ow
     to_verification(plant, capa)
     closing = upload(plant.api_qm, capa.number, (XLSX, "pull tests.xlsx"), purpose="closing").json["items"][0]["id"]
     close = f"/api/v1/nonconformances/{capa.number}/close"
-    response = plant.api_qm.post(close, json={"effectiveness": "No loose snap since.", "attachments": [own_id]})
+    signed = {"password": PASSWORD}
+    response = plant.api_qm.post(
+        close, json={"effectiveness": "No loose snap since.", "attachments": [own_id], **signed}
+    )
     assert response.status_code == 400
     assert set(response.json["error"]["fields"]) == {"attachments[0]"}
-    response = plant.api_qm.post(close, json={"effectiveness": "No loose snap since.", "attachments": [closing]})
+    response = plant.api_qm.post(
+        close, json={"effectiveness": "No loose snap since.", "attachments": [closing], **signed}
+    )
     assert response.status_code == 200, response.text
     assert response.json["status"] == "closed"
     assert [(a["name"], a["purpose"]) for a in response.json["attachments"] if a["purpose"] == "closing"] == [
@@ -532,7 +542,7 @@ def test_an_evidence_file_is_served_as_a_private_download_with_its_type(plant, c
     assert (page_pdf.status_code, page_pdf.data) == (200, PDF)
     assert page_pdf.headers["Content-Disposition"].startswith("attachment;")
     page_photo = plant.other_page.get(f"/nc/{capa.number}/attachments/{photo['id']}")
-    assert (page_photo.status_code, page_photo.data, page_photo.mimetype) == (200, JPEG, "image/jpeg")
+    assert (page_photo.status_code, page_photo.data, page_photo.mimetype) == (200, STORED_JPEG, "image/jpeg")
     assert page_photo.headers["Content-Disposition"].startswith("inline;")
     for response in (page_pdf, page_photo):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -601,7 +611,7 @@ def test_an_action_is_completed_on_its_page_with_the_fields_of_its_kind_and_file
     assert response.status_code == 302, response.text
     assert stored(capa.number).rows == [
         ("action", capa.standard_revision, "QS-ACC-07 rev C.pdf", "application/pdf", len(PDF)),
-        ("action", capa.standard_revision, "machine setting.jpg", "image/jpeg", len(JPEG)),
+        ("action", capa.standard_revision, "machine setting.jpg", "image/jpeg", len(STORED_JPEG)),
     ]
     d5 = text(section(plant.qm_page.get(f"/nc/{capa.number}").text, "d5"))
     assert "QS-ACC-07" in d5 and "QS-ACC-07 rev C.pdf" in d5
@@ -683,7 +693,9 @@ def test_the_closing_takes_files_and_lists_them_in_d8(app, plant, capa, stored):
     version = parsed(form).css_first('input[name="version"]').attributes["value"]
 
     # Refused for its missing note, the form keeps the file.
-    response = plant.qm_page.post(action, data={"version": version, "files": sent((PDF, "pull tests.pdf"))})
+    response = plant.qm_page.post(
+        action, data={"version": version, "files": sent((PDF, "pull tests.pdf")), "password": PASSWORD}
+    )
     assert response.status_code == 400
     form = form_at(response.text, action)
     tokens = [node.attributes["value"] for node in parsed(form).css('input[name="kept_file"]')]
@@ -696,12 +708,13 @@ def test_the_closing_takes_files_and_lists_them_in_d8(app, plant, capa, stored):
             "effectiveness": "Three batches passed the 100% pull test.",
             "kept_file": tokens,
             "files": sent((JPEG, "batch 3.jpg")),
+            "password": PASSWORD,
         },
     )
     assert response.status_code == 302, response.text
     assert stored(capa.number).rows == [
         ("closing", None, "pull tests.pdf", "application/pdf", len(PDF)),
-        ("closing", None, "batch 3.jpg", "image/jpeg", len(JPEG)),
+        ("closing", None, "batch 3.jpg", "image/jpeg", len(STORED_JPEG)),
     ]
     d8 = section(plant.sup_page.get(f"/nc/{capa.number}").text, "d8")
     assert "pull tests.pdf" in text(d8)

@@ -91,6 +91,18 @@ def test_init_db_takes_the_admin_password_from_the_environment(fresh_config, mon
         db.engine.dispose()
 
 
+def test_init_db_refuses_a_weak_admin_password_in_one_line_naming_the_setting(fresh_config, monkeypatch):
+    monkeypatch.setenv("CAPA_ADMIN_PASSWORD", "password12")
+    app = create_app(fresh_config)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "CAPA_ADMIN_PASSWORD" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.scalars(select(User.username)).all() == []
+        db.engine.dispose()
+
+
 # SQLite cannot reflect the index on lower(number) that keeps report numbers unique: the models and the migrations
 # are compared on it there without that index, and with it on PostgreSQL.
 SQLITE_CANNOT_REFLECT_EXPRESSION_INDEXES = [

@@ -6,6 +6,7 @@ import io
 from types import SimpleNamespace
 
 import pytest
+from PIL import Image
 
 from capa.accounts import service as accounts
 from capa.capas import filing, lookup
@@ -17,7 +18,16 @@ from tests.conftest import ApiClient, new_user
 from tests.pages import logged_in
 
 NCS = "/api/v1/nonconformances"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png() -> bytes:
+    """A small real photo (the app decodes every photo it is sent)."""
+    output = io.BytesIO()
+    Image.new("RGB", (16, 12), (30, 120, 200)).save(output, "PNG")
+    return output.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The layout shows the architecture: each package imports only packages below it.
 
-From the bottom: ``common`` (with ``extensions`` and ``config``), then the domain packages in the order of
+From the bottom: ``common`` (with ``extensions`` and ``config``), ``audit`` (the history chains every domain
+package writes into), then the domain packages in the order of
 what they build on (``accounts`` < ``masterdata`` < ``safety`` < ``capas`` < ``trends``), then ``http`` (the
 request gate and error answers), then the two interfaces ``web`` and ``api`` (which never import each other),
 and last the application factory and the command line that assemble them.
@@ -15,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "capa"
 
 LAYERS: list[set[str]] = [
     {"common", "extensions", "config"},
+    {"audit"},
     {"accounts"},
     {"masterdata"},
     {"safety"},

@@ -1,4 +1,5 @@
-"""Non-conformance numbers stay unique and gapless when many people file at the same moment (PostgreSQL).
+"""Non-conformance numbers stay unique and gapless when many people file at the same moment, and a history
+chain stays whole when many people add to it at once (PostgreSQL).
 
 SQLite lets one writer at a time in, so only a server database shows whether the counter row's lock really
 serialises the filers. Each thread files through the service in its own application context (and so its
@@ -11,7 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
+from capa.accounts import service as accounts
 from capa.accounts.models import User
+from capa.audit import chain
+from capa.audit.models import RecordChange
 from capa.capas import filing
 from capa.capas.commands import FileNC
 from capa.capas.errors import IdempotencyKeyReused
@@ -147,3 +151,25 @@ def test_concurrent_filings_of_one_key_with_different_content_file_one_and_refus
     assert stored_numbers() == ["NC-2026-00001"]
     assert sorted(outcomes) == [("filed", "NC-2026-00001")] + [("refused", "NC-2026-00001")] * (THREADS - 1)
     assert db.session.get(NumberCounter, 2026).last == 1
+
+
+def test_concurrent_entries_of_one_history_keep_its_chain_whole(app, filers):
+    """Eight people issuing API tokens for one account at the same moment: no row of the account itself is
+    changed, so only the lock on the chain's head orders the eight "token issued" entries of its history.
+    Every one has its own place in the chain, with no gap, and the chain verifies."""
+    owner_id = filers[0]
+
+    def work(thread: int, actor: User) -> str:
+        accounts.create_token(db.session.get(User, owner_id), actor)
+        return "issued"
+
+    assert run_in_threads(app, filers, work) == ["issued"] * THREADS
+    db.session.expire_all()
+    entries = db.session.scalars(
+        select(RecordChange)
+        .where(RecordChange.record_type == "user", RecordChange.record_id == owner_id)
+        .order_by(RecordChange.chain_seq)
+    ).all()
+    assert [entry.kind for entry in entries].count("token_issued") == THREADS
+    assert [entry.chain_seq for entry in entries] == list(range(1, len(entries) + 1))
+    assert chain.verify() == []

@@ -291,7 +291,7 @@ def test_supplier_is_suspended_by_editing(client, qm, basics, stored):
     assert selected_value(field_block(form.text, "approval")) == "approved"
     response = client.post(
         "/suppliers/DYE-01/edit",
-        data={"code": "DYE-01", "name": "Sunrise Dye House", "approval": "suspended"},
+        data={"code": "DYE-01", "name": "Sunrise Dye House", "approval": "suspended", "reason": "Audit failed"},
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/suppliers/DYE-01"

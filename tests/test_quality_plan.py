@@ -458,8 +458,12 @@ def test_lots_from_suppliers_that_are_not_approved_are_listed_with_the_coverage(
         {"number": "ZP-1", "kind": "trim", "supplier": "TRIM-SUS", "approval": "suspended"},
     ]
 
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-CON"), parse(SupplierChanges, {"approval": "approved"}))
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-SUS"), parse(SupplierChanges, {"approval": "approved"}))
+    masterdata.update_supplier(
+        masterdata.get_supplier("TRIM-CON"), parse(SupplierChanges, {"approval": "approved", "reason": "Audit"})
+    )
+    masterdata.update_supplier(
+        masterdata.get_supplier("TRIM-SUS"), parse(SupplierChanges, {"approval": "approved", "reason": "Audit"})
+    )
     assert qm.get("/api/v1/batches/A-1/coverage").json["unapproved_lots"] == []
 
 
@@ -484,18 +488,24 @@ def test_the_trim_supplier_checkpoint_is_open_while_a_trim_supplier_is_not_appro
         {"supplier": "TRIM-SUS", "approval": "suspended", "lots": ["ZP-1"]},
     ]
 
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-CON"), parse(SupplierChanges, {"approval": "approved"}))
+    masterdata.update_supplier(
+        masterdata.get_supplier("TRIM-CON"), parse(SupplierChanges, {"approval": "approved", "reason": "Audit"})
+    )
     trims = checkpoint(qm.get("/api/v1/styles/RMP-A/plan").json, "trim_suppliers_approved")
     assert (trims["status"], [entry["supplier"] for entry in trims["unapproved"]]) == ("open", ["TRIM-SUS"])
 
-    masterdata.update_supplier(masterdata.get_supplier("TRIM-SUS"), parse(SupplierChanges, {"approval": "approved"}))
+    masterdata.update_supplier(
+        masterdata.get_supplier("TRIM-SUS"), parse(SupplierChanges, {"approval": "approved", "reason": "Audit"})
+    )
     trims = checkpoint(qm.get("/api/v1/styles/RMP-A/plan").json, "trim_suppliers_approved")
     assert trims["status"] == "met"
     assert trims["unapproved"] == []
 
 
 def test_a_fabric_supplier_that_is_not_approved_does_not_open_the_trim_checkpoint(world, qm):
-    masterdata.update_supplier(masterdata.get_supplier("FAB-01"), parse(SupplierChanges, {"approval": "suspended"}))
+    masterdata.update_supplier(
+        masterdata.get_supplier("FAB-01"), parse(SupplierChanges, {"approval": "suspended", "reason": "Audit"})
+    )
     make_batch("A-1", "RMP-A", ("F-1", "fabric", "FAB-01"), ("SN-2", "trim", "TRIM-OK"))
     plan = qm.get("/api/v1/styles/RMP-A/plan").json
     assert checkpoint(plan, "trim_suppliers_approved")["status"] == "met"

@@ -36,7 +36,7 @@ from capa.common.commands import parse
 from capa.common.display import local_moment
 from capa.extensions import db
 from capa.web.capas.report import PRINT_PIXELS, OwnFiles, Refused, css_string
-from tests.conftest import new_user
+from tests.conftest import PASSWORD, new_user
 from tests.pages import elements, image_sources, logged_in, one, parsed, text, texts
 from tests.test_capa_pages import CONTAINMENT, EFFECTIVENESS, RETURN_COMMENT, STATEMENT, Workflow, make_factory
 
@@ -121,7 +121,10 @@ def story(qm, sup) -> str:
     nc = lookup.get_nc(number)
     hold = nc.holds[0]
     rework = dispositions.dispose(
-        nc, hold.id, parse(Dispose, {"kind": "rework", "quantity": 20, "reason": "Snaps re-set by hand"}), qm
+        nc,
+        hold.id,
+        parse(Dispose, {"password": PASSWORD, "kind": "rework", "quantity": 20, "reason": "Snaps re-set by hand"}),
+        qm,
     )
     dispositions.reinspect(rework.id, parse(Reinspect, {"passed": True, "note": "All 20 pass the pull test"}), qm)
     dispositions.dispose(
@@ -130,6 +133,7 @@ def story(qm, sup) -> str:
         parse(
             Dispose,
             {
+                "password": PASSWORD,
                 "kind": "use_as_is",
                 "reason": "Buyer accepts after the 100% pull test",
                 "evidence": "Pull test log of 100 pieces",
@@ -141,12 +145,17 @@ def story(qm, sup) -> str:
     )
     steps.close(
         lookup.get_nc(number),
-        parse(Close, {"effectiveness": EFFECTIVENESS, "files": [Upload("closing-audit.pdf", PDF)]}),
+        parse(
+            Close, {"password": PASSWORD, "effectiveness": EFFECTIVENESS, "files": [Upload("closing-audit.pdf", PDF)]}
+        ),
         qm,
     )
     effectiveness.review_effectiveness(
         lookup.get_nc(number),
-        parse(EffectivenessReview, {"verdict": "not_effective", "recurred": True, "note": REVIEW_NOTE}),
+        parse(
+            EffectivenessReview,
+            {"password": PASSWORD, "verdict": "not_effective", "recurred": True, "note": REVIEW_NOTE},
+        ),
         qm,
     )
     return number
@@ -311,8 +320,14 @@ def test_the_report_prints_with_a_button_not_a_javascript_link(closed, report):
 
 
 def test_the_report_names_the_nc_at_the_top_of_every_printed_page(closed, report):
-    style = text(one(report, "head style"))
-    assert style == f'@page {{ @top-left {{ content: "8D report · {closed.number}"; }} }}'
+    # A stylesheet of its own, not an inline <style>: the pages' Content-Security-Policy allows no inline style.
+    href = f"/nc/{closed.number}/report-head.css"
+    assert one(report, f'head link[rel="stylesheet"][href="{href}"]')
+    assert not parsed(report).css("style")
+    head = closed.qm.get(href)
+    assert head.status_code == 200 and head.mimetype == "text/css"
+    assert head.text == f'@page {{ @top-left {{ content: "8D report · {closed.number}"; }} }}\n'
+    assert closed.zh.get(href).text == f'@page {{ @top-left {{ content: "8D 报告 · {closed.number}"; }} }}\n'
 
 
 @pytest.mark.parametrize(
@@ -360,6 +375,13 @@ def test_the_pdf_holds_the_report_text(closed, pdf):
     assert closed.number in content
     assert "qm.wang" in content and "sup.li" in content
     assert "Round 1 · Returned with a question" in content and REVIEW_NOTE in content
+
+
+@needs_pdf
+def test_every_page_of_the_pdf_names_the_nc_at_its_top(closed, pdf):
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.data)).pages]
+    assert len(pages) > 1
+    assert all(f"8D report · {closed.number}" in page for page in pages)
 
 
 @needs_pdf
@@ -457,7 +479,9 @@ def capa_with(n: int, qm, sup) -> str:
         flow.retest(number)
     for hold in lookup.get_nc(number).holds:
         for _ in range(n):
-            command = parse(Dispose, {"kind": "scrap", "quantity": 10 // n, "reason": "Snaps torn"})
+            command = parse(
+                Dispose, {"password": PASSWORD, "kind": "scrap", "quantity": 10 // n, "reason": "Snaps torn"}
+            )
             dispositions.dispose(lookup.get_nc(number), hold.id, command, qm)
     return number
 

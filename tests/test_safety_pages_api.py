@@ -767,7 +767,7 @@ def test_a_quality_manager_corrects_a_limit_on_its_page_and_the_history_shows_it
     page = client.get("/parameters/CN-FORM").text
     assert "Limit of CN-FORM for A saved." in page
     assert "≤ 16 mg/kg" in page
-    history = page[page.index("Changes to the limits") :]
+    history = text(one(page, "section#history"))
     assert user.username in history
     assert "max 20" in history
     assert "max 16" in history

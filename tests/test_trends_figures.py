@@ -350,7 +350,9 @@ class Plant:
     def review(self, rec: Rec, moment: datetime, decision: str = "approve") -> None:
         with self.happening(moment):
             steps.review(
-                self._nc(rec), parse(Review, {"decision": decision, "comment": "Why was it not caught?"}), self.qm
+                self._nc(rec),
+                parse(Review, {"password": PASSWORD, "decision": decision, "comment": "Why was it not caught?"}),
+                self.qm,
             )
         rec.moves.append((moment, "action" if decision == "approve" else "investigation"))
 
@@ -380,7 +382,11 @@ class Plant:
 
     def close(self, rec: Rec, moment: datetime) -> None:
         with self.happening(moment, "closed"):
-            steps.close(self._nc(rec), parse(Close, {"effectiveness": "No repeat in a month of checks."}), self.qm)
+            steps.close(
+                self._nc(rec),
+                parse(Close, {"password": PASSWORD, "effectiveness": "No repeat in a month of checks."}),
+                self.qm,
+            )
         rec.closed = moment
         rec.moves.append((moment, "closed"))
 
@@ -393,7 +399,10 @@ class Plant:
     def release(self, hold: HoldRec, moment: datetime) -> None:
         with self.happening(moment, "released"):
             steps.release_hold(
-                self._nc(hold.nc), hold.id, parse(ReleaseHold, {"reason": "Sorted and passed."}), self.qm
+                self._nc(hold.nc),
+                hold.id,
+                parse(ReleaseHold, {"password": PASSWORD, "reason": "Sorted and passed."}),
+                self.qm,
             )
         hold.released = moment
 

@@ -23,15 +23,32 @@ def _fail(error: DomainError) -> click.ClickException:
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", help="Where reminders of overdue actions go.")
-def create_user(username: str, role: str, password: str, email: str | None) -> None:
+@click.option("--full-name", help="The person's full name, shown with their signatures.")
+def create_user(username: str, role: str, password: str, email: str | None, full_name: str | None) -> None:
     """Create USERNAME with ROLE; asks for the password when --password is not given."""
     try:
         user = service.create_user(
-            parse(NewUser, {"username": username, "role": role, "password": password, "email": email})
+            parse(
+                NewUser,
+                {"username": username, "role": role, "password": password, "email": email, "full_name": full_name},
+            )
         )
     except DomainError as exc:
         raise _fail(exc) from None
     click.echo(f"Created user {user.username} ({user.role}).")
+
+
+@user_cli.command("password")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
+def set_password(username: str, password: str) -> None:
+    """Give USERNAME a new password (asked for when --password is not given); every session of the user ends."""
+    try:
+        user = service.get_user(username)
+        service.set_password(user, password)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    click.echo(f"New password set for {user.username}; their sessions have ended.")
 
 
 @user_cli.command("list")

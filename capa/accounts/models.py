@@ -24,6 +24,8 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
+    #: The person's full name, shown with their electronic signatures; empty until given.
+    full_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: Where reminders of overdue actions are sent; optional.
     email: Mapped[str | None] = mapped_column(String(200))
     #: The language the user chose for the pages (a code of CAPA_LANGUAGES); None: the browser's.

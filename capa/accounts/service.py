@@ -1,7 +1,10 @@
 """Users, passwords and API tokens.
 
-Passwords are stored as salted hashes (werkzeug's scrypt). API tokens are random 256-bit secrets; only their
-SHA-256 digest is stored, so a stolen database yields no usable token, and a token is shown exactly once.
+Passwords are stored as salted hashes (werkzeug's scrypt), of their NFC form; what a new password must be is
+:mod:`capa.accounts.passwords`' rule, and how many failed log-ins are allowed :mod:`capa.accounts.login_limits`'.
+Refusing a log-in costs the same hash check whether the user name exists or not. API tokens are random 256-bit
+secrets; only their SHA-256 digest is stored, so a stolen database yields no usable token, and a token is shown
+exactly once.
 """
 
 import hashlib
@@ -14,8 +17,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from capa.accounts import login_limits, passwords
 from capa.accounts.commands import NewUser, UserChanges
 from capa.accounts.models import ApiToken, Role, User
+from capa.audit import records
 from capa.common.commands import parse
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
@@ -23,21 +28,24 @@ from capa.common.types import identifier, utcnow
 from capa.extensions import db
 
 TOKEN_PREFIX = "capa_"
-MIN_PASSWORD_LENGTH = 10
 # A token's last use is written at most this often, so that API reads do not each become a write.
 LAST_USED_RESOLUTION = timedelta(minutes=10)
 
 
 def _hash(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["CAPA_PASSWORD_HASH"])
+    return generate_password_hash(passwords.normal(password), method=current_app.config["CAPA_PASSWORD_HASH"])
 
 
-def _check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            str(_l("The password is too short.")),
-            fields={"password": str(_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH))},
-        )
+# One per hashing method: made once, then checking against it costs what checking a real password costs.
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """The hash of a random secret, made as new passwords are (CAPA_PASSWORD_HASH, its method and cost)."""
+    method = current_app.config["CAPA_PASSWORD_HASH"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(24), method=method)
+    return _dummy_hashes[method]
 
 
 def find_user(username: str) -> User | None:
@@ -57,13 +65,15 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.username)))
 
 
-def create_user(command: NewUser) -> User:
-    """Create an account from ``username``, ``role`` and ``password``.
+def create_user(command: NewUser, actor: User | None = None) -> User:
+    """Create an account from ``username``, ``role``, ``password`` (and ``email``, ``full_name``), recorded in its
+    history as created by ``actor`` (None: the command line).
 
-    Raises ValidationError for a malformed name, an unknown role or a password shorter than
-    MIN_PASSWORD_LENGTH, and Duplicate when the name is taken (names are compared lower-cased).
+    Raises ValidationError for a malformed name, an unknown role or a password the rules of
+    :mod:`capa.accounts.passwords` refuse (too short, common, guessable, containing the name), and Duplicate when
+    the name is taken (names are compared lower-cased).
     """
-    _check_password_strength(command.password)
+    passwords.check_new_password(command.password, command.username)
     if find_user(command.username) is not None:
         raise Duplicate(
             str(_l("A user named %(name)s exists already.", name=command.username)),
@@ -75,14 +85,17 @@ def create_user(command: NewUser) -> User:
             role=command.role,
             password_hash=_hash(command.password),
             email=command.email,
+            full_name=command.full_name or "",
             active=True,
         )
         session.add(user)
+        records.note_created("user", user, actor, {"role": user.role, "email": user.email, "full_name": user.full_name})
     return user
 
 
-def update_user(user: User, command: UserChanges) -> User:
-    """Change a user's ``role``, ``active`` flag or ``email`` (only the fields the command carries).
+def update_user(user: User, command: UserChanges, actor: User | None = None) -> User:
+    """Change a user's ``role``, ``active`` flag, ``email`` or ``full_name`` (only the fields the command carries),
+    each change recorded in the user's history with ``actor``.
 
     Raises ValidationError when the change would leave no active administrator: somebody must always be
     able to manage accounts.
@@ -102,9 +115,10 @@ def update_user(user: User, command: UserChanges) -> User:
                 str(_l("At least one active administrator must remain.")),
                 fields={"role": str(_l("This is the last active administrator."))},
             )
+    if "full_name" in values:
+        values["full_name"] = values["full_name"] or ""
     with unit_of_work():
-        for name, value in values.items():
-            setattr(user, name, value)
+        records.note_changes("user", user, actor, records.set_changed(user, values))
     return user
 
 
@@ -114,13 +128,15 @@ def set_language(user: User, language: str) -> None:
         user.language = language
 
 
-def set_password(user: User, password: str) -> None:
-    """Give ``user`` a new password; every session opened with the old one ends (ValidationError when it is too
-    weak)."""
-    _check_password_strength(password)
+def set_password(user: User, password: str, actor: User | None = None) -> None:
+    """Give ``user`` a new password; every session opened with the old one ends. Raises ValidationError naming
+    ``password`` when the rules of :mod:`capa.accounts.passwords` refuse it. The user's history records that
+    ``actor`` changed it, without any value."""
+    passwords.check_new_password(password, user.username)
     with unit_of_work():
         user.password_hash = _hash(password)
         user.session_generation = user.session_generation + 1
+        records.note_event("user", user, actor, "password")
 
 
 def end_sessions(user: User) -> None:
@@ -143,14 +159,35 @@ def user_of_session(session_id: str) -> User | None:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with this name and password, or None. Takes as long for unknown names."""
+    """The active user with this name and password, or None.
+
+    Refusing costs the same whatever the name: one hash check per form of the password (:func:`passwords.forms`:
+    one for nearly every password), against the user's hash, or for an unknown or deactivated name against a
+    dummy hash made with the same method and cost; no hash is made here, so an unknown name is not slower.
+    """
+    # Taken before the lookup: the one time it is made, it is made for whatever name came first.
+    dummy = _dummy_hash()
     user = find_user(username or "")
+    usable = user is not None and user.active
+    stored = user.password_hash if usable else dummy
+    matched = False
+    for form in passwords.forms(password or ""):
+        # Every form is checked, even after a match: a wrong password costs the same for every name.
+        matched = check_password_hash(stored, form) or matched
+    return user if usable and matched else None
+
+
+def log_in(username: str, password: str, address: str) -> User | None:
+    """:func:`authenticate` within the login limits (:mod:`capa.accounts.login_limits`) for a person at the
+    client ``address``: the active user, or None, that failure then counted for the name and the address.
+
+    Raises TooManyAttempts (429, with ``retry_after`` in seconds), without checking the password, when the failed
+    log-ins with this name or from this address reached their limit.
+    """
+    login_limits.check(username, address)
+    user = authenticate(username, password)
     if user is None:
-        # Hash anyway so that response time does not reveal which names exist.
-        check_password_hash(_hash("x"), password or "")
-        return None
-    if not check_password_hash(user.password_hash, password or "") or not user.active:
-        return None
+        login_limits.count_failure(username, address)
     return user
 
 
@@ -158,13 +195,18 @@ def ensure_initial_admin(password: str | None) -> str | None:
     """Create the ``admin`` account when the database has no administrator yet.
 
     Uses ``password`` when given, otherwise generates one. Returns the generated password so that it can be
-    shown once, and None when nothing was generated (an admin existed, or the password was supplied).
+    shown once, and None when nothing was generated (an admin existed, or the password was supplied). Raises
+    ValidationError naming ``CAPA_ADMIN_PASSWORD`` when the password given is one the password rules refuse.
     """
     has_admin = db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN))
     if has_admin:
         return None
     generated = None if password else secrets.token_urlsafe(12)
-    create_user(parse(NewUser, {"username": "admin", "role": Role.ADMIN.value, "password": password or generated}))
+    try:
+        create_user(parse(NewUser, {"username": "admin", "role": Role.ADMIN.value, "password": password or generated}))
+    except ValidationError as exc:
+        # The password came from the setting, which is what the person has to change.
+        raise exc.renamed({"password": "CAPA_ADMIN_PASSWORD"}) from None
     return generated
 
 
@@ -172,31 +214,38 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User) -> str:
-    """Issue a new API token for ``user`` and return it; it cannot be read back later."""
+def create_token(user: User, actor: User | None = None) -> str:
+    """Issue a new API token for ``user`` and return it; it cannot be read back later. The user's history
+    records it by its prefix."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with unit_of_work() as session:
         session.add(ApiToken(user=user, token_hash=_digest(token), prefix=token[:12]))
+        records.note_event("user", user, actor, "token_issued", new=token[:12])
     return token
 
 
-def revoke_token(token: str) -> ApiToken:
-    """Revoke one token given in full; raises NotFound when no such token exists."""
+def revoke_token(token: str, actor: User | None = None) -> ApiToken:
+    """Revoke one token given in full (recorded in its user's history); raises NotFound when no such token
+    exists."""
     record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token.strip())))
     if record is None:
         raise NotFound(str(_l("No such token.")), fields={"token": "unknown"})
     with unit_of_work():
-        record.revoked_at = record.revoked_at or utcnow()
+        if record.revoked_at is None:
+            record.revoked_at = utcnow()
+            records.note_event("user", record.user, actor, "token_revoked", old=record.prefix)
     return record
 
 
-def revoke_user_tokens(user: User) -> int:
-    """Revoke every live token of ``user``; returns how many were revoked."""
+def revoke_user_tokens(user: User, actor: User | None = None) -> int:
+    """Revoke every live token of ``user`` (each recorded in the user's history); returns how many were
+    revoked."""
     live = list(db.session.scalars(select(ApiToken).where(ApiToken.user == user, ApiToken.revoked_at.is_(None))))
     with unit_of_work():
         now = utcnow()
         for record in live:
             record.revoked_at = now
+            records.note_event("user", user, actor, "token_revoked", old=record.prefix)
     return len(live)
 
 
@@ -215,3 +264,22 @@ def user_for_bearer(authorization: str | None) -> User | None:
         with unit_of_work():
             record.last_used_at = now
     return record.user
+
+
+def password_matches(user: User, password: str | None) -> bool:
+    """Whether ``password`` is ``user``'s password, as an electronic signature re-enters it (an empty one never
+    is). Checks only the password: the signer is the person logged in.
+
+    A wrong one counts as a failed log-in with the user's name (:mod:`capa.accounts.login_limits`), so that a
+    session or an API token cannot be used to guess the password; once that limit is reached, raises
+    TooManyAttempts (429, naming ``password``) without checking it.
+    """
+    if not password:
+        return False
+    login_limits.check(user.username)
+    matched = False
+    for form in passwords.forms(password):
+        matched = check_password_hash(user.password_hash, form) or matched
+    if not matched:
+        login_limits.count_failure(user.username)
+    return matched

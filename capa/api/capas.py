@@ -12,7 +12,19 @@ from capa.api.effectiveness import EffectivenessReviewRecord, review_of
 from capa.api.evidence import AttachmentRecord
 from capa.api.models import Answer, Codes, OrNone, Record, Ref, Timestamp, With
 from capa.api.safety import Result
-from capa.capas import dispositions, effectiveness, evidence, filing, lookup, progress, queries, raising, rounds, steps
+from capa.capas import (
+    dispositions,
+    effectiveness,
+    evidence,
+    filing,
+    lookup,
+    progress,
+    queries,
+    raising,
+    rounds,
+    signatures,
+    steps,
+)
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -30,6 +42,7 @@ from capa.capas.commands import (
     Review,
     RootCause,
 )
+from capa.capas.labels import SIGNATURE_MEANING_LABELS
 from capa.capas.models import (
     ActionKind,
     ActionStatus,
@@ -38,6 +51,8 @@ from capa.capas.models import (
     Hold,
     NonConformance,
     Severity,
+    Signature,
+    SignatureMeaning,
     Source,
 )
 from capa.capas.policy import step_permission
@@ -234,6 +249,32 @@ class RejudgedFailure(Record):
     changed_at: Timestamp
 
 
+class SignatureRecord(Record):
+    """An electronic signature on a step of the NC (21 CFR Part 11 §11.50): who signed, the name shown with it,
+    when, and what it means."""
+
+    id: int
+    #: The signer's user name.
+    signer: str = Ref("signer", "username")
+    #: The signer's full name when signing (their user name when the account had no full name).
+    signer_name: str
+    #: approved_root_cause, returned_root_cause, released_batch, reworked_batch, scrapped_batch,
+    #: returned_to_supplier, used_as_is, closed_capa or reviewed_effectiveness.
+    meaning: SignatureMeaning
+    #: The meaning in the reader's language.
+    meaning_text: str
+    signed_at: Timestamp
+    #: The disposition signed, for a signature on a disposition; null otherwise.
+    disposition_id: int | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_signature(cls, signature: Any) -> Any:
+        if isinstance(signature, Signature):
+            return With(signature, meaning_text=str(SIGNATURE_MEANING_LABELS[SignatureMeaning(signature.meaning)]))
+        return signature
+
+
 class NextStepRecord(Record):
     """The step that moves a CAPA on from its state, and who may take it."""
 
@@ -292,6 +333,8 @@ class NCDetail(NC):
     effectiveness_review: EffectivenessReviewRecord | None
     #: The closed CAPA whose effectiveness review found it not effective and opened this one; null otherwise.
     follow_up_of: str | None = Ref("follow_up_of", "number", default=None)
+    #: The electronic signatures on its steps (reviews, dispositions, closing, effectiveness review), oldest first.
+    signatures: list[SignatureRecord]
 
     @model_validator(mode="before")
     @classmethod
@@ -314,6 +357,7 @@ class NCDetail(NC):
                 returned_question=returned.review_comment if returned is not None else None,
                 sent_back_by=rounds.failing_retest(nc, tests),
                 effectiveness_review=review_of(nc),
+                signatures=signatures.of(nc),
             )
         return nc
 
@@ -323,6 +367,15 @@ class NCDetail(NC):
 @requires(Permission.VIEW)
 def defect_types():
     return {"items": lookup.list_defect_types(active_only=True)}
+
+
+#: What a signing step answers beside its own errors (the rule: capa.capas.signatures).
+SIGNED = {
+    400: "The input is invalid: `fields` names each bad field, `password` when the step is sent without the "
+    "password that signs it.",
+    401: "No valid API token (`unauthorized`), or the `password` signing the step is not the token's user's "
+    "(`signature_refused`, naming `password`); nothing was recorded.",
+}
 
 
 class FilingHeaders(Command):
@@ -443,8 +496,14 @@ def contain(number: str, command: Contain):
 @bp.post("/nonconformances/<number>/holds/<int:hold_id>/release")
 @bp.input(ReleaseHold, arg_name="command")
 @bp.output(NCDetail)
+@bp.doc(responses=SIGNED)
 @requires(step_permission(Step.RELEASE_HOLD))
 def release_hold(number: str, hold_id: int, command: ReleaseHold):
+    """Release what remains of a hold
+
+    A release disposition of what remains, resting on the `reason`, signed electronically with the quality
+    manager's `password` (meaning `released_batch`).
+    """
     nc = lookup.get_nc(number)
     steps.release_hold(nc, hold_id, command, request_user())
     return nc
@@ -461,8 +520,20 @@ def root_cause(number: str, command: RootCause):
 @bp.post("/nonconformances/<number>/review")
 @bp.input(Review, arg_name="command")
 @bp.output(NCDetail)
+@bp.doc(
+    responses={
+        **SIGNED,
+        403: "The token's user may not review, or submitted the root cause they approve while "
+        "`CAPA_SEPARATE_ROOT_CAUSE_APPROVER` is on (`same_person`).",
+    }
+)
 @requires(step_permission(Step.REVIEW))
 def review(number: str, command: Review):
+    """Review the submitted root cause
+
+    `approve` it, or `return` it with a `comment`; signed electronically with the quality manager's `password`
+    (meaning `approved_root_cause` or `returned_root_cause`, in `signatures`).
+    """
     return _step(number, steps.review, command)
 
 
@@ -495,8 +566,14 @@ def record_test(number: str, command: Retest):
 @bp.post("/nonconformances/<number>/close")
 @bp.input(Close, arg_name="command")
 @bp.output(NCDetail)
+@bp.doc(responses=SIGNED)
 @requires(step_permission(Step.CLOSE))
 def close(number: str, command: Close):
+    """Close the CAPA
+
+    Once every gate is met (409 `gates_unmet` names each one still open), with the `effectiveness` note; signed
+    electronically with the quality manager's `password` (meaning `closed_capa`).
+    """
     return _step(number, steps.close, command)
 
 
@@ -513,16 +590,18 @@ def cancel(number: str, command: Cancel):
 @bp.output(NCDetail)
 @bp.doc(
     responses={
+        **SIGNED,
         409: "The CAPA is not closed (`invalid_state`), its effectiveness was reviewed already (`already_reviewed`), "
-        "or it changed since `version` (`stale_version`); nothing was recorded."
+        "or it changed since `version` (`stale_version`); nothing was recorded.",
     }
 )
 @requires(step_permission(Step.REVIEW_EFFECTIVENESS))
 def review_effectiveness(number: str, command: EffectivenessReview):
     """Record the effectiveness review of a closed CAPA
 
-    `verdict` (`effective` or `not_effective`), `recurred` and `note` are required. A review is recorded once. A
-    `not_effective` verdict files a follow-up CAPA in the same step (same defect type, line, style, batch and
-    parameters), linked both ways: its number is in `effectiveness_review.follow_ups`.
+    `verdict` (`effective` or `not_effective`), `recurred` and `note` are required, and the `password` that signs
+    it electronically (meaning `reviewed_effectiveness`). A review is recorded once. A `not_effective` verdict
+    files a follow-up CAPA in the same step (same defect type, line, style, batch and parameters), linked both
+    ways: its number is in `effectiveness_review.follow_ups`.
     """
     return _step(number, effectiveness.review_effectiveness, command)

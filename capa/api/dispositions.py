@@ -18,7 +18,10 @@ from capa.http.guard import request_user
         400: "The input breaks a rule of dispositions: `fields` names it (`kind` for a release of goods from a "
         "supplier that is not approved, `quantity` for more than remains, `evidence` for a release resting on "
         "nothing, `results[i]` for a result of other goods, `concession_buyer` / `concession_reference` for a use "
-        "as is without its concession, `hold` for goods out of quarantine already).",
+        "as is without its concession, `hold` for goods out of quarantine already, `password` when it is sent "
+        "without the password that signs it).",
+        401: "No valid API token (`unauthorized`), or the `password` signing the disposition is not the token's "
+        "user's (`signature_refused`, naming `password`); nothing was recorded.",
         404: "No such NC, or no such hold on it.",
     }
 )
@@ -31,7 +34,9 @@ def dispose(number: str, hold_id: int, command: Dispose):
     re-inspected and passed), `scrap`, `return_to_supplier`, or `use_as_is` under a buyer's concession
     (`concession_buyer` and `concession_reference` required). `quantity` left out takes what remains (the rest,
     when the quantity held is unknown). The hold leaves quarantine once its dispositions cover it whole; passing
-    results never release goods by themselves. Answers the whole NC.
+    results never release goods by themselves. Signed electronically with the quality manager's `password` (its
+    meaning follows the kind: `released_batch`, `reworked_batch`, `scrapped_batch`, `returned_to_supplier`,
+    `used_as_is`). Answers the whole NC.
     """
     nc = lookup.get_nc(number)
     dispositions.dispose(nc, hold_id, command, request_user())

@@ -33,7 +33,7 @@ ERROR_ENVELOPE = {
                     "type": "string",
                     "description": "Stable code clients rely on: invalid, unauthorized, forbidden, not_found, "
                     "duplicate, conflict, stale_version, invalid_state, gates_unmet, idempotency_key_reused, "
-                    "payload_too_large, …",
+                    "signature_refused, same_person, payload_too_large, …",
                 },
                 "message": {"type": "string", "description": "One sentence for a person."},
                 "fields": {
@@ -70,6 +70,9 @@ ERROR_ANSWERS = {
     "404": "No such record.",
     "409": "A conflict: a duplicate code, a stale version, a step not allowed in this state, or unmet gates.",
     "413": "The body is larger than the API accepts.",
+    "503": "The server cannot complete the call for now: the database cannot be reached (`database_unavailable`, "
+    "with `Retry-After` in seconds), or the storage refused a file (`storage_unavailable`, naming the file's field; "
+    "nothing was stored). Send the same call again later.",
 }
 #: What APIFlask writes for an error answer nobody described; an endpoint's own ``@bp.doc(responses=…)`` says more
 #: than ERROR_ANSWERS, these say less.

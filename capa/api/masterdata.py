@@ -117,7 +117,7 @@ def list_lines():
 @bp.output(Line, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
 def create_line(command: NewLine):
-    return service.create_line(command)
+    return service.create_line(command, request_user())
 
 
 @bp.get("/lines/<code>")
@@ -132,7 +132,7 @@ def get_line(code: str):
 @bp.output(Line)
 @requires(Permission.MANAGE_MASTERDATA)
 def update_line(code: str, changes: LineChanges):
-    return service.update_line(service.get_line(code), changes)
+    return service.update_line(service.get_line(code), changes, request_user())
 
 
 @bp.get("/suppliers")
@@ -147,7 +147,7 @@ def list_suppliers():
 @bp.output(Supplier, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
 def create_supplier(command: NewSupplier):
-    return service.create_supplier(command)
+    return service.create_supplier(command, request_user())
 
 
 @bp.get("/suppliers/<code>")
@@ -162,7 +162,8 @@ def get_supplier(code: str):
 @bp.output(Supplier)
 @requires(Permission.MANAGE_MASTERDATA)
 def update_supplier(code: str, changes: SupplierChanges):
-    return service.update_supplier(service.get_supplier(code), changes)
+    """Change a supplier's name or approval; a change of the approval needs ``reason`` (400 naming it)."""
+    return service.update_supplier(service.get_supplier(code), changes, request_user())
 
 
 @bp.get("/styles")
@@ -177,7 +178,7 @@ def list_styles():
 @bp.output(Style, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
 def create_style(command: NewStyle):
-    return service.create_style(command)
+    return service.create_style(command, request_user())
 
 
 @bp.get("/styles/<code>")
@@ -211,7 +212,7 @@ def list_batches():
 @bp.output(BatchRecord, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
 def create_batch(command: NewBatch):
-    return batch_record(service.create_batch(command))
+    return batch_record(service.create_batch(command, request_user()))
 
 
 @bp.get("/batches/<number>")
@@ -226,4 +227,4 @@ def get_batch(number: str):
 @bp.output(BatchRecord)
 @requires(Permission.MANAGE_MASTERDATA)
 def add_batch_lots(number: str, command: AddLots):
-    return batch_record(service.add_lots(service.get_batch(number), command))
+    return batch_record(service.add_lots(service.get_batch(number), command, request_user()))

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, SecretStr
 from pydantic.json_schema import SkipJsonSchema
 
 from capa.capas.models import (
@@ -117,6 +117,30 @@ FilingKey = Annotated[
 ]
 
 
+#: The longest password a signature takes (longer is no password of this app).
+PASSWORD_LENGTH = 1000
+
+
+def _signing_password(value: Any) -> Any:
+    # Taken as typed (a password may start or end with a space); empty means not given, which the signing rule
+    # refuses naming the field (capa.capas.signatures).
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | SecretStr):
+        raise refuse(_l("Must be text."))
+    typed = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if len(typed) > PASSWORD_LENGTH:
+        raise refuse(_l("At most %(n)d characters.", n=PASSWORD_LENGTH))
+    return typed
+
+
+#: The signer's password, re-entered to sign the step electronically (see :mod:`capa.capas.signatures`): kept
+#: secret in the command (never shown by its repr), never stored.
+SigningPassword = Annotated[
+    Annotated[SecretStr, Field(max_length=PASSWORD_LENGTH)] | None, BeforeValidator(_signing_password)
+]
+
+
 class HoldTarget(StrEnum):
     """What raising an NC from a failing result puts on hold: its batch, or the lot it names."""
 
@@ -182,6 +206,8 @@ class Contain(Command):
 class ReleaseHold(Command):
     reason: Text(1000)
     version: Version = None
+    #: The signer's password: the step is signed electronically (400 ``password`` when missing, 401 when wrong).
+    password: SigningPassword = None
 
 
 class Dispose(Command):
@@ -200,6 +226,8 @@ class Dispose(Command):
     concession_buyer: Text(120, required=False) = None
     concession_reference: Text(120, required=False) = None
     version: Version = None
+    #: The signer's password: the step is signed electronically (400 ``password`` when missing, 401 when wrong).
+    password: SigningPassword = None
 
 
 class Reinspect(Command):
@@ -250,6 +278,8 @@ class Review(Command):
     #: Required when the analysis is returned: what is missing.
     comment: Text(4000, required=False) = None
     version: Version = None
+    #: The signer's password: the step is signed electronically (400 ``password`` when missing, 401 when wrong).
+    password: SigningPassword = None
 
 
 class NewAction(Command):
@@ -314,6 +344,8 @@ class Close(Command):
     attachments: AttachmentIds = Field(default_factory=list)
     files: EvidenceFiles = Field(default_factory=list)
     version: Version = None
+    #: The signer's password: the step is signed electronically (400 ``password`` when missing, 401 when wrong).
+    password: SigningPassword = None
 
 
 class EvidencePurpose(StrEnum):
@@ -345,6 +377,8 @@ class EffectivenessReview(Command):
     recurred: Boolean
     note: Text(4000)
     version: Version = None
+    #: The signer's password: the step is signed electronically (400 ``password`` when missing, 401 when wrong).
+    password: SigningPassword = None
 
 
 DEFECT_TYPE_CODE = Text(

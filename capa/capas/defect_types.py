@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from capa.accounts.models import User
+from capa.audit import records
 from capa.capas.commands import DefectTypeChanges, NewDefectType
 from capa.capas.lookup import find_defect_type, find_parameters
 from capa.capas.models import (
@@ -82,9 +84,12 @@ def get_defect_type(code: str) -> DefectType:
     return defect_type
 
 
-def save_defect_type(defect_type: DefectType | None, command: NewDefectType | DefectTypeChanges) -> DefectType:
+def save_defect_type(
+    defect_type: DefectType | None, command: NewDefectType | DefectTypeChanges, actor: User | None = None
+) -> DefectType:
     """Create (``defect_type`` None, a NewDefectType) or change a defect type; the code of an existing type
-    stays. Raises ValidationError for an unknown parameter, or Duplicate for a taken code."""
+    stays. The creation and each changed field are recorded in the type's history with ``actor``. Raises
+    ValidationError for an unknown parameter, or Duplicate for a taken code."""
     values = command.given() if defect_type is not None else command.model_dump()
     parameters = find_parameters(values["parameters"], "parameters") if values.get("parameters") is not None else None
     if defect_type is None and find_defect_type(values["code"]) is not None:
@@ -93,9 +98,11 @@ def save_defect_type(defect_type: DefectType | None, command: NewDefectType | De
             fields={"code": str(_l("Already in use."))},
         )
     with unit_of_work() as session:
+        created = defect_type is None
         if defect_type is None:
             defect_type = DefectType(code=values["code"])
             session.add(defect_type)
+        before = {} if created else _recorded(defect_type)
         for name in ("name", "active", "effectiveness_days"):
             if values.get(name) is not None:
                 setattr(defect_type, name, values[name])
@@ -104,4 +111,24 @@ def save_defect_type(defect_type: DefectType | None, command: NewDefectType | De
             defect_type.name_zh = values["name_zh"] or ""
         if parameters is not None:
             defect_type.parameters = parameters
+        if created:
+            # Flushed first, so that the defaults it was stored with are what its history says.
+            session.flush()
+            records.note_created("defect_type", defect_type, actor, _recorded(defect_type))
+        else:
+            after = _recorded(defect_type)
+            records.note_changes(
+                "defect_type", defect_type, actor, {name: (before[name], after[name]) for name in after}
+            )
     return defect_type
+
+
+def _recorded(defect_type: DefectType) -> dict:
+    """What a defect type's history records of it."""
+    return {
+        "name": defect_type.name,
+        "name_zh": defect_type.name_zh,
+        "active": defect_type.active,
+        "effectiveness_days": defect_type.effectiveness_days,
+        "parameters": [parameter.code for parameter in defect_type.parameters],
+    }

@@ -36,6 +36,12 @@ The rules:
   its ``reason``) is a release disposition of what remains, the reason as its evidence, under the same rules
   (a refusal names ``hold``).
 
+Every disposition, the release with a reason too, is signed electronically by the quality manager deciding it,
+with their ``password`` (:mod:`capa.capas.signatures`; its meaning follows the kind: ``released_batch``,
+``reworked_batch``, ``scrapped_batch``, ``returned_to_supplier``, ``used_as_is``), checked once the decision's
+own rules are met; a missing password is refused naming ``password`` (400), a wrong one too (401
+``signature_refused``), and nothing is recorded. A re-inspection is not signed: the rework's disposition was.
+
 Each change goes through :func:`capa.capas.history.changing` (role, state, version, history: entries
 ``disposition``, ``reinspection`` and ``release``); a decision made on an older version is stale when another
 person changed the NC's state or holds since (:data:`HOLDS`). Errors: NotFound (404) for a hold that is not
@@ -50,6 +56,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from capa.accounts.models import User
+from capa.capas import signatures
 from capa.capas.commands import Contain, Dispose, Reinspect, ReleaseHold
 from capa.capas.history import Journal, authorize, changing
 from capa.capas.labels import DISPOSITION_LABELS
@@ -298,19 +305,23 @@ def dispose(nc: NonConformance, hold_id: int, command: Dispose, actor: User) -> 
 
     Raises PermissionDenied, InvalidState or StaleVersion first; NotFound for a hold not of this NC;
     ValidationError naming ``hold``, ``kind``, ``quantity``, ``evidence``, ``results[i]``,
-    ``concession_buyer`` or ``concession_reference``.
+    ``concession_buyer`` or ``concession_reference``; then ValidationError (missing) or SignatureRefused (wrong)
+    naming ``password``.
     """
     authorize(nc, actor, Step.DISPOSE, version=command.version, touches=HOLDS)
     hold = _hold_of(nc, hold_id)
     quantity, results = _checked(nc, hold, command)
     with changing(nc, actor, Step.DISPOSE, version=command.version, touches=HOLDS) as journal:
+        signatures.check_password(actor, command.password)
         disposition = _record(hold, command, quantity, results, actor, journal)
+        signatures.record(nc, actor, signatures.disposition_meaning(command.kind), disposition=disposition)
     return disposition
 
 
 def release_remaining(nc: NonConformance, hold_id: int, command: ReleaseHold, actor: User) -> Hold:
     """Release what remains of the NC's hold ``hold_id`` with a ``reason``: a release disposition resting on
-    the reason as its evidence, refused as :func:`dispose` refuses a release (naming ``hold``)."""
+    the reason as its evidence, refused as :func:`dispose` refuses a release (naming ``hold``), and signed as
+    it is (``password``)."""
     authorize(nc, actor, Step.RELEASE_HOLD, version=command.version, touches=HOLDS)
     hold = _hold_of(nc, hold_id)
     release = parse(
@@ -321,7 +332,9 @@ def release_remaining(nc: NonConformance, hold_id: int, command: ReleaseHold, ac
     except ValidationError as error:
         raise invalid({"hold": " ".join(dict.fromkeys(error.fields.values()))}) from None
     with changing(nc, actor, Step.RELEASE_HOLD, version=command.version, touches=HOLDS) as journal:
-        _record(hold, release, quantity, results, actor, journal)
+        signatures.check_password(actor, command.password)
+        disposition = _record(hold, release, quantity, results, actor, journal)
+        signatures.record(nc, actor, signatures.disposition_meaning(release.kind), disposition=disposition)
     return hold
 
 

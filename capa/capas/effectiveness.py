@@ -16,7 +16,9 @@ The rules:
   at any time after closing (the due date reminds, it does not lock), and once (AlreadyReviewed, 409). It
   records the verdict (effective or not effective, no default), whether the problem recurred and a note
   (each required: ValidationError, 400, naming the field), who and when; a stale ``version`` is refused
-  (StaleVersion, 409);
+  (StaleVersion, 409). It is signed electronically with the reviewer's ``password`` (meaning
+  ``reviewed_effectiveness``; missing: 400, wrong: 401 ``signature_refused``, both naming ``password``:
+  :mod:`capa.capas.signatures`);
 - "not effective" files a follow-up CAPA in the same unit of work, through the filing service (numbering,
   history, the recurrence check): the same defect type, line, style (or category), batch, linked parameters,
   source and severity; titled "Follow-up of NC-…: <title>"; its description names the review's note; linked
@@ -38,12 +40,12 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
-from capa.capas import filing
+from capa.capas import filing, signatures
 from capa.capas.commands import EffectivenessReview, FileNC
 from capa.capas.errors import AlreadyReviewed
 from capa.capas.history import Journal, changing
 from capa.capas.lookup import invalid
-from capa.capas.models import EffectivenessVerdict, NonConformance
+from capa.capas.models import EffectivenessVerdict, NonConformance, SignatureMeaning
 from capa.capas.states import State, Step
 from capa.common.clock import plant_time, plant_zone
 from capa.common.commands import parse
@@ -140,14 +142,18 @@ def _failing_results(nc: NonConformance) -> list[LabResult]:
 
 def review_effectiveness(nc: NonConformance, command: EffectivenessReview, actor: User) -> NonConformance:
     """Record the effectiveness review of the closed CAPA ``nc``; "not effective" files its follow-up CAPA in
-    the same unit of work (see the module's rules). Raises PermissionDenied, InvalidState, StaleVersion,
-    AlreadyReviewed, and ValidationError naming ``verdict`` when the follow-up cannot be filed."""
+    the same unit of work (see the module's rules); the review is signed electronically with the reviewer's
+    ``password`` (meaning ``reviewed_effectiveness``: :mod:`capa.capas.signatures`). Raises PermissionDenied,
+    InvalidState, StaleVersion, AlreadyReviewed, then ValidationError (missing) or SignatureRefused (wrong) naming
+    ``password``, and ValidationError naming ``verdict`` when the follow-up cannot be filed; nothing is stored
+    when any is raised."""
     with changing(nc, actor, Step.REVIEW_EFFECTIVENESS, version=command.version) as journal:
         if nc.effectiveness_verdict is not None:
             raise AlreadyReviewed(
                 str(_l("The effectiveness of %(number)s was reviewed already.", number=nc.number)),
                 fields={"verdict": str(_l("Reviewed already: %(verdict)s.", verdict=nc.effectiveness_verdict))},
             )
+        signatures.sign(nc, actor, command.password, SignatureMeaning.REVIEWED_EFFECTIVENESS)
         nc.effectiveness_verdict = command.verdict.value
         nc.effectiveness_recurred = command.recurred
         nc.effectiveness_review = command.note

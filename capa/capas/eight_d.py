@@ -3,8 +3,9 @@
 - :func:`eight_d` reads the NC by its number (case-insensitive, as :func:`capa.capas.lookup.get_nc`; an unknown
   number raises NotFound) with everything its report shows: photos, holds and their dispositions with the
   results they rest on, every root-cause round with its submitter and reviewer, the actions with their evidence
-  files, the retests, the evidence of the closing and of the effectiveness review, the follow-ups. It takes a
-  fixed number of queries however many rounds, actions, holds or files the NC has (never a query per row).
+  files, the retests, the evidence of the closing and of the effectiveness review, the follow-ups, the electronic
+  signatures (:mod:`capa.capas.signatures`). It takes a fixed number of queries however many rounds, actions,
+  holds, files or signatures the NC has (never a query per row).
 - The team (D1) is every person who took part, in the order of the 8D steps they first took part in, each with
   what they did: filed the NC, contained it (wrote the containment or put goods on hold), submitted a root
   cause, reviewed one, owns or finished an action, decided a disposition or re-inspected a rework, recorded a
@@ -135,6 +136,7 @@ def _report_query():
         ),
         selectinload(NonConformance.attachments).joinedload(Attachment.uploaded_by),
         selectinload(NonConformance.events).joinedload(Event.actor),
+        selectinload(NonConformance.signatures),
     )
 
 

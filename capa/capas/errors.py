@@ -1,6 +1,6 @@
 """The refusals of the CAPA workflow, with the error codes outside clients rely on."""
 
-from capa.common.errors import Conflict
+from capa.common.errors import Conflict, DomainError, PermissionDenied
 
 
 class InvalidState(Conflict):
@@ -36,3 +36,18 @@ class AlreadyReviewed(Conflict):
     """The closed CAPA's effectiveness was reviewed already (409 already_reviewed): a review is recorded once."""
 
     code = "already_reviewed"
+
+
+class SignatureRefused(DomainError):
+    """An electronic signature whose password is not the signer's (401 signature_refused, naming ``password``):
+    the step it signs is refused whole. Not "not logged in": the person is, the signature is what is refused."""
+
+    status = 401
+    code = "signature_refused"
+
+
+class SamePerson(PermissionDenied):
+    """The root cause under review was submitted by the quality manager approving it, while
+    CAPA_SEPARATE_ROOT_CAUSE_APPROVER asks for another one (403 same_person)."""
+
+    code = "same_person"

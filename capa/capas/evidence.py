@@ -10,8 +10,10 @@ The rules:
     ``[Content_Types].xml`` is inflated, bounded by its declared size. An archive with more than
     MAX_XLSX_ENTRIES entries, or entries with the same name, or whose entries declare more than
     MAX_XLSX_UNPACKED bytes in all, or more than MAX_XLSX_RATIO times its own size (a zip bomb), is refused;
-  - a photo is what :func:`capa.capas.photos.check_photo` accepts: JPEG and PNG as sent, HEIC/HEIF converted
-    to JPEG;
+  - a photo is what :func:`capa.capas.photos.check_photo` accepts, stored as it writes it anew
+    (:mod:`capa.common.images`): upright, with nothing but its pixels (no EXIF, GPS, XMP or comment, nothing
+    appended after the image), a JPEG as a JPEG, a PNG as a PNG, a HEIC/HEIF as a JPEG; one with too many pixels,
+    cut short or damaged is refused;
   - anything else is refused as "not a PDF, XLSX or photo";
 - each file is at most CAPA_EVIDENCE_MAX_BYTES as received; an action takes at most MAX_FILES files, and so
   does the closing;
@@ -48,7 +50,7 @@ from capa.capas.models import Action, ActionStatus, Attachment, AttachmentPurpos
 from capa.capas.photos import PHOTO_SIGNATURES, Upload, check_photo, is_heif
 from capa.capas.states import Step
 from capa.common import files as storage
-from capa.common import pending
+from capa.common import images, pending
 from capa.common.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from capa.extensions import db
 
@@ -224,7 +226,8 @@ def attach(
     the unit of work of the step whose ``journal`` this is: each file is saved in the app's storage (removed
     again if the step rolls back), recorded as an Attachment and written to the NC's history.
 
-    Raises ValidationError naming ``files[i]`` and ``files`` (see :func:`check_evidence`).
+    Raises ValidationError naming ``files[i]`` and ``files`` (see :func:`check_evidence`), and StorageRefused (503)
+    naming ``files`` when the storage refuses a file (the step then stores none).
     """
     purpose = AttachmentPurpose(purpose)
     checked = check_evidence(uploads, already=len(attached_to(nc, purpose, action)))
@@ -233,7 +236,7 @@ def attach(
         attachment = Attachment(
             purpose=purpose.value,
             action=action,
-            key=storage.save(file.data, file.extension),
+            key=storage.save(file.data, file.extension, field="files"),
             original_name=display_name(file.filename),
             content_type=file.content_type,
             size=len(file.data),
@@ -368,7 +371,8 @@ class KeptFile:
 
 def keep(uploads: Sequence[Upload], owner: User, *, room: int = MAX_FILES) -> list[KeptFile]:
     """Keep, for ``owner``, each upload that is itself valid evidence (as it will be stored), at most ``room``
-    of them; one that is not is left out, since the refusal names it."""
+    of them; one that is not is left out, since the refusal names it. A disk that refuses to keep a file ends the
+    keeping there: the refused form comes back without the files not kept, never as an error."""
     kept = []
     for upload in uploads:
         if len(kept) >= room:
@@ -378,7 +382,10 @@ def keep(uploads: Sequence[Upload], owner: User, *, room: int = MAX_FILES) -> li
         except ValidationError:
             continue
         name = display_name(file.filename)
-        kept.append(KeptFile(pending.keep(PENDING_KIND, owner.id, file.data, name), name))
+        try:
+            kept.append(KeptFile(pending.keep(PENDING_KIND, owner.id, file.data, name), name))
+        except storage.StorageRefused:
+            break
     return kept
 
 
@@ -417,8 +424,18 @@ def load_kept(tokens: Iterable[str], owner: User) -> list[Upload]:
             raise invalid(
                 {"files": str(_l("A file kept from before is gone (files are kept for a day); choose it again."))}
             )
-        found.append(Upload(*kept))
+        found.append(_as_kept(*kept))
     return found
+
+
+def _as_kept(name: str, data: bytes) -> Upload:
+    """A kept file as it is judged again: a photo was written anew when it was kept (:func:`check_file`), and
+    is taken as it is, since each new JPEG encoding loses a little more of the picture; any other file is
+    judged again."""
+    kind = images.kind_of(data)
+    if kind is not None and not images.is_heif(data):
+        return CheckedFile(name, data, *kind)
+    return Upload(name, data)
 
 
 def discard_kept(tokens: Iterable[str], owner: User) -> None:

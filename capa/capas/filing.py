@@ -110,11 +110,15 @@ def file_nc(command: FileNC, actor: User, *, also: Also | None = None) -> NonCon
     ``also``, when given, is called with the new NC and its journal inside the filing's unit of work, after
     the NC is numbered: what it adds (a link, holds) is stored with the NC, and what it raises files nothing.
 
+    The NC and its photos are stored in one unit of work: a photo that cannot be stored (the disk full) files
+    nothing, so that the same filing may be sent again whole.
+
     Raises ValidationError naming each bad field (an unknown defect type, line, style, batch or parameter;
-    a batch of another style), and PermissionDenied when someone other than a quality manager or an
-    administrator back-dates it with ``reported_at``.
+    a batch of another style), PermissionDenied when someone other than a quality manager or an
+    administrator back-dates it with ``reported_at``, and StorageRefused (503) naming ``photos``.
     """
-    return _with_photos(_record(command, actor, also=also), command, actor)
+    with unit_of_work():
+        return _with_photos(_record(command, actor, also=also, own_unit=False), command, actor)
 
 
 def file_nc_within(command: FileNC, actor: User, *, also: Also | None = None) -> NonConformance:
@@ -266,13 +270,15 @@ def file_nc_once(command: FileNC, actor: User, idempotency_key: str | None) -> F
     if earlier is not None:
         return _resent(earlier, fingerprint)
     try:
-        nc = _record(command, actor, key, fingerprint)
+        # The NC with its photos, or nothing: a key never files an NC without the photos sent with it.
+        with unit_of_work():
+            nc = _with_photos(_record(command, actor, key, fingerprint, own_unit=False), command, actor)
     except Conflict:
         earlier = filed_with(actor, key)
         if earlier is None:
             raise  # another uniqueness race, not this key's
         return _resent(earlier, fingerprint)
-    return Filed(_with_photos(nc, command, actor))
+    return Filed(nc)
 
 
 def filed_with(actor: User, key: str) -> NonConformance | None:

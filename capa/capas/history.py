@@ -30,12 +30,19 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from capa.accounts.models import User
+from capa.audit import chain
 from capa.capas import policy
 from capa.capas.errors import StaleVersion
-from capa.capas.models import Action, Event, NonConformance
+from capa.capas.models import Action, Event, NonConformance, Signature
 from capa.capas.states import State, Step
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
+
+
+def tampering(nc: NonConformance) -> chain.Break | None:
+    """The first entry of the NC's history or signatures that is not as the app wrote it (changed, deleted or
+    reordered outside the app), or None when both chains verify (see :mod:`capa.audit.chain`)."""
+    return chain.verify_chain(Event, [nc.id]) or chain.verify_chain(Signature, [nc.id])
 
 
 def entry_text(value: Any) -> str:

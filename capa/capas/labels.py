@@ -3,7 +3,15 @@ shown to a reader (pages, exports, mails), translated when read. The codes stay 
 
 from flask_babel import lazy_gettext as _l
 
-from capa.capas.models import ActionKind, DispositionKind, EffectivenessVerdict, FishboneCategory, Severity, Source
+from capa.capas.models import (
+    ActionKind,
+    DispositionKind,
+    EffectivenessVerdict,
+    FishboneCategory,
+    Severity,
+    SignatureMeaning,
+    Source,
+)
 from capa.capas.states import State
 
 SOURCE_LABELS = {
@@ -51,6 +59,18 @@ DISPOSITION_LABELS = {
 EFFECTIVENESS_VERDICT_LABELS = {
     EffectivenessVerdict.EFFECTIVE: _l("Effective"),
     EffectivenessVerdict.NOT_EFFECTIVE: _l("Not effective"),
+}
+#: What an electronic signature means, shown with the signer's name and the time (capa.capas.signatures).
+SIGNATURE_MEANING_LABELS = {
+    SignatureMeaning.APPROVED_ROOT_CAUSE: _l("approved root cause"),
+    SignatureMeaning.RETURNED_ROOT_CAUSE: _l("returned root cause"),
+    SignatureMeaning.RELEASED_BATCH: _l("released batch"),
+    SignatureMeaning.REWORKED_BATCH: _l("sent batch to rework"),
+    SignatureMeaning.SCRAPPED_BATCH: _l("scrapped batch"),
+    SignatureMeaning.RETURNED_TO_SUPPLIER: _l("returned to supplier"),
+    SignatureMeaning.USED_AS_IS: _l("used as is under concession"),
+    SignatureMeaning.CLOSED_CAPA: _l("closed CAPA"),
+    SignatureMeaning.REVIEWED_EFFECTIVENESS: _l("reviewed effectiveness"),
 }
 #: What each kind of history entry says happened (``state`` and ``field`` entries are written out apart).
 EVENT_LABELS = {

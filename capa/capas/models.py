@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from capa.accounts.models import User
+from capa.audit.models import Chained
 from capa.capas.states import State
 from capa.common.clock import plant_today
 from capa.common.types import UTCDateTime, one_of, utcnow
@@ -238,6 +239,7 @@ class NonConformance(db.Model):
     actions: Mapped[list["Action"]] = relationship(back_populates="nc", order_by="Action.id")
     photos: Mapped[list["Photo"]] = relationship(back_populates="nc", order_by="Photo.id")
     events: Mapped[list["Event"]] = relationship(back_populates="nc", order_by="Event.id")
+    signatures: Mapped[list["Signature"]] = relationship(back_populates="nc", order_by="Signature.id")
     attachments: Mapped[list["Attachment"]] = relationship(back_populates="nc", order_by="Attachment.id")
     effectiveness_reviewed_by: Mapped[User | None] = relationship(foreign_keys=[effectiveness_reviewed_by_id])
     follow_up_of: Mapped["NonConformance | None"] = relationship(
@@ -457,10 +459,51 @@ class Attachment(db.Model):
     uploaded_by: Mapped[User] = relationship()
 
 
-class Event(db.Model):
-    """One entry of an NC's history: who, when, what, old and new. Appended, never edited or deleted."""
+class SignatureMeaning(StrEnum):
+    """What a signer's signature means (21 CFR Part 11 §11.50: the meaning is shown with the name and time)."""
+
+    APPROVED_ROOT_CAUSE = "approved_root_cause"
+    RETURNED_ROOT_CAUSE = "returned_root_cause"
+    RELEASED_BATCH = "released_batch"
+    REWORKED_BATCH = "reworked_batch"
+    SCRAPPED_BATCH = "scrapped_batch"
+    RETURNED_TO_SUPPLIER = "returned_to_supplier"
+    USED_AS_IS = "used_as_is"
+    CLOSED_CAPA = "closed_capa"
+    REVIEWED_EFFECTIVENESS = "reviewed_effectiveness"
+
+
+class Signature(Chained, db.Model):
+    """An electronic signature on a step of an NC: the signer (and the full name as it stood when signing), the
+    time and the meaning, given by re-entering the password. Kept, never edited; chained by NC."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (one_of("meaning", SignatureMeaning),)
+    __chain_by__ = ("nc_id",)
+    __chain_fields__ = ("nc_id", "signer_id", "signer_name", "meaning", "signed_at", "disposition_id")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The signer's full name when signing (the account's name may change later; the signature does not).
+    signer_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(32))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The disposition signed, for a signature on a disposition.
+    disposition_id: Mapped[int | None] = mapped_column(ForeignKey("dispositions.id"))
+
+    nc: Mapped[NonConformance] = relationship(back_populates="signatures")
+    signer: Mapped[User] = relationship()
+    disposition: Mapped[Disposition | None] = relationship()
+
+
+class Event(Chained, db.Model):
+    """One entry of an NC's history: who, when, what, old and new. Appended, never edited or deleted; chained
+    by NC (:mod:`capa.audit.chain`)."""
 
     __tablename__ = "nc_events"
+    __chain_by__ = ("nc_id",)
+    __chain_fields__ = ("nc_id", "at", "actor_id", "kind", "field", "old", "new", "note", "version")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)

@@ -15,6 +15,7 @@ A pending photo is two files, the photo (``<token>.jpg`` or ``<token>.png``) and
 (``<token>.json``), and no database row: nothing an auditor needs, and nothing to migrate.
 """
 
+import contextlib
 import json
 import re
 import secrets
@@ -56,7 +57,8 @@ class PendingPhoto:
 def keep(uploads: list[Upload], owner: User, *, room: int = MAX_PHOTOS) -> list[PendingPhoto]:
     """Keep, for ``owner``, each upload that is itself a valid photo (see :func:`capa.capas.photos.check_photo`),
     at most ``room`` of them; an upload that is not a photo is left out, since the refusal already names it.
-    Expired pending photos of every user are removed on the way."""
+    Expired pending photos of every user are removed on the way. A disk that refuses to keep a photo (full, not
+    writable) ends the keeping there: the refused form comes back without the photos not kept, never as an error."""
     expire()
     folder = _folder_of(owner)
     kept: list[PendingPhoto] = []
@@ -67,12 +69,18 @@ def keep(uploads: list[Upload], owner: User, *, room: int = MAX_PHOTOS) -> list[
             photo = check_photo(upload, photo_limit_bytes())
         except DomainError:
             continue
-        folder.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(24)
         path = folder / f"{token}{photo.extension}"
-        path.write_bytes(photo.data)
-        # Written last: a photo without its name is not found, so a half-kept photo is never offered.
-        (folder / f"{token}.json").write_text(json.dumps({"name": safe_name(photo.filename)}), encoding="utf-8")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(photo.data)
+            # Written last: a photo without its name is not found, so a half-kept photo is never offered.
+            (folder / f"{token}.json").write_text(json.dumps({"name": safe_name(photo.filename)}), encoding="utf-8")
+        except OSError:
+            current_app.logger.warning("Could not keep a photo of a refused filing", exc_info=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            break
         kept.append(PendingPhoto(token, safe_name(photo.filename), path, photo.content_type))
     return kept
 

@@ -1,9 +1,12 @@
 """Photos of a defect, stored in the upload folder under names the app chooses.
 
 A photo is a JPEG, a PNG or a HEIC/HEIF (what iPhones take), judged by its content, never its name: JPEG and PNG
-by their first bytes, HEIF by its leading ISO BMFF ``ftyp`` box naming a HEIF brand (``heic``, ``mif1``, …). A
-HEIC is decoded (pillow-heif) and stored as a JPEG (``.jpg``, ``image/jpeg``) with its rotation applied, since
-most browsers cannot show HEIC; the device's file name (``IMG_0042.HEIC``) is kept for display only. Each photo
+by their first bytes, HEIF by its leading ISO BMFF ``ftyp`` box naming a HEIF brand (``heic``, ``mif1``, …). No
+photo is stored as it came: each is decoded and written anew (:func:`capa.common.images.rewrite`), upright, with
+nothing but its pixels (no EXIF with the GPS position, no XMP, no comments, nothing appended after the image), a
+JPEG as a JPEG, a PNG as a PNG and a HEIC as a JPEG (``.jpg``, ``image/jpeg``), since most browsers cannot show
+HEIC; the device's file name (``IMG_0042.HEIC``) is kept for display only. A photo of more than
+``images.MAX_PIXELS`` pixels, or one that cannot be decoded whole (cut short, damaged), is refused. Each photo
 is at most CAPA_PHOTO_MAX_BYTES as received, and an NC has at most MAX_PHOTOS. Files are removed again when
 saving the record fails, so no half-written photo remains.
 
@@ -11,12 +14,11 @@ The filing form keeps the valid photos of a refused filing as pending photos (``
 nobody has to choose them again.
 """
 
-import io
+import contextlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import pillow_heif
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -28,18 +30,12 @@ from capa.capas.models import (
     Photo,
 )
 from capa.capas.states import Step
+from capa.common import files, images
 from capa.common.errors import NotFound
+from capa.common.images import JPEG, PNG, is_heif  # noqa: F401 - evidence and pending photos read them here
 
-JPEG = ("image/jpeg", ".jpg")
-PNG = ("image/png", ".png")
-PHOTO_SIGNATURES = {b"\xff\xd8\xff": JPEG, b"\x89PNG\r\n\x1a\n": PNG}
-#: Brands of the ``ftyp`` box that mark a HEIF image file or image sequence (ISO/IEC 23008-12).
-HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"})
+PHOTO_SIGNATURES = images.SIGNATURES
 MAX_PHOTOS = 6
-#: A HEIC larger than this is refused before decoding: phones take 12 to 48 megapixels, and a forged header
-#: could otherwise ask for gigabytes of memory.
-MAX_HEIF_PIXELS = 100_000_000
-JPEG_QUALITY = 90
 
 
 @dataclass(frozen=True)
@@ -59,23 +55,33 @@ class CheckedPhoto(Upload):
 
 
 def check_photo(upload: Upload, max_bytes: int) -> CheckedPhoto:
-    """The upload as it will be stored, judged by its content: a JPEG or PNG as it came, a HEIC/HEIF decoded and
-    converted to JPEG.
+    """The upload as it will be stored, judged by its content and written anew (see the module's rules): a JPEG
+    or PNG in its own format, a HEIC/HEIF as a JPEG; upright, with nothing but its pixels.
 
-    Raises ValidationError naming ``photos``: larger than ``max_bytes`` as received, not a JPEG, PNG or HEIC, or a
-    HEIC that cannot be decoded.
+    Raises ValidationError naming ``photos``: larger than ``max_bytes`` as received, not a JPEG, PNG or HEIC, more
+    than ``images.MAX_PIXELS`` pixels, or an image that cannot be decoded whole (cut short, damaged).
     """
     if isinstance(upload, CheckedPhoto):
-        return upload  # judged already (as the filing was parsed, or kept from a refused form): never converted twice
+        return upload  # judged already (as the filing was parsed, or kept from a refused form): never written twice
     shown = _shown(upload)
     if len(upload.data) > max_bytes:
         raise invalid({"photos": str(_l("%(name)s is larger than %(size)s.", name=shown, size=_size(max_bytes)))})
-    kind = next((kind for signature, kind in PHOTO_SIGNATURES.items() if upload.data.startswith(signature)), None)
-    if kind is not None:
-        return CheckedPhoto(upload.filename, upload.data, *kind)
-    if is_heif(upload.data):
-        return CheckedPhoto(upload.filename, _heif_as_jpeg(upload), *JPEG)
-    raise invalid({"photos": str(_l("%(name)s is not a JPEG, PNG or HEIC photo.", name=shown))})
+    try:
+        image = images.rewrite(upload.data)
+    except images.NotAnImage:
+        message = _l("%(name)s is not a JPEG, PNG or HEIC photo.", name=shown)
+    except images.TooManyPixels:
+        limit = images.MAX_PIXELS // 10**6
+        message = _l("%(name)s has too many pixels: at most %(n)d megapixels.", name=shown, n=limit)
+    except images.Unreadable as error:
+        message = (
+            _l("%(name)s is a HEIC photo that cannot be read.", name=shown)
+            if error.heif
+            else _l("%(name)s cannot be read as a photo: it is cut short or damaged.", name=shown)
+        )
+    else:
+        return CheckedPhoto(upload.filename, image.data, image.content_type, image.extension)
+    raise invalid({"photos": str(message)})
 
 
 def check_photos(uploads: list[Upload], already: int, max_bytes: int) -> list[CheckedPhoto]:
@@ -86,43 +92,6 @@ def check_photos(uploads: list[Upload], already: int, max_bytes: int) -> list[Ch
     if already + len(uploads) > MAX_PHOTOS:
         raise invalid({"photos": str(_l("At most %(n)d photos per non-conformance.", n=MAX_PHOTOS))})
     return [check_photo(upload, max_bytes) for upload in uploads]
-
-
-def is_heif(data: bytes) -> bool:
-    """Whether ``data`` starts with an ISO BMFF ``ftyp`` box whose major or one of whose compatible brands is a
-    HEIF brand. The box is: a 4-byte size, ``ftyp``, the major brand, a 4-byte minor version, then the
-    compatible brands, 4 bytes each, up to the box's size."""
-    if len(data) < 16 or data[4:8] != b"ftyp":
-        return False
-    end = min(max(int.from_bytes(data[:4], "big"), 16), len(data))
-    brands = [data[8:12], *(data[at : at + 4] for at in range(16, end - 3, 4))]
-    return any(brand in HEIF_BRANDS for brand in brands)
-
-
-def _heif_as_jpeg(upload: Upload) -> bytes:
-    """The HEIF image as a JPEG, turned as the device showed it. libheif applies the file's rotation and mirror
-    (``irot``, ``imir``) while decoding and pillow-heif resets the EXIF orientation to 1, so the decoded pixels
-    are already upright. Metadata is not copied (a phone's EXIF carries where the photo was taken), except the
-    colour profile, without which colours would shift.
-
-    Raises ValidationError naming ``photos`` when the file cannot be decoded or is too large to decode.
-    """
-    cannot_read = invalid({"photos": str(_l("%(name)s is a HEIC photo that cannot be read.", name=_shown(upload)))})
-    output = io.BytesIO()
-    try:
-        heif = pillow_heif.open_heif(io.BytesIO(upload.data))  # reads the header only; decoding comes later
-        width, height = heif.size
-        if width * height <= MAX_HEIF_PIXELS:
-            image = heif.to_pillow()
-            icc_profile = image.info.get("icc_profile") or None
-            image.convert("RGB").save(output, "JPEG", quality=JPEG_QUALITY, icc_profile=icc_profile)
-    # A HEIC is untrusted input to a C decoder that signals damage with many kinds of exception (ValueError,
-    # EOFError, SyntaxError, RuntimeError, OSError): every one of them means "this file cannot be read".
-    except Exception as error:
-        raise cannot_read from error
-    if not output.getbuffer().nbytes:
-        raise cannot_read  # too many pixels to decode safely
-    return output.getvalue()
 
 
 def _shown(upload: Upload) -> str:
@@ -137,12 +106,12 @@ def photo_limit_bytes() -> int:
 def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[Photo]:
     """Store photos of the defect in the upload folder under names the app chooses (never the device's), a HEIC
     as a JPEG; the files are removed again if saving fails. Raises ValidationError naming ``photos`` (see
-    :func:`check_photos`)."""
+    :func:`check_photos`), and StorageRefused (503) naming ``photos`` when the disk refuses a photo (full, not
+    writable), storing none of them."""
     if not uploads:
         raise invalid({"photos": str(_l("Choose at least one photo."))})
     photos_to_store = check_photos(uploads, len(nc.photos), photo_limit_bytes())
     folder = Path(current_app.config["UPLOAD_FOLDER"])
-    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     photos: list[Photo] = []
     try:
@@ -150,8 +119,12 @@ def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[P
             for checked in photos_to_store:
                 stored = uuid.uuid4().hex + checked.extension
                 path = folder / stored
-                path.write_bytes(checked.data)
-                written.append(path)
+                written.append(path)  # before writing: a photo cut short by a full disk is removed too
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(checked.data)
+                except OSError as error:
+                    raise files.refused("photos", error) from error
                 photo = Photo(
                     stored_name=stored,
                     original_name=safe_name(checked.filename),
@@ -164,7 +137,8 @@ def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[P
                 journal.record("photo", new=photo.original_name)
     except BaseException:
         for path in written:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder the disk refused to write holds nothing to remove
+                path.unlink(missing_ok=True)
         raise
     return photos
 

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from capa.accounts import service as accounts
 from capa.accounts.models import User
-from capa.capas import dispositions, effectiveness, evidence, policy
+from capa.capas import dispositions, effectiveness, evidence, policy, signatures
 from capa.capas.commands import (
     Cancel,
     Close,
@@ -48,6 +48,7 @@ from capa.capas.models import (
     Hold,
     NonConformance,
     RootCauseAnalysis,
+    SignatureMeaning,
 )
 from capa.capas.states import State, Step
 from capa.common.clock import plant_today
@@ -135,11 +136,21 @@ def submit_root_cause(nc: NonConformance, command: RootCause, actor: User) -> Ro
 
 
 def review(nc: NonConformance, command: Review, actor: User) -> RootCauseAnalysis:
-    """Approve the submitted root cause (→ action) or return it with a required ``comment`` (→ investigation)."""
+    """Approve the submitted root cause (→ action) or return it with a required ``comment`` (→ investigation),
+    signed electronically with the reviewer's ``password`` (meaning ``approved_root_cause`` or
+    ``returned_root_cause``: :mod:`capa.capas.signatures`).
+
+    Raises ValidationError naming ``comment`` first; PermissionDenied, InvalidState or StaleVersion; SamePerson
+    (403 ``same_person``) when CAPA_SEPARATE_ROOT_CAUSE_APPROVER is on and the reviewer submitted the round they
+    approve; then ValidationError (missing) or SignatureRefused (wrong) naming ``password``. Nothing is written
+    when any is raised.
+    """
     if command.decision == "return" and not command.comment:
         raise invalid({"comment": str(_l("Say what is missing: a returned analysis needs a comment."))})
     analysis = nc.analyses[-1] if nc.analyses else None
     with changing(nc, actor, Step.REVIEW, version=command.version) as journal:
+        signatures.check_approver(analysis, actor, command.decision)
+        signatures.sign(nc, actor, command.password, signatures.review_meaning(command.decision))
         analysis.decision = command.decision
         analysis.review_comment = command.comment or ""
         analysis.reviewed_by = actor
@@ -279,10 +290,12 @@ def record_test(nc: NonConformance, command: Retest, actor: User) -> LabResult:
 
 
 def close(nc: NonConformance, command: Close, actor: User) -> NonConformance:
-    """Close the CAPA with its ``effectiveness`` note; its effectiveness review falls due on ``review_on`` or by
-    :func:`capa.capas.effectiveness.review_date`. Its evidence ``files`` are stored with it
+    """Close the CAPA with its ``effectiveness`` note, signed electronically with the quality manager's
+    ``password`` (meaning ``closed_capa``: :mod:`capa.capas.signatures`); its effectiveness review falls due on
+    ``review_on`` or by :func:`capa.capas.effectiveness.review_date`. Its evidence ``files`` are stored with it
     (:mod:`capa.capas.evidence`); ``attachments`` names closing evidence added before. Raises GatesUnmet
-    naming each unmet gate, then ValidationError naming ``attachments[i]``, ``files`` and ``files[i]``."""
+    naming each unmet gate, then ValidationError naming ``attachments[i]``, ``files`` and ``files[i]``, then
+    ValidationError (missing) or SignatureRefused (wrong) naming ``password``."""
     authorize(nc, actor, Step.CLOSE, version=command.version)
     unmet = unmet_gates(nc, command.effectiveness)
     if unmet:
@@ -301,6 +314,7 @@ def close(nc: NonConformance, command: Close, actor: User) -> NonConformance:
     if errors:
         raise invalid(errors)
     with changing(nc, actor, Step.CLOSE, version=command.version) as journal:
+        signatures.sign(nc, actor, command.password, SignatureMeaning.CLOSED_CAPA)
         journal.set("effectiveness", command.effectiveness)
         evidence.attach(nc, files, AttachmentPurpose.CLOSING, actor, journal=journal)
         nc.closed_at = utcnow()

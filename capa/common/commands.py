@@ -41,8 +41,9 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def given(self) -> dict[str, Any]:
-        """The fields the caller actually sent, for a change that touches only those."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        """The fields the caller actually sent, for a change that touches only those (in the order the command
+        declares them, so that what is done with them is done in the same order every time)."""
+        return {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
 
     @classmethod
     def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:

@@ -14,8 +14,16 @@ stored and no record names a file that is gone:
 
 The files lie in a local folder, ``<UPLOAD_FOLDER>/files``. Another backend (S3, say) can be put behind the same
 functions: an object with ``save``, ``read`` and ``delete`` set as ``app.extensions["capa.files"]``.
+
+A storage that refuses a file (a full disk, a folder the app may not write to, a lost mount: any OSError of the
+backend's ``save``) refuses the step that stores it with :class:`StorageRefused`, 503, naming the field the file
+came in (``photos``, ``files``, ``pdf``): the step's unit of work rolls back, so nothing of it is written, and the
+same request may be sent again unchanged once the storage takes files again. 503 rather than 400: nothing in the
+request is wrong, and a client keeps what it sent and retries (the phone's outbox does, for any 5xx).
 """
 
+import contextlib
+import errno
 import os
 import re
 import uuid
@@ -27,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from capa.common.errors import NotFound
+from capa.common.errors import DomainError, NotFound
 from capa.extensions import db
 
 #: What a key looks like: 32 hexadecimal digits and an optional short suffix (``.pdf``).
@@ -36,6 +44,33 @@ SUFFIX = re.compile(r"(\.[a-z0-9]{1,8})?")
 #: Where the session keeps the keys of files saved, and of files to delete, in its open transaction.
 _SAVED = "capa.files.saved"
 _DOOMED = "capa.files.doomed"
+#: The errors of a disk with no room left for the file.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class StorageRefused(DomainError):
+    """The storage refused to keep a file: the step is refused whole (503, ``storage_unavailable``), its field named;
+    the request was right and may be sent again as it is."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
+def refused(field: str, error: OSError) -> StorageRefused:
+    """The refusal of a step whose file, sent in ``field``, the storage refused with ``error`` (logged for the
+    administrator, with the path and reason the person sending it is not told)."""
+    current_app.logger.error("The file storage refused a file sent in %s: %s", field, error)
+    if error.errno in _FULL:
+        message = _l(
+            "The server's disk is full, so the file could not be stored; nothing was saved. Send it again later, "
+            "or tell your administrator."
+        )
+    else:
+        message = _l(
+            "The server could not store the file (its storage refused it); nothing was saved. Send it again "
+            "later, or tell your administrator."
+        )
+    return StorageRefused(str(message), fields={field: str(message)})
 
 
 class Backend(Protocol):
@@ -55,13 +90,16 @@ class LocalFolder:
         self.folder = folder
 
     def save(self, key: str, data: bytes) -> None:
+        """Raises OSError when the folder cannot be made or written to (nothing is left of the file then)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = self.folder / f".{key}.{uuid.uuid4().hex}.part"
         try:
             partial.write_bytes(data)
             os.replace(partial, self.folder / key)
         finally:
-            partial.unlink(missing_ok=True)
+            # A folder that cannot be written to holds no partial file either.
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
     def read(self, key: str) -> bytes:
         return (self.folder / key).read_bytes()
@@ -78,10 +116,11 @@ def backend() -> Backend:
     return LocalFolder(Path(current_app.config["UPLOAD_FOLDER"]) / "files")
 
 
-def save(data: bytes, suffix: str = "") -> str:
+def save(data: bytes, suffix: str = "", *, field: str = "file") -> str:
     """Store ``data`` under a new key ending in ``suffix`` (``.pdf``) and answer the key.
 
-    Saved during the session's transaction, the file is deleted again if that transaction rolls back."""
+    Saved during the session's transaction, the file is deleted again if that transaction rolls back. Raises
+    StorageRefused (503) naming ``field``, the field the file was sent in, when the storage refuses it (OSError)."""
     suffix = suffix.lower()
     if not SUFFIX.fullmatch(suffix):
         raise ValueError(f"Not a file suffix: {suffix!r}")
@@ -89,7 +128,10 @@ def save(data: bytes, suffix: str = "") -> str:
     session = db.session()  # the Session itself, not its scoped proxy
     if not session.in_transaction():
         session.begin()  # so that the rollback of a block that ran no SQL yet still removes the file
-    backend().save(key, data)
+    try:
+        backend().save(key, data)
+    except OSError as error:
+        raise refused(field, error) from error
     session.info.setdefault(_SAVED, []).append(key)
     return key
 

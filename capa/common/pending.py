@@ -16,6 +16,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from capa.common import files
+
 #: How long a kept upload waits.
 LIFETIME = timedelta(days=1)
 #: What ``secrets.token_urlsafe(24)`` gives: nothing else is ever used as a file name.
@@ -24,13 +26,19 @@ KIND = re.compile(r"[a-z][a-z-]{0,30}")
 
 
 def keep(kind: str, owner_id: int, data: bytes, filename: str) -> str:
-    """Keep ``data`` (sent as ``filename``) for ``owner_id``; its token."""
+    """Keep ``data`` (sent as ``filename``) for ``owner_id``; its token. Raises StorageRefused (503) naming
+    ``file`` when the disk refuses it (full, not writable); nothing of it is kept then."""
     _expire(kind)
     folder = _folder(kind, owner_id)
-    folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    (folder / f"{token}.data").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({"name": filename[:200]}), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{token}.data").write_bytes(data)
+        (folder / f"{token}.json").write_text(json.dumps({"name": filename[:200]}), encoding="utf-8")
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            (folder / f"{token}.data").unlink(missing_ok=True)
+        raise files.refused("file", error) from error
     return token
 
 

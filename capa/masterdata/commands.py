@@ -39,9 +39,13 @@ class NewSupplier(Command):
 
 
 class SupplierChanges(Command):
+    """A supplier's changes; a change of its approval needs a ``reason``, kept in its history."""
+
     code: Code() = None
     name: Name = None
     approval: Choice(SupplierApproval) = None
+    #: Why, for a change of the approval (whether its material may be used).
+    reason: Text(1000, required=False) = None
 
 
 Markets = Items(Choice(Market), max_items=3, null_is_empty=False)

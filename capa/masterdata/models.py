@@ -5,6 +5,7 @@ from sqlalchemy import JSON, Boolean, Column, ForeignKey, String, Table, Text, f
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
+from capa.audit.models import Chained
 from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
 
@@ -155,10 +156,13 @@ class Style(db.Model):
     )
 
 
-class StyleChange(db.Model):
-    """One change of a style field that decides its safety judgements: who, when, old and new, and why."""
+class StyleChange(Chained, db.Model):
+    """One change of a style field: who, when, old and new, and why (required where it decides its safety
+    judgements). Chained by style."""
 
     __tablename__ = "style_changes"
+    __chain_by__ = ("style_id",)
+    __chain_fields__ = ("style_id", "field", "old", "new", "reason", "changed_by_id", "changed_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), index=True)

@@ -2,7 +2,9 @@
 
 Codes and numbers are compared upper-cased (``l1`` and ``L1`` are one line). Every function that changes data
 takes a typed command (:mod:`capa.masterdata.commands`) and is one unit of work: it stores everything or, on
-any error, nothing.
+any error, nothing. Each creation and each change is recorded in the same unit of work with who made it (the
+``actor``; None for the system and the command line): lines, suppliers, batches and lots in their history
+(:mod:`capa.audit.records`), styles as StyleChange entries. A supplier's approval changes only with a reason.
 """
 
 from typing import Any, TypeVar
@@ -11,6 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from capa.accounts.models import User
+from capa.audit import records
 from capa.common.commands import Command
 from capa.common.errors import Duplicate, NotFound, ValidationError
 from capa.common.transaction import unit_of_work
@@ -34,6 +38,7 @@ from capa.masterdata.models import (
     MaterialLot,
     ProductionLine,
     Style,
+    StyleChange,
     Supplier,
     SupplierApproval,
 )
@@ -88,7 +93,7 @@ def _reference(model: type[M], key: str, value: str, field: str, what: str) -> M
     return record
 
 
-def _create(model: type[M], command: Command, what: str) -> M:
+def _create(model: type[M], command: Command, what: str, record_type: str, actor: User | None) -> M:
     values = command.model_dump(mode="json") if model is Style else command.model_dump()
     if model is Style:
         values["fibre_content"] = values.get("fibre_content") or ""
@@ -102,21 +107,37 @@ def _create(model: type[M], command: Command, what: str) -> M:
     with unit_of_work() as session:
         record = model(**values)
         session.add(record)
+        if model is Style:
+            session.add(
+                StyleChange(style=record, field="created", new=_style_summary(values), changed_by_id=_id(actor))
+            )
+        else:
+            records.note_created(record_type, record, actor, {k: v for k, v in values.items() if k != "code"})
     return record
 
 
-def _update(record: M, changes: Command) -> M:
-    """Change the fields ``changes`` carries; the code is the record's identity and stays."""
-    given = changes.given()
+def _id(actor: User | None) -> int | None:
+    return actor.id if actor is not None else None
+
+
+def _changed_fields(record: M, changes: Command) -> dict[str, Any]:
+    """The fields ``changes`` carries with a value (but its ``reason``); the code is the record's identity and
+    stays (ValidationError naming ``code`` otherwise)."""
+    given = {name: value for name, value in changes.given().items() if name != "reason"}
     code = given.pop("code", None)
     if code is not None and code != record.code:
         raise ValidationError(
             str(_l("Please correct the fields marked.")), fields={"code": str(_l("A code cannot change."))}
         )
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _update(record: M, changes: Command, record_type: str, actor: User | None) -> M:
+    """Change the fields ``changes`` carries and record each that changed, with the command's reason if any."""
+    given = _changed_fields(record, changes)
     with unit_of_work():
-        for name, value in given.items():
-            if value is not None:
-                setattr(record, name, value)
+        changed = records.set_changed(record, given)
+        records.note_changes(record_type, record, actor, changed, getattr(changes, "reason", None))
     return record
 
 
@@ -131,13 +152,14 @@ def get_line(code: str) -> ProductionLine:
     return _get(ProductionLine, "code", code, str(_l("line")))
 
 
-def create_line(command: NewLine) -> ProductionLine:
+def create_line(command: NewLine, actor: User | None = None) -> ProductionLine:
     """Add a production line; raises Duplicate for a taken code."""
-    return _create(ProductionLine, command, str(_l("line")))
+    return _create(ProductionLine, command, str(_l("line")), "line", actor)
 
 
-def update_line(line: ProductionLine, changes: LineChanges) -> ProductionLine:
-    return _update(line, changes)
+def update_line(line: ProductionLine, changes: LineChanges, actor: User | None = None) -> ProductionLine:
+    """Rename a line; raises ValidationError for a changed code."""
+    return _update(line, changes, "line", actor)
 
 
 # Suppliers -----------------------------------------------------------------------------------------------
@@ -151,14 +173,23 @@ def get_supplier(code: str) -> Supplier:
     return _get(Supplier, "code", code, str(_l("supplier")))
 
 
-def create_supplier(command: NewSupplier) -> Supplier:
+def create_supplier(command: NewSupplier, actor: User | None = None) -> Supplier:
     """Add a supplier (approved unless the command says otherwise)."""
     approval = command.approval or SupplierApproval.APPROVED
-    return _create(Supplier, command.model_copy(update={"approval": approval}), str(_l("supplier")))
+    return _create(Supplier, command.model_copy(update={"approval": approval}), str(_l("supplier")), "supplier", actor)
 
 
-def update_supplier(supplier: Supplier, changes: SupplierChanges) -> Supplier:
-    return _update(supplier, changes)
+def update_supplier(supplier: Supplier, changes: SupplierChanges, actor: User | None = None) -> Supplier:
+    """Change a supplier's name or approval. The approval decides whether its material may be used, so a change
+    of it needs a ``reason`` (ValidationError naming ``reason`` otherwise, and nothing is changed); the reason
+    is kept in the supplier's history. Raises ValidationError naming ``code`` for a changed code."""
+    given = _changed_fields(supplier, changes)
+    if "approval" in given and given["approval"] != supplier.approval and not changes.reason:
+        raise ValidationError(
+            str(_l("Please correct the fields marked.")),
+            fields={"reason": str(_l("Say why: the approval decides whether this supplier's material may be used."))},
+        )
+    return _update(supplier, changes, "supplier", actor)
 
 
 # Styles --------------------------------------------------------------------------------------------------
@@ -172,9 +203,19 @@ def get_style(code: str) -> Style:
     return _get(Style, "code", code, str(_l("style")))
 
 
-def create_style(command: NewStyle) -> Style:
-    """Add a style with its safety category."""
-    return _create(Style, command, str(_l("style")))
+def create_style(command: NewStyle, actor: User | None = None) -> Style:
+    """Add a style with its safety category; its creation is the first entry of its changes."""
+    return _create(Style, command, str(_l("style")), "style", actor)
+
+
+def _style_summary(values: dict[str, Any]) -> str:
+    """A new style as its ``created`` change sums it up: name, category, CMIA, and the attributes it has."""
+    shown = {name: values[name] for name in ("name", "category", "cmia_required")}
+    for name in JUDGING_FIELDS:
+        value = values.get(name)
+        if name not in shown and value not in (None, False, "", [], Fill.NONE.value):
+            shown[name] = value
+    return records.summary(shown)
 
 
 #: The style fields that decide which limits apply and how its results are judged.
@@ -228,17 +269,33 @@ def _refuse_no_market(markets: list) -> None:
         )
 
 
-def apply_style_changes(style: Style, found: dict[str, tuple[Any, Any]]) -> None:
-    """Set the changed fields on ``style``, inside the caller's unit of work (nothing is committed here)."""
-    for name, (_old, new) in found.items():
+def apply_style_changes(
+    style: Style, found: dict[str, tuple[Any, Any]], actor: User | None = None, reason: str | None = None
+) -> list[StyleChange]:
+    """Set the changed fields on ``style`` and record each as a StyleChange (who, old, new, the reason), inside
+    the caller's unit of work (nothing is committed here). Returns the changes recorded, in field order."""
+    entries = []
+    for name, (old, new) in found.items():
         setattr(style, name, new)
+        entry = StyleChange(
+            style=style,
+            field=name,
+            old=records.text_of(old),
+            new=records.text_of(new),
+            reason=reason or "",
+            changed_by_id=_id(actor),
+        )
+        db.session.add(entry)
+        entries.append(entry)
+    return entries
 
 
-def update_style(style: Style, changes: StyleChanges) -> Style:
-    """Change a style's name or CMIA requirement. A change of a field that decides its safety judgements goes
-    through :func:`capa.safety.rejudging.change_style`, which records it and judges its results again."""
+def update_style(style: Style, changes: StyleChanges, actor: User | None = None) -> Style:
+    """Change a style's name or CMIA requirement, recorded in its changes. A change of a field that decides its
+    safety judgements goes through :func:`capa.safety.rejudging.change_style`, which also judges its results
+    again."""
     with unit_of_work():
-        apply_style_changes(style, style_changes(style, changes))
+        apply_style_changes(style, style_changes(style, changes), actor, changes.reason)
     return style
 
 
@@ -304,12 +361,27 @@ def _materialize(lots: list[MaterialLot | dict[str, Any]]) -> list[MaterialLot]:
     return [lot if isinstance(lot, MaterialLot) else MaterialLot(**lot) for lot in lots]
 
 
-def create_batch(command: NewBatch) -> Batch:
+def _note_lots_joined(batch: Batch, lots: list[MaterialLot], new: list[MaterialLot], actor: User | None) -> None:
+    """Record, for each lot just put into ``batch``, its creation (one of the ``new`` lots) or the batch it now
+    also feeds."""
+    for lot in lots:
+        if lot in new:
+            records.note_created(
+                "lot", lot, actor, {"kind": lot.kind, "supplier": lot.supplier.code, "batch": batch.number}
+            )
+        else:
+            batches = sorted(other.number for other in lot.batches)
+            earlier = [number for number in batches if number != batch.number]
+            records.note_changes("lot", lot, actor, {"batches": (earlier, batches)})
+
+
+def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
     """Record a batch of a style on a line, with the material lots in it.
 
     Style, line and suppliers are named by code and must exist (ValidationError naming the field
     otherwise). A lot seen before is reused and must match its recorded kind and supplier; a new lot is
-    created. Raises Duplicate when the batch number is taken.
+    created. Raises Duplicate when the batch number is taken. The batch's creation (with its style, line, lots
+    and colourways), each new lot's, and each reused lot's new batch are recorded.
     """
     _refuse_duplicate(Batch, "number", command.number, str(_l("batch")))
     problems: dict[str, str] = {}
@@ -329,25 +401,44 @@ def create_batch(command: NewBatch) -> Batch:
     if problems:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
     with unit_of_work() as session:
+        materialized = _materialize(lots)
+        new_lots = [lot for lot in materialized if lot.id is None]
         batch = Batch(
             number=command.number,
             style=style,
             line=line,
-            lots=_materialize(lots),
+            lots=materialized,
             colourways=list(dict.fromkeys(command.colourways)),
         )
         session.add(batch)
+        records.note_created(
+            "batch",
+            batch,
+            actor,
+            {
+                "style": style.code,
+                "line": line.code,
+                "lots": [lot.number for lot in materialized],
+                "colourways": batch.colourways,
+            },
+        )
+        _note_lots_joined(batch, materialized, new_lots, actor)
     return batch
 
 
-def add_lots(batch: Batch, command: AddLots) -> Batch:
-    """Add lots to a batch; lots already in it are left as they are."""
+def add_lots(batch: Batch, command: AddLots, actor: User | None = None) -> Batch:
+    """Add lots to a batch; lots already in it are left as they are. The lots added are recorded in the
+    batch's history, each new lot's creation and each reused lot's new batch in the lot's."""
     lots = _resolve_lots(command.lots)
     with unit_of_work():
         already_in_batch = set(batch.lots)
-        for lot in _materialize(lots):
-            if lot not in already_in_batch:
-                batch.lots.append(lot)
+        added = [lot for lot in _materialize(lots) if lot not in already_in_batch]
+        new_lots = [lot for lot in added if lot.id is None]
+        batch.lots.extend(added)
+        if added:
+            db.session.flush()
+            records.note_event("batch", batch, actor, "lots", field="lots", new=[lot.number for lot in added])
+            _note_lots_joined(batch, added, new_lots, actor)
     return batch
 
 

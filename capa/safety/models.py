@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
+from capa.audit.models import Chained
 from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
 from capa.masterdata.models import Batch, Market, MaterialLot, SafetyCategory, Style, StyleChange
@@ -151,10 +152,23 @@ class ParameterLimit(db.Model):
     parameter: Mapped[SafetyParameter] = relationship(back_populates="limits")
 
 
-class LimitChange(db.Model):
+class LimitChange(Chained, db.Model):
     """One change of a limit: who, when, the old and the new value, and why. Never edited or deleted."""
 
     __tablename__ = "limit_changes"
+    __chain_by__ = ("parameter_id",)
+    __chain_fields__ = (
+        "parameter_id",
+        "category",
+        "condition",
+        "old_comparator",
+        "old_limit",
+        "new_comparator",
+        "new_limit",
+        "reason",
+        "changed_by_id",
+        "changed_at",
+    )
     __table_args__ = (
         one_of("category", LimitCategory),
         one_of("old_comparator", Comparator, nullable=True),
@@ -178,11 +192,13 @@ class LimitChange(db.Model):
     changed_by: Mapped[User | None] = relationship()
 
 
-class ParameterChange(db.Model):
+class ParameterChange(Chained, db.Model):
     """One change of what a parameter is, other than its limits (when it applies, whether it is mandatory, its
     reporting limit, its retirement): who, when, old and new, and why. Never edited or deleted."""
 
     __tablename__ = "parameter_changes"
+    __chain_by__ = ("parameter_id",)
+    __chain_fields__ = ("parameter_id", "field", "old", "new", "reason", "changed_by_id", "changed_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parameter_id: Mapped[int] = mapped_column(ForeignKey("safety_parameters.id"), index=True)
@@ -330,11 +346,27 @@ class LabResult(db.Model):
     )
 
 
-class ResultRejudgement(db.Model):
+class ResultRejudgement(Chained, db.Model):
     """A result judged again because the rule changed: its verdict and limit before and after, and the change
     that caused it (a style's category or attributes, or a limit). Never edited or deleted."""
 
     __tablename__ = "result_rejudgements"
+    __chain_by__ = ("result_id",)
+    __chain_fields__ = (
+        "result_id",
+        "cause",
+        "style_change_id",
+        "limit_change_id",
+        "old_verdict",
+        "new_verdict",
+        "old_category",
+        "new_category",
+        "old_limit",
+        "new_limit",
+        "reason",
+        "changed_by_id",
+        "changed_at",
+    )
     __table_args__ = (
         one_of("old_verdict", Outcome),
         one_of("new_verdict", Outcome),
@@ -377,10 +409,12 @@ class PlanAdjustment(db.Model):
     parameter: Mapped[SafetyParameter] = relationship()
 
 
-class PlanChange(db.Model):
+class PlanChange(Chained, db.Model):
     """The history of plan adjustments: which parameter was added or dropped for a style, by whom, why."""
 
     __tablename__ = "plan_changes"
+    __chain_by__ = ("style_id",)
+    __chain_fields__ = ("style_id", "parameter_id", "included", "reason", "changed_by_id", "changed_at")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), index=True)

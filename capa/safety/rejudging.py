@@ -2,7 +2,8 @@
 
 Rules that live here:
 - a change of a style field that decides its judgements (:data:`capa.masterdata.service.JUDGING_FIELDS`)
-  needs a reason; it is recorded as a StyleChange (who, when, old, new, why) per field;
+  needs a reason; it is recorded as a StyleChange (who, when, old, new, why) per field, as every other changed
+  field of the style is (:func:`capa.masterdata.service.apply_style_changes`);
 - a limit is changed only with a reason, recorded as a LimitChange;
 - in the same unit of work, every result the change concerns is judged again from the value it keeps (the
   style's results on its batches; for a limit, every result of the parameter); each result whose verdict or
@@ -47,14 +48,6 @@ class Rejudged:
     @property
     def verdicts_changed(self) -> list[ResultRejudgement]:
         return [entry for entry in self.rejudgements if entry.old_verdict != entry.new_verdict]
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return "" if value is None else str(value)
 
 
 def _limit_text(comparator: str | None, limit: str | None) -> str:
@@ -174,20 +167,11 @@ def change_style(style: Style, changes: StyleChanges, actor: User) -> Rejudged:
         )
     outcome = Rejudged()
     with unit_of_work() as session:
-        masterdata.apply_style_changes(style, found)
-        records = [
-            StyleChange(
-                style=style,
-                field=name,
-                old=_shown(found[name][0]),
-                new=_shown(found[name][1]),
-                reason=changes.reason or "",
-                changed_by=actor,
-            )
-            for name in judging
-        ]
-        session.add_all(records)
-        if records:
+        # Every changed field is recorded (the name and CMIA requirement too); the judging ones name the cause
+        # of the results judged again.
+        entries = masterdata.apply_style_changes(style, found, actor, changes.reason)
+        judged = [entry for entry in entries if entry.field in judging]
+        if judged:
             session.flush()
             batch_ids = select(Batch.id).where(Batch.style_id == style.id)
             for result in _results_of(LabResult.batch_id.in_(batch_ids)):
@@ -195,7 +179,7 @@ def change_style(style: Style, changes: StyleChanges, actor: User) -> Rejudged:
                     result,
                     style,
                     cause="style",
-                    style_change=records[0],
+                    style_change=judged[0],
                     reason=changes.reason or "",
                     changed_by=actor,
                 )

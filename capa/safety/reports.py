@@ -456,7 +456,8 @@ def check_pdf(filename: str, data: bytes) -> None:
 
 def attach_pdf(report: LabReport, filename: str, data: bytes, actor: User) -> LabReport:
     """Attach the report's PDF (see :func:`check_pdf`), stored in the app's file storage; a PDF attached
-    before is replaced, its file removed once the change is committed."""
+    before is replaced, its file removed once the change is committed. Raises StorageRefused (503) naming ``pdf``
+    when the storage refuses the file; the report is left as it was."""
     check_pdf(filename, data)
     with unit_of_work():
         _store_pdf(report, filename, data)
@@ -466,7 +467,7 @@ def attach_pdf(report: LabReport, filename: str, data: bytes, actor: User) -> La
 def _store_pdf(report: LabReport, filename: str, data: bytes) -> None:
     """Inside a unit of work: the checked PDF saved and named on ``report``, an earlier one to be removed."""
     earlier = report.pdf_key
-    report.pdf_key = files.save(data, ".pdf")
+    report.pdf_key = files.save(data, ".pdf", field="pdf")
     report.pdf_name = display_name(filename)
     report.pdf_size = len(data)
     report.pdf_sha256 = hashlib.sha256(data).hexdigest()

@@ -6,10 +6,15 @@ Chinese needs a font with its characters: the first of CJK_FONTS installed on th
 (``apt-get install fonts-wqy-microhei`` on Debian), after DejaVu Sans for Latin text. SVG keeps its text as
 text, so a browser draws it with its own fonts; a PNG drawn on a server without such a font shows its
 Chinese labels as empty boxes, and the server's log says which font to install.
+
+The SVG carries no inline style (:func:`without_inline_style`): matplotlib's ``style="fill: …"`` attributes and its
+``<style>`` element become SVG presentation attributes (``fill="…"``), which draw the same, so a chart looks
+right under the app's Content-Security-Policy (``capa/http/headers.py``) also when opened on its own.
 """
 
 import io
 import logging
+import re
 import warnings
 from typing import Any
 
@@ -43,6 +48,72 @@ CHINESE_FONT = _chinese_font()
 # the browser's own fonts).
 rcParams["font.family"] = ["DejaVu Sans", *([CHINESE_FONT] if CHINESE_FONT else [])]
 rcParams["svg.fonttype"] = "none"
+# Labels are names people typed (defect types, parameters): text, never mathtext, where "$5 and $6" would be set
+# as a formula and "$x^$" would fail the chart and the summary's mail.
+rcParams["text.parse_math"] = False
+
+
+#: The CSS properties matplotlib writes in its SVG that SVG also takes as presentation attributes (same name,
+#: same value); a property outside this list is dropped, as a browser would drop the inline style anyway.
+PRESENTATION_ATTRIBUTES = frozenset(
+    {
+        "clip-path", "clip-rule", "color", "display", "fill", "fill-opacity", "fill-rule", "font-family",
+        "font-size", "font-stretch", "font-style", "font-variant", "font-weight", "letter-spacing", "mix-blend-mode",
+        "opacity", "stroke", "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
+        "stroke-miterlimit", "stroke-opacity", "stroke-width", "text-anchor", "text-decoration", "visibility",
+        "word-spacing",
+    }
+)  # fmt: skip
+# Matplotlib escapes "<" and ">" in text and attribute values, so every "<…>" is a tag (or a declaration).
+_TAG = re.compile(r"<[^<>]*>")
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+# The stylesheet matplotlib puts in <defs>: one rule for every element ("*{stroke-linejoin: round; …}").
+_STYLE_ELEMENT = re.compile(r'<style type="text/css">\s*\*\s*\{([^}]*)\}\s*</style>')
+
+
+def _attributes(declarations: str) -> dict[str, str]:
+    found = {}
+    for declaration in declarations.split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if name in PRESENTATION_ATTRIBUTES and value:
+            found[name] = value  # already escaped for an attribute: it was one
+        elif name:
+            log.warning("chart SVG: the style property %r has no presentation attribute; left out", name)
+    return found
+
+
+def _restyle(tag: str, attributes: dict[str, str]) -> str:
+    """``tag`` with ``attributes`` set, each replacing an attribute of the same name (inline style won over it)."""
+    for name, value in attributes.items():
+        existing = re.compile(rf'\s{re.escape(name)}="[^"]*"')
+        if existing.search(tag):
+            tag = existing.sub(f' {name}="{value}"', tag, count=1)
+        else:
+            end = -2 if tag.endswith("/>") else -1
+            tag = f'{tag[:end]} {name}="{value}"{tag[end:]}'
+    return tag
+
+
+def without_inline_style(svg_text: str) -> str:
+    """Matplotlib's SVG with each ``style`` attribute and its ``<style>`` element turned into presentation
+    attributes, drawing the same: the element's own declarations on it, the stylesheet's rule for every element
+    on the root ``<svg>`` (where every element inherits them, unless it sets its own)."""
+    root: dict[str, str] = {}
+
+    def stylesheet(match: re.Match) -> str:
+        root.update(_attributes(match.group(1)))
+        return ""
+
+    def tag(match: re.Match) -> str:
+        text = match.group(0)
+        found = _STYLE_ATTRIBUTE.search(text)
+        if found is None:
+            return text
+        return _restyle(text[: found.start()] + text[found.end() :], _attributes(found.group(1)))
+
+    svg_text = _TAG.sub(tag, _STYLE_ELEMENT.sub(stylesheet, svg_text))
+    return re.sub(r"<svg\b[^<>]*>", lambda match: _restyle(match.group(0), root), svg_text, count=1)
 
 
 def _draw(figure: Figure, fmt: str) -> bytes:
@@ -52,6 +123,8 @@ def _draw(figure: Figure, fmt: str) -> bytes:
             # Said once in the log below; a warning per missing character would drown it.
             warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
+    if fmt == "svg":
+        return without_inline_style(buffer.getvalue().decode("utf-8")).encode("utf-8")
     return buffer.getvalue()
 
 

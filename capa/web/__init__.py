@@ -9,6 +9,7 @@ from flask import Flask
 from capa.capas.models import ActionStatus
 from capa.capas.states import State
 from capa.trends.models import MailStatus, SummaryStatus
+from capa.web import history
 from capa.web.accounts.views import bp as accounts_bp
 from capa.web.capas import dispositions as _dispositions  # noqa: F401  (registers its views on the capas blueprint)
 from capa.web.capas import effectiveness as _effectiveness  # noqa: F401  (registers its page on the capas blueprint)
@@ -37,3 +38,4 @@ def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(VOCABULARY)
+    history.init_app(app)

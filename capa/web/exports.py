@@ -5,7 +5,9 @@
 - moments are written in plant time, ``2026-03-05 14:30``, as the pages show them;
 - a text cell a spreadsheet would run as a formula (one starting with ``=``, ``+``, ``-``, ``@``, a tab or a
   carriage return: OWASP's CSV injection list) is written with a leading apostrophe, as text, in CSV and
-  XLSX alike;
+  XLSX alike. Control characters XML 1.0 cannot carry (a pasted vertical tab or escape: anything below a space
+  but a tab, a line feed or a carriage return) are left out first, in both: XLSX cannot hold them, and a
+  formula behind one must not start the cell once it is gone;
 - CSV streams row by row, and XLSX is written in openpyxl's write-only mode, so an export of any size never
   holds more than a row of records at once beside the file being built.
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from flask import Response, send_file, stream_with_context
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from capa.common.clock import plant_time
 
@@ -44,7 +47,8 @@ class Sheet:
 
 
 def cell(value: Any) -> Any:
-    """A value as a spreadsheet cell: moments in plant time, dates as ``YYYY-MM-DD``, formulas as text."""
+    """A value as a spreadsheet cell: moments in plant time, dates as ``YYYY-MM-DD``, formulas as text, without
+    the control characters XML cannot carry."""
     if isinstance(value, datetime):
         return plant_time(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -55,7 +59,7 @@ def cell(value: Any) -> Any:
         return str(value).lower()
     if isinstance(value, int | float):
         return value
-    text = str(value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

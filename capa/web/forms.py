@@ -78,12 +78,15 @@ def handle_form(
     """Run the usual life of a form page: on a valid POST call ``save``; on success flash ``message`` and
     redirect to ``success(record)`` (or answer it, when it is a response already: a script's answer);
     otherwise render ``template`` with the errors in place (status 400 so that scripts and tests can tell a
-    refusal from a first display)."""
+    refusal from a first display; the refusal's own 5xx when the server could not save it, a full disk, so that
+    a script sends the same form again later instead of asking for corrections)."""
+    server_trouble = None
     if form.validate_on_submit():
         try:
             record = save()
         except DomainError as exc:
             show_errors(form, exc)
+            server_trouble = exc.status if exc.status >= 500 else None
         else:
             if message:
                 flash(message(record), "success")
@@ -92,4 +95,4 @@ def handle_form(
     if before_render is not None:
         before_render()
     status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
-    return render_template(template, form=form, **context), status
+    return render_template(template, form=form, **context), server_trouble or status

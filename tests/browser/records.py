@@ -19,6 +19,7 @@ from capa.capas.commands import (
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from tests.browser.people import QUALITY_MANAGER, SUPERVISOR
+from tests.conftest import PASSWORD
 
 #: The states of an NC in their order, as far as :func:`advance` takes one.
 ORDER = ("reported", "investigation", "review", "action", "verification", "closed")
@@ -73,7 +74,7 @@ def advance(number: str, to: str, *, hold: str = "") -> None:
             }
             steps.submit_root_cause(nc, parse(RootCause, cause), sup)
         elif state == "action":
-            steps.review(nc, parse(Review, {"decision": "approve", "comment": "Agreed."}), qm)
+            steps.review(nc, parse(Review, {"password": PASSWORD, "decision": "approve", "comment": "Agreed."}), qm)
             due = (plant_today() + timedelta(days=14)).isoformat()
             action = {"kind": "corrective", "description": "Retrain the operators.", "owner": sup.username}
             steps.add_action(nc, parse(NewAction, action | {"due_date": due}), qm)
@@ -86,6 +87,13 @@ def advance(number: str, to: str, *, hold: str = "") -> None:
                 steps.record_test(lookup.get_nc(number), parse(Retest, result | {"lab": "In-house lab"}), qm)
             # Passing retests release nothing: the quality manager releases what is still held.
             for held in [h.id for h in lookup.get_nc(number).holds if h.released_at is None]:
-                release = {"kind": "release", "reason": "Sorted 100%.", "evidence": "The retests passed."}
+                release = {
+                    "kind": "release",
+                    "reason": "Sorted 100%.",
+                    "evidence": "The retests passed.",
+                    "password": PASSWORD,
+                }
                 dispositions.dispose(lookup.get_nc(number), held, parse(Dispose, release), qm)
-            steps.close(lookup.get_nc(number), parse(Close, {"effectiveness": "No loose snap since."}), qm)
+            steps.close(
+                lookup.get_nc(number), parse(Close, {"password": PASSWORD, "effectiveness": "No loose snap since."}), qm
+            )

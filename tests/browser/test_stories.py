@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from capa.common.clock import plant_today
 from tests.browser import records
 from tests.browser.people import NUMBER, QUALITY_MANAGER, SUPERVISOR, Person
+from tests.conftest import PASSWORD
 
 #: A data sheet as a PDF, as the evidence store judges one: ``%PDF-`` first, ``%%EOF`` last.
 DATA_SHEET = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% Finish FF-2 data sheet\ntrailer << >>\n%%EOF\n"
@@ -109,6 +110,8 @@ def review(qm: Person, *, approve: bool, comment: str = "") -> None:
     # The decision has no default: the quality manager picks one of the two.
     qm.label("Approve" if approve else "Return with a question", d4).check()
     qm.label("Comment (required to return)", d4).fill(comment)
+    # Signed electronically: the password again.
+    qm.label("Your password (electronic signature)", d4).fill(PASSWORD)
     qm.button("Record the review", d4).click()
     expect(qm.status(qm.t("Review recorded."))).to_be_visible()
     qm.shows_state("Action" if approve else "Investigation")
@@ -176,6 +179,7 @@ def dispose(qm: Person, *, hold: str, kind: str, reason: str, proposed: str) -> 
     expect(item.get_by_label(proposed)).to_be_checked()
     qm.label("Disposition", item).select_option(kind)
     qm.label("Why", item).fill(reason)
+    qm.label("Your password (electronic signature)", item.locator("form.disposition")).fill(PASSWORD)
     qm.button("Record the disposition", item).click()
     expect(qm.status(qm.t("Disposition recorded."))).to_be_visible()
 
@@ -196,6 +200,7 @@ def close(qm: Person, *, effectiveness: str) -> None:
     d8 = qm.open_section("Closing", "D8 · ")
     expect(d8).to_contain_text(qm.t("Every gate is met but the effectiveness note."))
     qm.label("Effectiveness check (D8)", d8).fill(effectiveness)
+    qm.label("Your password (electronic signature)", d8).fill(PASSWORD)
     qm.button("Close the CAPA", d8).click()
     expect(qm.status(qm.t("CAPA closed."))).to_be_visible()
     qm.shows_state("Closed")

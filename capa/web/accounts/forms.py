@@ -23,9 +23,11 @@ class UserCreateForm(FlaskForm):
     role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     password = PasswordField(_l("Initial password"), validators=[InputRequired()])
     email = StringField(_l("E-mail (for reminders, optional)"))
+    full_name = StringField(_l("Full name (shown with signatures, optional)"))
 
 
 class UserEditForm(FlaskForm):
     role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     active = BooleanField(_l("Active (may log in)"))
     email = StringField(_l("E-mail (for reminders, optional)"))
+    full_name = StringField(_l("Full name (shown with signatures, optional)"))

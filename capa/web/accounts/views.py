@@ -1,14 +1,17 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from capa.accounts import service
+from capa.accounts import passwords, service
 from capa.accounts.commands import NewUser, UserChanges
+from capa.accounts.login_limits import TooManyAttempts
 from capa.accounts.models import User
 from capa.accounts.permissions import Permission, public, requires
+from capa.audit import records
 from capa.common.errors import DomainError
 from capa.extensions import login_manager
 from capa.http.locale import offered_languages
@@ -44,7 +47,14 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = service.authenticate(form.username.data, form.password.data)
+        try:
+            user = service.log_in(form.username.data, form.password.data, get_remote_address())
+        except TooManyAttempts as refusal:
+            # The same page, the name kept, the reason beside the password; Retry-After for scripts and proxies.
+            form.password.errors.append(refusal.message)
+            response = make_response(render_template("accounts/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(refusal.retry_after)
+            return response
         if user is not None:
             # A new session at login: nothing planted in the session before (a CSRF token, say) carries over.
             language = session.get("language")
@@ -113,13 +123,20 @@ def user_new():
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = service.create_user(command_from(form, NewUser))
+            user = service.create_user(command_from(form, NewUser), current_user)
         except DomainError as exc:
             show_errors(form, exc)
         else:
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_form.html", form=form, user=None), 200 if not form.errors else 400
+    hint = _(
+        "Use %(n)d or more characters; a common password, or one containing the user name, is refused.",
+        n=passwords.min_length(),
+    )
+    return (
+        render_template("accounts/user_form.html", form=form, user=None, password_hint=hint),
+        200 if not form.errors else 400,
+    )
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])
@@ -129,10 +146,20 @@ def user_edit(username: str):
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         try:
-            service.update_user(user, command_from(form, UserChanges))
+            service.update_user(user, command_from(form, UserChanges), current_user)
         except DomainError as exc:
             show_errors(form, exc)
         else:
             flash(_("User %(name)s saved.", name=user.username), "success")
             return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_form.html", form=form, user=user), 200 if not form.errors else 400
+    user_history = records.history_of("user", user.id)
+    return (
+        render_template(
+            "accounts/user_form.html",
+            form=form,
+            user=user,
+            user_history=user_history,
+            tampered=records.tampering("user", user.id),
+        ),
+        200 if not form.errors else 400,
+    )

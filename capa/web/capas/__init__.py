@@ -4,4 +4,5 @@ The views live in ``views.py`` (whose blueprint ``capas`` they all share) and in
 routes to it, imported here so that the blueprint is complete wherever it is imported from.
 """
 
-from capa.web.capas import report  # noqa: F401 - adds the 8D report's routes to the blueprint
+# The 8D report's routes, and the helpers the NC page and the report read signatures with.
+from capa.web.capas import report, signatures  # noqa: F401

@@ -25,6 +25,7 @@ from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.common.errors import DomainError
 from capa.safety.models import LabResult
+from capa.web.capas.forms import password_field
 from capa.web.capas.views import _render_nc, bp
 from capa.web.forms import command_from, options, show_errors
 from capa.web.safety.views import explained
@@ -46,6 +47,7 @@ class DispositionForm(FlaskForm):
     )
     concession_buyer = StringField(_l("Buyer granting the concession"))
     concession_reference = StringField(_l("Reference of the concession"))
+    password = password_field()
 
 
 #: What the re-inspection form's choice means.

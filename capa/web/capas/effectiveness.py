@@ -21,6 +21,7 @@ from capa.capas.models import EffectivenessVerdict, NonConformance
 from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.common.clock import plant_today
+from capa.web.capas.forms import password_field
 from capa.web.capas.views import _take_step, bp
 from capa.web.forms import command_from, options
 
@@ -40,6 +41,7 @@ class EffectivenessForm(FlaskForm):
         validate_choice=False,
     )
     note = TextAreaField(_l("What the review found"))
+    password = password_field()
 
 
 def _fresh_form(nc: NonConformance) -> EffectivenessForm:

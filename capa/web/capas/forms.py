@@ -6,6 +6,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     DateField,
     HiddenField,
+    PasswordField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -32,6 +33,12 @@ PHOTO_ACCEPT = "image/jpeg,image/png,image/heic,image/heif,.heic,.heif"
 EVIDENCE_ACCEPT = (
     "application/pdf,.pdf,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,.xlsx," + PHOTO_ACCEPT
 )
+
+
+def password_field() -> PasswordField:
+    """The password a signing step form asks for (an electronic signature: capa.capas.signatures), filled by the
+    browser as the current password; its value is never rendered back, so a refused form asks for it again."""
+    return PasswordField(_l("Your password (electronic signature)"), render_kw={"autocomplete": "current-password"})
 
 
 class FileForm(FlaskForm):
@@ -111,6 +118,7 @@ def quantities_beside_hold(error: DomainError) -> DomainError:
 class ReleaseForm(FlaskForm):
     version = HiddenField()
     reason = StringField(_l("Reason for the release"), validators=[InputRequired()])
+    password = password_field()
 
 
 class RootCauseForm(FlaskForm):
@@ -139,6 +147,7 @@ class ReviewForm(FlaskForm):
         validators=[InputRequired(message=_l("Choose: approve, or return with a question."))],
     )
     comment = TextAreaField(_l("Comment (required to return)"))
+    password = password_field()
 
 
 class ActionForm(FlaskForm):
@@ -183,6 +192,7 @@ class CloseForm(FlaskForm):
     # Empty: the defect type's days after closing (capa.capas.effectiveness); the service checks it is in the future.
     review_on = DateField(_l("Effectiveness review on"), validators=[Optional()])
     files = MultipleFileField(_l("Closing evidence files (PDF, XLSX or photos)"), render_kw={"accept": EVIDENCE_ACCEPT})
+    password = password_field()
 
 
 class CancelForm(FlaskForm):

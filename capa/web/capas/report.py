@@ -5,11 +5,15 @@
   with its submitter, reviewer and times, the dispositions of held goods, the retests with their verdicts.
 - ``GET /nc/<number>/report.pdf`` (VIEW): the same template rendered by WeasyPrint, answered as
   ``application/pdf`` for download (``8D-<number>.pdf``). WeasyPrint reads the images and stylesheets the page
-  names through :class:`OwnFiles`, never over HTTP: only this NC's own photos and evidence files and the app's
-  static files are read, straight from storage; any other address is refused (and left out of the PDF).
-  Photos are shrunk for print before they are embedded, so a PDF with six phone photos stays small.
+  names through :class:`OwnFiles`, never over HTTP: only this NC's own photos, evidence files and running head
+  and the app's static files are read, straight from storage; any other address is refused (and left out of the
+  PDF). Photos are shrunk for print before they are embedded, so a PDF with six phone photos stays small.
+- ``GET /nc/<number>/report-head.css`` (VIEW): the one rule that differs per report, the NC's number at the top
+  of every printed page (``@page { @top-left { content: "8D report · NC-…" } }``, in the reader's language),
+  as a stylesheet of its own: the page carries no inline style, as the app's Content-Security-Policy wants
+  (``capa/http/headers.py``), and the browser's Print and the PDF read the same rule.
 
-An unknown NC answers 404 (both); WeasyPrint needs Pango (``libpango-1.0-0``, ``libpangoft2-1.0-0``) and a
+An unknown NC answers 404 (all three); WeasyPrint needs Pango (``libpango-1.0-0``, ``libpangoft2-1.0-0``) and a
 font with Chinese characters (``fonts-wqy-microhei``): without Pango the PDF answers 503 saying so, and the
 rest of the app is unaffected.
 """
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template, request, send_file, url_for
+from flask import Response, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -30,6 +34,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.security import safe_join
 
 from capa.accounts.permissions import Permission, requires
+from capa.capas import lookup
 from capa.capas.eight_d import EightD, Part, eight_d
 from capa.capas.labels import DISPOSITION_LABELS, EFFECTIVENESS_VERDICT_LABELS
 from capa.capas.models import Attachment, NonConformance, ReviewDecision
@@ -75,10 +80,23 @@ def report_pdf(number: str):
     """The report as a PDF for download. 404 for an unknown NC; 503 when this server cannot render PDFs."""
     found = eight_d(number)
     html = render_template("capas/report.html", **_context(found))
-    pdf = _render_pdf(html, OwnFiles(request.host_url, _own_images(found.nc)))
+    pdf = _render_pdf(html, OwnFiles(request.host_url, _own_files(found.nc)))
     return send_file(
         io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=f"8D-{found.nc.number}.pdf"
     )
+
+
+@bp.route("/nc/<number>/report-head.css")
+@requires(Permission.VIEW)
+def report_head(number: str):
+    """The report's running head as a stylesheet (see the module's docstring). 404 for an unknown NC."""
+    return Response(running_head_css(lookup.get_nc(number)), mimetype="text/css")
+
+
+def running_head_css(nc: NonConformance) -> str:
+    """The ``@page`` rule naming ``nc`` at the top of every printed page of its report, in the reader's language."""
+    head = css_string(f"{_('8D report')} · {nc.number}")
+    return f"@page {{ @top-left {{ content: {head}; }} }}\n"
 
 
 def _context(found: EightD) -> dict:
@@ -92,7 +110,6 @@ def _context(found: EightD) -> dict:
         "effectiveness_labels": EFFECTIVENESS_VERDICT_LABELS,
         "attachment_url": lambda attachment: attachment_url(nc, attachment),
         "evidence_images": lambda found: evidence_images(nc, found),
-        "running_head": css_string(f"{_('8D report')} · {nc.number}"),
     }
 
 
@@ -133,9 +150,9 @@ class Refused(ValueError):
 
 @dataclass(frozen=True)
 class OwnFiles:
-    """The addresses a report's PDF may read, each read from storage, never over the network: the images of
-    ``images`` (path → reader: the NC's photos and evidence images) and the app's static files, on the host
-    the page was asked from (``base_url``). Anything else raises :class:`Refused`."""
+    """The addresses a report's PDF may read, each read from storage, never over the network: the files of
+    ``images`` (path → reader: the NC's photos and evidence images, its running head) and the app's static files,
+    on the host the page was asked from (``base_url``). Anything else raises :class:`Refused`."""
 
     base_url: str
     images: dict[str, Reader]
@@ -178,6 +195,12 @@ def _own_images(nc: NonConformance) -> dict[str, Reader]:
         if url is not None and attachment.content_type in IMAGE_TYPES:
             images[url] = evidence(attachment.key, attachment.content_type)
     return images
+
+
+def _own_files(nc: NonConformance) -> dict[str, Reader]:
+    """What the report of ``nc`` names besides the static files: its images and its running head."""
+    head = running_head_css(nc).encode()
+    return {**_own_images(nc), url_for("capas.report_head", number=nc.number): lambda: (head, "text/css")}
 
 
 def _for_print(data: bytes) -> bytes:

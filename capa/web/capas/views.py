@@ -22,11 +22,13 @@ from flask_login import current_user
 
 from capa.accounts import service as accounts
 from capa.accounts.permissions import Permission, requires
+from capa.audit import records
 from capa.capas import defect_types as defect_type_service
 from capa.capas import (
     evidence,
     filing,
     gates,
+    history,
     lookup,
     pending_photos,
     photos,
@@ -344,6 +346,7 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         rejudged=queries.rejudged_failures(nc),
         returned=rounds.returned_round(nc),
         failed_retest=rounds.failing_retest(nc, tests),
+        tampered=history.tampering(nc),
     ), status
 
 
@@ -701,9 +704,12 @@ def defect_type(code: str | None = None):
                 active=form.active.data == "yes",
                 parameters=form.parameters.data or [],
             ),
+            current_user,
         ),
         success=lambda _t: url_for(".defect_types"),
         message=lambda t: _("Defect type %(name)s saved.", name=local_name(t)),
         template="capas/defect_type_form.html",
         record=existing,
+        changes=records.history_of("defect_type", existing.id) if existing is not None else [],
+        tampered=records.tampering("defect_type", existing.id) if existing is not None else None,
     )

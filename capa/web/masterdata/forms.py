@@ -57,6 +57,10 @@ class SupplierForm(FlaskForm):
     approval = SelectField(_l("Approval"), choices=options(APPROVAL_LABELS))
 
 
+class SupplierEditForm(SupplierForm):
+    reason = TextAreaField(_l("Reason for a change of approval (kept in the supplier's history)"))
+
+
 AGE_GROUP_LABELS = {
     AgeGroup.INFANT: _l("Infants, 36 months and under"),
     AgeGroup.CHILD_3_7: _l("Children over 3 up to 7 years (about 130 cm)"),

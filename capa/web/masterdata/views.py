@@ -6,6 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
+from capa.audit import records
 from capa.capas import queries, raising
 from capa.masterdata import service
 from capa.masterdata.commands import (
@@ -19,7 +20,7 @@ from capa.masterdata.commands import (
     SupplierChanges,
 )
 from capa.masterdata.models import Style
-from capa.safety import rejudging
+from capa.safety import history, rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
 from capa.web.masterdata.forms import (
@@ -36,6 +37,7 @@ from capa.web.masterdata.forms import (
     LineForm,
     StyleEditForm,
     StyleForm,
+    SupplierEditForm,
     SupplierForm,
 )
 
@@ -53,12 +55,7 @@ def labels():
         "trim_size_labels": TRIM_SIZE_LABELS,
         "cord_place_labels": CORD_PLACE_LABELS,
         "fill_labels": FILL_LABELS,
-        "style_field_labels": {name: field.args[0] for name, field in vars(StyleEditForm).items() if _is_field(field)},
     }
-
-
-def _is_field(value) -> bool:
-    return hasattr(value, "field_class") and bool(getattr(value, "args", ()))
 
 
 @bp.app_template_filter("attr_label")
@@ -76,13 +73,25 @@ def lines():
     return render_template("masterdata/lines.html", lines=service.list_lines())
 
 
+@bp.route("/lines/<code>")
+@requires(Permission.VIEW)
+def line(code: str):
+    line = service.get_line(code)
+    return render_template(
+        "masterdata/line.html",
+        line=line,
+        changes=records.history_of("line", line.id),
+        tampered=records.tampering("line", line.id),
+    )
+
+
 @bp.route("/lines/new", methods=["GET", "POST"])
 @requires(Permission.MANAGE_MASTERDATA)
 def line_new():
     form = LineForm()
     return handle_form(
         form,
-        lambda: service.create_line(command_from(form, NewLine)),
+        lambda: service.create_line(command_from(form, NewLine), current_user),
         success=lambda line: url_for(".lines"),
         message=lambda line: _("Line %(code)s added.", code=line.code),
         template="masterdata/record_form.html",
@@ -97,7 +106,7 @@ def line_edit(code: str):
     form = LineForm(obj=line)
     return handle_form(
         form,
-        lambda: service.update_line(line, command_from(form, LineChanges, exclude={"code"})),
+        lambda: service.update_line(line, command_from(form, LineChanges, exclude={"code"}), current_user),
         success=lambda line: url_for(".lines"),
         message=lambda line: _("Line %(code)s saved.", code=line.code),
         template="masterdata/record_form.html",
@@ -119,7 +128,13 @@ def suppliers():
 @requires(Permission.VIEW)
 def supplier(code: str):
     supplier = service.get_supplier(code)
-    return render_template("masterdata/supplier.html", supplier=supplier, ncs=queries.ncs_for_supplier(supplier))
+    return render_template(
+        "masterdata/supplier.html",
+        supplier=supplier,
+        ncs=queries.ncs_for_supplier(supplier),
+        changes=records.history_of("supplier", supplier.id),
+        tampered=records.tampering("supplier", supplier.id),
+    )
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])
@@ -128,7 +143,7 @@ def supplier_new():
     form = SupplierForm()
     return handle_form(
         form,
-        lambda: service.create_supplier(command_from(form, NewSupplier)),
+        lambda: service.create_supplier(command_from(form, NewSupplier), current_user),
         success=lambda supplier: url_for(".supplier", code=supplier.code),
         message=lambda supplier: _("Supplier %(code)s added.", code=supplier.code),
         template="masterdata/record_form.html",
@@ -140,10 +155,10 @@ def supplier_new():
 @requires(Permission.MANAGE_MASTERDATA)
 def supplier_edit(code: str):
     supplier = service.get_supplier(code)
-    form = SupplierForm(obj=supplier)
+    form = SupplierEditForm(obj=supplier)
     return handle_form(
         form,
-        lambda: service.update_supplier(supplier, command_from(form, SupplierChanges, exclude={"code"})),
+        lambda: service.update_supplier(supplier, command_from(form, SupplierChanges, exclude={"code"}), current_user),
         success=lambda supplier: url_for(".supplier", code=supplier.code),
         message=lambda supplier: _("Supplier %(code)s saved.", code=supplier.code),
         template="masterdata/record_form.html",
@@ -170,7 +185,8 @@ def style(code: str):
         style=style,
         plan=safety.plan_for(style),
         batches=service.list_batches(style=style),
-        rejudgements=rejudging.rejudgements_of_style(style),
+        changes=history.style_history(style),
+        tampered=history.style_tampering(style),
     )
 
 
@@ -180,7 +196,7 @@ def style_new():
     form = StyleForm()
     return handle_form(
         form,
-        lambda: service.create_style(command_from(form, NewStyle)),
+        lambda: service.create_style(command_from(form, NewStyle), current_user),
         success=lambda style: url_for(".style", code=style.code),
         message=lambda style: _("Style %(code)s added.", code=style.code),
         template="masterdata/record_form.html",
@@ -238,6 +254,9 @@ def batch(number: str):
         raise_offer=raising.RaiseOffer.for_user(current_user),
         results=safety.results_for_batch(batch),
         held_by=queries.held_numbers(batch),
+        changes=records.history_of("batch", batch.id),
+        lot_changes=records.histories_of("lot", [lot.id for lot in batch.lots]),
+        tampered=records.tampering("batch", batch.id) or records.tampering("lot", *(lot.id for lot in batch.lots)),
     )
 
 
@@ -272,7 +291,7 @@ def batch_new():
     _offer_lot_choices(form)
 
     def save():
-        return service.create_batch(command_from(form, NewBatch, lots=_filled_lot_rows(form)))
+        return service.create_batch(command_from(form, NewBatch, lots=_filled_lot_rows(form)), current_user)
 
     return handle_form(
         form,
@@ -293,7 +312,7 @@ def batch_add_lots(number: str):
     _offer_lot_choices(form)
     return handle_form(
         form,
-        lambda: service.add_lots(batch, command_from(form, AddLots, lots=_filled_lot_rows(form))),
+        lambda: service.add_lots(batch, command_from(form, AddLots, lots=_filled_lot_rows(form)), current_user),
         success=lambda batch: url_for(".batch", number=batch.number),
         message=lambda batch: _("Lots added to batch %(number)s.", number=batch.number),
         template="masterdata/batch_form.html",

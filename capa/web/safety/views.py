@@ -10,7 +10,7 @@ from capa.capas.states import OPEN
 from capa.common.commands import parse
 from capa.common.errors import ValidationError
 from capa.masterdata import service as masterdata
-from capa.safety import applicability, rejudging, service
+from capa.safety import applicability, history, rejudging, service
 from capa.safety.commands import AdjustPlan, ChangeLimit, NewParameter, NewResult, ParameterFilters
 from capa.safety.judging import InvalidLimit, UnreadableValue, describe_limit, judge
 from capa.safety.models import LIMIT_CATEGORIES
@@ -99,6 +99,8 @@ def parameter(code: str):
         parameter=parameter,
         closed_capas=sorted((nc for nc in linked if nc.closed_at), key=lambda nc: nc.closed_at, reverse=True),
         open_ncs=[nc for nc in linked if nc.status in OPEN],
+        changes=history.parameter_history(parameter),
+        tampered=history.parameter_tampering(parameter),
     )
 
 
