@@ -100,6 +100,7 @@ def test_init_db_refuses_a_weak_admin_password_in_one_line_naming_the_setting(fr
     assert "Traceback" not in result.output
     with app.app_context():
         assert db.session.scalars(select(User.username)).all() == []
+        db.session.remove()  # its connection back in the pool, which dispose then closes
         db.engine.dispose()
 
 
