@@ -417,6 +417,17 @@ class Overdue(StrEnum):
     NO = "0"
 
 
+class QueueName(StrEnum):
+    """The home page's queues that no other filter of the NC list names (see :func:`capa.capas.queries.queue_for`)."""
+
+    #: In investigation, the latest root cause returned with a question.
+    RETURNED = "returned"
+    #: In verification with every closing gate met but the effectiveness note.
+    READY_TO_CLOSE = "ready_to_close"
+    #: Closed, the effectiveness review due today or earlier and not recorded.
+    EFFECTIVENESS_DUE = "effectiveness_due"
+
+
 class NCFilters(Command):
     """The filters of the NC list (query parameters); unknown ones are refused."""
 
@@ -433,5 +444,13 @@ class NCFilters(Command):
     reported_to: Day(required=False) = None
     #: Words in the title, the description or the number.
     q: Text(200, required=False) = None
+    #: NCs neither closed nor cancelled (``true``), or only those (``false``).
+    open: Choice(Overdue, required=False) = None
+    #: NCs reported by this user name.
+    reported_by: Text(64, required=False) = None
+    #: NCs with an open action owned by this user name.
+    action_owner: Text(64, required=False) = None
+    #: The NCs of one home page queue.
+    queue: Choice(QueueName, required=False) = None
     page: Integer(required=False, minimum=1, maximum=100_000) = None
     per_page: Integer(required=False, minimum=1, maximum=500) = None

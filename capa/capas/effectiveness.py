@@ -220,6 +220,12 @@ def _due_on_or_before(day: date):
     )
 
 
+def due_clause(on: date):
+    """The closed CAPAs whose effectiveness review is due on or before the plant date ``on`` and not yet recorded
+    (what :func:`reviews_due` lists), for counting them and for the NC list's ``queue=effectiveness_due``."""
+    return _due_on_or_before(on)
+
+
 def reviews_due(on: date, *, limit: int = DUE_LIMIT) -> list[NonConformance]:
     """The closed CAPAs whose effectiveness review is due on or before the plant date ``on`` and not yet
     recorded, the earliest due first, at most ``limit``."""

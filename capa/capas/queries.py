@@ -6,7 +6,11 @@
 - a quality manager's queue holds the NCs to contain, the root causes to review, the late actions and the
   CAPAs whose only unmet gate is the effectiveness note, and the closed CAPAs whose effectiveness review is due;
 - an NC in investigation whose latest root cause was returned shows the question beside it in every queue
-  (its reporter's list of their NCs, and a quality manager's list of returned root causes), read in one query.
+  (its reporter's list of their NCs, and a quality manager's list of returned root causes), read in one query;
+- every queue shows at most QUEUE_ROWS rows with its true count; each is also an NC list filter (``status``,
+  ``overdue``, ``open`` with ``reported_by``, ``action_owner``, ``queue``), so the full queue is one link away;
+- the number of SQL statements a list or a queue takes does not grow with its rows: what a row shows is loaded
+  with the rows (LISTED), never one query per row.
 """
 
 from dataclasses import dataclass, field
@@ -14,19 +18,20 @@ from datetime import datetime, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from capa.accounts.models import Role, User
 from capa.capas import effectiveness, rounds
-from capa.capas.commands import NCFilters
-from capa.capas.gates import unmet_gates
+from capa.capas.commands import NCFilters, QueueName
 from capa.capas.models import (
     Action,
     ActionStatus,
     DefectType,
     Hold,
     NonConformance,
+    ReviewDecision,
     RootCauseAnalysis,
+    nc_parameters,
 )
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
@@ -104,6 +109,114 @@ def overdue_clause():
     return and_(open_late.exists(), NonConformance.status != State.CANCELLED)
 
 
+#: How many rows each queue of the home page shows; its count and a link to the NC list tell the rest.
+QUEUE_ROWS = 20
+
+#: What a row of an NC list, a queue or an export shows, loaded with the rows (a few queries, never one per row).
+LISTED = (
+    selectinload(NonConformance.line),
+    selectinload(NonConformance.style),
+    selectinload(NonConformance.batch),
+    selectinload(NonConformance.defect_type),
+    selectinload(NonConformance.parameters),
+    selectinload(NonConformance.actions),
+    selectinload(NonConformance.recurrence_of),
+    selectinload(NonConformance.reported_by),
+)
+
+
+def open_clause():
+    """An NC neither closed nor cancelled."""
+    return NonConformance.status.not_in([State.CLOSED, State.CANCELLED])
+
+
+def _user_ids(username: str):
+    return select(User.id).where(User.username == username)
+
+
+def open_action_clause(username: str):
+    """An NC with an open action owned by the user ``username``."""
+    return (
+        select(Action.id)
+        .where(
+            Action.nc_id == NonConformance.id,
+            Action.status == ActionStatus.OPEN,
+            Action.owner_id.in_(_user_ids(username)),
+        )
+        .exists()
+    )
+
+
+def _latest_analysis_decided(decision: str):
+    """The NC's latest root-cause round (no later round exists) has ``decision``."""
+    later = aliased(RootCauseAnalysis)
+    newer = select(later.id).where(later.nc_id == RootCauseAnalysis.nc_id, later.round > RootCauseAnalysis.round)
+    return (
+        select(RootCauseAnalysis.id)
+        .where(RootCauseAnalysis.nc_id == NonConformance.id, RootCauseAnalysis.decision == decision, ~newer.exists())
+        .exists()
+    )
+
+
+def returned_clause():
+    """In investigation, its latest root cause returned with a question (as :func:`rounds.returned_rounds`)."""
+    return and_(NonConformance.status == State.INVESTIGATION, _latest_analysis_decided(ReviewDecision.RETURN))
+
+
+def _latest_retests_pass():
+    """The latest retest on the NC of every linked parameter passes (``latest`` as
+    :func:`capa.safety.service.newest_first` orders: test date, recording time, id)."""
+    result, other = aliased(LabResult), aliased(LabResult)
+    newer = select(other.id).where(
+        other.nc_id == result.nc_id,
+        other.parameter_id == result.parameter_id,
+        or_(
+            other.tested_at > result.tested_at,
+            and_(
+                other.tested_at == result.tested_at,
+                or_(
+                    other.recorded_at > result.recorded_at,
+                    and_(other.recorded_at == result.recorded_at, other.id > result.id),
+                ),
+            ),
+        ),
+    )
+    latest_passes = select(result.id).where(
+        result.nc_id == NonConformance.id,
+        result.parameter_id == nc_parameters.c.parameter_id,
+        result.verdict == Outcome.PASS,
+        ~newer.exists(),
+    )
+    without_pass = select(nc_parameters.c.parameter_id).where(
+        nc_parameters.c.nc_id == NonConformance.id, ~latest_passes.exists()
+    )
+    return ~without_pass.exists()
+
+
+def ready_to_close_clause():
+    """In verification with every closing gate of :func:`capa.capas.gates.unmet_gates` met but the effectiveness
+    note: the latest root cause approved, actions and all done, the latest retest of every linked parameter
+    passing, no hold left in quarantine. The same rules, read in SQL so the queue is counted and bounded there."""
+    action = select(Action.id).where(Action.nc_id == NonConformance.id)
+    return and_(
+        NonConformance.status == State.VERIFICATION,
+        _latest_analysis_decided(ReviewDecision.APPROVE),
+        action.exists(),
+        ~action.where(Action.status != ActionStatus.DONE).exists(),
+        _latest_retests_pass(),
+        ~select(Hold.id).where(Hold.nc_id == NonConformance.id, Hold.released_at.is_(None)).exists(),
+    )
+
+
+def queue_clause(queue: QueueName):
+    """The NCs of one home page queue that no other filter names."""
+    if queue == QueueName.RETURNED:
+        return returned_clause()
+    if queue == QueueName.READY_TO_CLOSE:
+        return ready_to_close_clause()
+    return effectiveness.due_clause(plant_today())
+
+
 def filtered(filters: NCFilters):
     """The select() of NCs matching ``filters``, newest first."""
     query = select(NonConformance)
@@ -129,6 +242,16 @@ def filtered(filters: NCFilters):
         query = query.where(overdue_clause())
     elif filters.overdue in ("false", "0"):
         query = query.where(~overdue_clause())
+    if filters.open in ("true", "1"):
+        query = query.where(open_clause())
+    elif filters.open in ("false", "0"):
+        query = query.where(~open_clause())
+    if filters.reported_by:
+        query = query.where(NonConformance.reported_by_id.in_(_user_ids(filters.reported_by)))
+    if filters.action_owner:
+        query = query.where(open_action_clause(filters.action_owner))
+    if filters.queue:
+        query = query.where(queue_clause(filters.queue))
     zone = plant_zone()
     if filters.reported_from:
         start = datetime.combine(filters.reported_from, datetime.min.time(), zone)
@@ -152,15 +275,7 @@ def filtered(filters: NCFilters):
 def search(filters: NCFilters) -> Pagination:
     """One page of the NCs matching ``filters`` (25 a page unless ``per_page`` says otherwise), newest first,
     with the total count; a page past the last is empty."""
-    query = filtered(filters).options(
-        selectinload(NonConformance.line),
-        selectinload(NonConformance.style),
-        selectinload(NonConformance.defect_type),
-        selectinload(NonConformance.parameters),
-        selectinload(NonConformance.actions),
-        selectinload(NonConformance.recurrence_of),
-        selectinload(NonConformance.reported_by),
-    )
+    query = filtered(filters).options(*LISTED)
     return db.paginate(
         query.order_by(NonConformance.reported_at.desc(), NonConformance.id.desc()),
         page=filters.page or 1,
@@ -172,7 +287,8 @@ def search(filters: NCFilters) -> Pagination:
 @dataclass
 class Queue:
     """What waits for one person: their NCs and actions, or a quality manager's reviews, late actions,
-    CAPAs ready to close and NCs still to contain."""
+    CAPAs ready to close and NCs still to contain. Each list holds at most QUEUE_ROWS rows; ``totals`` has the
+    true count of each, by the list's name."""
 
     my_ncs: list[NonConformance]
     my_actions: list[Action]
@@ -186,62 +302,54 @@ class Queue:
     returned: list[NonConformance] = field(default_factory=list)
     #: NC id -> the returned analysis whose question waits for an answer, for every NC the queue shows.
     questions: dict[int, RootCauseAnalysis] = field(default_factory=dict)
+    #: The list's name -> how many it holds in all (``my_ncs``: 35 when 20 are shown).
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def _bounded(query, *order) -> tuple[list, int]:
+    """The first QUEUE_ROWS rows of ``query`` in ``order``, and how many it holds in all."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return list(db.session.scalars(query.order_by(*order).limit(QUEUE_ROWS))), total
 
 
 def queue_for(user: User) -> Queue:
-    my_ncs = list(
-        db.session.scalars(
-            select(NonConformance)
-            .where(
-                NonConformance.reported_by_id == user.id,
-                NonConformance.status.not_in([State.CLOSED, State.CANCELLED]),
-            )
-            .order_by(NonConformance.reported_at.desc())
-            .limit(50)
-        )
+    """The queues of ``user``'s home page, each bounded (QUEUE_ROWS) with its true count; the statements it takes
+    do not grow with the queues' lengths."""
+    totals: dict[str, int] = {}
+    ncs = select(NonConformance).options(*LISTED)
+    actions = select(Action).options(selectinload(Action.nc), selectinload(Action.owner))
+    my_ncs, totals["my_ncs"] = _bounded(
+        ncs.where(NonConformance.reported_by_id == user.id, open_clause()), NonConformance.reported_at.desc()
     )
-    my_actions = list(
-        db.session.scalars(
-            select(Action)
-            .where(Action.owner_id == user.id, Action.status == ActionStatus.OPEN)
-            .options(selectinload(Action.nc))
-            .order_by(Action.due_date)
-        )
+    my_actions, totals["my_actions"] = _bounded(
+        actions.where(Action.owner_id == user.id, Action.status == ActionStatus.OPEN), Action.due_date, Action.id
     )
-    queue = Queue(my_ncs, my_actions, [], [], [], [])
-    if user.role != Role.QUALITY_MANAGER:
-        queue.questions = rounds.returned_rounds([nc.id for nc in my_ncs])
-        return queue
-
-    def in_state(state: State) -> list[NonConformance]:
-        return list(
-            db.session.scalars(
-                select(NonConformance).where(NonConformance.status == state).order_by(NonConformance.reported_at)
-            )
+    queue = Queue(my_ncs, my_actions, [], [], [], [], totals=totals)
+    if user.role == Role.QUALITY_MANAGER:
+        oldest_first = (NonConformance.reported_at, NonConformance.id)
+        queue.to_contain, totals["to_contain"] = _bounded(
+            ncs.where(NonConformance.status == State.REPORTED), *oldest_first
         )
-
-    queue.to_contain = in_state(State.REPORTED)
-    queue.reviews = in_state(State.REVIEW)
-    queue.overdue_actions = list(
-        db.session.scalars(
-            select(Action)
-            .join(NonConformance, NonConformance.id == Action.nc_id)
-            .where(
+        queue.reviews, totals["reviews"] = _bounded(ncs.where(NonConformance.status == State.REVIEW), *oldest_first)
+        queue.overdue_actions, totals["overdue_actions"] = _bounded(
+            actions.join(NonConformance, NonConformance.id == Action.nc_id).where(
                 Action.status == ActionStatus.OPEN,
                 Action.due_date < plant_today(),
                 NonConformance.status != State.CANCELLED,
-            )
-            .options(selectinload(Action.nc), selectinload(Action.owner))
-            .order_by(Action.due_date)
+            ),
+            Action.due_date,
+            Action.id,
         )
-    )
-    queue.ready_to_close = [
-        nc for nc in in_state(State.VERIFICATION) if [gate.gate for gate in unmet_gates(nc, None)] == ["effectiveness"]
-    ]
-    queue.effectiveness_reviews = effectiveness.reviews_due(plant_today())
-    # Every open question at once: the quality manager's list of them, and the line beside the NC in any list.
-    queue.questions = rounds.returned_rounds()
-    queue.returned = sorted((analysis.nc for analysis in queue.questions.values()), key=lambda nc: nc.reported_at)
+        queue.ready_to_close, totals["ready_to_close"] = _bounded(ncs.where(ready_to_close_clause()), *oldest_first)
+        today = plant_today()
+        queue.effectiveness_reviews = effectiveness.reviews_due(today, limit=QUEUE_ROWS)
+        totals["effectiveness_reviews"] = db.session.scalar(
+            select(func.count(NonConformance.id)).where(effectiveness.due_clause(today))
+        )
+        queue.returned, totals["returned"] = _bounded(ncs.where(returned_clause()), *oldest_first)
+    # The open questions of the NCs shown, in one query: the line beside the NC in any list.
+    shown = {nc.id for nc in [*queue.my_ncs, *queue.to_contain, *queue.reviews, *queue.returned]}
+    queue.questions = rounds.returned_rounds(shown)
     return queue
 
 
@@ -263,4 +371,6 @@ def ncs_for_supplier(supplier: Supplier) -> list[NonConformance]:
     query = select(NonConformance).where(
         or_(NonConformance.batch_id.in_(batches_with_lots), NonConformance.id.in_(held_lots))
     )
+    # The page names each NC's parameters: read with the NCs, not one query per NC.
+    query = query.options(selectinload(NonConformance.parameters))
     return list(db.session.scalars(query.order_by(NonConformance.reported_at.desc())))

@@ -131,6 +131,7 @@ def supplier(code: str):
     return render_template(
         "masterdata/supplier.html",
         supplier=supplier,
+        lots=service.lots_of(supplier),
         ncs=queries.ncs_for_supplier(supplier),
         changes=records.history_of("supplier", supplier.id),
         tampered=records.tampering("supplier", supplier.id),
