@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from PIL import Image
 from sqlalchemy import func, inspect, select, table
 
 from capa import create_app
@@ -30,6 +29,7 @@ from capa.common.commands import parse
 from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle
+from tests import images
 from tests.answers import ok
 from tests.conftest import (
     PASSWORD,
@@ -59,9 +59,7 @@ WAIT = 120  # seconds a writer may take for its next commit before the test give
 def jpeg(label: str) -> bytes:
     """A small photo whose colour comes from ``label``, so that each one's content is its own."""
     red, green, blue = hashlib.sha256(label.encode()).digest()[:3]
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 12), (red, green, blue)).save(buffer, "JPEG")
-    return buffer.getvalue()
+    return images.jpeg((red, green, blue))
 
 
 def pdf(label: str) -> bytes:

@@ -10,7 +10,6 @@ import io
 import re
 
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from capa.accounts import service as accounts
@@ -20,6 +19,7 @@ from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle
 from tests.conftest import ApiClient, new_user
+from tests.images import jpeg
 from tests.pages import errors_in, field_block, flashes, input_value, links, logged_in, one, parsed, text
 
 NCS = "/api/v1/nonconformances"
@@ -44,14 +44,7 @@ FORM = {
 }
 
 
-def _jpeg() -> bytes:
-    """A small real photo (the app decodes every photo it is sent)."""
-    output = io.BytesIO()
-    Image.new("RGB", (16, 12), (200, 30, 30)).save(output, "JPEG")
-    return output.getvalue()
-
-
-JPEG = _jpeg()
+JPEG = jpeg()
 KEY_MESSAGE = "Use 1 to 64 printable ASCII characters."
 
 

@@ -28,7 +28,6 @@ from xml.etree import ElementTree
 import pytest
 from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
-from PIL import Image
 from sqlalchemy import update
 
 from capa.accounts import service as accounts
@@ -40,6 +39,7 @@ from capa.trends import service as summaries
 from capa.trends.scheduler import send_reminders, send_review_reminders
 from capa.trends.weeks import Week
 from tests.conftest import PASSWORD, ApiClient, new_user
+from tests.images import jpeg
 from tests.pages import logged_in, parsed
 from tests.test_trends_running import Inbox, free_port
 
@@ -158,12 +158,6 @@ def answered(response, status: int = 200) -> dict:
 
 def pdf() -> bytes:
     return b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-def jpeg() -> bytes:
-    output = io.BytesIO()
-    Image.new("RGB", (16, 12), (200, 30, 30)).save(output, "JPEG")
-    return output.getvalue()
 
 
 @dataclass

@@ -30,6 +30,7 @@ from capa.common.errors import ValidationError
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.conftest import PASSWORD, ApiClient
+from tests.images import jpeg
 from tests.pages import (
     errors_in,
     field_block,
@@ -64,15 +65,9 @@ def xlsx_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def jpeg_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 12), (200, 30, 30)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 PDF = pdf_bytes()
 XLSX = xlsx_bytes()
-JPEG = jpeg_bytes()
+JPEG = jpeg()
 #: The photo as the app stores it: decoded and written anew (capa.common.images).
 STORED_JPEG = images.rewrite(JPEG).data
 HTML = b"<!doctype html><html><script>alert(document.cookie)</script></html>"

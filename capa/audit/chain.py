@@ -154,12 +154,16 @@ def _check_entries(name: str, entries: Iterable[Chained], head: tuple[str, int] 
     return None
 
 
-def verify_chain(model: type, key: Sequence[Any]) -> Break | None:
+def verify_chain(model: type, key: Sequence[Any], loaded: Iterable[Chained] | None = None) -> Break | None:
     """Check one record's history (``verify_chain(Event, [nc.id])``): None when it matches, else the first
-    entry that does not."""
+    entry that does not. ``loaded``: the record's entries when the caller has read them already (a page
+    showing the history), so they are not read twice."""
     name = chain_name_of(model, key)
-    where = [getattr(model, column) == value for column, value in zip(model.__chain_by__, key, strict=True)]
-    entries = db.session.scalars(select(model).where(*where).order_by(model.chain_seq, model.id))
+    if loaded is None:
+        where = [getattr(model, column) == value for column, value in zip(model.__chain_by__, key, strict=True)]
+        entries = db.session.scalars(select(model).where(*where).order_by(model.chain_seq, model.id))
+    else:
+        entries = sorted(loaded, key=lambda entry: (entry.chain_seq or 0, entry.id))
     head = db.session.execute(select(AuditChain.head, AuditChain.length).where(AuditChain.name == name)).first()
     return _check_entries(name, entries, tuple(head) if head else None)
 

@@ -42,7 +42,7 @@ from capa.extensions import db
 def tampering(nc: NonConformance) -> chain.Break | None:
     """The first entry of the NC's history or signatures that is not as the app wrote it (changed, deleted or
     reordered outside the app), or None when both chains verify (see :mod:`capa.audit.chain`)."""
-    return chain.verify_chain(Event, [nc.id]) or chain.verify_chain(Signature, [nc.id])
+    return chain.verify_chain(Event, [nc.id], nc.events) or chain.verify_chain(Signature, [nc.id], nc.signatures)
 
 
 def entry_text(value: Any) -> str:
