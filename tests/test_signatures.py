@@ -243,6 +243,9 @@ def test_signatures_are_documented_in_the_record_and_the_signing_steps(client):
     for path in ("review", "close", "effectiveness-review", "holds/{hold_id}/dispositions", "holds/{hold_id}/release"):
         operation = spec["paths"][f"/api/v1/nonconformances/{{number}}/{path}"]["post"]
         assert "signature_refused" in operation["responses"]["401"]["description"], path
+        too_many = operation["responses"]["429"]
+        assert "too_many_attempts" in too_many["description"], path
+        assert too_many["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, path
         body = operation["requestBody"]["content"]["application/json"]["schema"]
         properties = schemas[body["$ref"].rsplit("/", 1)[-1]]["properties"]
         assert properties["password"]["anyOf"][0] | {"maxLength": 0} == {

@@ -375,6 +375,8 @@ SIGNED = {
     "password that signs it.",
     401: "No valid API token (`unauthorized`), or the `password` signing the step is not the token's user's "
     "(`signature_refused`, naming `password`); nothing was recorded.",
+    429: "Too many wrong passwords for this account, at log-in or signing (`too_many_attempts`, naming `password`, "
+    "with `retry_after` and the `Retry-After` header in seconds); the password was not checked, nothing recorded.",
 }
 
 

@@ -2,7 +2,7 @@
 
 from capa.accounts.permissions import requires
 from capa.api.blueprint import bp
-from capa.api.capas import NCDetail
+from capa.api.capas import SIGNED, NCDetail
 from capa.capas import dispositions, lookup
 from capa.capas.commands import Dispose, Reinspect
 from capa.capas.policy import step_permission
@@ -23,6 +23,7 @@ from capa.http.guard import request_user
         401: "No valid API token (`unauthorized`), or the `password` signing the disposition is not the token's "
         "user's (`signature_refused`, naming `password`); nothing was recorded.",
         404: "No such NC, or no such hold on it.",
+        429: SIGNED[429],
     }
 )
 @requires(step_permission(Step.DISPOSE))

@@ -117,6 +117,11 @@ def _add_common_parts(spec: dict[str, Any]) -> dict[str, Any]:
                 if declared and declared not in GENERATED_DESCRIPTIONS:
                     description = declared
                 operation["responses"][status] = {"description": description, **error}
+            # An error an endpoint declares beyond the common ones (429 of a signing step) has the same envelope,
+            # not APIFlask's own error shape (removed above).
+            for status, answer in operation["responses"].items():
+                if status.isdigit() and int(status) >= 400:
+                    answer.update(error)
             if path.startswith("/api/v1/docs"):
                 operation["security"] = []
     return spec
