@@ -63,8 +63,9 @@ test-postgres: install
 		echo "*** PostgreSQL pass SKIPPED: no server at $(TEST_POSTGRES_URL). Only SQLite was tested. ***"; \
 	fi
 
-# Builds one week's summary at 1,000,000 NCs on PostgreSQL against the bare SQL floor (see bench/).
+# The app at 1,000,000 NCs (demo-data, requests, export) and one week's summary, each against its floor (bench/).
 bench: install
+	$(PY) bench/scale_bench.py
 	$(PY) bench/summary_bench.py
 
 lint: install

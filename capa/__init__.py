@@ -14,8 +14,10 @@ from capa.accounts import login_limits, passwords
 from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
 from capa.audit.cli import audit_cli
-from capa.common import sqlite
+from capa.capas.cli import import_ncs_command
+from capa.common import files, sqlite
 from capa.common.display import local_date, local_moment, local_name
+from capa.demo.cli import demo_data_command
 from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.http import errors, guard, headers
 from capa.http.locale import select_locale
@@ -47,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # A setting that cannot be read stops the start, not a request later.
     validity.months_by_kind(app.config["CAPA_REPORT_VALIDITY_MONTHS"])
     passwords.check_settings(app.config)
+    files.check_settings(app.config)
     configure_extensions(app)
     configure_blueprints(app)
     errors.init_app(app)
@@ -83,8 +86,10 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(token_cli)
     app.cli.add_command(summary_cli)
     app.cli.add_command(scheduler_command)
+    import_cli.add_command(import_ncs_command)
     app.cli.add_command(import_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(demo_data_command)
 
 
 def configure_templates(app: Flask) -> None:

@@ -19,8 +19,8 @@ from capa.common.errors import DomainError
 from capa.safety.catalog import load_catalog
 from capa.safety.models import LabReport
 
-#: The columns naming stored files, with the folder of the upload folder the files lie in: a backup holds every
-#: file they name. Photos lie in the upload folder itself, files of capa.common.files in ``files``.
+#: The columns naming stored files, with the folder of the file storage the files lie in: a backup holds every
+#: file they name. Photos lie at the storage's top, evidence files and lab reports' PDFs in ``files``.
 STORED_FILES = (
     backup.NamedFiles(Photo.__table__.c.stored_name),
     backup.NamedFiles(Attachment.__table__.c.key, "files"),

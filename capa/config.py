@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_REPORT_PDF_MAX_BYTES": 20 * 1024 * 1024,
     # One evidence file of an action or of the closing (a revised standard's PDF, a training record's XLSX, a photo).
     "CAPA_EVIDENCE_MAX_BYTES": 20 * 1024 * 1024,
+    # How many NCs a CSV or XLSX download reads from the database at a time (capa.capas.queries.exported).
+    "CAPA_EXPORT_CHUNK": 1000,
+    # The NC list page counts the matching NCs up to this many, and says "more than" beyond (capa.capas.paging).
+    "CAPA_EXACT_COUNT_LIMIT": 10_000,
     # How long a lab report counts for coverage, in months, per parameter kind: "chemical=12,physical=12".
     # A kind not listed is valid for 12 months.
     "CAPA_REPORT_VALIDITY_MONTHS": "",
@@ -66,6 +70,13 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_PROXY_FIX": 0,
     # When on, the quality manager who submitted a root cause may not approve it: another one signs the approval.
     "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": False,
+    # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
+    # S3-compatible object store reached with the CAPA_S3_* settings (or boto3's AWS_* variables when unset).
+    "CAPA_STORAGE_URL": "",
+    "CAPA_S3_ENDPOINT_URL": "",
+    "CAPA_S3_ACCESS_KEY_ID": "",
+    "CAPA_S3_SECRET_ACCESS_KEY": "",
+    "CAPA_S3_REGION": "",
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "WTF_CSRF_TIME_LIMIT": None,  # a form left open over a shift still saves
 }
@@ -87,6 +98,8 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_PHOTO_MAX_BYTES": int,
     "CAPA_REPORT_PDF_MAX_BYTES": int,
     "CAPA_EVIDENCE_MAX_BYTES": int,
+    "CAPA_EXPORT_CHUNK": int,
+    "CAPA_EXACT_COUNT_LIMIT": int,
     "CAPA_REPORT_VALIDITY_MONTHS": str,
     "SESSION_COOKIE_SECURE": bool,
     "REMEMBER_COOKIE_SECURE": bool,
@@ -102,6 +115,11 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_MAIL_FROM": str,
     "CAPA_SUMMARY_RECIPIENTS": str,
     "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": bool,
+    "CAPA_STORAGE_URL": str,
+    "CAPA_S3_ENDPOINT_URL": str,
+    "CAPA_S3_ACCESS_KEY_ID": str,
+    "CAPA_S3_SECRET_ACCESS_KEY": str,
+    "CAPA_S3_REGION": str,
 }
 
 

@@ -6,6 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from capa.capas.models import is_search_table
 from capa.common.types import UTCDateTime
 
 config = context.config
@@ -29,6 +30,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, _parent_names) -> bool:
+    """Compare every table but SQLite's search table and its own tables, which no model maps (migration 0014)."""
+    return not (type_ == "table" and is_search_table(name))
+
+
 def run_migrations_online() -> None:
     def skip_empty_autogenerate(_context, _revision, directives):
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
@@ -39,6 +45,7 @@ def run_migrations_online() -> None:
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
     options.setdefault("compare_type", True)
     options.setdefault("render_item", render_item)
+    options.setdefault("include_name", include_name)
 
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **options)

@@ -19,6 +19,7 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from sqlalchemy import exists, literal, select, text, union_all
 
 from capa import create_app
 from capa.accounts import service as accounts
@@ -159,17 +160,55 @@ def load_reference_data() -> None:
     load_defect_types()
 
 
-def _empty_postgres(app: Flask) -> None:
-    """Empty every table (DELETE is far quicker than TRUNCATE on tables this small)."""
+#: The tables load_reference_data() fills, and what they held right after it last did (per test process).
+REFERENCE_TABLES = ("defect_types", "defect_type_parameters", "parameter_limits", "safety_parameters")
+_pristine_reference: list[tuple] = []
+
+
+def _reference_fingerprint(connection) -> tuple:
+    """A digest of every row of the reference tables, in one statement."""
+    digests = union_all(
+        *(
+            select(literal(index), text("md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))")).select_from(
+                text(f"{name} t")
+            )
+            for index, name in enumerate(REFERENCE_TABLES)
+        )
+    )
+    return tuple(row[1] for row in sorted(connection.execute(digests)))
+
+
+def remember_reference_data() -> None:
+    with db.engine.connect() as connection:
+        _pristine_reference[:] = [_reference_fingerprint(connection)]
+
+
+def _empty_postgres(app: Flask) -> bool:
+    """Empty every table that holds rows (DELETE is far quicker than TRUNCATE on tables this small; a test
+    writes to a few tables, so the others are found empty in one statement and left alone). The reference
+    tables are kept when they hold exactly what load_reference_data() put there; returns whether they were
+    emptied too (and must be loaded again)."""
+    tables = db.metadata.sorted_tables
     with db.engine.begin() as connection:
+        probe = union_all(
+            *(select(literal(table.name)).where(exists(select(literal(1)).select_from(table))) for table in tables)
+        )
+        filled = set(connection.scalars(probe))
+        keep = bool(_pristine_reference) and _reference_fingerprint(connection) == _pristine_reference[0]
+        if keep:
+            filled -= set(REFERENCE_TABLES)
         # Tables that point at each other (an NC raised from a lab result, a retest recorded on an NC) are
         # unlinked first: the key added after both tables exist (use_alter) is set to NULL.
-        for table in db.metadata.sorted_tables:
+        for table in tables:
+            if table.name not in filled:
+                continue
             for key in table.foreign_key_constraints:
                 if key.use_alter:
                     connection.execute(table.update().values({column.name: None for column in key.columns}))
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
+        for table in reversed(tables):
+            if table.name in filled:
+                connection.execute(table.delete())
+    return not keep
 
 
 def _restore_sqlite(template_url: str, working: Path) -> None:
@@ -218,8 +257,9 @@ def app(shared_app, migrated_database, app_config) -> Iterator[Flask]:
     try:
         with shared_app.app_context():
             if POSTGRES_URL:
-                _empty_postgres(shared_app)
-                load_reference_data()
+                if _empty_postgres(shared_app):
+                    load_reference_data()
+                    remember_reference_data()
             else:
                 _restore_sqlite(migrated_database, Path(db.engine.url.database))
             yield shared_app

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 
 from capa import create_app
 from capa.accounts.models import User
+from capa.capas.models import is_search_table
 from capa.extensions import db, migrate
 from capa.safety.catalog import CATALOG_PATH
 
@@ -34,6 +35,10 @@ def fresh_app(fresh_config):
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+def include_name(name, type_, _parent_names) -> bool:
+    return not (type_ == "table" and is_search_table(name))
 
 
 def head_revision(app) -> str:
@@ -119,7 +124,9 @@ def test_the_models_match_the_migrations(fresh_app, _):
     with fresh_app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            # As ``flask db check`` compares them (migrations/env.py): SQLite's search table has no model.
+            context = MigrationContext.configure(connection, opts={"include_name": include_name})
+            differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 

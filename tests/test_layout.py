@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"masterdata"},
     {"safety"},
     {"capas"},
-    {"trends"},
+    {"trends", "demo"},
     {"http"},
     {"web", "api"},
     {"cli", "__init__"},

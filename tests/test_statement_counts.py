@@ -289,6 +289,8 @@ MEASURED = {
     "list as XLSX": ("/nc?format=xlsx", "qm"),
     "API list": ("/api/v1/nonconformances?per_page=500", "api"),
     "API list, filtered": ("/api/v1/nonconformances?status=action&overdue=true&per_page=500", "api"),
+    # Every NC after the newest one: the cursor is the first page's (per_page=1) next_cursor.
+    "API list by cursor": ("/api/v1/nonconformances?per_page=500&cursor={cursor}", "api"),
     "home of a quality manager": ("/", "qm"),
     "home of a supervisor": ("/", "sup"),
     "home of an admin": ("/", "admin"),
@@ -327,8 +329,9 @@ def counts(module_app) -> dict[str, tuple[int, int]]:
 
     def measure() -> dict[str, int]:
         found = {}
+        cursor = clients["api"].get("/api/v1/nonconformances?per_page=1").get_json()["next_cursor"]
         for name, (url, who) in MEASURED.items():
-            found[name] = statements_of(module_app, clients[who], url.format(history=history))
+            found[name] = statements_of(module_app, clients[who], url.format(history=history, cursor=cursor))
         return found
 
     small = measure()

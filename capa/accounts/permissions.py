@@ -26,6 +26,8 @@ class Permission(StrEnum):
     FILE_NC = "file_nc"
     #: Record lab results against batches.
     RECORD_RESULTS = "record_results"
+    #: Take in non-conformances from a factory's earlier spreadsheets (capa.capas.importing).
+    IMPORT_NCS = "import_ncs"
 
     def allows(self, user: User | None) -> bool:
         return allowed(user, self)
@@ -47,6 +49,7 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.MAINTAIN_CATALOG: frozenset({Role.QUALITY_MANAGER}),
     Permission.RECORD_RESULTS: frozenset({Role.QUALITY_MANAGER}),
     Permission.FILE_NC: _ALL_ROLES,
+    Permission.IMPORT_NCS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
 }
 
 

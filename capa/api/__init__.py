@@ -13,6 +13,7 @@ from capa.api import (  # noqa: F401
     document,
     evidence,
     history,
+    imports,
     lab_reports,
     masterdata,
     me,

@@ -12,13 +12,16 @@ from apiflask import APIBlueprint
 from apiflask.schema_adapters import registry
 from apiflask.schema_adapters.pydantic import PydanticAdapter
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from capa.common.commands import parse
+from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.errors import ValidationError
 from capa.http.json import loads_exactly
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="API")
+
+GIVE_ONCE = _l("Give this parameter once.")
 
 
 @bp.before_request
@@ -49,6 +52,10 @@ class CommandAdapter(PydanticAdapter):
         if location == "json":
             return parse(self.model_class, json_body())
         if location in ("query", "querystring"):
+            # A parameter given twice (``?line=L1&line=L2``) is refused rather than read as one of its values.
+            repeated = sorted(k for k, values in request.args.lists() if len(values) > 1)
+            if repeated:
+                raise ValidationError(str(PLEASE_CORRECT), fields={k: str(GIVE_ONCE) for k in repeated})
             # Empty parameters (``?line=``) mean "no filter", as a form's blank select does.
             return parse(self.model_class, {k: v for k, v in request.args.items() if v != ""})
         if location == "headers":

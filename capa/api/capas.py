@@ -18,6 +18,7 @@ from capa.capas import (
     evidence,
     filing,
     lookup,
+    paging,
     progress,
     queries,
     raising,
@@ -109,10 +110,18 @@ class NC(Record):
 
 
 class NCPage(Record):
+    """One page of the NC list, newest first (reported_at, then id, descending)."""
+
     items: list[NC]
-    page: int
+    page: int | None = Field(description="The page number asked for (1 by default); null when asked by `cursor`.")
     per_page: int
-    total: int
+    total: int | None = Field(
+        description="How many NCs match the filters, when asked by page number; null when asked by `cursor` "
+        "(a walk by cursor never counts)."
+    )
+    next_cursor: str | None = Field(
+        description="Send it as `cursor`, with the same filters, for the next page; null on the last page."
+    )
 
 
 class DispositionRecord(Record):
@@ -463,7 +472,17 @@ def raise_nc(result_id: int, command: RaiseNC):
 @bp.output(NCPage)
 @requires(Permission.VIEW)
 def list_ncs(filters: NCFilters):
-    return queries.search(filters)
+    """List non-conformances
+
+    Newest first, filtered by the parameters given (combined with AND). Page by `page` and `per_page`, with the
+    `total` count; or, quick however many NCs there are, walk by cursor: start with `cursor=first` (or a page),
+    then send the answer's `next_cursor` as `cursor` with the same filters (and any `per_page`), until
+    `next_cursor` is null. A walk by cursor shows
+    every NC once, never counts (`total` and `page` are null), and keeps its place when NCs are filed
+    meanwhile. A cursor that this list did not give, one given for other filters, or one sent with `page` is
+    refused (400 naming `cursor`).
+    """
+    return paging.list_page(filters)
 
 
 @bp.get("/nonconformances/<number>")

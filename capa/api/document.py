@@ -45,6 +45,19 @@ ERROR_ENVELOPE = {
                     "type": "string",
                     "description": "With idempotency_key_reused: the NC the key filed.",
                 },
+                "rows": {
+                    "type": "array",
+                    "description": "With invalid, from an import of a spreadsheet: each problem by row and column.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "row": {"type": "integer"},
+                            "column": {"type": "string"},
+                            "reason": {"type": "string"},
+                        },
+                        "required": ["row", "column", "reason"],
+                    },
+                },
                 "unmet": {
                     "type": "array",
                     "description": "With gates_unmet: each closing gate still open.",
@@ -71,8 +84,8 @@ ERROR_ANSWERS = {
     "409": "A conflict: a duplicate code, a stale version, a step not allowed in this state, or unmet gates.",
     "413": "The body is larger than the API accepts.",
     "503": "The server cannot complete the call for now: the database cannot be reached (`database_unavailable`, "
-    "with `Retry-After` in seconds), or the storage refused a file (`storage_unavailable`, naming the file's field; "
-    "nothing was stored). Send the same call again later.",
+    "with `Retry-After` in seconds), or the file storage refused a file or cannot give one back for now "
+    "(`storage_unavailable`, naming the file's field; nothing was stored). Send the same call again later.",
 }
 #: What APIFlask writes for an error answer nobody described; an endpoint's own ``@bp.doc(responses=…)`` says more
 #: than ERROR_ANSWERS, these say less.

@@ -4,10 +4,9 @@ Files are sent as ``multipart/form-data`` (a JSON body cannot carry them); compl
 then name them by id in ``attachments``, or the files may be left at that.
 """
 
-import io
 from typing import Any
 
-from flask import current_app, request, send_file
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from pydantic import Field, model_validator
 
@@ -22,6 +21,7 @@ from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.errors import DomainError, ValidationError
+from capa.http.downloads import send_stored
 from capa.http.guard import request_user
 
 #: What multipart framing may add to the files of an upload, beyond their own limit.
@@ -146,8 +146,8 @@ def get_attachment(attachment_id: int):
     Answered as a download with its type, `X-Content-Type-Options: nosniff` and `Cache-Control: private`.
     """
     attachment = evidence.get_attachment(attachment_id)
-    response = send_file(
-        io.BytesIO(evidence.read(attachment)),
+    response = send_stored(
+        evidence.open_file(attachment),
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=evidence.download_name(attachment),

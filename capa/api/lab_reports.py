@@ -1,10 +1,9 @@
 """Lab reports (one laboratory's report with its results, judged when recorded), their PDFs, and laboratories."""
 
-import io
 from datetime import date
 from typing import Any
 
-from flask import request, send_file
+from flask import request
 from flask_babel import lazy_gettext as _l
 from pydantic import model_validator
 from werkzeug.http import parse_options_header
@@ -15,6 +14,8 @@ from capa.api.models import Answer, Codes, Record, Ref, Timestamp, With
 from capa.api.safety import Result
 from capa.common.commands import PLEASE_CORRECT
 from capa.common.errors import ValidationError
+from capa.common.files import Stored
+from capa.http.downloads import send_stored
 from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
 from capa.safety import models as records
@@ -180,7 +181,7 @@ def attach_lab_report_pdf(report_id: int):
 def get_lab_report_pdf(report_id: int):
     """The report's PDF"""
     report = reports.get_report(report_id)
-    return pdf_response(reports.read_pdf(report), report.pdf_name)
+    return pdf_response(reports.open_pdf(report), report.pdf_name)
 
 
 @bp.get("/laboratories")
@@ -218,9 +219,10 @@ def _sent_pdf(report: records.LabReport) -> tuple[str, bytes]:
     return options.get("filename") or f"{report.number}.pdf", request.get_data(cache=False)
 
 
-def pdf_response(data: bytes, name: str):
-    """The PDF answered for this user only: never kept by a shared cache, never sniffed as anything else."""
-    response = send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name, as_attachment=False)
+def pdf_response(stored: Stored, name: str):
+    """The PDF answered (streamed) for this user only: never kept by a shared cache, never sniffed as anything
+    else."""
+    response = send_stored(stored, mimetype="application/pdf", download_name=name)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

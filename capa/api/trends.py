@@ -8,6 +8,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Record, Timestamp, With
 from capa.trends import service
+from capa.trends.figures import with_totals
 
 
 class SummaryListed(Record):
@@ -40,7 +41,7 @@ class EffectivenessFigures(Answer):
 class WeeklyFigures(Answer):
     """The figures of one built week, as stored when it was built; the tables (``by_defect_type``, ``by_line``,
     ``by_supplier``, ``by_parameter``, ``by_source``, ``history``, ``aging``, ``overdue_actions``…) come beside
-    these totals."""
+    these totals, each with its first 50 rows at most (``totals`` says how many it has in all)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -57,6 +58,15 @@ class WeeklyFigures(Answer):
     #: Null in summaries built before effectiveness reviews were counted.
     effectiveness: EffectivenessFigures | None = None
     averages: dict[str, Any] = Field(default_factory=dict)
+    #: How many rows each table has in all, where the summary keeps only its first 50: ``overdue_actions``
+    #: (the longest overdue first), ``recurrences``, the breakdowns and ``failed_results``,
+    #: ``near_limit_results`` (the largest counts first), and each kind of alert (``rising_defect_type``,
+    #: ``rising_line``, ``rising_parameter``, ``safety_critical_open``, ``long_hold``). Summaries built before
+    #: tables were bounded list every row: their totals are what they list.
+    totals: dict[str, int] = Field(default_factory=dict)
+    #: Per breakdown, the NCs counted under the keys left out (0 when none was): the shares of those kept are
+    #: shares of their sum and this.
+    left_out: dict[str, int] = Field(default_factory=dict)
 
 
 @bp.get("/summaries")
@@ -75,4 +85,4 @@ def summaries():
 @bp.output(WeeklyFigures)
 @requires(Permission.VIEW)
 def summary(week: str):
-    return service.get_built(week).figures
+    return with_totals(service.get_built(week).figures)

@@ -454,3 +454,14 @@ class NCFilters(Command):
     queue: Choice(QueueName, required=False) = None
     page: Integer(required=False, minimum=1, maximum=100_000) = None
     per_page: Integer(required=False, minimum=1, maximum=500) = None
+    #: Where to go on from: ``first``, or the ``next_cursor`` of the page before with the same filters
+    #: (capa.capas.paging).
+    cursor: Text(200, required=False) = None
+
+
+class ImportNCs(Command):
+    """How to import a spreadsheet of earlier NCs (see :mod:`capa.capas.importing`)."""
+
+    #: Import the NCs of the valid rows and leave the bad ones out; by default nothing is imported when any row
+    #: is bad.
+    skip_invalid: Boolean = False

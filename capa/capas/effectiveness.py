@@ -8,8 +8,8 @@ The rules:
 - the evidence since closing, shown above the review form and answered by the API:
   * the recurrences: the NCs flagged as recurrences of it, and the NCs of the same defect type on the same
     style or on material of one of the same suppliers (the recurrence notion of
-    :func:`capa.capas.filing.same_source`) reported since it closed; cancelled NCs and its own follow-ups
-    are left out; of the latest CANDIDATES such NCs, the EVIDENCE_LIMIT newest;
+    :func:`capa.capas.filing.same_source`, the same SQL condition) reported since it closed; cancelled NCs and
+    its own follow-ups are left out; the EVIDENCE_LIMIT newest, chosen in one query;
   * the failing lab results of its linked parameters on the same style (on a batch of the style, or recorded
     on an NC of the style) tested on or after the closing date, newest first, at most EVIDENCE_LIMIT;
 - the review is the quality manager's (PermissionDenied, 403), on a closed CAPA only (InvalidState, 409),
@@ -59,8 +59,6 @@ from capa.safety.models import LabResult
 
 #: At most this many recurrences and this many failing results are shown as evidence.
 EVIDENCE_LIMIT = 20
-#: The latest NCs of the defect type since closing that are looked at for recurrences.
-CANDIDATES = 500
 #: At most this many reviews are listed as due (the queue, a reminder mail).
 DUE_LIMIT = 100
 TITLE_LENGTH = 200
@@ -96,25 +94,25 @@ def evidence_since_closing(nc: NonConformance) -> Evidence:
 
 
 def _recurrences(nc: NonConformance) -> list[NonConformance]:
-    since = and_(NonConformance.defect_type_id == nc.defect_type_id, NonConformance.reported_at >= nc.closed_at)
-    candidates = db.session.scalars(
-        select(NonConformance)
-        .where(
-            or_(NonConformance.recurrence_of_id == nc.id, since),
-            NonConformance.id != nc.id,
-            NonConformance.status != State.CANCELLED,
-            or_(NonConformance.follow_up_of_id.is_(None), NonConformance.follow_up_of_id != nc.id),
-        )
-        .options(selectinload(NonConformance.batch).selectinload(Batch.lots), selectinload(NonConformance.style))
-        .order_by(NonConformance.reported_at.desc(), NonConformance.id.desc())
-        .limit(CANDIDATES)
+    since = and_(
+        NonConformance.defect_type_id == nc.defect_type_id,
+        NonConformance.reported_at >= nc.closed_at,
+        filing.same_source(nc.style_id, nc.batch_id),
     )
-    found = [
-        candidate
-        for candidate in candidates
-        if candidate.recurrence_of_id == nc.id or filing.same_source(candidate, nc.style_id, nc.batch)
-    ]
-    return found[:EVIDENCE_LIMIT]
+    return list(
+        db.session.scalars(
+            select(NonConformance)
+            .where(
+                or_(NonConformance.recurrence_of_id == nc.id, since),
+                NonConformance.id != nc.id,
+                NonConformance.status != State.CANCELLED,
+                or_(NonConformance.follow_up_of_id.is_(None), NonConformance.follow_up_of_id != nc.id),
+            )
+            .options(selectinload(NonConformance.style), selectinload(NonConformance.batch))
+            .order_by(NonConformance.reported_at.desc(), NonConformance.id.desc())
+            .limit(EVIDENCE_LIMIT)
+        )
+    )
 
 
 def _failing_results(nc: NonConformance) -> list[LabResult]:

@@ -326,8 +326,14 @@ def get_attachment(attachment_id: int, nc: NonConformance | None = None) -> Atta
 
 
 def read(attachment: Attachment) -> bytes:
-    """The file's bytes; raises NotFound when the storage lost them."""
+    """The file's bytes; raises NotFound when the storage lost them, StorageRefused (503) when the storage cannot
+    give them back for now."""
     return storage.read(attachment.key)
+
+
+def open_file(attachment: Attachment) -> storage.Stored:
+    """The file opened to be read in pieces (served as a stream); raises what :func:`read` raises."""
+    return storage.open_stored(attachment.key)
 
 
 def is_photo(attachment: Attachment) -> bool:

@@ -92,6 +92,7 @@ EVENT_LABELS = {
     "disposition": _l("decided a disposition for"),
     "reinspection": _l("recorded the re-inspection of a rework of"),
     "evidence": _l("added an evidence file"),
+    "imported": _l("imported from a spreadsheet"),
 }
 #: The NC's fields as its history names them.
 FIELD_LABELS = {

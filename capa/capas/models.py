@@ -8,11 +8,13 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
@@ -157,6 +159,18 @@ class NonConformance(db.Model):
         one_of("source", Source),
         one_of("severity", Severity),
         one_of("effectiveness_verdict", EffectivenessVerdict, nullable=True),
+        # The NC list, newest first (reported_at, id descending), filtered by none or one of these: each index
+        # hands out the rows in order, so a page reads its 25 rows and stops (capa.capas.paging). Trigram
+        # indexes for text search follow the class.
+        Index("ix_nonconformances_reported_at_id", "reported_at", "id"),
+        Index("ix_nonconformances_status_reported_at", "status", "reported_at", "id"),
+        Index("ix_nonconformances_line_reported_at", "line_id", "reported_at", "id"),
+        Index("ix_nonconformances_style_reported_at", "style_id", "reported_at", "id"),
+        Index("ix_nonconformances_defect_type_reported_at", "defect_type_id", "reported_at", "id"),
+        Index("ix_nonconformances_reported_by_reported_at", "reported_by_id", "reported_at", "id"),
+        # The recurrence check at filing (capa.capas.filing.find_recurrence): the CAPAs of a defect type closed
+        # within the window, the latest first.
+        Index("ix_nonconformances_defect_type_closed_at", "defect_type_id", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,17 +178,17 @@ class NonConformance(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     #: Raised by every change; a save that carries an older version is refused (optimistic locking).
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    defect_type_id: Mapped[int] = mapped_column(ForeignKey("defect_types.id"), index=True)
+    defect_type_id: Mapped[int] = mapped_column(ForeignKey("defect_types.id"))
     source: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(16), default=Severity.MAJOR)
-    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), index=True)
-    style_id: Mapped[int | None] = mapped_column(ForeignKey("styles.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"))
+    style_id: Mapped[int | None] = mapped_column(ForeignKey("styles.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     #: The safety category results are judged against when the NC names no style.
     category: Mapped[str | None] = mapped_column(String(1))
@@ -191,14 +205,17 @@ class NonConformance(db.Model):
         unique=True,
     )
 
-    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The idempotency key the reporter filed it with (the page's, the phone's outbox's or an API client's):
     #: the same key sent again answers with this NC instead of filing another one.
     filing_key: Mapped[str | None] = mapped_column(String(64))
     #: SHA-256 of what was filed with the key, to tell a resend from a different filing under a reused key.
     filing_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: Where an NC taken in from a factory's earlier spreadsheet came from (its number in the sheet, or a
+    #: fingerprint of its row): importing the same sheet again finds it and adds nothing. NULL when filed here.
+    import_reference: Mapped[str | None] = mapped_column(String(200), unique=True)
 
     containment: Mapped[str] = mapped_column(Text, default="")
     effectiveness: Mapped[str] = mapped_column(Text, default="")
@@ -256,6 +273,28 @@ class NonConformance(db.Model):
     @property
     def effective_category(self) -> str | None:
         return self.style.category if self.style is not None else self.category
+
+
+# Text search (capa.capas.queries.text_clause) by index, on each engine its own way. PostgreSQL: trigram (pg_trgm)
+# GIN indexes on the lowered number, title and description serve ``lower(column) LIKE '%text%'``.
+for _column in ("number", "title", "description"):
+    Index(
+        f"ix_nonconformances_{_column}_trgm",
+        func.lower(getattr(NonConformance, _column)).label(f"{_column}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_column}_lower": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+#: SQLite: the FTS5 table (trigram tokenizer) over the NCs' number, title and description, made by migration 0014
+#: with the triggers that keep it in step with ``nonconformances``; no model maps it. Its own tables
+#: (``nc_search_data``, ``_idx``, ``_docsize``, ``_config``) start with the same name.
+SEARCH_TABLE = "nc_search"
+
+
+def is_search_table(name: str) -> bool:
+    """Whether ``name`` is the SQLite search table or one of its own tables (no model maps them: the
+    comparison of the models with the migrations leaves them out)."""
+    return name == SEARCH_TABLE or name.startswith(f"{SEARCH_TABLE}_")
 
 
 #: The NC raised from a lab result, read beside the result (capa.capas.raising raises at most one per result);
@@ -384,15 +423,19 @@ class Action(db.Model):
     __table_args__ = (
         one_of("kind", ActionKind),
         one_of("status", ActionStatus),
+        # Overdue actions (open, due before today): the NC list's ``overdue`` filter probes an NC's open actions
+        # by their due date, or reads the overdue ones in due-date order (a quality manager's queue, reminders).
+        Index("ix_capa_actions_nc_status_due_date", "nc_id", "status", "due_date"),
+        Index("ix_capa_actions_status_due_date", "status", "due_date", "nc_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"))
     kind: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_date: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(8), default=ActionStatus.OPEN, index=True)
+    status: Mapped[str] = mapped_column(String(8), default=ActionStatus.OPEN)
     evidence: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,15 +4,16 @@ When the filing form is refused (a missing title, an unknown batch), each photo 
 *pending photo*, in the form it will be stored in (a HEIC already converted to JPEG), and the form shown again
 carries its token in a hidden field; filing the form again files the pending photos with the NC. The rules:
 
-- a pending photo belongs to the user who sent it: it lies in that user's own folder,
-  ``<upload folder>/pending/<user id>/``, and every lookup is made there, so another user's token is unknown;
+- a pending photo belongs to the user who sent it: it lies in that user's own folder of the app's file storage
+  (:mod:`capa.common.files`, shared by every web host), ``pending/<user id>/``, and every lookup is made there, so
+  another user's token is unknown;
 - its token is random and unguessable (``secrets.token_urlsafe``), and it is the file's name: nothing that a
   client sends is used as a path unless it has a token's exact shape;
 - it lives for about a day (PENDING_LIFETIME): an older one is unknown, and is removed whenever photos are kept;
 - it is removed once filed with its NC, or when its uploader ticks its "remove" box.
 
 A pending photo is two files, the photo (``<token>.jpg`` or ``<token>.png``) and what it was called on the device
-(``<token>.json``), and no database row: nothing an auditor needs, and nothing to migrate.
+and its extension (``<token>.json``), and no database row: nothing an auditor needs, and nothing to migrate.
 """
 
 import contextlib
@@ -23,7 +24,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -31,12 +31,16 @@ from flask_babel import lazy_gettext as _l
 from capa.accounts.models import User
 from capa.capas.lookup import invalid
 from capa.capas.photos import JPEG, MAX_PHOTOS, PNG, CheckedPhoto, Upload, check_photo, photo_limit_bytes, safe_name
+from capa.common import files
 from capa.common.errors import DomainError, NotFound
 
 PENDING_LIFETIME = timedelta(days=1)
 #: What ``secrets.token_urlsafe(24)`` gives: 32 characters of the URL-safe base64 alphabet.
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 KINDS = {extension: content_type for content_type, extension in (JPEG, PNG)}
+#: Where pending photos lie in the app's file storage, and the shape of one of their files there.
+ROOT = "pending"
+OWN_FILE = re.compile(r"pending/[0-9]+/[A-Za-z0-9_-]{32}\.[a-z]{3,4}")
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,42 @@ class PendingPhoto:
     token: str
     #: The device's file name, for display only.
     name: str
-    path: Path
+    #: Where the photo lies in the app's file storage.
+    path: str
     content_type: str
 
+    @property
+    def extension(self) -> str:
+        return self.path[self.path.rindex(".") :]
+
     def as_checked(self) -> CheckedPhoto:
-        """The photo as the filing stores it (it was judged a photo when it was kept)."""
-        return CheckedPhoto(self.name, self.path.read_bytes(), self.content_type, self.path.suffix)
+        """The photo as the filing stores it (it was judged a photo when it was kept). Raises FileNotFoundError
+        when it is gone meanwhile, OSError when the storage fails."""
+        return CheckedPhoto(self.name, files.backend().open(self.path).read(), self.content_type, self.extension)
+
+
+def open_kept(photo: PendingPhoto) -> files.Stored:
+    """The kept photo's file, opened to be read (its thumbnail); raises NotFound when it is gone meanwhile,
+    StorageRefused (503) when the storage cannot give it back for now."""
+    try:
+        return files.backend().open(photo.path)
+    except FileNotFoundError:
+        raise NotFound(str(_l("No such photo.")), fields={"photo": "unknown"}) from None
+    except OSError as error:
+        raise files.unreadable(error) from error
 
 
 def keep(uploads: list[Upload], owner: User, *, room: int = MAX_PHOTOS) -> list[PendingPhoto]:
     """Keep, for ``owner``, each upload that is itself a valid photo (see :func:`capa.capas.photos.check_photo`),
     at most ``room`` of them; an upload that is not a photo is left out, since the refusal already names it.
     Expired pending photos of every user are removed on the way. A disk that refuses to keep a photo (full, not
-    writable) ends the keeping there: the refused form comes back without the photos not kept, never as an error."""
-    expire()
+    writable, an object store out of reach) ends the keeping there: the refused form comes back without the photos
+    not kept, never as an error."""
+    store = files.backend()
+    try:
+        expire()
+    except OSError:
+        current_app.logger.warning("Could not remove expired photos of refused filings", exc_info=True)
     folder = _folder_of(owner)
     kept: list[PendingPhoto] = []
     for upload in uploads:
@@ -70,16 +96,16 @@ def keep(uploads: list[Upload], owner: User, *, room: int = MAX_PHOTOS) -> list[
         except DomainError:
             continue
         token = secrets.token_urlsafe(24)
-        path = folder / f"{token}{photo.extension}"
+        path = f"{folder}/{token}{photo.extension}"
+        described = {"name": safe_name(photo.filename), "extension": photo.extension}
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(photo.data)
+            store.save(path, photo.data)
             # Written last: a photo without its name is not found, so a half-kept photo is never offered.
-            (folder / f"{token}.json").write_text(json.dumps({"name": safe_name(photo.filename)}), encoding="utf-8")
+            store.save(f"{folder}/{token}.json", json.dumps(described).encode())
         except OSError:
             current_app.logger.warning("Could not keep a photo of a refused filing", exc_info=True)
             with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
+                store.delete(path)
             break
         kept.append(PendingPhoto(token, safe_name(photo.filename), path, photo.content_type))
     return kept
@@ -105,6 +131,8 @@ def load(tokens: Iterable[str], owner: User) -> list[CheckedPhoto]:
         found = [photo.as_checked() for photo in still_kept(wanted, owner)]
     except FileNotFoundError:
         found = []  # expired and swept away by another request since it was looked up
+    except OSError as error:
+        raise files.unreadable(error) from error
     if len(found) < len(wanted):
         raise invalid(
             {"photos": str(_l("A photo kept from before is gone (photos are kept for a day); choose it again."))}
@@ -132,50 +160,58 @@ def discard(tokens: Iterable[str], owner: User) -> None:
     for token in tokens:
         photo = _lookup(token, owner)
         if photo is not None:
-            _remove(photo.path)
+            try:
+                _remove(photo)
+            except OSError:
+                current_app.logger.warning("Could not remove a kept photo; it expires in a day", exc_info=True)
 
 
 def expire() -> None:
-    """Remove every pending photo older than PENDING_LIFETIME, of every user."""
+    """Remove every pending photo older than PENDING_LIFETIME, of every user (the files of ``pending/<user id>/``;
+    the other kinds of kept uploads under ``pending/`` expire by :mod:`capa.common.pending`). Raises OSError when the
+    storage fails."""
     oldest = time.time() - PENDING_LIFETIME.total_seconds()
-    root = _root()
-    if not root.is_dir():
-        return
-    for path in root.glob("*/*"):
-        try:
-            if path.stat().st_mtime < oldest:
-                path.unlink(missing_ok=True)
-        except FileNotFoundError:
-            pass  # removed meanwhile by another request
+    store = files.backend()
+    for path, modified in list(store.walk(ROOT)):
+        if OWN_FILE.fullmatch(path) and modified < oldest:
+            store.delete(path)
 
 
 def _lookup(token: str, owner: User) -> PendingPhoto | None:
     """``owner``'s pending photo ``token``, or None when there is no such one, or it has expired."""
     if not isinstance(token, str) or not TOKEN.fullmatch(token):
         return None  # never a path from anything but a token's exact shape
+    store = files.backend()
     folder = _folder_of(owner)
     try:
-        name = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))["name"]
-    except (OSError, ValueError, KeyError, TypeError):
+        described = json.loads(store.open(f"{folder}/{token}.json").read())
+        name = described["name"]
+        # Photos kept before their extension was written down are looked for under each one.
+        extensions = [described["extension"]] if described.get("extension") in KINDS else list(KINDS)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    for extension, content_type in KINDS.items():
-        path = folder / f"{token}{extension}"
+    for extension in extensions:
+        path = f"{folder}/{token}{extension}"
         try:
-            fresh = path.stat().st_mtime >= time.time() - PENDING_LIFETIME.total_seconds()
+            with store.open(path) as photo:
+                fresh = photo.modified >= time.time() - PENDING_LIFETIME.total_seconds()
         except FileNotFoundError:
             continue
-        return PendingPhoto(token, str(name), path, content_type) if fresh else None
+        except OSError:
+            return None
+        return PendingPhoto(token, str(name), path, KINDS[extension]) if fresh else None
     return None
 
 
-def _remove(photo: Path) -> None:
-    photo.unlink(missing_ok=True)
-    photo.with_suffix(".json").unlink(missing_ok=True)
+def _remove(photo: PendingPhoto) -> None:
+    store = files.backend()
+    store.delete(photo.path)
+    store.delete(f"{_folder_of_path(photo.path)}/{photo.token}.json")
 
 
-def _root() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / "pending"
+def _folder_of_path(path: str) -> str:
+    return path.rsplit("/", 1)[0]
 
 
-def _folder_of(owner: User) -> Path:
-    return _root() / str(owner.id)
+def _folder_of(owner: User) -> str:
+    return f"{ROOT}/{int(owner.id)}"

@@ -1,4 +1,4 @@
-"""Photos of a defect, stored in the upload folder under names the app chooses.
+"""Photos of a defect, stored in the app's file storage (:mod:`capa.common.files`) under names the app chooses.
 
 A photo is a JPEG, a PNG or a HEIC/HEIF (what iPhones take), judged by its content, never its name: JPEG and PNG
 by their first bytes, HEIF by its leading ISO BMFF ``ftyp`` box naming a HEIF brand (``heic``, ``mif1``, …). No
@@ -14,10 +14,7 @@ The filing form keeps the valid photos of a refused filing as pending photos (``
 nobody has to choose them again.
 """
 
-import contextlib
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -104,43 +101,39 @@ def photo_limit_bytes() -> int:
 
 
 def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[Photo]:
-    """Store photos of the defect in the upload folder under names the app chooses (never the device's), a HEIC
-    as a JPEG; the files are removed again if saving fails. Raises ValidationError naming ``photos`` (see
-    :func:`check_photos`), and StorageRefused (503) naming ``photos`` when the disk refuses a photo (full, not
-    writable), storing none of them."""
+    """Store photos of the defect in the app's file storage (:mod:`capa.common.files`, its top folder) under names
+    the app chooses (never the device's), a HEIC as a JPEG; the files are removed again if saving the record fails
+    (the storage follows the step's unit of work). Raises ValidationError naming ``photos`` (see
+    :func:`check_photos`), and StorageRefused (503) naming ``photos`` when the storage refuses a photo (a full or
+    unwritable disk, an object store out of reach), storing none of them."""
     if not uploads:
         raise invalid({"photos": str(_l("Choose at least one photo."))})
     photos_to_store = check_photos(uploads, len(nc.photos), photo_limit_bytes())
-    folder = Path(current_app.config["UPLOAD_FOLDER"])
-    written: list[Path] = []
     photos: list[Photo] = []
-    try:
-        with changing(nc, actor, Step.ADD_PHOTO) as journal:
-            for checked in photos_to_store:
-                stored = uuid.uuid4().hex + checked.extension
-                path = folder / stored
-                written.append(path)  # before writing: a photo cut short by a full disk is removed too
-                try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(checked.data)
-                except OSError as error:
-                    raise files.refused("photos", error) from error
-                photo = Photo(
-                    stored_name=stored,
-                    original_name=safe_name(checked.filename),
-                    content_type=checked.content_type,
-                    size=len(checked.data),
-                    uploaded_by_id=actor.id,
-                )
-                nc.photos.append(photo)
-                photos.append(photo)
-                journal.record("photo", new=photo.original_name)
-    except BaseException:
-        for path in written:
-            with contextlib.suppress(OSError):  # a folder the disk refused to write holds nothing to remove
-                path.unlink(missing_ok=True)
-        raise
+    with changing(nc, actor, Step.ADD_PHOTO) as journal:
+        for checked in photos_to_store:
+            photo = Photo(
+                stored_name=files.save(checked.data, checked.extension, field="photos", folder=files.PHOTOS),
+                original_name=safe_name(checked.filename),
+                content_type=checked.content_type,
+                size=len(checked.data),
+                uploaded_by_id=actor.id,
+            )
+            nc.photos.append(photo)
+            photos.append(photo)
+            journal.record("photo", new=photo.original_name)
     return photos
+
+
+def open_photo(photo: Photo) -> files.Stored:
+    """The photo's stored file, opened to be read; raises NotFound when the storage lost it, StorageRefused (503)
+    when the storage cannot give it back for now."""
+    return files.open_stored(photo.stored_name, folder=files.PHOTOS)
+
+
+def read_photo(photo: Photo) -> bytes:
+    """The photo's bytes; raises what :func:`open_photo` raises."""
+    return files.read(photo.stored_name, folder=files.PHOTOS)
 
 
 def _size(size: int) -> str:

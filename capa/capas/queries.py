@@ -9,21 +9,29 @@
   (its reporter's list of their NCs, and a quality manager's list of returned root causes), read in one query;
 - every queue shows at most QUEUE_ROWS rows with its true count; each is also an NC list filter (``status``,
   ``overdue``, ``open`` with ``reported_by``, ``action_owner``, ``queue``), so the full queue is one link away;
+- text search (``q``) finds the text in the number, title or description, ignoring case, taken literally: one
+  rule (:func:`text_clause`), served by an index on each engine (trigram indexes on PostgreSQL, an FTS5 table on
+  SQLite); the pages of the list are read by :mod:`capa.capas.paging`;
 - the number of SQL statements a list or a queue takes does not grow with its rows: what a row shows is loaded
-  with the rows (LISTED), never one query per row.
+  with the rows (LISTED), never one query per row;
+- a download reads the NCs by keyset, a chunk at a time (:func:`exported`): its statements grow with the rows
+  divided by the chunk, and it holds one chunk at a time, whatever the number of rows.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, and_, case, column, func, insert, literal_column, or_, select, table, tuple_
 from sqlalchemy.orm import aliased, selectinload
 
 from capa.accounts.models import Role, User
 from capa.capas import effectiveness, rounds
 from capa.capas.commands import NCFilters, QueueName
 from capa.capas.models import (
+    SEARCH_TABLE,
     Action,
     ActionStatus,
     DefectType,
@@ -101,12 +109,21 @@ def rejudged_failures(nc: NonConformance) -> list[ResultRejudgement]:
     return list(db.session.scalars(query))
 
 
+def _open_late():
+    """An action of the NC (in the enclosing query) open past its due date (as :attr:`Action.overdue`)."""
+    return and_(Action.nc_id == NonConformance.id, Action.status == ActionStatus.OPEN, Action.due_date < plant_today())
+
+
 def overdue_clause():
     """An NC with an action open past its due date, unless the NC was cancelled."""
-    open_late = select(Action.id).where(
-        Action.nc_id == NonConformance.id, Action.status == ActionStatus.OPEN, Action.due_date < plant_today()
-    )
-    return and_(open_late.exists(), NonConformance.status != State.CANCELLED)
+    return and_(select(Action.id).where(_open_late()).exists(), NonConformance.status != State.CANCELLED)
+
+
+def overdue_count():
+    """How many actions of the NC (in the enclosing query) are overdue: those of :func:`overdue_clause`, counted
+    (none for a cancelled NC), as :attr:`NonConformance.overdue_actions` counts them."""
+    late = select(func.count(Action.id)).where(_open_late()).scalar_subquery()
+    return case((NonConformance.status == State.CANCELLED, 0), else_=late)
 
 
 #: How many rows each queue of the home page shows; its count and a link to the NC list tell the rest.
@@ -222,12 +239,16 @@ def filtered(filters: NCFilters):
     query = select(NonConformance)
     if filters.status:
         query = query.where(NonConformance.status == filters.status)
+    # A code names at most one record: compared with its id (a scalar subquery the database reads once), the
+    # NCs come from the index on (that id, reported_at, id) already in order, rather than joined and sorted.
     if filters.line:
-        query = query.join(NonConformance.line).where(ProductionLine.code == filters.line)
+        query = query.where(NonConformance.line_id == _id_of(ProductionLine.id, ProductionLine.code, filters.line))
     if filters.style:
-        query = query.join(NonConformance.style).where(Style.code == filters.style)
+        query = query.where(NonConformance.style_id == _id_of(Style.id, Style.code, filters.style))
     if filters.defect_type:
-        query = query.join(NonConformance.defect_type).where(DefectType.code == filters.defect_type)
+        query = query.where(
+            NonConformance.defect_type_id == _id_of(DefectType.id, DefectType.code, filters.defect_type)
+        )
     if filters.parameter:
         query = query.where(NonConformance.parameters.any(SafetyParameter.code == filters.parameter))
     if filters.supplier:
@@ -247,7 +268,7 @@ def filtered(filters: NCFilters):
     elif filters.open in ("false", "0"):
         query = query.where(~open_clause())
     if filters.reported_by:
-        query = query.where(NonConformance.reported_by_id.in_(_user_ids(filters.reported_by)))
+        query = query.where(NonConformance.reported_by_id == _user_ids(filters.reported_by).scalar_subquery())
     if filters.action_owner:
         query = query.where(open_action_clause(filters.action_owner))
     if filters.queue:
@@ -260,16 +281,53 @@ def filtered(filters: NCFilters):
         end = datetime.combine(filters.reported_to + timedelta(days=1), datetime.min.time(), zone)
         query = query.where(NonConformance.reported_at < end)
     if filters.q:
-        # Taken literally: a % or _ typed is searched for, not a wildcard.
-        text = filters.q.lower()
-        query = query.where(
-            or_(
-                func.lower(NonConformance.title).contains(text, autoescape=True),
-                func.lower(NonConformance.description).contains(text, autoescape=True),
-                func.lower(NonConformance.number).contains(text, autoescape=True),
-            )
-        )
+        query = query.where(text_clause(filters.q))
     return query
+
+
+def _id_of(id_column, code_column, code: str):
+    return select(id_column).where(code_column == code).scalar_subquery()
+
+
+# Text search ----------------------------------------------------------------------------------------------
+
+#: The fewest characters the search index serves (it keeps every run of 3 characters); shorter text is looked for
+#: row by row, with the same rule.
+INDEXED_TEXT = 3
+
+
+def text_clause(text: str):
+    """The NCs whose number, title or description contains ``text``, ignoring case. The text is taken
+    literally: ``%`` and ``_`` are looked for, not wildcards; spaces count as typed. This is the one rule of the
+    list's ``q``, on both engines, and an index serves it from INDEXED_TEXT characters on:
+
+    - PostgreSQL: ``lower(column) LIKE '%text%'``, served by the trigram GIN indexes on the lowered columns
+      (``ix_nonconformances_*_trgm``; pg_trgm, migration 0014);
+    - SQLite: the FTS5 table SEARCH_TABLE (trigram tokenizer: every run of 3 characters, Chinese as well,
+      folded to lower case) matched by the text as one phrase, which finds exactly the rows containing the
+      text. Shorter text (``扣``, ``L1``) falls back to ``lower(column) LIKE``, read row by row.
+
+    SQLite's ``lower()`` folds only ASCII letters while the FTS table folds every letter, so from 3 characters on
+    ``Ä`` also finds ``ä`` there, as PostgreSQL's ``lower()`` does.
+    """
+    if db.engine.dialect.name == "sqlite" and len(text) >= INDEXED_TEXT:
+        phrase = '"' + text.replace('"', '""') + '"'
+        search = table(SEARCH_TABLE, column("rowid"))
+        return NonConformance.id.in_(select(search.c.rowid).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase)))
+    lowered = text.lower()
+    return or_(
+        func.lower(NonConformance.title).contains(lowered, autoescape=True),
+        func.lower(NonConformance.description).contains(lowered, autoescape=True),
+        func.lower(NonConformance.number).contains(lowered, autoescape=True),
+    )
+
+
+def rebuild_search_index(connection: Connection) -> None:
+    """Fill SQLite's search table again from the NCs as stored, for a loader that wrote NCs around its triggers
+    (call it on the loader's connection, in its transaction, after the rows are in). Nothing to do on
+    PostgreSQL, whose indexes follow every write."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(insert(table(SEARCH_TABLE, column(SEARCH_TABLE))).values({SEARCH_TABLE: "rebuild"}))
 
 
 def search(filters: NCFilters) -> Pagination:
@@ -282,6 +340,116 @@ def search(filters: NCFilters) -> Pagination:
         per_page=filters.per_page or 25,
         error_out=False,
     )
+
+
+#: How many NCs an export reads at a time, unless ``CAPA_EXPORT_CHUNK`` says otherwise.
+EXPORT_CHUNK = 1000
+
+
+class Named(NamedTuple):
+    """A named record as a row reads it (a defect type), for :func:`capa.common.display.local_name`."""
+
+    name: str
+    name_zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedNC:
+    """What a row of the NC list's download shows (:func:`exported`): codes and numbers of what the NC names,
+    and the NC's own fields as stored."""
+
+    id: int
+    number: str
+    status: str
+    reported_at: datetime
+    title: str
+    defect_type: Named
+    source: str
+    severity: str
+    line: str
+    style: str | None
+    batch: str | None
+    #: As :attr:`NonConformance.effective_category`: the style's category, or the NC's own without a style.
+    category: str | None
+    quantity_affected: int | None
+    safety_critical: bool
+    #: The number of the closed CAPA this NC recurs, if any.
+    recurrence_of: str | None
+    overdue_actions: int
+    closed_at: datetime | None
+    #: The linked safety parameters' codes, in code order.
+    parameters: tuple[str, ...]
+
+
+def exported(filters: NCFilters, chunk: int = EXPORT_CHUNK) -> Iterator[ExportedNC]:
+    """Every NC matching ``filters``, newest first (``reported_at``, then ``id``, descending, as :func:`search`),
+    as the rows of a download, read ``chunk`` at a time.
+
+    Each chunk starts after the last row of the one before (keyset: no OFFSET, no count) and takes two
+    statements: its rows, with what they show joined to them, and the codes of their linked parameters. The
+    statements grow with rows / ``chunk``, never with the rows, and only one chunk is held at a time, whatever
+    the number of rows. Rows are read as they are consumed: call it inside the request that streams them."""
+    line, style, batch, defect, recurred = (
+        aliased(ProductionLine),
+        aliased(Style),
+        aliased(Batch),
+        aliased(DefectType),
+        aliased(NonConformance),
+    )
+    nc = NonConformance
+    rows = (
+        filtered(filters)
+        .with_only_columns(
+            nc.id,
+            nc.number,
+            nc.status,
+            nc.reported_at,
+            nc.title,
+            defect.name,
+            defect.name_zh,
+            nc.source,
+            nc.severity,
+            line.code,
+            style.code,
+            batch.number,
+            case((nc.style_id.is_not(None), style.category), else_=nc.category),
+            nc.quantity_affected,
+            nc.safety_critical,
+            recurred.number,
+            overdue_count(),
+            nc.closed_at,
+        )
+        .join(defect, defect.id == nc.defect_type_id)
+        .join(line, line.id == nc.line_id)
+        .outerjoin(style, style.id == nc.style_id)
+        .outerjoin(batch, batch.id == nc.batch_id)
+        .outerjoin(recurred, recurred.id == nc.recurrence_of_id)
+        .order_by(nc.reported_at.desc(), nc.id.desc())
+        .limit(chunk)
+    )
+    after = None
+    while True:
+        found = db.session.execute(rows if after is None else rows.where(tuple_(nc.reported_at, nc.id) < after)).all()
+        if not found:
+            return
+        codes: dict[int, list[str]] = {}
+        linked = (
+            select(nc_parameters.c.nc_id, SafetyParameter.code)
+            .join(SafetyParameter, SafetyParameter.id == nc_parameters.c.parameter_id)
+            .where(nc_parameters.c.nc_id.in_([row[0] for row in found]))
+            .order_by(SafetyParameter.code)
+        )
+        for nc_id, code in db.session.execute(linked):
+            codes.setdefault(nc_id, []).append(code)
+        for row in found:
+            # The columns are selected in ExportedNC's order.
+            (id_, number, status, reported_at, title, name, name_zh, *rest) = row
+            yield ExportedNC(
+                id_, number, status, reported_at, title, Named(name, name_zh or ""), *rest, tuple(codes.get(id_, ()))
+            )
+        if len(found) < chunk:
+            return
+        after = (found[-1][3], found[-1][0])
 
 
 @dataclass

@@ -8,8 +8,11 @@ A backup is a new directory PATH holding:
   its size and SHA-256, the database's own included. It is written last: a directory without it is no backup.
 - ``database.sqlite3`` (SQLite), a copy made with SQLite's online backup API, or ``database.dump``
   (PostgreSQL), made by ``pg_dump --format=custom``.
-- ``uploads/``: the upload folder (``<instance>/uploads``) as it was: the photos of defects, and under
-  ``files/`` the evidence files and lab reports' PDFs (:mod:`capa.common.files`).
+- ``uploads/``: every file of the app's file storage (:mod:`capa.common.files`) as it was, under its path there:
+  the photos of defects, and under ``files/`` the evidence files and lab reports' PDFs. The files are read through
+  the storage, so a backup holds them whether they lie in the upload folder (``<instance>/uploads``) or in an
+  object store (``CAPA_STORAGE_URL``): each object is copied into the backup, and a backup of either restores into
+  either.
 
 Taking a backup (:func:`take_backup`):
 
@@ -23,28 +26,29 @@ Taking a backup (:func:`take_backup`):
 - A file named by the snapshot that is gone by the time the files are copied (a lab report's PDF replaced
   meanwhile) would make the backup incomplete: the backup is then taken again, and refused naming the files
   when they are still missing after :data:`ATTEMPTS` attempts.
-- Not part of a backup: uploads kept for a refused form (``uploads/pending``, a day at most), files being
-  written (names starting with a dot), ``instance/config.py`` and the instance's secret key (a restored
-  instance makes a new one, which only ends the sessions of those logged in).
+- Not part of a backup: uploads kept for a refused form (``pending/``, a day at most), files being written
+  (names starting with a dot), ``instance/config.py`` and the instance's secret key (a restored instance makes a
+  new one, which only ends the sessions of those logged in).
 - PostgreSQL needs the client tools ``pg_dump`` and ``pg_restore`` on the PATH, of the server's major version or
   newer; without them, or with older ones, the backup is refused saying so. The password of DATABASE_URL is
   given to them in their environment, never on their command line.
 
 Restoring (:func:`restore_backup`) into the instance of the current configuration:
 
-- refused unless the instance is empty: no table holds a record (the Alembic version aside) and the upload
-  folder holds no file; a restore never mixes a backup into records, nor overwrites any;
+- refused unless the instance is empty: no table holds a record (the Alembic version aside) and the file storage
+  (the upload folder, or the object store) holds no file; a restore never mixes a backup into records, nor
+  overwrites any;
 - refused when the backup is of the other database kind than the instance's (a SQLite backup into a
   PostgreSQL instance, or the other way round), or of a revision these migrations do not know (a newer app);
 - refused when the backup does not match its manifest: a file missing, added, or changed (its SHA-256), the
   database included. Everything is checked before anything is written;
-- the files are put into the upload folder first, then the database (SQLite: the backup API again, into the
+- the files are put into the file storage first, then the database (SQLite: the backup API again, into the
   configured file; PostgreSQL: ``pg_restore --no-owner --no-acl --single-transaction``); if the database cannot
   be restored, the files put in place are removed again, so the instance stays empty. The restored database's
   row counts are then compared with the manifest's.
 
-Errors are :class:`BackupRefused`, whose message says what to do. Only the local upload folder is backed up: an
-app whose files are kept in another store (``app.extensions["capa.files"]``) backs that store up itself.
+Errors are :class:`BackupRefused`, whose message says what to do; a file storage that fails meanwhile (an object
+store out of reach) refuses the backup or the restore too, naming it.
 """
 
 import hashlib
@@ -56,7 +60,7 @@ import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -69,6 +73,7 @@ from sqlalchemy import Column, Connection, Select, column, func, inspect, select
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import URL
 
+from capa.common import files as storage
 from capa.common.errors import DomainError
 from capa.common.types import utcnow
 from capa.extensions import db
@@ -146,6 +151,7 @@ def take_backup(path: Path, named_files: Sequence[NamedFiles] = ()) -> Outcome:
     path = Path(path).absolute()
     uploads = _upload_folder()
     _check_backup_target(path, uploads)
+    store = storage.backend()
     path.parent.mkdir(parents=True, exist_ok=True)
     missing: list[str] = []
     for _attempt in range(ATTEMPTS):
@@ -153,7 +159,7 @@ def take_backup(path: Path, named_files: Sequence[NamedFiles] = ()) -> Outcome:
         staging.mkdir()
         try:
             kind, snapshot, database_file = _copy_database(staging, named_files)
-            files = _copy_files(uploads, staging / UPLOADS)
+            files = _copy_files(store, staging / UPLOADS)
             missing = sorted(snapshot.named - set(files))
             if missing:
                 shutil.rmtree(staging)
@@ -171,7 +177,7 @@ def take_backup(path: Path, named_files: Sequence[NamedFiles] = ()) -> Outcome:
                 "The database names %(count)d stored files that are not in the upload folder %(folder)s: "
                 "%(names)s. Restore them from an earlier backup, then back up again.",
                 count=len(missing),
-                folder=str(uploads),
+                folder=store.place,
                 names=", ".join(missing[:10]) + (", …" if len(missing) > 10 else ""),
             )
         ),
@@ -393,39 +399,61 @@ def _stored_path(folder: str, name: str) -> str:
     return str(PurePosixPath(folder, name)) if folder else str(name)
 
 
-def _copy_files(uploads: Path, target: Path) -> dict[str, dict[str, Any]]:
-    """Copy the upload folder's files into ``target``: their size and SHA-256 by their path under it. A file
-    removed while the folder is read (an upload given up) is left out."""
+def _copy_files(store: storage.Backend, target: Path) -> dict[str, dict[str, Any]]:
+    """Copy the storage's files into ``target``, each in pieces: their size and SHA-256 by their path under it. A
+    file removed while the storage is read (an upload given up) is left out. Raises BackupRefused when the storage
+    fails."""
     copied: dict[str, dict[str, Any]] = {}
-    for relative in _stored_files(uploads):
+    for relative in _stored_files(store):
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
-            copied[relative.as_posix()] = _copy(uploads / relative, destination)
+            stored = store.open(relative)
         except FileNotFoundError:
-            destination.unlink(missing_ok=True)
+            continue
+        except OSError as error:
+            raise _storage_failed(store, error) from error
+        try:
+            with stored:
+                copied[relative] = _copy(stored.stream, destination)
+        except storage.StoreFailed as error:  # the store went away in the middle of the file
+            raise _storage_failed(store, error) from error
     return copied
 
 
-def _stored_files(uploads: Path) -> Iterator[PurePosixPath]:
-    """The path of every file of the upload folder under it, but for transient ones (see the module)."""
-    if not uploads.is_dir():
-        return
-    for folder, folders, names in os.walk(uploads):
-        here = Path(folder)
-        if here == uploads:
-            folders[:] = [name for name in folders if name not in TRANSIENT]
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        for name in sorted(names):
-            if name.startswith(".") or not (here / name).is_file() or (here / name).is_symlink():
-                continue
-            yield PurePosixPath((here / name).relative_to(uploads).as_posix())
+def _stored_files(store: storage.Backend) -> list[str]:
+    """The path of every file of the storage, but for transient ones (see the module). Raises BackupRefused when
+    the storage cannot be read."""
+    try:
+        found = [path for path, _modified in store.walk("")]
+    except OSError as error:
+        raise _storage_failed(store, error) from error
+    return [
+        path
+        for path in found
+        if (parts := PurePosixPath(path).parts)
+        and parts[0] not in TRANSIENT
+        and not any(part.startswith(".") for part in parts)
+    ]
 
 
-def _copy(source: Path, destination: Path) -> dict[str, Any]:
+def _storage_failed(store: storage.Backend, error: OSError) -> BackupRefused:
+    return BackupRefused(
+        str(
+            _l(
+                "The file storage %(place)s failed (%(error)s); nothing was changed. Try again once it answers.",
+                place=store.place,
+                error=str(error),
+            )
+        )
+    )
+
+
+def _copy(reading, destination: Path) -> dict[str, Any]:
+    """Copy the stream ``reading`` into the new file ``destination``: its size and SHA-256."""
     digest = hashlib.sha256()
     size = 0
-    with source.open("rb") as reading, destination.open("wb") as writing:
+    with destination.open("wb") as writing:
         while chunk := reading.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -476,12 +504,13 @@ def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 
 
 def restore_backup(path: Path) -> Outcome:
-    """Restore the backup in ``path`` into the current app's database and upload folder, which must be empty.
+    """Restore the backup in ``path`` into the current app's database and file storage, which must be empty.
 
     Raises BackupRefused when ``path`` is no backup, when the backup does not match its manifest (a file
     missing, added or changed), is of the other database kind or of a revision these migrations do not know,
-    when the instance is not empty, or when the database cannot be restored (``pg_restore`` missing, older than
-    the ``pg_dump`` that made the backup, or failing); nothing is left in the instance then.
+    when the instance is not empty, when the file storage fails, or when the database cannot be restored
+    (``pg_restore`` missing, older than the ``pg_dump`` that made the backup, or failing); nothing is left in the
+    instance then.
     """
     path = Path(path).absolute()
     manifest = read_manifest(path)
@@ -490,14 +519,13 @@ def restore_backup(path: Path) -> Outcome:
     revision = manifest.get("alembic_revision")
     head = _check_revision(revision)
     verify_backup(path, manifest)
-    uploads = _upload_folder()
-    _check_empty_instance(uploads)
-    placed = _place_files(path / UPLOADS, uploads, manifest["files"])
+    store = storage.backend()
+    _check_empty_instance(store)
+    placed = _place_files(path / UPLOADS, store, manifest["files"])
     try:
         _restore_database(path / manifest["database"]["file"], manifest, kind)
     except BaseException:
-        for stored in placed:
-            stored.unlink(missing_ok=True)
+        _remove_placed(store, placed)
         raise
     _check_counts(manifest["tables"])
     tables = {name: int(count) for name, count in manifest["tables"].items()}
@@ -630,7 +658,7 @@ def _all_files(folder: Path) -> Iterator[PurePosixPath]:
             yield PurePosixPath((Path(place) / name).relative_to(folder).as_posix())
 
 
-def _check_empty_instance(uploads: Path) -> None:
+def _check_empty_instance(store: storage.Backend) -> None:
     filled = {name: count for name, count in _current_counts().items() if count and name != MIGRATIONS_TABLE}
     if filled:
         shown = ", ".join(f"{name} ({count})" for name, count in sorted(filled.items())[:5])
@@ -643,13 +671,17 @@ def _check_empty_instance(uploads: Path) -> None:
                 )
             )
         )
-    if next(_all_files(uploads), None) is not None:
+    try:
+        holds_files = next(iter(store.walk("")), None) is not None
+    except OSError as error:
+        raise _storage_failed(store, error) from error
+    if holds_files:
         raise BackupRefused(
             str(
                 _l(
                     "The upload folder %(folder)s holds files already: a backup is restored only into an "
                     "instance whose upload folder is empty.",
-                    folder=str(uploads),
+                    folder=store.place,
                 )
             )
         )
@@ -664,26 +696,27 @@ def _current_counts() -> dict[str, int]:
         return {name: connection.scalar(_count(name)) for name in names}
 
 
-def _place_files(source: Path, uploads: Path, files: Iterable[str]) -> list[Path]:
-    """Copy the backup's files into the upload folder, each written whole (a hidden name, then renamed); the
-    paths placed. On failure, those placed so far are removed again."""
-    placed: list[Path] = []
+def _place_files(source: Path, store: storage.Backend, files: Iterable[str]) -> list[str]:
+    """Put the backup's files into the file storage, each kept whole (see :class:`capa.common.files.Backend`);
+    the paths placed. On failure, those placed so far are removed again, and a storage that refuses a file
+    raises BackupRefused."""
+    placed: list[str] = []
     try:
         for name in sorted(files):
-            destination = uploads / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.part")
-            try:
-                _copy(source / name, partial)
-                os.replace(partial, destination)
-            finally:
-                partial.unlink(missing_ok=True)
-            placed.append(destination)
-    except BaseException:
-        for stored in placed:
-            stored.unlink(missing_ok=True)
+            store.save(name, (source / name).read_bytes())
+            placed.append(name)
+    except BaseException as error:
+        _remove_placed(store, placed)
+        if isinstance(error, OSError):
+            raise _storage_failed(store, error) from error
         raise
     return placed
+
+
+def _remove_placed(store: storage.Backend, placed: Iterable[str]) -> None:
+    for name in placed:
+        with suppress(OSError):
+            store.delete(name)
 
 
 def _restore_database(dump: Path, manifest: dict[str, Any], kind: str) -> None:

@@ -1,13 +1,15 @@
 """How values are written for their reader: a record's name in the reader's language, dates and moments as
 the reader's language writes them (moments in the plant's time). Used by pages, exports and mails alike."""
 
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
 from flask_babel import get_locale
 
-from capa.common.clock import plant_time
+from capa.common.clock import plant_zone
 
 
 def local_name(record: Any) -> str:
@@ -22,13 +24,30 @@ def _reader_locale() -> Any:
     return get_locale() or "en"
 
 
+@lru_cache(maxsize=4096)
+def _written_date(day: date, locale: str) -> str:
+    # A page writes the same few days again and again (a history of hundreds of entries): each is formatted once.
+    return format_date(day, "medium", locale=locale)
+
+
 def local_moment(moment: datetime | None) -> str:
     """A stored UTC moment in the plant's time, to the minute, written as the reader's language writes it
     (``Mar 5, 2026 14:30``, ``2026年3月5日 14:30``); empty for none."""
-    if moment is None:
-        return ""
-    local = plant_time(moment)
-    return f"{format_date(local.date(), 'medium', locale=_reader_locale())} {local:%H:%M}"
+    return moment_writer()(moment)
+
+
+def moment_writer() -> Callable[[datetime | None], str]:
+    """:func:`local_moment` with the plant's zone and the reader's language looked up once, for a page that
+    writes hundreds of moments (an NC's history)."""
+    zone, locale = plant_zone(), str(_reader_locale())
+
+    def write(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        local = moment.astimezone(zone)
+        return f"{_written_date(local.date(), locale)} {local:%H:%M}"
+
+    return write
 
 
 def local_date(day: date | str | None) -> str:
@@ -37,4 +56,4 @@ def local_date(day: date | str | None) -> str:
         return ""
     if isinstance(day, str):  # a date kept as text in a stored summary
         day = date.fromisoformat(day)
-    return format_date(day, "medium", locale=_reader_locale())
+    return _written_date(day, str(_reader_locale()))

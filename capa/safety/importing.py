@@ -32,6 +32,7 @@ from capa.accounts.models import User
 from capa.common import pending
 from capa.common.commands import parse
 from capa.common.errors import ValidationError
+from capa.common.sheets import decoded
 from capa.common.transaction import unit_of_work
 from capa.safety.commands import NewLabReport
 from capa.safety.judging import format_decimal
@@ -272,16 +273,7 @@ def _excel_cell(cell: Any) -> str:
 
 
 def _csv(data: bytes) -> pd.DataFrame:
-    if b"\x00" in data:
-        raise UnreadableFile(str(_l("The file is neither a CSV text nor an XLSX workbook.")))
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableFile(str(_l("The file is not text in UTF-8 or GB18030.")))
+    text = decoded(data, UnreadableFile)
     if not text.strip():
         raise UnreadableFile(str(_l("The file is empty.")))
     try:

@@ -484,6 +484,16 @@ def read_pdf(report: LabReport) -> bytes:
     return files.read(report.pdf_key)
 
 
+def open_pdf(report: LabReport) -> files.Stored:
+    """The report's PDF opened to be read in pieces (served as a stream); raises NotFound when none is attached
+    or the storage lost it, StorageRefused (503) when the storage cannot give it back for now."""
+    if not report.pdf_key:
+        raise NotFound(
+            str(_l("No PDF is attached to report %(number)s.", number=report.number)), fields={"pdf": "unknown"}
+        )
+    return files.open_stored(report.pdf_key)
+
+
 def display_name(filename: str) -> str:
     """A file name as sent, reduced to its last part and printable characters, for display only."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]

@@ -14,6 +14,7 @@ right under the app's Content-Security-Policy (``capa/http/headers.py``) also wh
 
 import io
 import logging
+import math
 import re
 import warnings
 from typing import Any
@@ -132,8 +133,15 @@ if CHINESE_FONT is None:
     log.warning("no font with Chinese characters (%s): Chinese chart labels will not show", ", ".join(CJK_FONTS))
 
 
-def pareto(counts: dict[str, int], title: str, fmt: str = "svg", key_labels_of: dict[str, str] | None = None) -> bytes:
-    """Bars by count, largest first, with the cumulative share as a line on a second axis."""
+def pareto(
+    counts: dict[str, int],
+    title: str,
+    fmt: str = "svg",
+    key_labels_of: dict[str, str] | None = None,
+    left_out: int = 0,
+) -> bytes:
+    """Bars by count, largest first, with the cumulative share as a line on a second axis: a share of the whole,
+    ``left_out`` included (the NCs of the keys a stored summary left out)."""
     key_labels_of = key_labels_of or {}
     items = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:15]
     figure = Figure(figsize=(7, 3.2), dpi=100)
@@ -144,7 +152,7 @@ def pareto(counts: dict[str, int], title: str, fmt: str = "svg", key_labels_of: 
         return _draw(figure, fmt)
     labels = [key_labels_of.get(label, label) for label, _ in items]
     values = [value for _, value in items]
-    total = sum(counts.values())
+    total = sum(counts.values()) + left_out
     cumulative, running = [], 0
     for value in values:
         running += value
@@ -168,9 +176,14 @@ def weekly_trend(history: dict[str, Any], title: str, fmt: str = "svg") -> bytes
     figure = Figure(figsize=(7, 3), dpi=100)
     axes = figure.add_subplot()
     weeks = [week[-3:] for week in history["weeks"]]
-    axes.plot(weeks, history["new_ncs"], color=WARN, marker="o", label=str(_l("new")))
-    axes.plot(weeks, history["closed"], color=ACCENT, marker="o", label=str(_l("closed")))
-    axes.plot(weeks, history["open_at_end"], color=INK, linestyle="--", label=str(_l("open at the end")))
+
+    def values(name: str) -> list[float]:
+        # A week without figures (no summary built for it) is a gap in the line, not a zero.
+        return [math.nan if value is None else value for value in history[name]]
+
+    axes.plot(weeks, values("new_ncs"), color=WARN, marker="o", label=str(_l("new")))
+    axes.plot(weeks, values("closed"), color=ACCENT, marker="o", label=str(_l("closed")))
+    axes.plot(weeks, values("open_at_end"), color=INK, linestyle="--", label=str(_l("open at the end")))
     axes.set_title(title, fontsize=10, loc="left", color=INK)
     axes.tick_params(axis="x", labelsize=8)
     axes.legend(fontsize=8, frameon=False)
@@ -182,10 +195,18 @@ def weekly_trend(history: dict[str, Any], title: str, fmt: str = "svg") -> bytes
 CHARTS = {
     "trend": lambda figures, fmt: weekly_trend(figures["history"], str(CHART_TITLES["trend"]), fmt),
     "pareto": lambda figures, fmt: pareto(
-        figures.get("by_defect_type", {}), str(CHART_TITLES["pareto"]), fmt, key_labels()["by_defect_type"]
+        figures.get("by_defect_type", {}),
+        str(CHART_TITLES["pareto"]),
+        fmt,
+        key_labels()["by_defect_type"],
+        (figures.get("left_out") or {}).get("by_defect_type", 0),
     ),
     "parameters": lambda figures, fmt: pareto(
-        figures.get("by_parameter", {}), str(CHART_TITLES["parameters"]), fmt, key_labels()["by_parameter"]
+        figures.get("by_parameter", {}),
+        str(CHART_TITLES["parameters"]),
+        fmt,
+        key_labels()["by_parameter"],
+        (figures.get("left_out") or {}).get("by_parameter", 0),
     ),
 }
 

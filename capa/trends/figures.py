@@ -33,9 +33,21 @@ at most a few thousand (week, key, count) rows. The rules:
   reviews recorded within the week, whenever they fell due; ``failed`` those of them found not effective;
   ``outstanding`` the reviews due on or before the week's Sunday and still not recorded at its end (the
   backlog a manager chases, earlier weeks' included). Summaries built before these figures existed have no
-  ``effectiveness`` and no ``unattributed_ncs``: readers treat them as absent, not as zero.
+  ``effectiveness`` and no ``unattributed_ncs``: readers treat them as absent, not as zero;
+- a stored table keeps its first :data:`TABLE_ROWS` rows, whatever the size of the plant, and ``totals`` says
+  how many rows it has in all (:func:`totals_of`): the overdue actions (the longest overdue first), the
+  recurrences, each breakdown and the failed and near-limit results (the largest counts first, with their
+  averages; ``left_out`` counts the NCs of the keys left out, so that shares stay shares of the whole), and
+  each kind of alert (``rising_defect_type``, ``rising_line``, ``rising_parameter``, ``safety_critical_open``,
+  ``long_hold``). Alerts are found on the whole breakdowns before they are cut. Summaries stored before tables
+  were bounded list every row and have no ``totals``: what they list is their whole;
+- the week in progress (the quality manager's home: :func:`current_counts`, :func:`current_alerts`) is
+  aggregated over that week alone, as of now: its new and closed NCs, the NCs open now (by their state), and
+  its alerts (holds older than 14 days now), whose 4-week averages come from the stored summaries of the 4
+  weeks before (a week without one is left out of the mean; with none, a key is compared with 0).
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +68,7 @@ from capa.capas.models import (
     NonConformance,
     nc_parameters,
 )
+from capa.capas.states import FINAL
 from capa.extensions import db
 from capa.masterdata.models import Batch, LotKind, MaterialLot, ProductionLine, Supplier, batch_lots
 from capa.safety.models import LabResult, ParameterKind, SafetyParameter
@@ -66,6 +79,15 @@ ALERT_MIN_COUNT = 3
 ALERT_RISE = 1.5
 HOLD_ALERT_AGE = timedelta(days=14)
 AGING = (("0-7", 0, 7), ("8-30", 8, 30), ("31-90", 31, 90), ("over_90", 91, None))
+#: The rows a stored table keeps (the rule: this module's docstring); ``totals`` has the true count.
+TABLE_ROWS = 50
+BREAKDOWNS = ("by_defect_type", "by_line", "by_supplier", "by_parameter", "by_source")
+#: The breakdowns whose rise is an alert, and the alert's kind.
+RISING = (("by_defect_type", "rising_defect_type"), ("by_line", "rising_line"), ("by_parameter", "rising_parameter"))
+ALERT_KINDS = (*(kind for _name, kind in RISING), "safety_critical_open", "long_hold")
+#: The tables cut to their first rows: lists, then tables keyed by a code.
+LISTED = ("overdue_actions", "recurrences")
+KEYED = (*BREAKDOWNS, "failed_results", "near_limit_results")
 
 #: Dyed fabric: the greige or finished fabric and the dye lot it was dyed in.
 FABRIC = frozenset({LotKind.FABRIC, LotKind.DYE_LOT})
@@ -210,14 +232,15 @@ def compute(week: Week, zone: ZoneInfo) -> dict[str, Any]:
         "open_at_end": series(open_counts),
         "unattributed_ncs": series(unattributed_counts),
     }
-    for name, table in (
-        ("by_defect_type", by_defect_type),
-        ("by_line", by_line),
-        ("by_supplier", by_supplier),
-        ("by_parameter", by_parameter),
-        ("by_source", by_source),
-    ):
-        figures[name], averages[name] = _with_averages(table)
+    tables = {
+        "by_defect_type": by_defect_type,
+        "by_line": by_line,
+        "by_supplier": by_supplier,
+        "by_parameter": by_parameter,
+        "by_source": by_source,
+    }
+    for name in BREAKDOWNS:
+        figures[name], averages[name] = _with_averages(tables[name])
     figures["history"] = {
         "weeks": [str(week.shifted(-index)) for index in range(TRAILING, -1, -1)],
         "new_ncs": [int(new_counts.get(index, 0)) for index in range(TRAILING, -1, -1)],
@@ -225,30 +248,92 @@ def compute(week: Week, zone: ZoneInfo) -> dict[str, Any]:
         "open_at_end": [open_counts[index] for index in range(TRAILING, -1, -1)],
     }
 
+    totals: dict[str, int] = {}
     figures["aging"] = _aging(end)
     figures["by_state"] = _states_at(end)
-    figures["overdue_actions"] = _overdue_actions(week, end)
+    figures["overdue_actions"], totals["overdue_actions"] = _overdue_actions(week, end)
     figures.update(_days_to_close(start, end))
     figures["retest_first_pass_rate"] = _first_pass_rate(week)
-    figures["recurrences"] = list(
-        session.scalars(
-            select(NonConformance.number)
-            .where(
-                NonConformance.reported_at >= start,
-                NonConformance.reported_at < end,
-                NonConformance.recurrence_of_id.is_not(None),
-            )
-            .order_by(NonConformance.number)
-        )
+    recurring = and_(
+        NonConformance.reported_at >= start,
+        NonConformance.reported_at < end,
+        NonConformance.recurrence_of_id.is_not(None),
     )
+    recurrences, totals["recurrences"] = _first_rows(
+        select(NonConformance.number).where(recurring).order_by(NonConformance.number),
+        select(func.count()).select_from(NonConformance).where(recurring),
+    )
+    figures["recurrences"] = [number for (number,) in recurrences]
     figures["failed_results"] = _results_by_parameter(week, LabResult.verdict == "fail")
     figures["near_limit_results"] = _results_by_parameter(
         week, and_(LabResult.verdict == "pass", LabResult.near_limit.is_(True))
     )
     figures["effectiveness"] = review_counts
+    # Alerts look at the whole breakdowns; the tables are cut after.
+    alerts, alert_totals = _rising_alerts(figures, {name: averages[name] for name, _kind in RISING})
+    for found, total in (_safety_critical_alerts(_open_at(end)), _long_hold_alerts(end)):
+        alerts.extend(found)
+        alert_totals.update(total)
+    figures["alerts"] = alerts
+    totals.update(alert_totals)
+    left_out: dict[str, int] = {}
+    for name in KEYED:
+        figures[name], kept_averages, totals[name], left_out[name] = _cut(figures[name], averages.get(name))
+        if name in averages:
+            averages[name] = kept_averages
     figures["averages"] = averages
-    figures["alerts"] = _alerts(figures, averages, end)
+    figures["totals"] = totals
+    figures["left_out"] = left_out
     return figures
+
+
+def _first_rows(rows_query, count_query) -> tuple[list, int]:
+    """The first :data:`TABLE_ROWS` rows of ``rows_query`` (ordered) and the count ``count_query`` takes of all
+    of them: two statements, neither of which brings the whole table back."""
+    rows = list(db.session.execute(rows_query.limit(TABLE_ROWS)).all())
+    return rows, int(db.session.scalar(count_query) or 0)
+
+
+def _cut(
+    counts: dict[str, int], averages: dict[str, dict[str, float]] | None
+) -> tuple[dict[str, int], dict[str, dict[str, float]], int, int]:
+    """A table keyed by a code (largest counts first) cut to its first :data:`TABLE_ROWS` keys: the counts kept,
+    the averages kept (those of the keys kept, and of the :data:`TABLE_ROWS` other keys of the highest
+    averages: what fell to nothing this week), the true number of keys and the sum of the counts left out."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    kept = dict(ranked[:TABLE_ROWS])
+    left_out = sum(count for _key, count in ranked[TABLE_ROWS:])
+    if averages is None:
+        return kept, {}, len(counts), left_out
+    others = sorted(
+        (key for key in averages if key not in kept),
+        key=lambda key: (-averages[key].get("4w", 0), -averages[key].get("12w", 0), key),
+    )
+    kept_averages = {key: averages[key] for key in (*kept, *others[:TABLE_ROWS]) if key in averages}
+    return kept, kept_averages, len(counts), left_out
+
+
+def totals_of(figures: dict[str, Any]) -> dict[str, int]:
+    """How many rows each table of a stored summary has in all (the tables of the module's docstring, and each
+    kind of alert): as stored, or, for a summary built before its tables were bounded (no ``totals``), what it
+    lists, which is everything. A table the summary does not have at all is left out."""
+    stored = figures.get("totals") or {}
+    found = {}
+    for name in (*LISTED, *KEYED):
+        if name in stored:
+            found[name] = int(stored[name])
+        elif isinstance(figures.get(name), list | dict):
+            found[name] = len(figures[name])
+    listed = Counter(alert.get("kind") for alert in figures.get("alerts") or [])
+    for kind in ALERT_KINDS:
+        found[kind] = int(stored.get(kind, listed.get(kind, 0)))
+    return found
+
+
+def with_totals(figures: dict[str, Any]) -> dict[str, Any]:
+    """``figures`` with ``totals`` complete (see :func:`totals_of`) and ``left_out`` (none, when not stored):
+    what the summary page, its mail and the API read, whenever the summary was built."""
+    return {**figures, "totals": totals_of(figures), "left_out": figures.get("left_out") or {}}
 
 
 def _concerned_lot_kinds():
@@ -377,20 +462,26 @@ def _states_at(end: datetime) -> dict[str, int]:
     return {str(name): int(count) for name, count in sorted(rows)}
 
 
-def _overdue_actions(week: Week, end: datetime) -> list[dict[str, Any]]:
-    rows = db.session.execute(
+def _overdue_actions(week: Week, end: datetime) -> tuple[list[dict[str, Any]], int]:
+    """The actions overdue at the week's end, the longest overdue first (its first rows), and how many they are."""
+    overdue = (
+        Action.due_date <= week.sunday,
+        Action.created_at < end,
+        or_(Action.status == ActionStatus.OPEN, Action.completed_at >= end),
+        # A cancelled NC's open actions are nobody's to do any more.
+        or_(NonConformance.cancelled_at.is_(None), NonConformance.cancelled_at >= end),
+    )
+    rows, total = _first_rows(
         select(NonConformance.number, Action.description, Action.due_date, Action.kind, Action.owner_id)
         .select_from(Action)
         .join(NonConformance, NonConformance.id == Action.nc_id)
-        .where(
-            Action.due_date <= week.sunday,
-            Action.created_at < end,
-            or_(Action.status == ActionStatus.OPEN, Action.completed_at >= end),
-            # A cancelled NC's open actions are nobody's to do any more.
-            or_(NonConformance.cancelled_at.is_(None), NonConformance.cancelled_at >= end),
-        )
-        .order_by(Action.due_date, NonConformance.number)
-    ).all()
+        .where(*overdue)
+        .order_by(Action.due_date, NonConformance.number, Action.id),
+        select(func.count())
+        .select_from(Action)
+        .join(NonConformance, NonConformance.id == Action.nc_id)
+        .where(*overdue),
+    )
     owners = _usernames({row.owner_id for row in rows})
     return [
         {
@@ -402,7 +493,7 @@ def _overdue_actions(week: Week, end: datetime) -> list[dict[str, Any]]:
             "days_late": (week.sunday - row.due_date).days,
         }
         for row in rows
-    ]
+    ], total
 
 
 def _usernames(ids: set[int]) -> dict[int, str]:
@@ -454,31 +545,120 @@ def _results_by_parameter(week: Week, condition) -> dict[str, int]:
     return {code: int(count) for code, count in sorted(rows, key=lambda row: (-row[1], row[0]))}
 
 
-def _alerts(figures: dict[str, Any], averages: dict[str, Any], end: datetime) -> list[dict[str, Any]]:
+def _rising_alerts(
+    counts: dict[str, Any], averages: dict[str, dict[str, dict[str, float]]]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """A defect type, line or parameter of ``counts`` (by_defect_type, by_line, by_parameter: this week's) with at
+    least ALERT_MIN_COUNT new NCs and at least ALERT_RISE times its 4-week average in ``averages`` (key -> {"4w"});
+    each kind cut to its first rows, the largest counts first, and how many each kind has in all."""
     alerts: list[dict[str, Any]] = []
-    for name, kind in (("by_defect_type", "defect_type"), ("by_line", "line"), ("by_parameter", "parameter")):
-        for key, count in figures[name].items():
-            average = averages[name].get(key, {}).get("4w", 0.0)
+    totals: dict[str, int] = {}
+    for name, kind in RISING:
+        found = []
+        for key, count in counts.get(name, {}).items():
+            average = averages.get(name, {}).get(key, {}).get("4w", 0.0)
             if count >= ALERT_MIN_COUNT and count >= ALERT_RISE * average:
-                alerts.append({"kind": f"rising_{kind}", "key": key, "count": count, "average_4w": average})
-    for number, title in db.session.execute(
-        select(NonConformance.number, NonConformance.title)
-        .where(NonConformance.safety_critical.is_(True), _open_at(end))
-        .order_by(NonConformance.number)
-    ):
-        alerts.append({"kind": "safety_critical_open", "nc": number, "title": title})
+                found.append({"kind": kind, "key": key, "count": count, "average_4w": average})
+        found.sort(key=lambda alert: (-alert["count"], alert["key"]))
+        alerts.extend(found[:TABLE_ROWS])
+        totals[kind] = len(found)
+    return alerts, totals
+
+
+def _safety_critical_alerts(still_open) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every safety-critical NC for which ``still_open`` holds (its first rows, by number), and how many."""
+    condition = and_(NonConformance.safety_critical.is_(True), still_open)
+    rows, total = _first_rows(
+        select(NonConformance.number, NonConformance.title).where(condition).order_by(NonConformance.number),
+        select(func.count()).select_from(NonConformance).where(condition),
+    )
+    alerts = [{"kind": "safety_critical_open", "nc": number, "title": title} for number, title in rows]
+    return alerts, {"safety_critical_open": total}
+
+
+def _long_hold_alerts(end: datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every hold older than HOLD_ALERT_AGE and not released at ``end`` (the oldest first), and how many."""
+    held = (Hold.held_at < end - HOLD_ALERT_AGE, or_(Hold.released_at.is_(None), Hold.released_at >= end))
     batch = aliased(Batch)
     lot = aliased(MaterialLot)
-    for number, batch_number, lot_number, held_at in db.session.execute(
+    rows, total = _first_rows(
         select(NonConformance.number, batch.number, lot.number, Hold.held_at)
         .select_from(Hold)
         .join(NonConformance, NonConformance.id == Hold.nc_id)
         .outerjoin(batch, batch.id == Hold.batch_id)
         .outerjoin(lot, lot.id == Hold.lot_id)
-        .where(Hold.held_at < end - HOLD_ALERT_AGE, or_(Hold.released_at.is_(None), Hold.released_at >= end))
-        .order_by(Hold.held_at)
-    ):
-        alerts.append(
-            {"kind": "long_hold", "nc": number, "batch": batch_number, "lot": lot_number, "days": (end - held_at).days}
+        .where(*held)
+        .order_by(Hold.held_at, Hold.id),
+        select(func.count()).select_from(Hold).where(*held),
+    )
+    alerts = [
+        {"kind": "long_hold", "nc": number, "batch": batch_number, "lot": lot_number, "days": (end - held_at).days}
+        for number, batch_number, lot_number, held_at in rows
+    ]
+    return alerts, {"long_hold": total}
+
+
+def current_counts(week: Week, zone: ZoneInfo) -> dict[str, int]:
+    """New and closed NCs of ``week``, the week in progress, and the NCs open now: one statement over that week
+    (and the open NCs, by their state)."""
+    start, end = week.bounds(zone)
+
+    def count(*conditions):
+        return select(func.count()).select_from(NonConformance).where(*conditions).scalar_subquery()
+
+    new_ncs, closed, still_open = db.session.execute(
+        select(
+            count(NonConformance.reported_at >= start, NonConformance.reported_at < end),
+            count(NonConformance.closed_at >= start, NonConformance.closed_at < end),
+            count(NonConformance.status.not_in(FINAL)),
         )
-    return alerts
+    ).one()
+    return {"new_ncs": int(new_ncs or 0), "closed": int(closed or 0), "open_at_end": int(still_open or 0)}
+
+
+def current_alerts(
+    week: Week, zone: ZoneInfo, now: datetime, earlier: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The alerts of ``week``, the week in progress, as of ``now`` (each kind cut to its first rows) and how many
+    of each kind there are, aggregated over this week alone. ``earlier`` holds the stored breakdowns
+    (by_defect_type, by_line, by_parameter) of those of the 4 weeks before that have a summary: a rising alert's
+    average is their mean; with none stored, every key is compared with 0, as one never seen before."""
+    start, end = week.bounds(zone)
+    reported = and_(NonConformance.reported_at >= start, NonConformance.reported_at < end)
+
+    def by(name: str, column, *joins):
+        query = select(literal(name).label("name"), column.label("key"), func.count(func.distinct(NonConformance.id)))
+        for target, on in joins:
+            query = query.join(target, on)
+        return query.where(reported).group_by(column)
+
+    keyed = union_all(
+        by("by_defect_type", DefectType.code, (DefectType, DefectType.id == NonConformance.defect_type_id)),
+        by("by_line", ProductionLine.code, (ProductionLine, ProductionLine.id == NonConformance.line_id)),
+        by(
+            "by_parameter",
+            SafetyParameter.code,
+            (nc_parameters, nc_parameters.c.nc_id == NonConformance.id),
+            (SafetyParameter, SafetyParameter.id == nc_parameters.c.parameter_id),
+        ),
+    )
+    counts: dict[str, dict[str, int]] = {name: {} for name, _kind in RISING}
+    for name, key, number in db.session.execute(keyed).all():
+        counts[name][str(key)] = int(number)
+    averages = {
+        name: {
+            key: {"4w": round(sum((stored.get(name) or {}).get(key, 0) for stored in earlier) / len(earlier), 2)}
+            for key in counts[name]
+        }
+        if earlier
+        else {}
+        for name, _kind in RISING
+    }
+    alerts, totals = _rising_alerts(counts, averages)
+    for found, total in (
+        _safety_critical_alerts(NonConformance.status.not_in(FINAL)),
+        _long_hold_alerts(now),
+    ):
+        alerts.extend(found)
+        totals.update(total)
+    return alerts, totals

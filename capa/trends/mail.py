@@ -25,6 +25,7 @@ from capa.common.display import local_date
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.trends.charts import CHARTS, png
+from capa.trends.figures import ALERT_KINDS, with_totals
 from capa.trends.models import UNSENT, MailStatus, WeeklySummary
 from capa.trends.service import STALE_CLAIM
 from capa.trends.wording import CHART_TITLES, key_labels
@@ -99,14 +100,14 @@ def message_for(summary: WeeklySummary, to: list[str] | None = None, language: s
 
 def _message(summary: WeeklySummary, to: list[str], language: str) -> EmailMessage:
     config = current_app.config
-    figures = summary.figures
+    figures = with_totals(summary.figures)
     message = EmailMessage()
     message["Subject"] = _(
         "CAPA weekly summary %(week)s: %(new)d new, %(closed)d closed, %(alerts)d alerts",
         week=summary.week,
         new=figures["new_ncs"],
         closed=figures["closed"],
-        alerts=len(figures["alerts"]),
+        alerts=sum(figures["totals"].get(kind, 0) for kind in ALERT_KINDS),
     )
     message["From"] = config.get("CAPA_MAIL_FROM") or "capa@localhost"
     message["To"] = ", ".join(to)

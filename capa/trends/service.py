@@ -19,12 +19,14 @@ from capa.common.clock import plant_zone
 from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
-from capa.trends.figures import compute
+from capa.trends.figures import RISING, TRAILING, compute, current_alerts, current_counts
 from capa.trends.models import SummaryStatus, WeeklySummary
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
 
 #: A claim (to build, or to mail) this old belongs to a process that died; it is taken over.
 STALE_CLAIM = timedelta(minutes=15)
+#: The figures of each week the quality manager's home shows.
+HEADLINE = ("new_ncs", "closed", "open_at_end")
 
 
 def parse_week(text: str) -> Week:
@@ -125,11 +127,55 @@ def missing_weeks(now: datetime, *, limit: int = 104) -> list[Week]:
     return list(reversed(weeks))
 
 
-def live(week: Week | None = None) -> dict[str, Any]:
-    """The figures of ``week`` (default: the week in progress) computed now, not stored: the quality
-    manager's home page. Computed once per request however often asked."""
-    week = week or Week.containing(utcnow().astimezone(plant_zone()).date())
-    cache = g.setdefault("live_figures", {}) if has_request_context() else {}
-    if str(week) not in cache:
-        cache[str(week)] = compute(week, plant_zone())
-    return cache[str(week)]
+def recent(*, alerts: bool = True) -> dict[str, Any]:
+    """The last 12 weeks and the week in progress, for the quality manager's home: ``history`` (``weeks``,
+    ``new_ncs``, ``closed``, ``open_at_end``, oldest first, the week in progress last), ``missing`` (the completed
+    weeks without a built summary) and, with ``alerts``, the week in progress's ``alerts`` and ``totals``.
+
+    The rule: a completed week's figures are those of its built summary, read in one statement (only the few
+    figures shown, taken out of the stored JSON by the database); only the week in progress is aggregated, as of
+    now (:func:`capa.trends.figures.current_counts`, :func:`~capa.trends.figures.current_alerts`). A completed
+    week without a built summary is shown as missing (None), neither as zero nor built by the page: building
+    is the scheduler's (its catch-up on start, its hourly retry of failures; ``summary run``), so that a request
+    aggregates one week at most, however many quality managers open the page at once. Computed once per
+    request however often asked."""
+    cache = g.setdefault("recent_weeks", {}) if has_request_context() else {}
+    if alerts not in cache:
+        cache[alerts] = _recent(alerts)
+    return cache[alerts]
+
+
+def _recent(alerts: bool) -> dict[str, Any]:
+    zone = plant_zone()
+    now = utcnow()
+    current = Week.containing(now.astimezone(zone).date())
+    completed = [current.shifted(-back) for back in range(TRAILING, 0, -1)]
+    figures = WeeklySummary.figures
+    columns = [WeeklySummary.week, *(figures[name].as_integer() for name in HEADLINE)]
+    if alerts:
+        columns += [figures[name] for name, _kind in RISING]
+    stored = {
+        row[0]: row[1:]
+        for row in db.session.execute(
+            select(*columns).where(
+                WeeklySummary.week.in_([str(week) for week in completed]), WeeklySummary.status == SummaryStatus.BUILT
+            )
+        )
+    }
+    now_counts = current_counts(current, zone)
+    history: dict[str, list] = {"weeks": [str(week) for week in (*completed, current)]}
+    for index, name in enumerate(HEADLINE):
+        history[name] = [stored[str(week)][index] if str(week) in stored else None for week in completed]
+        history[name].append(now_counts[name])
+    answer: dict[str, Any] = {
+        "history": history,
+        "missing": [str(week) for week in completed if str(week) not in stored],
+    }
+    if alerts:
+        earlier = [
+            {name: stored[str(week)][len(HEADLINE) + index] for index, (name, _kind) in enumerate(RISING)}
+            for week in completed[-4:]
+            if str(week) in stored
+        ]
+        answer["alerts"], answer["totals"] = current_alerts(current, zone, now, earlier)
+    return answer

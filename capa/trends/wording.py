@@ -31,6 +31,15 @@ EFFECTIVENESS_LABELS = {
     "outstanding": _l("due by Sunday and still not done"),
 }
 
+#: Each kind of alert, where a summary says how many of them it lists (see capa.trends.figures.ALERT_KINDS).
+ALERT_LABELS = {
+    "rising_defect_type": _l("Defect types on the rise"),
+    "rising_line": _l("Lines on the rise"),
+    "rising_parameter": _l("Safety parameters on the rise"),
+    "safety_critical_open": _l("Safety-critical NCs still open"),
+    "long_hold": _l("Goods held for more than 14 days"),
+}
+
 
 def key_labels() -> dict[str, dict[str, str]]:
     """How the keys of each breakdown are shown in the reader's language: defect types and sources by name,
@@ -44,4 +53,5 @@ def key_labels() -> dict[str, dict[str, str]]:
         "near_limit_results": parameters,
         "aging": {key: str(label) for key, label in AGE_LABELS.items()},
         "effectiveness": {key: str(label) for key, label in EFFECTIVENESS_LABELS.items()},
+        "alerts": {key: str(label) for key, label in ALERT_LABELS.items()},
     }

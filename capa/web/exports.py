@@ -8,18 +8,23 @@
   XLSX alike. Control characters XML 1.0 cannot carry (a pasted vertical tab or escape: anything below a space
   but a tab, a line feed or a carriage return) are left out first, in both: XLSX cannot hold them, and a
   formula behind one must not start the cell once it is gone;
-- CSV streams row by row, and XLSX is written in openpyxl's write-only mode, so an export of any size never
-  holds more than a row of records at once beside the file being built.
+- an export of any size runs in constant memory: its rows are read as they are written (a list's rows a chunk at
+  a time, :func:`capa.capas.queries.exported`); CSV streams while the rows are read, in blocks of about
+  CSV_BLOCK characters; XLSX is written in openpyxl's write-only mode (each sheet's rows go to a temporary file
+  as they come) into a temporary file, which is then sent in blocks: neither the rows nor the file are ever held
+  whole in memory.
 """
 
 import csv
 import io
+import tempfile
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response, send_file, stream_with_context
+from flask import Response, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -27,6 +32,10 @@ from capa.common.clock import plant_time
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: A CSV download is sent in blocks of about this many characters.
+CSV_BLOCK = 16 * 1024
+#: An XLSX download is sent in blocks of this many bytes.
+FILE_BLOCK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,13 @@ def csv_download(filename: str, sheet: Sheet) -> Response:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([str(cell(label)) for label in sheet.labels])
-        yield buffer.getvalue()
         for row in sheet.rows:
-            buffer.seek(0)
-            buffer.truncate()
             writer.writerow(row)
-            yield buffer.getvalue()
+            if buffer.tell() >= CSV_BLOCK:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
 
     return Response(
         stream_with_context(generate()),
@@ -94,14 +104,30 @@ def csv_download(filename: str, sheet: Sheet) -> Response:
 
 
 def xlsx_download(filename: str, sheets: list[Sheet]) -> Response:
-    """The sheets as one XLSX workbook, written in write-only mode."""
+    """The sheets as one XLSX workbook, written in write-only mode into a temporary file (gone once sent, or
+    if writing it fails), which the response sends in blocks."""
     workbook = Workbook(write_only=True)
     for sheet in sheets:
         written = workbook.create_sheet(sheet.title[:31])
         written.append([str(cell(label)) for label in sheet.labels])
         for row in sheet.rows:
             written.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return send_file(buffer, as_attachment=True, download_name=filename, mimetype=XLSX_TYPE)
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response once sent (blocks below)
+    try:
+        workbook.save(file)
+        size = file.tell()
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+
+    def blocks():
+        with file:  # closed once sent
+            while block := file.read(FILE_BLOCK):
+                yield block
+
+    body = blocks()
+    weakref.finalize(body, file.close)  # or when the answer is dropped before it is sent
+    response = Response(body, mimetype=XLSX_TYPE, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    response.content_length = size
+    return response

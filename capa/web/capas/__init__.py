@@ -4,5 +4,6 @@ The views live in ``views.py`` (whose blueprint ``capas`` they all share) and in
 routes to it, imported here so that the blueprint is complete wherever it is imported from.
 """
 
-# The 8D report's routes, and the helpers the NC page and the report read signatures with.
-from capa.web.capas import report, signatures  # noqa: F401
+# The 8D report's routes, the helpers the NC page and the report read signatures with, and the import of earlier
+# NCs from spreadsheets.
+from capa.web.capas import imports, report, signatures  # noqa: F401

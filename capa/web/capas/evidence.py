@@ -7,15 +7,14 @@ Refused again, it keeps what it sent that is itself valid (the form shows each k
 "remove" box), so that nobody has to choose a file twice; once the step is taken, the kept files are gone.
 """
 
-import io
-
-from flask import request, send_file
+from flask import request
 from flask_login import current_user
 
 from capa.capas import evidence
 from capa.capas.models import Action, Attachment
 from capa.capas.photos import Upload
 from capa.common.errors import DomainError
+from capa.http.downloads import send_stored
 from capa.web.capas.forms import EVIDENCE_ACCEPT, CompleteActionForm
 
 
@@ -71,8 +70,8 @@ def template_helpers() -> dict:
 def download(attachment: Attachment):
     """A stored evidence file, for this user only: a photo shown in place (the NC page's thumbnails), any other
     file as a download under its name; never sniffed as another type, never kept by a shared cache."""
-    response = send_file(
-        io.BytesIO(evidence.read(attachment)),
+    response = send_stored(
+        evidence.open_file(attachment),
         mimetype=attachment.content_type,
         as_attachment=not evidence.is_photo(attachment),
         download_name=evidence.download_name(attachment),

@@ -179,10 +179,9 @@ def _static_file(name: str) -> tuple[bytes, str]:
 
 def _own_images(nc: NonConformance) -> dict[str, Reader]:
     """The images the report of ``nc`` shows, by the path the page names them with."""
-    folder = Path(current_app.config["UPLOAD_FOLDER"])
 
     def photo(stored_name: str, content_type: str) -> Reader:
-        return lambda: (_for_print((folder / stored_name).read_bytes()), content_type)
+        return lambda: (_for_print(files.read(stored_name, folder=files.PHOTOS)), content_type)
 
     def evidence(key: str, content_type: str) -> Reader:
         return lambda: (_for_print(files.read(key)), content_type)

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -30,6 +29,7 @@ from capa.capas import (
     gates,
     history,
     lookup,
+    paging,
     pending_photos,
     photos,
     policy,
@@ -73,6 +73,7 @@ from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.display import local_name
 from capa.common.errors import Conflict, DomainError, ValidationError
+from capa.http.downloads import send_stored
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
 from capa.web import exports
@@ -96,6 +97,7 @@ from capa.web.capas.forms import (
     hold_entries,
     quantities_beside_hold,
 )
+from capa.web.capas.timeline import timeline
 from capa.web.exports import Column
 from capa.web.forms import command_from, handle_form, options, record_options, show_errors
 
@@ -252,7 +254,7 @@ def _kept_tokens() -> list[str]:
 def pending_photo(token: str):
     """A photo kept from a refused filing form, shown as its thumbnail; only to the user who sent it."""
     kept = pending_photos.find(token, current_user)
-    response = send_file(kept.path, mimetype=kept.content_type, max_age=0)
+    response = send_stored(pending_photos.open_kept(kept), mimetype=kept.content_type, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.private = True
     return response
@@ -261,20 +263,29 @@ def pending_photo(token: str):
 # The NC page and its steps ---------------------------------------------------------------------------------
 
 
-def _step_forms(nc, submitted: dict | None = None) -> dict:
-    """A fresh form per step, or the submitted one (with its errors) for the step that was refused."""
-    forms = {
-        "edit": EditForm(obj=nc, formdata=None),
-        "contain": ContainForm(formdata=None, description=nc.containment),
-        "root_cause": RootCauseForm(formdata=None, **_from_previous_round(nc)),
-        "review": ReviewForm(formdata=None),
-        "action": ActionForm(formdata=None),
-        "test": TestForm(formdata=None),
-        "close": CloseForm(formdata=None),
-        "cancel": CancelForm(formdata=None),
-        "photos": PhotoForm(formdata=None),
-    }
-    forms.update(submitted or {})
+#: The step each form of the NC page takes, and how a fresh one is made: the page makes the form of a step only
+#: when the user may take that step now (capa.capas.policy), so that a closed NC, or a reader who may take no
+#: step, costs no form, no choices and no query for them.
+STEP_FORMS = {
+    "edit": (Step.EDIT, lambda nc: EditForm(obj=nc, formdata=None)),
+    "contain": (Step.CONTAIN, lambda nc: ContainForm(formdata=None, description=nc.containment)),
+    "root_cause": (Step.SUBMIT_ROOT_CAUSE, lambda nc: RootCauseForm(formdata=None, **_from_previous_round(nc))),
+    "review": (Step.REVIEW, lambda nc: ReviewForm(formdata=None)),
+    "action": (Step.ADD_ACTION, lambda nc: ActionForm(formdata=None)),
+    "test": (Step.RECORD_TEST, lambda nc: TestForm(formdata=None)),
+    "close": (Step.CLOSE, lambda nc: CloseForm(formdata=None)),
+    "cancel": (Step.CANCEL, lambda nc: CancelForm(formdata=None)),
+    "photos": (Step.ADD_PHOTO, lambda nc: PhotoForm(formdata=None)),
+}
+
+
+def _step_forms(nc, may, submitted: dict | None = None) -> dict:
+    """A fresh form for each step the user may take now (``may(step)``: the policy's answer), or the submitted
+    one (with its errors) for the step that was refused; none for the other steps, which the page does not
+    offer."""
+    submitted = submitted or {}
+    forms = {name: make(nc) for name, (step, make) in STEP_FORMS.items() if name not in submitted and may(step)}
+    forms.update(submitted)
     for name, form in forms.items():
         if "version" in form and not form.version.data:
             form.version.data = str(nc.version)
@@ -282,13 +293,16 @@ def _step_forms(nc, submitted: dict | None = None) -> dict:
         # id of its own, else a label names the first field of that id and the others have no label at all.
         for f in form:
             f.id = f.label.field_id = f"{name}-{f.name}"
-    forms["edit"].parameters.choices = options(dict(_parameter_options()))
-    if not (submitted and "edit" in submitted):
-        forms["edit"].parameters.data = [p.code for p in nc.parameters]
-    forms["action"].owner.choices = options(
-        {u.username: u.username for u in accounts.list_users() if u.active}, blank=True
-    )
-    forms["test"].parameter.choices = options({p.code: f"{p.code} · {local_name(p)}" for p in nc.parameters})
+    if "edit" in forms:
+        forms["edit"].parameters.choices = options(dict(_parameter_options()))
+        if "edit" not in submitted:
+            forms["edit"].parameters.data = [p.code for p in nc.parameters]
+    if "action" in forms:
+        forms["action"].owner.choices = options(
+            {u.username: u.username for u in accounts.list_users() if u.active}, blank=True
+        )
+    if "test" in forms:
+        forms["test"].parameter.choices = options({p.code: f"{p.code} · {local_name(p)}" for p in nc.parameters})
     return forms
 
 
@@ -330,6 +344,10 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         or any(policy.can(current_user, ahead.step, nc, action=action) for action in nc.actions)
     )
     refused = {FORM_SECTIONS[name] for name in (*(submitted or {}), *(kept or {})) if name in FORM_SECTIONS}
+
+    def can_step(step, action=None) -> bool:
+        return policy.can(current_user, Step(step), nc, action=action)
+
     return render_template(
         "capas/nc.html",
         nc=nc,
@@ -337,8 +355,8 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         ahead=ahead,
         mine=mine,
         unfolded=refused | ({ahead.discipline} if ahead else {"d2", "d3", "d4", "d5", "d6", "d8"}),
-        forms=_step_forms(nc, submitted),
-        can_step=lambda step, action=None: policy.can(current_user, Step(step), nc, action=action),
+        forms=_step_forms(nc, can_step, submitted),
+        can_step=can_step,
         tests=tests,
         latest_tests=latest,
         gates=gates.unmet_gates(nc, nc.effectiveness or None) if nc.status == State.VERIFICATION else [],
@@ -347,6 +365,7 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         returned=rounds.returned_round(nc),
         failed_retest=rounds.failing_retest(nc, tests),
         tampered=history.tampering(nc),
+        timeline=timeline(nc.events),
     ), status
 
 
@@ -588,9 +607,7 @@ def add_photos(number: str):
 def photo(number: str, photo_id: int):
     nc = lookup.get_nc(number)
     stored = photos.get_photo(nc, photo_id)
-    response = send_file(
-        f"{current_app.config['UPLOAD_FOLDER']}/{stored.stored_name}", mimetype=stored.content_type, max_age=3600
-    )
+    response = send_stored(photos.open_photo(stored), mimetype=stored.content_type, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -609,7 +626,7 @@ def _yes_no(flag: bool) -> str:
     return _("yes") if flag else _("no")
 
 
-#: The columns of the NC list's CSV and XLSX downloads.
+#: The columns of the NC list's CSV and XLSX downloads, read from its rows (capa.capas.queries.ExportedNC).
 EXPORT_COLUMNS = [
     Column(_l("Number"), lambda nc: nc.number),
     Column(_l("State"), lambda nc: STATE_LABELS[nc.status]),
@@ -618,28 +635,17 @@ EXPORT_COLUMNS = [
     Column(_l("Defect type"), lambda nc: local_name(nc.defect_type)),
     Column(_l("Found at"), lambda nc: SOURCE_LABELS[nc.source]),
     Column(_l("Severity"), lambda nc: SEVERITY_LABELS[nc.severity]),
-    Column(_l("Line"), lambda nc: nc.line.code),
-    Column(_l("Style"), lambda nc: nc.style.code if nc.style else ""),
-    Column(_l("Batch"), lambda nc: nc.batch.number if nc.batch else ""),
-    Column(_l("Category"), lambda nc: nc.effective_category or ""),
+    Column(_l("Line"), lambda nc: nc.line),
+    Column(_l("Style"), lambda nc: nc.style or ""),
+    Column(_l("Batch"), lambda nc: nc.batch or ""),
+    Column(_l("Category"), lambda nc: nc.category or ""),
     Column(_l("Quantity affected"), lambda nc: nc.quantity_affected),
-    Column(_l("Safety parameters"), lambda nc: " ".join(p.code for p in nc.parameters)),
+    Column(_l("Safety parameters"), lambda nc: " ".join(nc.parameters)),
     Column(_l("Safety-critical"), lambda nc: _yes_no(nc.safety_critical)),
-    Column(_l("Recurrence of"), lambda nc: nc.recurrence_of.number if nc.recurrence_of else ""),
+    Column(_l("Recurrence of"), lambda nc: nc.recurrence_of or ""),
     Column(_l("Overdue actions"), lambda nc: nc.overdue_actions),
     Column(_l("Closed at"), lambda nc: nc.closed_at),
 ]
-
-
-def _matching(filters: NCFilters):
-    """Every NC matching the filters, page by page, so an export of any size never loads everything at once."""
-    page_number = 1
-    while True:
-        page = queries.search(filters.model_copy(update={"page": page_number, "per_page": 500}))
-        yield from page.items
-        if page_number >= page.pages:
-            return
-        page_number += 1
 
 
 @bp.route("/nc")
@@ -648,22 +654,24 @@ def nc_list():
     export = request.args.get("format")
     # The filters alone: what export links and the pager carry on.
     # Only the known filters: an unknown key (``endpoint=x``) is refused by the search, never echoed into links.
-    known = NCFilters.model_fields.keys() - {"page", "per_page"}
+    # The page goes by page number: an API ``cursor`` in its address is left aside.
+    known = NCFilters.model_fields.keys() - {"page", "per_page", "cursor"}
     filters = {k: v for k, v in request.args.items() if k in known and v}
     try:
         # Checks every filter before any export starts.
-        command = parse(NCFilters, {k: v for k, v in request.args.items() if k != "format" and v})
+        command = parse(NCFilters, {k: v for k, v in request.args.items() if k not in ("format", "cursor") and v})
         errors = {}
     except ValidationError as exc:
         command, errors = NCFilters(), exc.fields
-    page = queries.search(command)
     if export in ("csv", "xlsx") and not errors:
         name = f"nonconformances-{plant_today().isoformat()}.{export}"
-        sheet = exports.table(str(_("Non-conformances")), _matching(command), EXPORT_COLUMNS)
+        rows = queries.exported(command, current_app.config["CAPA_EXPORT_CHUNK"])
+        sheet = exports.table(str(_("Non-conformances")), rows, EXPORT_COLUMNS)
         return exports.csv_download(name, sheet) if export == "csv" else exports.xlsx_download(name, [sheet])
     return render_template(
         "capas/list.html",
-        page=page,
+        # Counted up to a limit: "more than 10,000" rather than a count of a million rows on every request.
+        page=paging.list_page(command, count_up_to=current_app.config["CAPA_EXACT_COUNT_LIMIT"]),
         args=request.args,
         filters=filters,
         errors=errors,

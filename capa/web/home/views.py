@@ -6,6 +6,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.capas import queries
 from capa.masterdata import service as masterdata
 from capa.trends import service as trends
+from capa.trends.wording import key_labels
 
 bp = Blueprint("home", __name__)
 
@@ -13,10 +14,12 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @requires(Permission.VIEW)
 def index():
-    live = trends.live() if current_user.role == Role.QUALITY_MANAGER else None
+    # The last 12 weeks from their stored summaries, and this week so far (capa.trends.service.recent).
+    live = trends.recent() if current_user.role == Role.QUALITY_MANAGER else None
     return render_template(
         "home/index.html",
         counts=masterdata.counts(),
         queue=queries.queue_for(current_user),
         live=live,
+        key_labels=key_labels() if live else {},
     )

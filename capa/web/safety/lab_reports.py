@@ -7,9 +7,7 @@ browser never has to send it twice, and what is stored is what was previewed (or
 changed meanwhile).
 """
 
-import io
-
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,6 +30,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.common import pending
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.errors import DomainError, ValidationError
+from capa.http.downloads import send_stored
 from capa.masterdata import service as masterdata
 from capa.masterdata.models import Batch
 from capa.safety import applicability, importing, reports, service
@@ -243,9 +242,7 @@ def report(report_id: int):
 @requires(Permission.VIEW)
 def report_pdf(report_id: int):
     report = reports.get_report(report_id)
-    response = send_file(
-        io.BytesIO(reports.read_pdf(report)), mimetype="application/pdf", download_name=report.pdf_name
-    )
+    response = send_stored(reports.open_pdf(report), mimetype="application/pdf", download_name=report.pdf_name)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

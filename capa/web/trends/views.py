@@ -9,6 +9,7 @@ from werkzeug.routing import ValidationError as RoutingValidationError
 from capa.accounts.permissions import Permission, requires
 from capa.trends import service
 from capa.trends.charts import CHARTS, svg
+from capa.trends.figures import totals_of, with_totals
 from capa.trends.weeks import InvalidWeek, Week
 from capa.trends.wording import key_labels
 from capa.web import exports
@@ -47,7 +48,7 @@ def summary(week: str):
     return render_template(
         "trends/summary.html",
         summary=summary,
-        figures=summary.figures,
+        figures=with_totals(summary.figures),
         breakdowns=BREAKDOWNS,
         key_labels=key_labels(),
     )
@@ -56,8 +57,9 @@ def summary(week: str):
 @bp.route("/summaries/live/charts/trend.svg")
 @requires(Permission.VIEW)
 def live_chart():
-    """The trend of the last 12 weeks and this one so far, drawn when the browser asks for it."""
-    response = Response(svg("trend", service.live()), mimetype="image/svg+xml")
+    """The trend of the last 12 weeks (their stored summaries) and this one so far, drawn when the browser asks
+    for it."""
+    response = Response(svg("trend", service.recent(alerts=False)), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=60"
     return response
 
@@ -88,6 +90,8 @@ FIGURE_LABELS = {
     "failed_results": _l("Results that failed a limit"),
     "near_limit_results": _l("Passed, but near the limit (within 10 %)"),
     "effectiveness": _l("Effectiveness reviews"),
+    "overdue_actions": _l("Overdue actions"),
+    "recurrences": _l("Recurrences"),
 }
 SUMMARY_LABELS = [_l("Figure"), _l("Of"), _l("This week"), _l("Average of 4 weeks"), _l("Average of 12 weeks")]
 OVERDUE_COLUMNS = [
@@ -126,6 +130,11 @@ def _rows(figures: dict) -> list[list]:
             add(name, key, value)
     for key, value in figures.get("effectiveness", {}).items():
         add("effectiveness", key, value)
+    # How many there are in all: the sheet of overdue actions lists the first of them.
+    totals = totals_of(figures)
+    for name in ("overdue_actions", "recurrences"):
+        if name in totals:
+            add(name, "", totals[name])
     return [[exports.cell(value) for value in row] for row in rows]
 
 
