@@ -12,7 +12,8 @@ server, default the test server) and a scratch SQLite file, it:
    with its whole history, the quality manager's home, filing an NC through the API, and a CSV export of about
    100,000 rows against the bare keyset query plus csv.writer.
 
-Nothing here is asserted in tests; the figures of a run on the project's machine are recorded in the README.
+BENCH_KEEP=1 keeps the PostgreSQL database for a look afterwards (EXPLAIN). Nothing here is asserted in tests;
+the figures of a run on the project's machine are recorded in the README.
 """
 
 import csv
@@ -237,8 +238,11 @@ def main() -> int:
             db.session.remove()
             db.engine.dispose()
     finally:
-        with psycopg.connect(plain(SERVER), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if os.environ.get("BENCH_KEEP"):
+            print(f"kept the database {name} (BENCH_KEEP)")
+        else:
+            with psycopg.connect(plain(SERVER), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if os.environ.get("BENCH_SQLITE", "1") != "0":
         _, report, elapsed = filled_app(f"sqlite:///{scratch / 'bench.db'}", str(scratch / "sqlite"))
         print(f"demo-data on SQLite: {report.ncs:,} NCs, {report.rows:,} rows in {elapsed:.1f} s", flush=True)
