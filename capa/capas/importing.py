@@ -739,35 +739,33 @@ class _Check:
             title = first_line if len(first_line) <= 200 else first_line[:199] + "…"
         if not title:
             bad("title", str(_l("Give a title or a description.")))
-        defect_type = None
-        written = _text(cells.get("defect_type"))
-        if not written:
-            bad("defect_type", str(_l("This field is required.")))
-        else:
-            defect_type = records.defect_types.get(_key(written))
-            if defect_type is None:
-                bad("defect_type", str(_l("No defect type %(code)s.", code=written)))
-        line_id = None
-        written = _text(cells.get("line"))
-        if not written:
-            bad("line", str(_l("This field is required.")))
-        else:
-            line_id = records.lines.get(_key(written))
-            if line_id is None:
-                bad("line", str(_l("No line %(value)s.", value=written)))
-        style = None
-        written = _text(cells.get("style"))
-        if written:
-            style = records.styles.get(_key(written))
-            if style is None:
-                bad("style", str(_l("No style %(value)s.", value=written)))
-        batch = None
-        written = _text(cells.get("batch"))
-        if written:
-            batch = records.batches.get(written.upper())
-            if batch is None:
-                bad("batch", str(_l("No batch %(value)s.", value=written)))
-            elif style is not None and batch.style_id != style.id:
+
+        def known(name: str, found: dict, unknown, *, required: bool = False, key=_key):
+            """The record a cell names, looked up in ``found``; None (and the problem noted) when the cell is
+            empty but required or names nothing known."""
+            written = _text(cells.get(name))
+            if not written:
+                if required:
+                    bad(name, str(_l("This field is required.")))
+                return None
+            record = found.get(key(written))
+            if record is None:
+                bad(name, unknown(written))
+            return record
+
+        defect_type = known(
+            "defect_type",
+            records.defect_types,
+            lambda code: str(_l("No defect type %(code)s.", code=code)),
+            required=True,
+        )
+        line_id = known("line", records.lines, lambda value: str(_l("No line %(value)s.", value=value)), required=True)
+        style = known("style", records.styles, lambda value: str(_l("No style %(value)s.", value=value)))
+        batch = known(
+            "batch", records.batches, lambda value: str(_l("No batch %(value)s.", value=value)), key=str.upper
+        )
+        if batch is not None:
+            if style is not None and batch.style_id != style.id:
                 bad(
                     "batch",
                     str(_l("Batch %(batch)s is of style %(style)s.", batch=batch.number, style=batch.style.code)),
