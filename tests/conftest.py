@@ -10,16 +10,18 @@ PostgreSQL test database emptied. A module's read-only tests share a copy of the
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
-from sqlalchemy import exists, literal, select, text, union_all
+from sqlalchemy import exists, func, literal, select, text, union_all
 
 from capa import create_app
 from capa.accounts import service as accounts
@@ -125,12 +127,7 @@ def _copy_of(pristine_url: str, folder: Path) -> Iterator[str]:
     """A new database holding what the pristine one holds, dropped on leaving."""
     if not POSTGRES_URL:
         target = folder / "capa.sqlite3"
-        source, copy = sqlite3.connect(pristine_url.removeprefix("sqlite:///")), sqlite3.connect(target)
-        try:
-            source.backup(copy)
-        finally:
-            source.close()
-            copy.close()
+        _sqlite_copy(Path(pristine_url.removeprefix("sqlite:///")), target)
         yield f"sqlite:///{target}"
         return
     name = _create_postgres("capa_module", template=_database_name(pristine_url))
@@ -183,6 +180,15 @@ def remember_reference_data() -> None:
         _pristine_reference[:] = [_reference_fingerprint(connection)]
 
 
+def _filled_tables(connection) -> set[str]:
+    """The names of the tables holding at least one row, in one statement."""
+    tables = db.metadata.sorted_tables
+    probe = union_all(
+        *(select(literal(table.name)).where(exists(select(literal(1)).select_from(table))) for table in tables)
+    )
+    return set(connection.scalars(probe))
+
+
 def _empty_postgres(app: Flask) -> bool:
     """Empty every table that holds rows (DELETE is far quicker than TRUNCATE on tables this small; a test
     writes to a few tables, so the others are found empty in one statement and left alone). The reference
@@ -190,10 +196,7 @@ def _empty_postgres(app: Flask) -> bool:
     emptied too (and must be loaded again)."""
     tables = db.metadata.sorted_tables
     with db.engine.begin() as connection:
-        probe = union_all(
-            *(select(literal(table.name)).where(exists(select(literal(1)).select_from(table))) for table in tables)
-        )
-        filled = set(connection.scalars(probe))
+        filled = _filled_tables(connection)
         keep = bool(_pristine_reference) and _reference_fingerprint(connection) == _pristine_reference[0]
         if keep:
             filled -= set(REFERENCE_TABLES)
@@ -215,8 +218,11 @@ def _restore_sqlite(template_url: str, working: Path) -> None:
     """Copy the migrated template into the working database through SQLite's backup API, which is safe even
     if a connection to it is still open somewhere."""
     db.engine.dispose()
-    source = sqlite3.connect(template_url.removeprefix("sqlite:///"))
-    target = sqlite3.connect(working)
+    _sqlite_copy(Path(template_url.removeprefix("sqlite:///")), working)
+
+
+def _sqlite_copy(source_file: Path, target_file: Path) -> None:
+    source, target = sqlite3.connect(source_file), sqlite3.connect(target_file)
     try:
         source.backup(target)
     finally:
@@ -268,6 +274,89 @@ def app(shared_app, migrated_database, app_config) -> Iterator[Flask]:
         shared_app.config.clear()
         shared_app.config.update(saved_config)
         shared_app.instance_path = saved_instance
+
+
+@dataclass
+class _Snapshot:
+    result: Any
+    #: SQLite: the copied file. PostgreSQL: (table, COPY text) in dependency order, the tables' id sequences,
+    #: and the reference tables' fingerprint, which must match for the rows to be put back as they were.
+    sqlite_file: Path | None = None
+    rows: list[tuple[str, bytes]] = field(default_factory=list)
+    sequences: list[tuple[str, str]] = field(default_factory=list)
+    reference: tuple = ()
+
+
+class Snapshots:
+    """Data many tests of a module start from, built once per test process and put back for each test (the
+    SQLite file copied, or the PostgreSQL rows copied out and in with COPY), where building it again through
+    the services would take most of each test's time. Only the database is kept, not the instance folder; the
+    data may not hold rows that point at each other (use_alter keys)."""
+
+    def __init__(self, folder: Path):
+        self._folder = folder
+        self._taken: dict[str, _Snapshot] = {}
+
+    def __call__(self, key: str, build: Callable[[], Any]) -> Any:
+        """What ``build()`` returned, with the database as ``build`` left it: built and kept on the first call
+        for ``key``, put back on the next (built again when the reference data changed meanwhile)."""
+        taken = self._taken.get(key)
+        if taken is not None and self._put_back(taken):
+            return taken.result
+        result = build()
+        db.session.remove()
+        self._taken[key] = self._take(key, result)
+        return result
+
+    def _take(self, key: str, result: Any) -> _Snapshot:
+        if not POSTGRES_URL:
+            db.engine.dispose()
+            copy = self._folder / f"{len(self._taken)}-{key}.sqlite3"
+            _sqlite_copy(Path(db.engine.url.database), copy)
+            return _Snapshot(result, sqlite_file=copy)
+        snapshot = _Snapshot(result)
+        with db.engine.connect() as connection:
+            filled = _filled_tables(connection) - set(REFERENCE_TABLES)
+            snapshot.reference = _reference_fingerprint(connection)
+            cursor = connection.connection.driver_connection.cursor()
+            for table in db.metadata.sorted_tables:
+                if table.name not in filled:
+                    continue
+                with cursor.copy(f'COPY "{table.name}" TO STDOUT') as copy:
+                    snapshot.rows.append((table.name, b"".join(bytes(block) for block in copy)))
+                if "id" in table.c and table.c.id.autoincrement:
+                    sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
+                    if sequence:
+                        snapshot.sequences.append((table.name, sequence))
+        return snapshot
+
+    def _put_back(self, snapshot: _Snapshot) -> bool:
+        if snapshot.sqlite_file is not None:
+            _restore_sqlite(f"sqlite:///{snapshot.sqlite_file}", Path(db.engine.url.database))
+            return True
+        with db.engine.begin() as connection:
+            if _reference_fingerprint(connection) != snapshot.reference:
+                return False
+            cursor = connection.connection.driver_connection.cursor()
+            for name, rows in snapshot.rows:
+                with cursor.copy(f'COPY "{name}" FROM STDIN') as copy:
+                    copy.write(rows)
+            for name, sequence in snapshot.sequences:
+                table = db.metadata.tables[name]
+                connection.execute(select(func.setval(sequence, select(func.max(table.c.id)).scalar_subquery())))
+        db.session.remove()
+        return True
+
+
+@pytest.fixture(scope="session")
+def _snapshots(tmp_path_factory) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
+
+
+@pytest.fixture
+def built_once(app, _snapshots) -> Snapshots:
+    """``built_once("key", build)``: the data ``build`` makes, made once per test process (:class:`Snapshots`)."""
+    return _snapshots
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,27 @@ def due_in(days: int) -> str:
 
 
 @pytest.fixture
-def world(client):
-    """Master data, and API clients for two supervisors, two quality managers and an administrator."""
-    return make_world(client)
+def world(client, built_once):
+    """Master data, and API clients for two supervisors, two quality managers and an administrator (built once
+    per test process, put back for each test)."""
+    return world_of(client, built_once("capa-rules-world", lambda: build_world(client)))
 
 
 def make_world(client) -> SimpleNamespace:
     """The users, their API clients and the master data of ``world``, in the app context that is current."""
+    return world_of(client, build_world(client))
+
+
+def world_of(client, tokens: dict[str, tuple[str, str]]) -> SimpleNamespace:
+    """API clients on ``client`` for the users of :func:`build_world` (name -> (username, token))."""
+    w = SimpleNamespace(**{name: ApiClient(client, token) for name, (_username, token) in tokens.items()})
+    w.names = {name: username for name, (username, _token) in tokens.items()}
+    w.by_role = {"supervisor": w.sup, "quality_manager": w.qm, "admin": w.admin}
+    return w
+
+
+def build_world(client) -> dict[str, tuple[str, str]]:
+    """The users of ``world`` with an API token each (name -> (username, token)), and its master data."""
     users = {
         "sup": new_user("supervisor", "sup.wang"),
         "sup2": new_user("supervisor", "sup.chen"),
@@ -46,10 +60,8 @@ def make_world(client) -> SimpleNamespace:
         "admin": new_user("admin", "admin.ops"),
         "owner": new_user("quality_manager", "owner.qm"),
     }
-    w = SimpleNamespace(**{name: ApiClient(client, accounts.create_token(user)) for name, user in users.items()})
-    w.names = {name: user.username for name, user in users.items()}
-    w.by_role = {"supervisor": w.sup, "quality_manager": w.qm, "admin": w.admin}
-    qm = w.qm
+    tokens = {name: (user.username, accounts.create_token(user)) for name, user in users.items()}
+    qm = ApiClient(client, tokens["qm"][1])
     for path, body in [
         ("lines", {"code": "L1", "name": "Line 1"}),
         ("lines", {"code": "L2", "name": "Line 2"}),
@@ -80,7 +92,7 @@ def make_world(client) -> SimpleNamespace:
         ("batches", {"number": "B-500-01", "style": "TEE-500", "line": "L1"}),
     ]:
         assert qm.post(f"/api/v1/{path}", json=body).status_code == 201, body
-    return w
+    return tokens
 
 
 def detail(w, number: str) -> dict:

@@ -391,9 +391,12 @@ def test_the_ready_to_close_filter_agrees_with_the_closing_gates(app):
     held = flow.to("verification", title="Goods still on hold")
     retested_again = flow.to("ready", title="Retested twice")
     flow.retest(retested_again, value="90")
+    # Released but never retested, while other NCs' retests of the same parameter pass: not ready.
+    unretested = flow.to("verification", title="Released, never retested")
+    flow.release(unretested)
     flow.to("action", title="Actions running")
     listed = [nc.number for nc in queries.search(parse(NCFilters, {"queue": "ready_to_close"})).items]
     assert sorted(listed) == sorted([ready, retested_again])
-    for number in (ready, held, retested_again):
+    for number in (ready, held, retested_again, unretested):
         gates = [gate.gate for gate in unmet_gates(lookup.get_nc(number), None)]
         assert (gates == ["effectiveness"]) == (number in listed), (number, gates)

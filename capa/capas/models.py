@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
@@ -146,6 +147,18 @@ class NumberCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+#: The conditions of the partial indexes (an index over the rows meeting it alone), as the queries state them.
+OPEN_NC = f"status NOT IN ('{State.CLOSED}', '{State.CANCELLED}')"
+CANCELLED_NC = f"status = '{State.CANCELLED}'"
+PENDING_REVIEW = f"status = '{State.CLOSED}' AND effectiveness_verdict IS NULL"
+OPEN_ACTION = f"status = '{ActionStatus.OPEN}'"
+
+
+def _where(condition: str) -> dict:
+    """The keyword arguments of a partial index with ``condition`` on both engines."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class NonConformance(db.Model):
     """One observed problem (the NC) and the corrective action record it drives (the CAPA): one number."""
 
@@ -171,6 +184,15 @@ class NonConformance(db.Model):
         # The recurrence check at filing (capa.capas.filing.find_recurrence): the CAPAs of a defect type closed
         # within the window, the latest first.
         Index("ix_nonconformances_defect_type_closed_at", "defect_type_id", "closed_at"),
+        # Partial indexes: the few open, pending or cancelled NCs among a million closed ones, for the home page's
+        # queues and counts (capa.capas.queries.queue_for, capa.trends.figures.current_counts), which read them
+        # from these without visiting the closed NCs.
+        Index("ix_nonconformances_open_by_reporter", "reported_by_id", "reported_at", "id", **_where(OPEN_NC)),
+        Index("ix_nonconformances_open_safety_critical", "safety_critical", "status", **_where(OPEN_NC)),
+        Index(
+            "ix_nonconformances_effectiveness_pending", "effectiveness_due", "number", "id", **_where(PENDING_REVIEW)
+        ),
+        Index("ix_nonconformances_cancelled", "id", **_where(CANCELLED_NC)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -427,6 +449,9 @@ class Action(db.Model):
         # by their due date, or reads the overdue ones in due-date order (a quality manager's queue, reminders).
         Index("ix_capa_actions_nc_status_due_date", "nc_id", "status", "due_date"),
         Index("ix_capa_actions_status_due_date", "status", "due_date", "nc_id"),
+        # The open actions alone: every overdue one in due-date order, and each owner's (the home page's queues).
+        Index("ix_capa_actions_open_due", "due_date", "id", "nc_id", **_where(OPEN_ACTION)),
+        Index("ix_capa_actions_open_by_owner", "owner_id", "due_date", "id", **_where(OPEN_ACTION)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -198,8 +198,10 @@ def _latest_retests_pass():
             ),
         ),
     )
+    # Correlated to the link's row (its NC and parameter), not to the NC of the outermost query, which a
+    # subquery two levels down does not see: naming it here would read "some NC's retest passes".
     latest_passes = select(result.id).where(
-        result.nc_id == NonConformance.id,
+        result.nc_id == nc_parameters.c.nc_id,
         result.parameter_id == nc_parameters.c.parameter_id,
         result.verdict == Outcome.PASS,
         ~newer.exists(),
@@ -499,12 +501,13 @@ def queue_for(user: User) -> Queue:
             ncs.where(NonConformance.status == State.REPORTED), *oldest_first
         )
         queue.reviews, totals["reviews"] = _bounded(ncs.where(NonConformance.status == State.REVIEW), *oldest_first)
+        # "Not of a cancelled NC" rather than a join to the NCs: the few cancelled NCs are found in their
+        # partial index, where a join would read every NC that is not cancelled.
+        cancelled = select(NonConformance.id).where(
+            NonConformance.id == Action.nc_id, NonConformance.status == State.CANCELLED
+        )
         queue.overdue_actions, totals["overdue_actions"] = _bounded(
-            actions.join(NonConformance, NonConformance.id == Action.nc_id).where(
-                Action.status == ActionStatus.OPEN,
-                Action.due_date < plant_today(),
-                NonConformance.status != State.CANCELLED,
-            ),
+            actions.where(Action.status == ActionStatus.OPEN, Action.due_date < plant_today(), ~cancelled.exists()),
             Action.due_date,
             Action.id,
         )

@@ -50,11 +50,13 @@ def returned_rounds(nc_ids: Collection[int] | None = None) -> dict[int, RootCaus
     ``nc_ids`` when given), in one query."""
     if nc_ids is not None and not nc_ids:
         return {}
-    last = (
-        select(RootCauseAnalysis.nc_id, func.max(RootCauseAnalysis.round).label("round"))
-        .group_by(RootCauseAnalysis.nc_id)
-        .subquery()
+    last = select(RootCauseAnalysis.nc_id, func.max(RootCauseAnalysis.round).label("round")).group_by(
+        RootCauseAnalysis.nc_id
     )
+    if nc_ids is not None:
+        # The latest round of just these NCs: grouping every NC's analyses would read the whole table.
+        last = last.where(RootCauseAnalysis.nc_id.in_(list(nc_ids)))
+    last = last.subquery()
     query = (
         select(RootCauseAnalysis)
         .join(last, and_(RootCauseAnalysis.nc_id == last.c.nc_id, RootCauseAnalysis.round == last.c.round))

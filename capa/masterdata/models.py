@@ -198,7 +198,8 @@ class MaterialLot(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     supplier: Mapped[Supplier] = relationship(back_populates="lots")
-    batches: Mapped[list["Batch"]] = relationship(secondary=batch_lots, back_populates="lots")
+    #: By number, so that a lot's batches read the same on every page and database.
+    batches: Mapped[list["Batch"]] = relationship(secondary=batch_lots, back_populates="lots", order_by="Batch.number")
 
 
 class Batch(db.Model):
