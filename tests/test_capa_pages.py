@@ -1173,6 +1173,8 @@ FILTERS = {
     "line=L2": ["stitch", "bib"],
     "line=l2": ["stitch", "bib"],
     "style=BIB-100": ["formaldehyde", "bib"],
+    "style=bib-100": ["formaldehyde", "bib"],
+    "style=NO-SUCH": [],
     "supplier=DYE-01": ["bib"],
     "supplier=SNAP-01": ["button"],
     "defect_type=loose_button": ["button"],
@@ -1212,6 +1214,15 @@ def test_list_shows_state_flags_and_keeps_the_chosen_filters(listed, reader):
     assert "L1" in selected_values(one(page, 'select[name="line"]'))
     assert "action" in selected_values(one(page, 'select[name="status"]'))
     assert one(page, 'input[name="q"]').attributes.get("value") == "snaps"
+
+
+def test_list_style_filter_is_typed_and_kept(listed, reader):
+    # A factory group has thousands of styles: the page sends no list of them, the code is typed.
+    page = reader.get("/nc?style=bib-100").text
+    assert one(page, 'input[name="style"]').attributes.get("value") == "bib-100"
+    assert not parsed(page).css('select[name="style"]')
+    assert "RMP-2301" not in page
+    assert listed_numbers(page) == [listed["formaldehyde"], listed["bib"]]
 
 
 def test_list_pages_through_the_matches(listed, reader):

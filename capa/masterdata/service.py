@@ -10,7 +10,7 @@ any error, nothing. Each creation and each change is recorded in the same unit o
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
@@ -204,6 +204,12 @@ def update_supplier(supplier: Supplier, changes: SupplierChanges, actor: User | 
 
 def list_styles() -> list[Style]:
     return list(db.session.scalars(select(Style).order_by(Style.code)))
+
+
+def style_choices() -> list[Row[tuple[str, str]]]:
+    """Every style's code and name (``.code``, ``.name``), by code: what a form's choice of style shows, read
+    without the styles' other columns (a factory group has thousands)."""
+    return list(db.session.execute(select(Style.code, Style.name).order_by(Style.code)))
 
 
 def get_style(code: str) -> Style:

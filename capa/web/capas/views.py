@@ -141,7 +141,7 @@ def _offer_filing_choices(form: FileForm) -> None:
         {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}, blank=True
     )
     form.line.choices = record_options(masterdata.list_lines())
-    form.style.choices = record_options(masterdata.list_styles())
+    form.style.choices = record_options(masterdata.style_choices())
     form.parameters.choices = options(dict(_parameter_options()))
 
 
@@ -677,7 +677,6 @@ def nc_list():
         errors=errors,
         defect_types=lookup.list_defect_types(),
         lines=masterdata.list_lines(),
-        styles=masterdata.list_styles(),
         suppliers=masterdata.list_suppliers(),
         parameters=safety.list_parameters(),
     ), 400 if errors else 200

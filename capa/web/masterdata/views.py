@@ -287,7 +287,7 @@ def _pad_lot_rows(form, minimum: int = 4) -> None:
 @requires(Permission.MANAGE_MASTERDATA)
 def batch_new():
     form = BatchForm()
-    form.style.choices = record_options(service.list_styles())
+    form.style.choices = record_options(service.style_choices())
     form.line.choices = record_options(service.list_lines())
     _offer_lot_choices(form)
 
