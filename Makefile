@@ -10,21 +10,27 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Both cores: each test runs on a fresh database of its own, so tests run in parallel safely.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean translations-extract translations-update translations-compile
+.PHONY: install install-app run test test-sqlite test-postgres lint bench load clean translations-extract translations-update translations-compile
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(PY) pyproject.toml
+# The app alone (what `make run` needs), then the test tools on top (`make install`, `make test`).
+$(VENV)/.installed-app: $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-app pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # The compiled catalogs (.mo) are built here from the committed .po files, never committed themselves.
 CATALOGS := $(wildcard capa/translations/*/LC_MESSAGES/messages.po)
 install: $(VENV)/.installed $(CATALOGS:.po=.mo)
+install-app: $(VENV)/.installed-app $(CATALOGS:.po=.mo)
 
-capa/translations/%/LC_MESSAGES/messages.mo: capa/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+capa/translations/%/LC_MESSAGES/messages.mo: capa/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed-app
 	$(VENV)/bin/pybabel compile --statistics -d capa/translations -l $*
 
 # Translations: extract the strings of code and templates, merge them into each language's catalog, compile.
@@ -39,7 +45,7 @@ translations-compile: $(VENV)/.installed
 	$(VENV)/bin/pybabel compile --statistics -d capa/translations
 
 # The web app and, unless CAPA_SCHEDULER=off, the scheduler beside it (stopped together).
-run: install
+run: install-app
 	$(FLASK) init-db
 	@if [ "$${CAPA_SCHEDULER:-on}" != "off" ]; then \
 		$(FLASK) scheduler & scheduler=$$!; \
@@ -63,10 +69,21 @@ test-postgres: install
 		echo "*** PostgreSQL pass SKIPPED: no server at $(TEST_POSTGRES_URL). Only SQLite was tested. ***"; \
 	fi
 
-# The app at 1,000,000 NCs (demo-data, requests, export) and one week's summary, each against its floor (bench/).
+# The app at 1,000,000 NCs (demo-data, requests, export) and one week's summary, each against its floor (bench/),
+# then the load test.
 bench: install
 	$(PY) bench/scale_bench.py
 	$(PY) bench/summary_bench.py
+	$(MAKE) load
+
+# Many people at once against gunicorn on PostgreSQL (1,000,000 NCs) and SQLite (WAL), then a check that nothing
+# was lost (bench/load_test.py); installs locust (the `load` extra) first.
+load: $(VENV)/.load-installed
+	$(PY) bench/load_test.py
+
+$(VENV)/.load-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,load]'
+	touch $@
 
 lint: install
 	$(VENV)/bin/ruff check capa tests migrations bench

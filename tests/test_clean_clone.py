@@ -1,6 +1,7 @@
 """The README's promise: on a clean clone, `make run` installs, builds the database and serves a working app.
 
-(`make test` on a clean clone is what CI runs itself, so this test covers `make run` and `make install`.)
+(`make test` on a clean clone is what CI runs itself, so this test covers `make run`, which installs the app
+without the test tools.)
 """
 
 import http.cookiejar
@@ -78,6 +79,7 @@ def test_make_run_on_a_clean_clone_serves_a_working_login(tmp_path):
         assert "Good day, admin" in home
         assert (clone / "instance" / "capa.sqlite3").exists()
         assert (clone / ".venv" / "bin" / "flask").exists()
+        assert not (clone / ".venv" / "bin" / "pytest").exists(), "make run installed the test tools too"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode(errors="replace")
