@@ -349,6 +349,7 @@ class NCDetail(NC):
     @classmethod
     def _read_nc(cls, nc: Any) -> Any:
         if isinstance(nc, NonConformance):
+            nc = lookup.load_whole(nc)
             dispositions.load_holds(nc)
             latest = nc.analyses[-1] if nc.analyses else None
             tests = queries.tests_of(nc)

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from capa.accounts.models import User
 from capa.capas import signatures
@@ -154,19 +155,26 @@ def remaining(hold: Hold) -> int | None:
 def load_holds(nc: NonConformance) -> list[Hold]:
     """The NC's holds with their dispositions, the results these rest on, and the suppliers of the held lots,
     read in a few queries whatever their number (never one per hold)."""
-    db.session.scalars(
-        select(Hold)
-        .where(Hold.nc_id == nc.id)
-        .options(
-            selectinload(Hold.dispositions).options(
-                selectinload(Disposition.results).selectinload(LabResult.parameter),
-                joinedload(Disposition.decided_by),
-                joinedload(Disposition.reinspected_by),
-            ),
-            joinedload(Hold.batch).selectinload(Batch.lots).joinedload(MaterialLot.supplier),
-            joinedload(Hold.lot).joinedload(MaterialLot.supplier),
+    holds = (
+        db.session.scalars(
+            select(Hold)
+            .where(Hold.nc_id == nc.id)
+            .order_by(Hold.id)
+            .options(
+                selectinload(Hold.dispositions).options(
+                    selectinload(Disposition.results).selectinload(LabResult.parameter),
+                    joinedload(Disposition.decided_by),
+                    joinedload(Disposition.reinspected_by),
+                ),
+                joinedload(Hold.batch).selectinload(Batch.lots).joinedload(MaterialLot.supplier),
+                joinedload(Hold.lot).joinedload(MaterialLot.supplier),
+            )
         )
-    ).unique().all()
+        .unique()
+        .all()
+    )
+    # The NC's list of holds is these (in its order, by id), without reading them again.
+    set_committed_value(nc, "holds", list(holds))
     return nc.holds
 
 

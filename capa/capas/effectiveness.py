@@ -45,7 +45,7 @@ from capa.capas.commands import EffectivenessReview, FileNC
 from capa.capas.errors import AlreadyReviewed
 from capa.capas.history import Journal, changing
 from capa.capas.lookup import invalid
-from capa.capas.models import EffectivenessVerdict, NonConformance, SignatureMeaning
+from capa.capas.models import EffectivenessVerdict, NonConformance, SignatureMeaning, stated
 from capa.capas.states import State, Step
 from capa.common.clock import plant_time, plant_zone
 from capa.common.commands import parse
@@ -212,7 +212,7 @@ def _file_follow_up(nc: NonConformance, command: EffectivenessReview, actor: Use
 
 def _due_on_or_before(day: date):
     return and_(
-        NonConformance.status == State.CLOSED,
+        NonConformance.status == stated(State.CLOSED),
         NonConformance.effectiveness_due <= day,
         NonConformance.effectiveness_verdict.is_(None),
     )

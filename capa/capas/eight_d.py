@@ -108,14 +108,7 @@ def eight_d(number: str) -> EightD:
 def _report_query():
     dispositions = selectinload(Hold.dispositions)
     return select(NonConformance).options(
-        joinedload(NonConformance.defect_type),
-        joinedload(NonConformance.line),
-        joinedload(NonConformance.style),
-        joinedload(NonConformance.batch),
-        joinedload(NonConformance.reported_by),
-        joinedload(NonConformance.recurrence_of),
-        joinedload(NonConformance.follow_up_of),
-        joinedload(NonConformance.effectiveness_reviewed_by),
+        *lookup.NAMED_RECORDS,
         selectinload(NonConformance.parameters),
         selectinload(NonConformance.photos),
         selectinload(NonConformance.follow_ups),

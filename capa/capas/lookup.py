@@ -7,8 +7,8 @@
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from capa.capas.models import (
     Action,
@@ -36,6 +36,41 @@ def get_nc(number: str) -> NonConformance:
     if nc is None:
         raise NotFound(str(_l("No non-conformance %(number)s.", number=number)), fields={"number": "unknown"})
     return nc
+
+
+#: The records an NC names (one each at most), joined to it in the statement that reads it.
+NAMED_RECORDS = (
+    joinedload(NonConformance.defect_type),
+    joinedload(NonConformance.line),
+    joinedload(NonConformance.style),
+    joinedload(NonConformance.batch),
+    joinedload(NonConformance.reported_by),
+    joinedload(NonConformance.recurrence_of),
+    joinedload(NonConformance.follow_up_of),
+    joinedload(NonConformance.effectiveness_reviewed_by),
+)
+
+#: What an NC's whole record shows besides its own columns: the records it names and its lists, one statement
+#: each (where loading each on first use would take one per relation).
+WHOLE_RECORD = (
+    *NAMED_RECORDS,
+    selectinload(NonConformance.parameters),
+    selectinload(NonConformance.analyses),
+    selectinload(NonConformance.actions),
+    selectinload(NonConformance.photos),
+)
+
+
+def load_whole(nc: NonConformance) -> NonConformance:
+    """``nc`` with :data:`WHOLE_RECORD` loaded (read again as stored, as after a commit), in a few statements."""
+    # Its key as the session knows it: reading nc.id on an expired NC would read the row once more first.
+    (nc_id,) = inspect(nc).identity
+    return db.session.scalars(
+        select(NonConformance)
+        .where(NonConformance.id == nc_id)
+        .options(*WHOLE_RECORD)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def get_action(action_id: int) -> Action:

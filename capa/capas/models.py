@@ -14,7 +14,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
+    literal,
     text,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
@@ -157,6 +159,16 @@ OPEN_ACTION = f"status = '{ActionStatus.OPEN}'"
 def _where(condition: str) -> dict:
     """The keyword arguments of a partial index with ``condition`` on both engines."""
     return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
+def stated(value: str | list[str]):
+    """``value`` (or a list of values, for IN) written into the SQL rather than sent as a parameter, for the
+    terms of a query that repeat a partial index's condition: SQLite uses a partial index only when the query
+    states its condition with the same constants, which a bound parameter hides from it (PostgreSQL sees the
+    values either way)."""
+    if isinstance(value, list):
+        return bindparam(None, value, expanding=True, literal_execute=True)
+    return literal(value, literal_execute=True)
 
 
 class NonConformance(db.Model):

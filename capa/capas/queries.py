@@ -40,6 +40,7 @@ from capa.capas.models import (
     ReviewDecision,
     RootCauseAnalysis,
     nc_parameters,
+    stated,
 )
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
@@ -144,7 +145,7 @@ LISTED = (
 
 def open_clause():
     """An NC neither closed nor cancelled."""
-    return NonConformance.status.not_in([State.CLOSED, State.CANCELLED])
+    return NonConformance.status.not_in(stated([State.CLOSED, State.CANCELLED]))
 
 
 def _user_ids(username: str):
@@ -492,7 +493,9 @@ def queue_for(user: User) -> Queue:
         ncs.where(NonConformance.reported_by_id == user.id, open_clause()), NonConformance.reported_at.desc()
     )
     my_actions, totals["my_actions"] = _bounded(
-        actions.where(Action.owner_id == user.id, Action.status == ActionStatus.OPEN), Action.due_date, Action.id
+        actions.where(Action.owner_id == user.id, Action.status == stated(ActionStatus.OPEN)),
+        Action.due_date,
+        Action.id,
     )
     queue = Queue(my_ncs, my_actions, [], [], [], [], totals=totals)
     if user.role == Role.QUALITY_MANAGER:
@@ -504,10 +507,12 @@ def queue_for(user: User) -> Queue:
         # "Not of a cancelled NC" rather than a join to the NCs: the few cancelled NCs are found in their
         # partial index, where a join would read every NC that is not cancelled.
         cancelled = select(NonConformance.id).where(
-            NonConformance.id == Action.nc_id, NonConformance.status == State.CANCELLED
+            NonConformance.id == Action.nc_id, NonConformance.status == stated(State.CANCELLED)
         )
         queue.overdue_actions, totals["overdue_actions"] = _bounded(
-            actions.where(Action.status == ActionStatus.OPEN, Action.due_date < plant_today(), ~cancelled.exists()),
+            actions.where(
+                Action.status == stated(ActionStatus.OPEN), Action.due_date < plant_today(), ~cancelled.exists()
+            ),
             Action.due_date,
             Action.id,
         )

@@ -67,8 +67,9 @@ from capa.capas.models import (
     Hold,
     NonConformance,
     nc_parameters,
+    stated,
 )
-from capa.capas.states import FINAL
+from capa.capas.states import State
 from capa.extensions import db
 from capa.masterdata.models import Batch, LotKind, MaterialLot, ProductionLine, Supplier, batch_lots
 from capa.safety.models import LabResult, ParameterKind, SafetyParameter
@@ -610,7 +611,7 @@ def current_counts(week: Week, zone: ZoneInfo) -> dict[str, int]:
         select(
             count(NonConformance.reported_at >= start, NonConformance.reported_at < end),
             count(NonConformance.closed_at >= start, NonConformance.closed_at < end),
-            count(NonConformance.status.not_in(FINAL)),
+            count(NonConformance.status.not_in(stated([State.CLOSED, State.CANCELLED]))),
         )
     ).one()
     return {"new_ncs": int(new_ncs or 0), "closed": int(closed or 0), "open_at_end": int(still_open or 0)}
@@ -656,7 +657,7 @@ def current_alerts(
     }
     alerts, totals = _rising_alerts(counts, averages)
     for found, total in (
-        _safety_critical_alerts(NonConformance.status.not_in(FINAL)),
+        _safety_critical_alerts(NonConformance.status.not_in(stated([State.CLOSED, State.CANCELLED]))),
         _long_hold_alerts(now),
     ):
         alerts.extend(found)
