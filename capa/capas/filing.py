@@ -56,20 +56,32 @@ RECURRENCE_WINDOW = timedelta(days=90)
 Also = Callable[[NonConformance, Journal], None]
 
 
-def _next_number(year: int) -> tuple[int, str]:
-    """Take the next number of ``year`` inside the caller's transaction. The counter row's lock (PostgreSQL)
-    or the database write lock (SQLite) makes concurrent filers wait for each other, so numbers are unique;
-    a failed filing rolls its number back, so there are no gaps."""
+def take_numbers(year: int, count: int = 1) -> int:
+    """Take the next ``count`` numbers of ``year`` inside the caller's transaction; answers the first sequence.
+    The counter row's lock (PostgreSQL) or the database write lock (SQLite) makes concurrent filers (and an
+    import) wait for each other until the caller commits, so numbers are unique; a failed filing rolls its
+    numbers back, so there are no gaps."""
     session = db.session
     dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     session.execute(dialect_insert(NumberCounter).values(year=year, last=0).on_conflict_do_nothing())
-    sequence = session.execute(
+    last = session.execute(
         update(NumberCounter)
         .where(NumberCounter.year == year)
-        .values(last=NumberCounter.last + 1)
+        .values(last=NumberCounter.last + count)
         .returning(NumberCounter.last)
     ).scalar_one()
-    return sequence, f"NC-{year}-{sequence:05d}"
+    return last - count + 1
+
+
+def nc_number(year: int, sequence: int) -> str:
+    """NC-2026-00042: the year of the report (plant time) and its sequence within it."""
+    return f"NC-{year}-{sequence:05d}"
+
+
+def _next_number(year: int) -> tuple[int, str]:
+    """Take the next number of ``year`` (:func:`take_numbers`): its sequence and the number."""
+    sequence = take_numbers(year)
+    return sequence, nc_number(year, sequence)
 
 
 def same_source(style_id: int | None, batch_id: int | None):

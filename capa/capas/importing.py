@@ -70,14 +70,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Connection, Table, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
 from capa.audit.chain import canonical, chain_name_of, entry_hash
 from capa.audit.models import AuditChain
+from capa.capas import filing
 from capa.capas.models import (
     Action,
     ActionKind,
@@ -85,7 +84,6 @@ from capa.capas.models import (
     DefectType,
     Event,
     NonConformance,
-    NumberCounter,
     Severity,
     Source,
     nc_parameters,
@@ -1169,10 +1167,11 @@ def _store(planned: list[_Planned], filename: str, actor: User, tell: Progress) 
         for item in order:
             years.setdefault(item.values["year"], []).append(item)
         for year, items in years.items():
-            first = _take_numbers(year, len(items))
+            # Taken as filing takes them, so numbers stay unique and gapless while filings go on.
+            first = filing.take_numbers(year, len(items))
             for sequence, item in enumerate(items, start=first):
                 item.values["sequence"] = sequence
-                item.values["number"] = f"NC-{year}-{sequence:05d}"
+                item.values["number"] = filing.nc_number(year, sequence)
         table = NonConformance.__table__
         reference = table.c.import_reference
         common = {
@@ -1261,22 +1260,6 @@ def _history_entry(
     digest = entry_hash(name, 1, "", values)
     entry = {**values, "at": moment, "chain_seq": 1, "chain_hash": digest}
     return entry, {"name": name, "head": digest, "length": 1}
-
-
-def _take_numbers(year: int, count: int) -> int:
-    """Take ``count`` numbers of ``year`` inside the caller's transaction; answers the first sequence. The
-    counter row's lock (PostgreSQL) or the database's write lock (SQLite) holds filings of that year until the
-    import commits, so numbers stay unique and gapless (as :func:`capa.capas.filing.file_nc` takes them)."""
-    session = db.session
-    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    session.execute(dialect_insert(NumberCounter).values(year=year, last=0).on_conflict_do_nothing())
-    last = session.execute(
-        update(NumberCounter)
-        .where(NumberCounter.year == year)
-        .values(last=NumberCounter.last + count)
-        .returning(NumberCounter.last)
-    ).scalar_one()
-    return last - count + 1
 
 
 # Previews and the rows left out ---------------------------------------------------------------------------------
