@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from capa.capas import dispositions, filing, lookup, queries, steps
 from capa.capas.commands import (
@@ -34,6 +35,7 @@ from capa.capas.commands import (
 )
 from capa.common.clock import plant_today
 from capa.common.commands import parse
+from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewLine, NewStyle, NewSupplier
 from tests.conftest import PASSWORD, new_user
@@ -1223,6 +1225,25 @@ def test_list_style_filter_is_typed_and_kept(listed, reader):
     assert not parsed(page).css('select[name="style"]')
     assert "RMP-2301" not in page
     assert listed_numbers(page) == [listed["formaldehyde"], listed["bib"]]
+
+
+def test_list_filters_offer_every_line_supplier_defect_type_and_parameter(module_app, reader):
+    # Read as codes and names in one statement (capa.capas.queries.filter_choices): the same choices as the records.
+    from capa.capas.models import DefectType
+    from capa.masterdata.models import ProductionLine, Supplier
+    from capa.safety.models import SafetyParameter
+
+    page = reader.get("/nc").text
+    with module_app.app_context():
+        codes = {
+            name: sorted(db.session.scalars(select(model.code)))
+            for name, model in (("line", ProductionLine), ("supplier", Supplier), ("parameter", SafetyParameter))
+        }
+        defect_types = db.session.execute(select(DefectType.code, DefectType.name).order_by(DefectType.name)).all()
+    for name, expected in codes.items():
+        offered = options(one(page, f'select[name="{name}"]'))
+        assert list(offered) == ["", *expected] and all(offered[code] == code for code in expected), name
+    assert list(options(one(page, 'select[name="defect_type"]')).items()) == [("", "all"), *map(tuple, defect_types)]
 
 
 def test_list_pages_through_the_matches(listed, reader):

@@ -400,3 +400,20 @@ def test_the_ready_to_close_filter_agrees_with_the_closing_gates(app):
     for number in (ready, held, retested_again, unretested):
         gates = [gate.gate for gate in unmet_gates(lookup.get_nc(number), None)]
         assert (gates == ["effectiveness"]) == (number in listed), (number, gates)
+
+
+#: The most statements some requests may take, whatever their rows: each record and each list read once (an NC
+#: page reads the NC with the records it names in one statement, each of its lists in one more).
+BUDGETS = {
+    "NC page with a long history": 19,
+    "API NC with a long history": 17,
+    "home of a quality manager": 57,
+    "list": 8,
+    "API list": 8,
+}
+
+
+@pytest.mark.parametrize("name", BUDGETS)
+def test_requests_keep_within_their_statement_budget(counts, name):
+    _small, large = counts[name]
+    assert large <= BUDGETS[name], f"{name}: {large} statements, budget {BUDGETS[name]}"

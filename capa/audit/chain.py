@@ -158,14 +158,32 @@ def verify_chain(model: type, key: Sequence[Any], loaded: Iterable[Chained] | No
     """Check one record's history (``verify_chain(Event, [nc.id])``): None when it matches, else the first
     entry that does not. ``loaded``: the record's entries when the caller has read them already (a page
     showing the history), so they are not read twice."""
+    if loaded is not None:
+        return verify_loaded((model, key, loaded))
     name = chain_name_of(model, key)
-    if loaded is None:
-        where = [getattr(model, column) == value for column, value in zip(model.__chain_by__, key, strict=True)]
-        entries = db.session.scalars(select(model).where(*where).order_by(model.chain_seq, model.id))
-    else:
-        entries = sorted(loaded, key=lambda entry: (entry.chain_seq or 0, entry.id))
+    where = [getattr(model, column) == value for column, value in zip(model.__chain_by__, key, strict=True)]
+    entries = db.session.scalars(select(model).where(*where).order_by(model.chain_seq, model.id))
     head = db.session.execute(select(AuditChain.head, AuditChain.length).where(AuditChain.name == name)).first()
     return _check_entries(name, entries, tuple(head) if head else None)
+
+
+def verify_loaded(*chains: tuple[type, Sequence[Any], Iterable[Chained]]) -> Break | None:
+    """The first break among chains whose entries the caller has read (``verify_loaded((Event, [nc.id],
+    nc.events), (Signature, [nc.id], nc.signatures))``), or None when each verifies; their recorded heads are
+    read in one statement."""
+    names = [chain_name_of(model, key) for model, key, _loaded in chains]
+    heads = {
+        name: (head, length)
+        for name, head, length in db.session.execute(
+            select(AuditChain.name, AuditChain.head, AuditChain.length).where(AuditChain.name.in_(names))
+        )
+    }
+    for name, (_model, _key, loaded) in zip(names, chains, strict=True):
+        entries = sorted(loaded, key=lambda entry: (entry.chain_seq or 0, entry.id))
+        found = _check_entries(name, entries, heads.get(name))
+        if found:
+            return found
+    return None
 
 
 def first_break(*chains: tuple[type, Sequence[Any]]) -> Break | None:

@@ -42,7 +42,7 @@ from capa.extensions import db
 def tampering(nc: NonConformance) -> chain.Break | None:
     """The first entry of the NC's history or signatures that is not as the app wrote it (changed, deleted or
     reordered outside the app), or None when both chains verify (see :mod:`capa.audit.chain`)."""
-    return chain.verify_chain(Event, [nc.id], nc.events) or chain.verify_chain(Signature, [nc.id], nc.signatures)
+    return chain.verify_loaded((Event, [nc.id], nc.events), (Signature, [nc.id], nc.signatures))
 
 
 def entry_text(value: Any) -> str:
@@ -65,17 +65,20 @@ class Journal:
         self.version = nc.version if version is None else version
 
     def record(self, kind: str, *, field: str = "", old: Any = "", new: Any = "", note: str = "") -> None:
-        self.nc.events.append(
-            Event(
-                kind=kind,
-                field=field,
-                old=entry_text(old),
-                new=entry_text(new),
-                note=note,
-                actor=self.actor,
-                version=self.version,
-            )
+        entry = Event(
+            kind=kind,
+            field=field,
+            old=entry_text(old),
+            new=entry_text(new),
+            note=note,
+            actor=self.actor,
+            version=self.version,
         )
+        # Set from the entry's side, the NC's history gets it without being read first when it is not loaded (a
+        # note on another NC, a recurrence's "recurred", would otherwise read that NC's whole history and flush
+        # in the middle of the step); a loaded history gets it appended as well.
+        entry.nc = self.nc
+        db.session.add(entry)
 
     def set(self, field: str, value: Any, *, shown: Any = None, old_shown: Any = None) -> None:
         """Change one field of the NC and record its old and new value (nothing when it is unchanged)."""

@@ -396,7 +396,7 @@ def raise_nc(result_id: int):
 @bp.route("/nc/<number>")
 @requires(Permission.VIEW)
 def nc(number: str):
-    return _render_nc(lookup.get_nc(number))
+    return _render_nc(lookup.get_nc(number, *lookup.PAGE_RECORD))
 
 
 def _take_step(number: str, name: str, form_class, build, *, success_message: str, refused=None):
@@ -675,10 +675,7 @@ def nc_list():
         args=request.args,
         filters=filters,
         errors=errors,
-        defect_types=lookup.list_defect_types(),
-        lines=masterdata.list_lines(),
-        suppliers=masterdata.list_suppliers(),
-        parameters=safety.list_parameters(),
+        choices=queries.filter_choices(),
     ), 400 if errors else 200
 
 
