@@ -21,14 +21,15 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from flask import Response, stream_with_context
+from flask_babel.speaklater import LazyString
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from capa.common.clock import plant_time
+from capa.common.clock import plant_zone
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -58,8 +59,20 @@ class Sheet:
 def cell(value: Any) -> Any:
     """A value as a spreadsheet cell: moments in plant time, dates as ``YYYY-MM-DD``, formulas as text, without
     the control characters XML cannot carry."""
+    return _cell(value, plant_zone(), {})
+
+
+def _cell(value: Any, zone: tzinfo, labels: dict[int, str]) -> Any:
+    # ``labels``: each translated label (a state's, a source's: lazy strings, the same few objects row after row)
+    # written once per download, by the label's identity; translating it again for each cell was most of a long
+    # download's time.
+    if isinstance(value, LazyString):
+        written = labels.get(id(value))
+        if written is None:
+            written = labels[id(value)] = _text(str(value))
+        return written
     if isinstance(value, datetime):
-        return plant_time(value).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     if value is None:
@@ -68,13 +81,21 @@ def cell(value: Any) -> Any:
         return str(value).lower()
     if isinstance(value, int | float):
         return value
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    return _text(str(value))
+
+
+def _text(text: str) -> str:
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def rows_of(records: Iterable[Any], columns: list[Column]) -> Iterable[list[Any]]:
+    """Each record as a row of cells, read as they are consumed (in the request that streams them): the plant's
+    zone is looked up once, each label translated once."""
+    zone, labels = plant_zone(), {}
+    values = [column.value for column in columns]
     for record in records:
-        yield [cell(column.value(record)) for column in columns]
+        yield [_cell(value(record), zone, labels) for value in values]
 
 
 def table(title: str, records: Iterable[Any], columns: list[Column]) -> Sheet:

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from capa.accounts import service as accounts
@@ -622,8 +623,12 @@ def attachment(number: str, attachment_id: int):
 # Lists and exports -----------------------------------------------------------------------------------------
 
 
-def _yes_no(flag: bool) -> str:
-    return _("yes") if flag else _("no")
+YES, NO = _l("yes"), _l("no")
+
+
+def _yes_no(flag: bool) -> LazyString:
+    # Lazy: a download translates each once (capa.web.exports), not once per row.
+    return YES if flag else NO
 
 
 #: The columns of the NC list's CSV and XLSX downloads, read from its rows (capa.capas.queries.ExportedNC).
