@@ -4,7 +4,7 @@ and the queries state those conditions so that SQLite, which matches them word f
 import pytest
 from sqlalchemy import event, text
 
-from capa.capas.models import CANCELLED_NC, OPEN_ACTION, OPEN_NC, PENDING_REVIEW
+from capa.capas.models import CANCELLED_NC, ON_HOLD, OPEN_ACTION, OPEN_NC, PENDING_REVIEW
 from capa.extensions import db
 from tests.conftest import POSTGRES_URL, new_user
 from tests.pages import logged_in
@@ -16,6 +16,7 @@ PARTIAL = {
     "ix_nonconformances_cancelled": CANCELLED_NC,
     "ix_capa_actions_open_due": OPEN_ACTION,
     "ix_capa_actions_open_by_owner": OPEN_ACTION,
+    "ix_holds_on_hold_held_at": ON_HOLD,
 }
 
 
@@ -68,3 +69,5 @@ def test_the_home_counts_open_ncs_from_the_partial_indexes(app):
             raw.close()
     assert "ix_nonconformances_open_by_reporter" in plans
     assert "ix_nonconformances_open_safety_critical" in plans
+    # The long-hold alerts as of now read the holds in quarantine alone.
+    assert "ix_holds_on_hold_held_at" in plans

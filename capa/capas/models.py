@@ -154,6 +154,7 @@ OPEN_NC = f"status NOT IN ('{State.CLOSED}', '{State.CANCELLED}')"
 CANCELLED_NC = f"status = '{State.CANCELLED}'"
 PENDING_REVIEW = f"status = '{State.CLOSED}' AND effectiveness_verdict IS NULL"
 OPEN_ACTION = f"status = '{ActionStatus.OPEN}'"
+ON_HOLD = "released_at IS NULL"
 
 
 def _where(condition: str) -> dict:
@@ -348,7 +349,11 @@ class Hold(db.Model):
     cancelled."""
 
     __tablename__ = "holds"
-    __table_args__ = (CheckConstraint("(batch_id IS NULL) <> (lot_id IS NULL)", name="batch_or_lot"),)
+    __table_args__ = (
+        CheckConstraint("(batch_id IS NULL) <> (lot_id IS NULL)", name="batch_or_lot"),
+        # The holds still in quarantine, oldest first: the long-hold alerts of the home page and the summary.
+        Index("ix_holds_on_hold_held_at", "held_at", "id", **_where(ON_HOLD)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)

@@ -577,9 +577,12 @@ def _safety_critical_alerts(still_open) -> tuple[list[dict[str, Any]], dict[str,
     return alerts, {"safety_critical_open": total}
 
 
-def _long_hold_alerts(end: datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Every hold older than HOLD_ALERT_AGE and not released at ``end`` (the oldest first), and how many."""
-    held = (Hold.held_at < end - HOLD_ALERT_AGE, or_(Hold.released_at.is_(None), Hold.released_at >= end))
+def _long_hold_alerts(end: datetime, *, now: bool = False) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every hold older than HOLD_ALERT_AGE and not released at ``end`` (the oldest first), and how many. ``now``:
+    ``end`` is the present, when a hold not released is one without a release (read from the partial index of
+    the holds in quarantine, not from every hold ever placed)."""
+    still_held = Hold.released_at.is_(None) if now else or_(Hold.released_at.is_(None), Hold.released_at >= end)
+    held = (Hold.held_at < end - HOLD_ALERT_AGE, still_held)
     batch = aliased(Batch)
     lot = aliased(MaterialLot)
     rows, total = _first_rows(
@@ -658,7 +661,7 @@ def current_alerts(
     alerts, totals = _rising_alerts(counts, averages)
     for found, total in (
         _safety_critical_alerts(NonConformance.status.not_in(stated([State.CLOSED, State.CANCELLED]))),
-        _long_hold_alerts(now),
+        _long_hold_alerts(now, now=True),
     ):
         alerts.extend(found)
         totals.update(total)
