@@ -15,7 +15,7 @@ from capa.accounts.cli import token_cli, user_cli
 from capa.accounts.permissions import Permission, allowed
 from capa.audit.cli import audit_cli
 from capa.capas.cli import import_ncs_command
-from capa.common import files, sqlite
+from capa.common import files, sqlite, transaction
 from capa.common.display import local_date, local_moment, local_name
 from capa.demo.cli import demo_data_command
 from capa.extensions import babel, csrf, db, login_manager, migrate
@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def configure_extensions(app: Flask) -> None:
     sqlite.configure_connections()
     db.init_app(app)
+    transaction.init_app(app)
     migrate.init_app(app, db, directory=str(configuration.PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

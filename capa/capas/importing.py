@@ -92,7 +92,7 @@ from capa.capas.states import State
 from capa.common import files, pending, sheets
 from capa.common.clock import plant_today, plant_zone
 from capa.common.errors import DomainError, NotFound, ValidationError
-from capa.common.transaction import unit_of_work
+from capa.common.transaction import note_write, unit_of_work
 from capa.common.types import utcnow
 from capa.extensions import db
 from capa.masterdata.models import Batch, ProductionLine, SafetyCategory, Style
@@ -1228,6 +1228,7 @@ def _bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]
         connection.execute(table.insert(), rows)
         return
     names = list(rows[0])
+    note_write(connection)
     statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
