@@ -4,7 +4,7 @@ and the queries state those conditions so that SQLite, which matches them word f
 import pytest
 from sqlalchemy import event, text
 
-from capa.capas.models import CANCELLED_NC, ON_HOLD, OPEN_ACTION, OPEN_NC, PENDING_REVIEW
+from capa.capas.models import CANCELLED_NC, ON_HOLD, OPEN_ACTION, OPEN_NC, PENDING_REVIEW, RETURNED_ANALYSIS
 from capa.extensions import db
 from tests.conftest import POSTGRES_URL, new_user
 from tests.pages import logged_in
@@ -17,6 +17,7 @@ PARTIAL = {
     "ix_capa_actions_open_due": OPEN_ACTION,
     "ix_capa_actions_open_by_owner": OPEN_ACTION,
     "ix_holds_on_hold_held_at": ON_HOLD,
+    "ix_root_cause_analyses_returned": RETURNED_ANALYSIS,
 }
 
 
@@ -37,7 +38,7 @@ def test_the_migrations_build_each_partial_index_with_its_condition(app):
         assert " where " in definition, name
         if POSTGRES_URL:
             # PostgreSQL writes NOT IN as <> ALL (ARRAY[…]) and = 'x' with a cast: the constants must be there.
-            for constant in ("closed", "cancelled", "open"):
+            for constant in ("closed", "cancelled", "open", "return"):
                 assert (f"'{constant}'" in definition) == (f"'{constant}'" in condition), name
         else:
             assert definition.endswith(_normal(condition)), (name, definition)
@@ -71,3 +72,5 @@ def test_the_home_counts_open_ncs_from_the_partial_indexes(app):
     assert "ix_nonconformances_open_safety_critical" in plans
     # The long-hold alerts as of now read the holds in quarantine alone.
     assert "ix_holds_on_hold_held_at" in plans
+    # The returned queue probes the returned analyses alone.
+    assert "ix_root_cause_analyses_returned" in plans

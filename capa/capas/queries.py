@@ -25,12 +25,14 @@ from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     and_,
     case,
     column,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -184,7 +186,11 @@ def _latest_analysis_decided(decision: str):
     newer = select(later.id).where(later.nc_id == RootCauseAnalysis.nc_id, later.round > RootCauseAnalysis.round)
     return (
         select(RootCauseAnalysis.id)
-        .where(RootCauseAnalysis.nc_id == NonConformance.id, RootCauseAnalysis.decision == decision, ~newer.exists())
+        .where(
+            RootCauseAnalysis.nc_id == NonConformance.id,
+            RootCauseAnalysis.decision == stated(decision),
+            ~newer.exists(),
+        )
         .exists()
     )
 
@@ -537,52 +543,99 @@ class Queue:
     totals: dict[str, int] = field(default_factory=dict)
 
 
-def _bounded(query, *order) -> tuple[list, int]:
-    """The first QUEUE_ROWS rows of ``query`` in ``order``, and how many it holds in all."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return list(db.session.scalars(query.order_by(*order).limit(QUEUE_ROWS))), total
+#: A queue of the home page: the rows of one model matching ``where``, shown in ``order``.
+class _QueueQuery(NamedTuple):
+    where: ColumnElement[bool]
+    order: tuple
+
+
+def _totals(model, queues: dict[str, _QueueQuery]) -> dict[str, int]:
+    """The true count of each queue, in one statement."""
+    counts = [
+        select(func.count()).select_from(model).where(queue.where).scalar_subquery().label(name)
+        for name, queue in queues.items()
+    ]
+    return dict(db.session.execute(select(*counts)).one()._mapping)
+
+
+def _first_rows(model, queues: dict[str, _QueueQuery], options) -> dict[str, list]:
+    """The first QUEUE_ROWS rows of each queue in its order: their ids in one statement (a branch per queue,
+    each numbering its rows), then the rows themselves with ``options`` in one more, shared by queues that show
+    the same record."""
+    branches = [
+        select(
+            literal(name).label("queue"),
+            model.id.label("id"),
+            func.row_number().over(order_by=queue.order).label("position"),
+        )
+        .where(queue.where)
+        .order_by(*queue.order)
+        .limit(QUEUE_ROWS)
+        .subquery()
+        for name, queue in queues.items()
+    ]
+    placed = db.session.execute(union_all(*(select(*branch.c) for branch in branches))).all()
+    records = {}
+    if placed:
+        ids = {row.id for row in placed}
+        records = {
+            record.id: record for record in db.session.scalars(select(model).where(model.id.in_(ids)).options(*options))
+        }
+    rows: dict[str, list] = {name: [] for name in queues}
+    for row in sorted(placed, key=lambda row: (row.queue, row.position)):
+        rows[row.queue].append(records[row.id])
+    return rows
 
 
 def queue_for(user: User) -> Queue:
-    """The queues of ``user``'s home page, each bounded (QUEUE_ROWS) with its true count; the statements it takes
-    do not grow with the queues' lengths."""
-    totals: dict[str, int] = {}
-    ncs = select(NonConformance).options(*LISTED)
-    actions = select(Action).options(selectinload(Action.nc), selectinload(Action.owner))
-    my_ncs, totals["my_ncs"] = _bounded(
-        ncs.where(NonConformance.reported_by_id == user.id, open_clause()), NonConformance.reported_at.desc()
-    )
-    my_actions, totals["my_actions"] = _bounded(
-        actions.where(Action.owner_id == user.id, Action.status == stated(ActionStatus.OPEN)),
-        Action.due_date,
-        Action.id,
-    )
-    queue = Queue(my_ncs, my_actions, [], [], [], [], totals=totals)
-    if user.role == Role.QUALITY_MANAGER:
-        oldest_first = (NonConformance.reported_at, NonConformance.id)
-        queue.to_contain, totals["to_contain"] = _bounded(
-            ncs.where(NonConformance.status == State.REPORTED), *oldest_first
+    """The queues of ``user``'s home page, each bounded (QUEUE_ROWS) with its true count. The statements it takes
+    do not grow with the queues' lengths nor with their number: the NC queues' counts, ids and rows are three
+    statements (and the rows' own loading), the actions' three more."""
+    newest_first = (NonConformance.reported_at.desc(), NonConformance.id.desc())
+    oldest_first = (NonConformance.reported_at, NonConformance.id)
+    earliest_due = (Action.due_date, Action.id)
+    nc_queues = {"my_ncs": _QueueQuery(and_(NonConformance.reported_by_id == user.id, open_clause()), newest_first)}
+    action_queues = {
+        "my_actions": _QueueQuery(
+            and_(Action.owner_id == user.id, Action.status == stated(ActionStatus.OPEN)), earliest_due
         )
-        queue.reviews, totals["reviews"] = _bounded(ncs.where(NonConformance.status == State.REVIEW), *oldest_first)
+    }
+    manager = user.role == Role.QUALITY_MANAGER
+    if manager:
+        nc_queues |= {
+            "to_contain": _QueueQuery(NonConformance.status == State.REPORTED, oldest_first),
+            "reviews": _QueueQuery(NonConformance.status == State.REVIEW, oldest_first),
+            "ready_to_close": _QueueQuery(ready_to_close_clause(), oldest_first),
+            "returned": _QueueQuery(returned_clause(), oldest_first),
+        }
         # "Not of a cancelled NC" rather than a join to the NCs: the few cancelled NCs are found in their
         # partial index, where a join would read every NC that is not cancelled.
         cancelled = select(NonConformance.id).where(
             NonConformance.id == Action.nc_id, NonConformance.status == stated(State.CANCELLED)
         )
-        queue.overdue_actions, totals["overdue_actions"] = _bounded(
-            actions.where(
-                Action.status == stated(ActionStatus.OPEN), Action.due_date < plant_today(), ~cancelled.exists()
-            ),
-            Action.due_date,
-            Action.id,
+        action_queues["overdue_actions"] = _QueueQuery(
+            and_(Action.status == stated(ActionStatus.OPEN), Action.due_date < plant_today(), ~cancelled.exists()),
+            earliest_due,
         )
-        queue.ready_to_close, totals["ready_to_close"] = _bounded(ncs.where(ready_to_close_clause()), *oldest_first)
+    totals = _totals(NonConformance, nc_queues) | _totals(Action, action_queues)
+    ncs = _first_rows(NonConformance, nc_queues, LISTED)
+    actions = _first_rows(Action, action_queues, (selectinload(Action.nc), selectinload(Action.owner)))
+    queue = Queue(
+        ncs["my_ncs"],
+        actions["my_actions"],
+        ncs.get("to_contain", []),
+        ncs.get("reviews", []),
+        actions.get("overdue_actions", []),
+        ncs.get("ready_to_close", []),
+        returned=ncs.get("returned", []),
+        totals=totals,
+    )
+    if manager:
         today = plant_today()
         queue.effectiveness_reviews = effectiveness.reviews_due(today, limit=QUEUE_ROWS)
         totals["effectiveness_reviews"] = db.session.scalar(
             select(func.count(NonConformance.id)).where(effectiveness.due_clause(today))
         )
-        queue.returned, totals["returned"] = _bounded(ncs.where(returned_clause()), *oldest_first)
     # The open questions of the NCs shown, in one query: the line beside the NC in any list.
     shown = {nc.id for nc in [*queue.my_ncs, *queue.to_contain, *queue.reviews, *queue.returned]}
     queue.questions = rounds.returned_rounds(shown)
