@@ -19,7 +19,7 @@ from capa.common import files, sqlite, transaction
 from capa.common.display import local_date, local_moment, local_name
 from capa.demo.cli import demo_data_command
 from capa.extensions import babel, csrf, db, login_manager, migrate
-from capa.http import errors, guard, headers
+from capa.http import errors, guard, headers, heap
 from capa.http.locale import select_locale
 from capa.safety import validity
 from capa.safety.cli import import_cli
@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_blueprints(app)
     errors.init_app(app)
     headers.init_app(app)
+    heap.init_app(app)
     configure_cli(app)
     configure_templates(app)
     return app

@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     # The number of reverse proxies in front of the app whose X-Forwarded-* headers are believed (capa.http.headers).
     "CAPA_PROXY_FIX": 0,
+    # A web worker moves what it holds after its first request out of the garbage collector's sight (capa.http.heap).
+    "CAPA_FREEZE_HEAP": True,
     # When on, the quality manager who submitted a root cause may not approve it: another one signs the approval.
     "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": False,
     # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
