@@ -2,6 +2,7 @@
 psycopg prepared (a ROLLBACK makes psycopg forget them all); anything that wrote, failed or left work behind is
 still rolled back, so no half-written record survives a request that did not commit."""
 
+import psycopg
 import pytest
 from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
@@ -12,6 +13,7 @@ from capa.common.transaction import commit_if_only_read
 from capa.extensions import db
 from capa.masterdata.models import Supplier
 from capa.safety.models import SafetyParameter
+from tests.conftest import POSTGRES_URL, _plain_dsn
 
 
 def _suppliers_named(name: str) -> int:
@@ -101,3 +103,16 @@ def test_reading_requests_keep_the_connection_s_prepared_statements(app, api, en
     with db.engine.connect() as connection:
         prepared = connection.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
     assert prepared > 0
+
+
+def test_a_commit_the_database_refuses_is_logged_and_left_to_the_rollback(app, engine_name, caplog):
+    if engine_name != "postgresql":
+        pytest.skip("ends the PostgreSQL server's process of this connection")
+    backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+    with psycopg.connect(_plain_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+    assert commit_if_only_read(db.session()) is False
+    assert "Could not end a read-only transaction with COMMIT" in caplog.text
+    db.session.rollback()  # as the end of the request does
+    assert db.session.scalar(select(func.count()).select_from(SafetyParameter)) > 0

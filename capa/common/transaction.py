@@ -3,10 +3,10 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine, ExceptionContext
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from capa.common.errors import Conflict
@@ -34,8 +34,8 @@ def unit_of_work() -> Iterator[Session]:
 
 # A request that only read ends its transaction with COMMIT, not ROLLBACK. Both end a read-only transaction the
 # same way, but psycopg forgets every statement it prepared on the connection at each ROLLBACK, and the session of
-# each request ends in one: without this PostgreSQL parses and plans every statement of every page again (about a
-# third of the home page's time in the database at a million NCs).
+# each request ends in one: without this PostgreSQL parses and plans every statement of every page again (half of
+# an NC page's time in the database at a million NCs).
 
 #: Set in a connection's ``info`` by any statement other than a plain SELECT, or by a failed one; cleared when a
 #: session begins a transaction on the connection.
@@ -78,6 +78,10 @@ def commit_if_only_read(session: Session) -> bool:
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()
+    except SQLAlchemyError:
+        # Nothing was written, so nothing is lost: a database gone away meanwhile is the next request's to report.
+        current_app.logger.warning("Could not end a read-only transaction with COMMIT", exc_info=True)
+        return False
     finally:
         session.expire_on_commit = expire_on_commit
     return True
