@@ -549,11 +549,11 @@ class _QueueQuery(NamedTuple):
     order: tuple
 
 
-def _totals(model, queues: dict[str, _QueueQuery]) -> dict[str, int]:
-    """The true count of each queue, in one statement."""
+def _totals(model, conditions: dict[str, ColumnElement[bool]]) -> dict[str, int]:
+    """How many rows of ``model`` match each named condition, in one statement."""
     counts = [
-        select(func.count()).select_from(model).where(queue.where).scalar_subquery().label(name)
-        for name, queue in queues.items()
+        select(func.count()).select_from(model).where(condition).scalar_subquery().label(name)
+        for name, condition in conditions.items()
     ]
     return dict(db.session.execute(select(*counts)).one()._mapping)
 
@@ -601,6 +601,7 @@ def queue_for(user: User) -> Queue:
         )
     }
     manager = user.role == Role.QUALITY_MANAGER
+    today = plant_today()
     if manager:
         nc_queues |= {
             "to_contain": _QueueQuery(NonConformance.status == State.REPORTED, oldest_first),
@@ -614,10 +615,15 @@ def queue_for(user: User) -> Queue:
             NonConformance.id == Action.nc_id, NonConformance.status == stated(State.CANCELLED)
         )
         action_queues["overdue_actions"] = _QueueQuery(
-            and_(Action.status == stated(ActionStatus.OPEN), Action.due_date < plant_today(), ~cancelled.exists()),
+            and_(Action.status == stated(ActionStatus.OPEN), Action.due_date < today, ~cancelled.exists()),
             earliest_due,
         )
-    totals = _totals(NonConformance, nc_queues) | _totals(Action, action_queues)
+    nc_counts = {name: queue.where for name, queue in nc_queues.items()}
+    if manager:  # its rows come in the order of their due dates, from capa.capas.effectiveness
+        nc_counts["effectiveness_reviews"] = effectiveness.due_clause(today)
+    totals = _totals(NonConformance, nc_counts) | _totals(
+        Action, {name: queue.where for name, queue in action_queues.items()}
+    )
     ncs = _first_rows(NonConformance, nc_queues, LISTED)
     actions = _first_rows(Action, action_queues, (selectinload(Action.nc), selectinload(Action.owner)))
     queue = Queue(
@@ -631,11 +637,7 @@ def queue_for(user: User) -> Queue:
         totals=totals,
     )
     if manager:
-        today = plant_today()
         queue.effectiveness_reviews = effectiveness.reviews_due(today, limit=QUEUE_ROWS)
-        totals["effectiveness_reviews"] = db.session.scalar(
-            select(func.count(NonConformance.id)).where(effectiveness.due_clause(today))
-        )
     # The open questions of the NCs shown, in one query: the line beside the NC in any list.
     shown = {nc.id for nc in [*queue.my_ncs, *queue.to_contain, *queue.reviews, *queue.returned]}
     queue.questions = rounds.returned_rounds(shown)
