@@ -14,6 +14,7 @@ from capa.api import (  # noqa: F401
     evidence,
     history,
     imports,
+    inspections,
     lab_reports,
     masterdata,
     me,

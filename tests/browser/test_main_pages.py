@@ -147,6 +147,13 @@ MAIN_PAGES = [
     MainPage("suppliers", QUALITY_MANAGER, "/suppliers", "Suppliers"),
     MainPage("supplier", QUALITY_MANAGER, "/suppliers/SNAP-CO"),
     MainPage("users", ADMIN, "/users", "Users"),
+    MainPage("sampling-plan", SUPERVISOR, "/sampling-plan", "Sampling plan"),
+    MainPage(
+        "sampling-plan-arrows",
+        QUALITY_MANAGER,
+        "/sampling-plan?lot_size=5&level=II&severity=normal&major=0.65&minor=4.0",
+        "Sampling plan",
+    ),
 ]
 
 

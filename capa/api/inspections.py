@@ -1,0 +1,66 @@
+"""Inspection endpoints. ``GET /sampling-plan``: the ISO 2859-1 single sampling plan for a lot, for scripts and
+other systems (an MES planning a final inspection, say)."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from capa.accounts.permissions import Permission, requires
+from capa.api.blueprint import bp
+from capa.api.models import Answer
+from capa.inspections import service
+from capa.inspections.commands import SamplingPlanQuery
+from capa.inspections.sampling import Level, Severity
+
+
+class SamplingPlan(Answer):
+    """A lot's single sampling plan, read from ISO 2859-1:1999 (GB/T 2828.1-2012) Table 1 and the master table of
+    the inspection's severity (2-A normal, 2-B tightened, 2-C reduced)."""
+
+    code_letter: str = Field(description="Table 1's sample size code letter for the lot size and level.")
+    sample_size: int = Field(description="The sample size of the plan used, after any arrow of the master table.")
+    accept: int = Field(description="Acceptance number Ac: the lot is accepted with at most this many found.")
+    reject: int = Field(description="Rejection number Re: the lot is not accepted with this many or more found.")
+    level: Level
+    aql: float = Field(description="The AQL, one of the standard's series.")
+    severity: Severity
+    lot_size: int
+    plan_code_letter: str = Field(description="The code letter of the row whose plan is used (after any arrow).")
+    arrow: Literal["down", "up"] | None = Field(
+        description="The arrow followed from the code letter's cell to the plan used, if it was one."
+    )
+    full_inspection: bool = Field(
+        description="The plan's sample size equals or exceeds the lot size: every unit is inspected."
+    )
+    units_to_inspect: int = Field(description="The units to inspect: the sample size, or the whole lot.")
+    table: str = Field(description="The standard and table the plan was read from.")
+
+
+@bp.get("/sampling-plan")
+@bp.input(SamplingPlanQuery, location="query", arg_name="query")
+@bp.output(SamplingPlan)
+@requires(Permission.VIEW)
+def sampling_plan(query: SamplingPlanQuery):
+    """The single sampling plan for a lot (ISO 2859-1 / GB/T 2828.1)
+
+    The lot size and inspection level give Table 1's code letter; the letter and the AQL give a cell of the master
+    table of the inspection's severity, whose arrows lead to the plan used, with that plan's sample size. A lot
+    smaller than the sample is inspected whole (``full_inspection``). A lot size below 2, an unknown level or
+    severity, or an AQL off the standard's series answers 400 naming the field.
+    """
+    plan = service.plan_for(query)
+    return SamplingPlan(
+        code_letter=plan.code_letter,
+        sample_size=plan.sample_size,
+        accept=plan.accept,
+        reject=plan.reject,
+        level=plan.level,
+        aql=float(plan.aql),
+        severity=plan.severity,
+        lot_size=plan.lot_size,
+        plan_code_letter=plan.plan.letter,
+        arrow=plan.arrow,
+        full_inspection=plan.full_inspection,
+        units_to_inspect=plan.units_to_inspect,
+        table=plan.table,
+    )

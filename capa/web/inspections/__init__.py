@@ -1,0 +1,1 @@
+"""Pages of inspections: the ISO 2859-1 sampling plan of a lot."""
