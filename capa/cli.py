@@ -16,6 +16,7 @@ from capa.capas.defect_types import load_defect_types
 from capa.capas.models import Attachment, Photo
 from capa.common import backup
 from capa.common.errors import DomainError
+from capa.inspections.defects import load_defect_codes
 from capa.safety.catalog import load_catalog
 from capa.safety.models import LabReport
 
@@ -41,6 +42,8 @@ def init_db_command() -> None:
         )
     if load_defect_types().added:
         click.echo("Defect types seeded.")
+    if load_defect_codes().added:
+        click.echo("Defect library seeded.")
     try:
         password = accounts.ensure_initial_admin(current_app.config.get("CAPA_ADMIN_PASSWORD"))
     except DomainError as exc:

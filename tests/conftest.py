@@ -30,6 +30,7 @@ from capa.accounts.models import Role, User
 from capa.capas.defect_types import load_defect_types
 from capa.common.commands import parse
 from capa.extensions import db
+from capa.inspections.defects import load_defect_codes
 from capa.safety.catalog import load_catalog
 from tests.browser.chromium import MISSING as CHROMIUM_MISSING
 
@@ -155,13 +156,21 @@ def empty_database_url(tmp_path) -> Iterator[str]:
 
 
 def load_reference_data() -> None:
-    """What init-db loads besides the schema: the safety catalog and the defect types."""
+    """What init-db loads besides the schema: the safety catalog, the defect types and the defect library."""
     load_catalog()
     load_defect_types()
+    load_defect_codes()
 
 
 #: The tables load_reference_data() fills, and what they held right after it last did (per test process).
-REFERENCE_TABLES = ("defect_types", "defect_type_parameters", "parameter_limits", "safety_parameters")
+REFERENCE_TABLES = (
+    "defect_types",
+    "defect_type_parameters",
+    "parameter_limits",
+    "safety_parameters",
+    "defect_codes",
+    "defect_code_parameters",
+)
 _pristine_reference: list[tuple] = []
 
 

@@ -14,6 +14,7 @@ from capa.api.models import Answer, Record, Ref, Timestamp
 from capa.audit import records
 from capa.audit.records import Entry
 from capa.capas import defect_types
+from capa.inspections import defects
 from capa.masterdata import service as masterdata
 from capa.safety import history
 from capa.safety import service as safety
@@ -103,6 +104,14 @@ def parameter_history(code: str):
 def defect_type_history(code: str):
     """The history of a defect type."""
     return _answer(records.history_of("defect_type", defect_types.get_defect_type(code).id))
+
+
+@bp.get("/defect-codes/<code>/history")
+@bp.output(History)
+@requires(Permission.VIEW)
+def defect_code_history(code: str):
+    """The history of a coded defect of the defect library."""
+    return _answer(records.history_of("defect_code", defects.get_defect_code(code).id))
 
 
 @bp.get("/users/<username>/history")

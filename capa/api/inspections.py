@@ -1,5 +1,5 @@
 """Inspection endpoints. ``GET /sampling-plan``: the ISO 2859-1 single sampling plan for a lot, for scripts and
-other systems (an MES planning a final inspection, say)."""
+other systems (an MES planning a final inspection, say); ``/defect-codes``: the defect library."""
 
 from typing import Literal
 
@@ -7,9 +7,11 @@ from pydantic import Field
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Answer
-from capa.inspections import service
-from capa.inspections.commands import SamplingPlanQuery
+from capa.api.models import Answer, Codes, Record, Ref
+from capa.http.guard import request_user
+from capa.inspections import defects, service
+from capa.inspections.commands import DefectCodeChanges, DefectCodeFilters, NewDefectCode, SamplingPlanQuery
+from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import Level, Severity
 
 
@@ -64,3 +66,60 @@ def sampling_plan(query: SamplingPlanQuery):
         units_to_inspect=plan.units_to_inspect,
         table=plan.table,
     )
+
+
+# The defect library -----------------------------------------------------------------------------------------------
+
+
+class DefectCode(Record):
+    """A coded defect of the library."""
+
+    code: str
+    name: str
+    #: The name in Simplified Chinese; empty when none was given.
+    name_zh: str
+    defect_class: DefectClass
+    area: DefectArea
+    #: The defect type an NC raised for this defect is filed under.
+    defect_type: str | None = Ref("defect_type", "code", default=None)
+    parameters: Codes()
+    active: bool
+
+
+class DefectCodes(Answer):
+    items: list[DefectCode]
+
+
+@bp.get("/defect-codes")
+@bp.input(DefectCodeFilters, location="query", arg_name="filters")
+@bp.output(DefectCodes)
+@requires(Permission.VIEW)
+def list_defect_codes(filters: DefectCodeFilters):
+    """The defect library, by code; filtered by ``defect_class``, ``area`` and ``active`` (``true``, ``false``)."""
+    return {"items": defects.list_defect_codes(filters)}
+
+
+@bp.get("/defect-codes/<code>")
+@bp.output(DefectCode)
+@requires(Permission.VIEW)
+def get_defect_code(code: str):
+    return defects.get_defect_code(code)
+
+
+@bp.post("/defect-codes")
+@bp.input(NewDefectCode, arg_name="command")
+@bp.output(DefectCode, status_code=201)
+@requires(Permission.MAINTAIN_CATALOG)
+def add_defect_code(command: NewDefectCode):
+    """Add a coded defect. A safety defect must be critical (400 naming ``defect_class``); a code in use answers
+    409."""
+    return defects.save_defect_code(None, command, request_user())
+
+
+@bp.patch("/defect-codes/<code>")
+@bp.input(DefectCodeChanges, arg_name="changes")
+@bp.output(DefectCode)
+@requires(Permission.MAINTAIN_CATALOG)
+def change_defect_code(code: str, changes: DefectCodeChanges):
+    """Change a coded defect (the fields given; its code never changes); ``defect_type`` empty unlinks it."""
+    return defects.save_defect_code(defects.get_defect_code(code), changes, request_user())

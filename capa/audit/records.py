@@ -31,7 +31,7 @@ from capa.audit.models import RecordChange
 from capa.extensions import db
 
 #: The kinds of record whose history is kept in RecordChange.
-RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type")
+RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type", "defect_code")
 
 
 def text_of(value: Any) -> str:
@@ -78,6 +78,17 @@ def _append(record_type: str, record: Any, actor: Any, kind: str, **values: str)
 def note_created(record_type: str, record: Any, actor: Any, values: Mapping[str, Any]) -> RecordChange:
     """Record that ``actor`` (None: the system, the command line) created ``record`` holding ``values``."""
     return _append(record_type, record, actor, "created", new=summary(values))
+
+
+def note_saved(
+    record_type: str, record: Any, actor: Any, before: Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> None:
+    """Record a save of ``record``: its creation holding ``after`` (``before`` None), or each field whose value
+    differs between ``before`` and ``after``."""
+    if before is None:
+        note_created(record_type, record, actor, after)
+    else:
+        note_changes(record_type, record, actor, {name: (before[name], after[name]) for name in after})
 
 
 def note_changes(
@@ -207,6 +218,7 @@ __all__ = [
     "note_changes",
     "note_created",
     "note_event",
+    "note_saved",
     "set_changed",
     "summary",
     "tampering",

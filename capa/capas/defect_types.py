@@ -102,7 +102,7 @@ def save_defect_type(
         if defect_type is None:
             defect_type = DefectType(code=values["code"])
             session.add(defect_type)
-        before = {} if created else _recorded(defect_type)
+        before = None if created else _recorded(defect_type)
         for name in ("name", "active", "effectiveness_days"):
             if values.get(name) is not None:
                 setattr(defect_type, name, values[name])
@@ -114,12 +114,7 @@ def save_defect_type(
         if created:
             # Flushed first, so that the defaults it was stored with are what its history says.
             session.flush()
-            records.note_created("defect_type", defect_type, actor, _recorded(defect_type))
-        else:
-            after = _recorded(defect_type)
-            records.note_changes(
-                "defect_type", defect_type, actor, {name: (before[name], after[name]) for name in after}
-            )
+        records.note_saved("defect_type", defect_type, actor, before, _recorded(defect_type))
     return defect_type
 
 

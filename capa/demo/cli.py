@@ -9,6 +9,7 @@ from flask_migrate import upgrade
 from capa.capas.defect_types import load_defect_types
 from capa.common.errors import DomainError
 from capa.demo import generate
+from capa.inspections.defects import load_defect_codes
 from capa.safety.catalog import load_catalog
 
 
@@ -25,6 +26,7 @@ def demo_data_command(ncs: int, seed: int, force: bool, password: str) -> None:
     upgrade()
     load_catalog()
     load_defect_types()
+    load_defect_codes()
     started = time.perf_counter()
     try:
         with click.progressbar(length=ncs, label="Non-conformances", show_pos=True) as bar:

@@ -1,12 +1,15 @@
 """What the inspection services and the sampling plan accept, declared once (see :mod:`capa.common.commands`)."""
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-from capa.common.commands import Choice, Command, Integer, refuse
+from capa.capas.commands import ParameterCodes
+from capa.common.commands import Boolean, Choice, Code, Command, Integer, Text, refuse
 from capa.common.errors import ValidationError
+from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
 
 
@@ -36,3 +39,49 @@ class SamplingPlanQuery(Command):
     level: Choice(Level, required=False) = None
     #: normal, tightened or reduced; normal unless given.
     severity: Choice(Severity, required=False) = None
+
+
+DEFECT_CODE = Code(20)
+
+
+class ActiveFilter(StrEnum):
+    TRUE = "true"
+    FALSE = "false"
+
+
+class NewDefectCode(Command):
+    """A coded defect of the library."""
+
+    code: DEFECT_CODE
+    name: Text(120)
+    #: The name in Simplified Chinese, shown on Chinese pages; the English name stands in when empty.
+    name_zh: Text(120, required=False) = None
+    defect_class: Choice(DefectClass)
+    area: Choice(DefectArea)
+    #: The defect type an NC raised for this defect is filed under (its code).
+    defect_type: Text(40, required=False, lower=True) = None
+    #: The safety parameters the defect concerns.
+    parameters: ParameterCodes = None
+    active: Boolean = True
+
+
+class DefectCodeChanges(Command):
+    """A change of a coded defect: only the fields given change; its code never does."""
+
+    name: Text(120) = None
+    name_zh: Text(120, required=False) = None
+    defect_class: Choice(DefectClass, required=False) = None
+    area: Choice(DefectArea, required=False) = None
+    #: An empty text unlinks the defect type.
+    defect_type: Text(40, required=False, lower=True) = None
+    parameters: ParameterCodes = None
+    active: Boolean = None
+
+
+class DefectCodeFilters(Command):
+    """The filters of the defect library's list (query parameters)."""
+
+    defect_class: Choice(DefectClass, required=False) = None
+    area: Choice(DefectArea, required=False) = None
+    #: Only the codes in use (``true``), only those retired (``false``), or all (not given).
+    active: Choice(ActiveFilter, required=False) = None

@@ -221,6 +221,19 @@ def master_plan(letter: str, aql: Decimal, severity: Severity = Severity.NORMAL)
     return Plan(row_letter, size, accept, reject), arrow
 
 
+def accept_number_one_step_tighter(plan: SamplingPlan) -> int | None:
+    """Ac of the normal plan of the same sample size at the AQL one step tighter than ``plan``'s (the cell to the
+    left of its plan in Table 2-A), as the switching score reads it for a plan of Ac 2 or more (ISO 2859-1,
+    9.3.3.2); None where that cell is no plan of the same row (the plan then has Ac 0 or 1) or there is no
+    tighter AQL."""
+    column = aql_values().index(plan.aql)
+    if column == 0:
+        return None
+    rows = {letter: cells for letter, _, cells in _master(Severity.NORMAL)}
+    cell = rows[plan.plan.letter][column - 1]
+    return int(cell.split("/")[0]) if "/" in cell else None
+
+
 def sampling_plan(
     lot_size: int, aql: object, *, level: Level | str = Level.II, severity: Severity | str = Severity.NORMAL
 ) -> SamplingPlan:

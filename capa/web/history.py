@@ -15,6 +15,7 @@ from wtforms.fields.core import UnboundField
 
 from capa.audit.records import Entry
 from capa.web.accounts.forms import ROLE_LABELS
+from capa.web.inspections.forms import AREA_LABELS, CLASS_LABELS
 from capa.web.masterdata.forms import APPROVAL_LABELS, LOT_KIND_LABELS, StyleEditForm
 
 #: The fields of master data, users, styles and parameters that have a history, by their stored name.
@@ -37,6 +38,9 @@ FIELD_LABELS: dict[str, Any] = {
     "effectiveness_days": _l("Days to the effectiveness review"),
     "parameters": _l("Safety parameters"),
     "name_zh": _l("Chinese name"),
+    "defect_class": _l("Class"),
+    "area": _l("Area"),
+    "defect_type": _l("Defect type of the NC it raises"),
 }
 
 #: What happened, for the entries that are not the change of one field.
@@ -53,6 +57,8 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
     "approval": APPROVAL_LABELS,
     "role": ROLE_LABELS,
     "kind": LOT_KIND_LABELS,
+    "defect_class": CLASS_LABELS,
+    "area": AREA_LABELS,
 }
 
 

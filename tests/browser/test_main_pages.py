@@ -148,6 +148,8 @@ MAIN_PAGES = [
     MainPage("supplier", QUALITY_MANAGER, "/suppliers/SNAP-CO"),
     MainPage("users", ADMIN, "/users", "Users"),
     MainPage("sampling-plan", SUPERVISOR, "/sampling-plan", "Sampling plan"),
+    MainPage("defect-library", SUPERVISOR, "/defect-codes", "Defect library"),
+    MainPage("defect-code", QUALITY_MANAGER, "/defect-codes/SAF-02"),
     MainPage(
         "sampling-plan-arrows",
         QUALITY_MANAGER,
