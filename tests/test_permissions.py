@@ -46,6 +46,21 @@ API_MATRIX = [
         MANAGERS,
         200,
     ),
+    ("GET", "/api/v1/sampling-plan?lot_size=500&aql=2.5", None, EVERYONE, 200),
+    ("GET", "/api/v1/defect-codes", None, EVERYONE, 200),
+    ("GET", "/api/v1/defect-codes/SEW-01", None, EVERYONE, 200),
+    ("GET", "/api/v1/defect-codes/SEW-01/history", None, EVERYONE, 200),
+    # The defect library is a quality decision, like the catalog: the quality manager's.
+    (
+        "POST",
+        "/api/v1/defect-codes",
+        {"code": "SEW-99", "name": "x", "defect_class": "minor", "area": "sewing"},
+        {"quality_manager"},
+        201,
+    ),
+    ("PATCH", "/api/v1/defect-codes/SEW-01", {"name": "Seam open"}, {"quality_manager"}, 200),
+    ("GET", "/api/v1/inspections", None, EVERYONE, 200),
+    ("POST", "/api/v1/inspections", {"batch": "B1", "lot_size": 500}, EVERYONE, 201),
 ]
 
 PAGE_MATRIX = [
@@ -68,6 +83,12 @@ PAGE_MATRIX = [
     ("/batches/B1/lots", MANAGERS),
     ("/users", {"admin"}),
     ("/users/new", {"admin"}),
+    ("/sampling-plan", EVERYONE),
+    ("/defect-codes", EVERYONE),
+    ("/defect-codes/new", {"quality_manager"}),
+    ("/defect-codes/SEW-01", {"quality_manager"}),
+    ("/inspections", EVERYONE),
+    ("/inspections/new", EVERYONE),
 ]
 
 
@@ -191,6 +212,7 @@ ABSENT = {
     "result_id": 999999,
     "attachment_id": 999999,
     "disposition_id": 999999,
+    "inspection_id": 999999,
 }
 
 

@@ -1,5 +1,6 @@
 """Inspection endpoints. ``GET /sampling-plan``: the ISO 2859-1 single sampling plan for a lot, for scripts and
-other systems (an MES planning a final inspection, say); ``/defect-codes``: the defect library."""
+other systems (an MES planning a final inspection, say); ``/defect-codes``: the defect library; ``/inspections``:
+final inspections of batches."""
 
 from typing import Literal
 
@@ -7,12 +8,20 @@ from pydantic import Field
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Answer, Codes, Record, Ref
+from capa.api.models import Answer, Codes, Record, Ref, Timestamp
 from capa.http.guard import request_user
-from capa.inspections import defects, service
-from capa.inspections.commands import DefectCodeChanges, DefectCodeFilters, NewDefectCode, SamplingPlanQuery
+from capa.inspections import defects, final, service
+from capa.inspections.commands import (
+    DefectCodeChanges,
+    DefectCodeFilters,
+    InspectionFilters,
+    NewDefectCode,
+    NewFinalInspection,
+    SamplingPlanQuery,
+)
 from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import Level, Severity
+from capa.masterdata import service as masterdata
 
 
 class SamplingPlan(Answer):
@@ -123,3 +132,83 @@ def add_defect_code(command: NewDefectCode):
 def change_defect_code(code: str, changes: DefectCodeChanges):
     """Change a coded defect (the fields given; its code never changes); ``defect_type`` empty unlinks it."""
     return defects.save_defect_code(defects.get_defect_code(code), changes, request_user())
+
+
+# Inspections ------------------------------------------------------------------------------------------------------
+
+
+class DefectFound(Record):
+    code: str = Ref("defect_code", "code")
+    #: The class the code had when the inspection was recorded.
+    defect_class: DefectClass
+    count: int
+
+
+class Inspection(Record):
+    """A final inspection: the plan of each class as it was read, what was found, the verdict and the NC a rejection
+    raised."""
+
+    id: int
+    kind: str
+    batch: str = Ref("batch", "number")
+    lot_size: int
+    level: Level
+    severity: Severity
+    code_letter: str
+    aql_major: str
+    aql_minor: str
+    major_sample: int
+    major_accept: int
+    major_reject: int
+    minor_sample: int
+    minor_accept: int
+    minor_reject: int
+    units_inspected: int
+    critical_found: int
+    major_found: int
+    minor_found: int
+    defects: list[DefectFound]
+    verdict: Literal["accepted", "rejected"]
+    note: str
+    inspector: str = Ref("inspector", "username")
+    inspected_at: Timestamp
+    #: The NC a rejection raised (its number).
+    nc: str | None = Ref("nc", "number", default=None)
+    #: The rejected inspection this one inspects again (its id).
+    reinspection_of: int | None = Field(None, validation_alias="reinspection_of_id")
+
+
+class Inspections(Answer):
+    items: list[Inspection]
+
+
+@bp.post("/inspections")
+@bp.input(NewFinalInspection, arg_name="command")
+@bp.output(Inspection, status_code=201)
+@requires(Permission.FILE_NC)
+def record_inspection(command: NewFinalInspection):
+    """Record a final inspection of a batch by ISO 2859-1 sampling
+
+    The plans of the major and minor classes are read for the lot (level II, normal inspection, AQL 2.5 and 4.0
+    unless given); the defects found are counted by code in their codes' classes. Any critical defect rejects
+    the lot; otherwise each class must be at or under its Ac. A rejection raises an NC (``nc``) and puts the batch
+    on hold, in the same step.
+    """
+    return final.record_final_inspection(command, request_user())
+
+
+@bp.get("/inspections")
+@bp.input(InspectionFilters, location="query", arg_name="filters")
+@bp.output(Inspections)
+@requires(Permission.VIEW)
+def list_inspections(filters: InspectionFilters):
+    """Inspections, newest first (the latest 200), of one batch when ``batch`` is given."""
+    batch = masterdata.get_batch(filters.batch) if filters.batch else None
+    return {"items": final.list_inspections(batch)}
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@bp.output(Inspection)
+@requires(Permission.VIEW)
+def get_inspection(inspection_id: int):
+    return final.get_inspection(inspection_id)

@@ -4,10 +4,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from capa.capas.commands import ParameterCodes
-from capa.common.commands import Boolean, Choice, Code, Command, Integer, Text, refuse
+from capa.common.commands import Boolean, Choice, Code, Command, Integer, Items, Text, refuse
 from capa.common.errors import ValidationError
 from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
@@ -20,11 +20,16 @@ def _aql(value: Any) -> Decimal:
         raise refuse(error.fields["aql"]) from None
 
 
+def _optional_aql(value: Any) -> Decimal | None:
+    return None if value is None or (isinstance(value, str) and not value.strip()) else _aql(value)
+
+
+_AQL_SCHEMA = {"type": "number", "enum": [float(text) for text in AQL_SERIES]}
 #: An AQL of the standard's series, given as a number or as its text (``2.5``, ``0.010``).
-Aql = Annotated[
-    Decimal,
-    BeforeValidator(_aql),
-    WithJsonSchema({"type": "number", "enum": [float(text) for text in AQL_SERIES]}),
+Aql = Annotated[Decimal, BeforeValidator(_aql), WithJsonSchema(_AQL_SCHEMA)]
+#: The same, or nothing (null or blank): the default applies.
+OptionalAql = Annotated[
+    Decimal | None, BeforeValidator(_optional_aql), WithJsonSchema({"anyOf": [_AQL_SCHEMA, {"type": "null"}]})
 ]
 
 
@@ -85,3 +90,39 @@ class DefectCodeFilters(Command):
     area: Choice(DefectArea, required=False) = None
     #: Only the codes in use (``true``), only those retired (``false``), or all (not given).
     active: Choice(ActiveFilter, required=False) = None
+
+
+class DefectsFound(Command):
+    """Defects of one code found in an inspection's sample."""
+
+    code: DEFECT_CODE
+    count: Integer(minimum=1, maximum=1_000_000)
+
+
+class NewFinalInspection(Command):
+    """A final inspection of a batch by ISO 2859-1 sampling: the lot offered, how it was inspected, and the defects
+    found by code (none for a clean sample)."""
+
+    #: The batch's number.
+    batch: Code(40)
+    #: Units in the lot offered for inspection.
+    lot_size: Integer(minimum=SMALLEST_LOT)
+    level: Choice(Level, required=False) = None
+    severity: Choice(Severity, required=False) = None
+    #: The AQL of major defects; 2.5 unless given.
+    aql_major: OptionalAql = None
+    #: The AQL of minor defects; 4.0 unless given.
+    aql_minor: OptionalAql = None
+    defects: Items(DefectsFound, max_items=200) = Field(default_factory=list)
+    note: Text(2000, required=False) = None
+    #: The rejected inspection of the same batch this one inspects again.
+    reinspection_of: Integer(required=False, minimum=1) = None
+    #: The defect type of the NC a rejection raises, where no code found names one.
+    defect_type: Text(40, required=False, lower=True) = None
+
+
+class InspectionFilters(Command):
+    """The filters of the inspection list (query parameters)."""
+
+    #: The batch's number.
+    batch: Code(40, required=False) = None

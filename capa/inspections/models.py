@@ -1,13 +1,17 @@
-"""Stored records of inspections: the defect library (coded defects with their class and area)."""
+"""Stored records of inspections: the defect library (coded defects with their class and area) and the
+inspections of batches with the defects found."""
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from capa.capas.models import DefectType
-from capa.common.types import one_of
+from capa.accounts.models import User
+from capa.capas.models import DefectType, NonConformance
+from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
+from capa.masterdata.models import Batch
 from capa.safety.models import SafetyParameter
 
 
@@ -63,3 +67,82 @@ class DefectCode(db.Model):
     parameters: Mapped[list[SafetyParameter]] = relationship(
         secondary=defect_code_parameters, order_by=SafetyParameter.code
     )
+
+
+class InspectionKind(StrEnum):
+    #: Final inspection of a batch offered for shipment, by ISO 2859-1 AQL sampling.
+    FINAL = "final"
+
+
+class InspectionVerdict(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Inspection(db.Model):
+    """An inspection of a batch: the plan it was inspected by (per class), what was found, and its verdict. The
+    plan is stored as it was read, so the record says what was done even after the standard's tables or the
+    settings change."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (
+        one_of("kind", InspectionKind),
+        one_of("verdict", InspectionVerdict),
+        one_of("severity", ("normal", "tightened", "reduced")),
+        Index("ix_inspections_batch_id_inspected_at", "batch_id", "inspected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    lot_size: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(4))
+    severity: Mapped[str] = mapped_column(String(10))
+    #: Table 1's letter for the lot size and level.
+    code_letter: Mapped[str] = mapped_column(String(1))
+    #: The AQL of each class as the standard writes it (``2.5``).
+    aql_major: Mapped[str] = mapped_column(String(6))
+    aql_minor: Mapped[str] = mapped_column(String(6))
+    major_sample: Mapped[int] = mapped_column(Integer)
+    major_accept: Mapped[int] = mapped_column(Integer)
+    major_reject: Mapped[int] = mapped_column(Integer)
+    minor_sample: Mapped[int] = mapped_column(Integer)
+    minor_accept: Mapped[int] = mapped_column(Integer)
+    minor_reject: Mapped[int] = mapped_column(Integer)
+    #: The units inspected: the largest of the classes' samples, or the whole lot.
+    units_inspected: Mapped[int] = mapped_column(Integer)
+    critical_found: Mapped[int] = mapped_column(Integer)
+    major_found: Mapped[int] = mapped_column(Integer)
+    minor_found: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The NC a rejected inspection raised.
+    nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    #: The rejected inspection this one inspects again.
+    reinspection_of_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
+
+    batch: Mapped[Batch] = relationship()
+    inspector: Mapped[User] = relationship()
+    nc: Mapped[NonConformance | None] = relationship()
+    reinspection_of: Mapped["Inspection | None"] = relationship(remote_side=[id])
+    defects: Mapped[list["InspectionDefect"]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan", order_by="InspectionDefect.id"
+    )
+
+
+class InspectionDefect(db.Model):
+    """Defects of one code found in an inspection, with the class the code had then."""
+
+    __tablename__ = "inspection_defects"
+    __table_args__ = (one_of("defect_class", DefectClass), CheckConstraint("count > 0", name="count_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    defect_code_id: Mapped[int] = mapped_column(ForeignKey("defect_codes.id"))
+    defect_class: Mapped[str] = mapped_column(String(10))
+    count: Mapped[int] = mapped_column(Integer)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="defects")
+    defect_code: Mapped[DefectCode] = relationship()

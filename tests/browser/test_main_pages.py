@@ -150,6 +150,8 @@ MAIN_PAGES = [
     MainPage("sampling-plan", SUPERVISOR, "/sampling-plan", "Sampling plan"),
     MainPage("defect-library", SUPERVISOR, "/defect-codes", "Defect library"),
     MainPage("defect-code", QUALITY_MANAGER, "/defect-codes/SAF-02"),
+    MainPage("inspections", QUALITY_MANAGER, "/inspections", "Final inspections"),
+    MainPage("inspection-new", SUPERVISOR, "/inspections/new?batch=B-500-01", "Record a final inspection"),
     MainPage(
         "sampling-plan-arrows",
         QUALITY_MANAGER,

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from capa.inspections.models import DefectArea, DefectClass
@@ -52,3 +52,21 @@ class DefectCodeForm(FlaskForm):
     defect_type = SelectField(_l("Defect type of the NC it raises"), choices=[], validate_choice=False)
     parameters = SelectMultipleField(_l("Safety parameters it concerns"), choices=[], validate_choice=False)
     active = SelectField(_l("In use"), choices=options({"yes": _l("yes"), "no": _l("no")}))
+
+
+VERDICT_LABELS = {"accepted": _l("Accepted"), "rejected": _l("Rejected")}
+
+
+class FinalInspectionForm(FlaskForm):
+    """A final inspection's lot and plan; the counts per defect code are fields of their own (``count-<code>``),
+    one per code of the library in use."""
+
+    batch = StringField(_l("Batch"), validators=[InputRequired()])
+    lot_size = StringField(_l("Lot size (units)"), validators=[InputRequired()])
+    level = SelectField(_l("Inspection level"), choices=options({level.value: level.value for level in Level}))
+    severity = SelectField(_l("Inspection"), choices=options(SEVERITY_LABELS))
+    aql_major = SelectField(_l("AQL, major defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="2.5")
+    aql_minor = SelectField(_l("AQL, minor defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="4.0")
+    defect_type = SelectField(_l("Defect type of the NC, if the lot is rejected"), choices=[], validate_choice=False)
+    note = TextAreaField(_l("Note"))
+    reinspection_of = HiddenField()

@@ -3,7 +3,7 @@ out, read by the same service as ``GET /api/v1/sampling-plan``) and the defect l
 
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,9 +13,15 @@ from capa.audit import records
 from capa.capas import lookup
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.display import local_name
-from capa.common.errors import ValidationError
-from capa.inspections import defects, service
-from capa.inspections.commands import DefectCodeChanges, DefectCodeFilters, NewDefectCode, SamplingPlanQuery
+from capa.common.errors import DomainError, ValidationError
+from capa.inspections import defects, final, service
+from capa.inspections.commands import (
+    DefectCodeChanges,
+    DefectCodeFilters,
+    NewDefectCode,
+    NewFinalInspection,
+    SamplingPlanQuery,
+)
 from capa.inspections.sampling import Level, SamplingPlan, Severity
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, options, show_errors
@@ -23,7 +29,9 @@ from capa.web.inspections.forms import (
     AREA_LABELS,
     CLASS_LABELS,
     SEVERITY_LABELS,
+    VERDICT_LABELS,
     DefectCodeForm,
+    FinalInspectionForm,
     SamplingPlanForm,
 )
 
@@ -61,17 +69,20 @@ def sampling_plan():
         if problems:
             show_errors(form, ValidationError(str(PLEASE_CORRECT), fields=problems))
             plans = []
-    return render_template("inspections/sampling_plan.html", form=form, plans=plans, severity_labels=SEVERITY_LABELS), (
-        400 if form.errors else 200
-    )
+    return render_template("inspections/sampling_plan.html", form=form, plans=plans), (400 if form.errors else 200)
 
 
 # The defect library -----------------------------------------------------------------------------------------------
 
 
 @bp.app_context_processor
-def defect_labels():
-    return {"class_labels": CLASS_LABELS, "area_labels": AREA_LABELS}
+def inspection_labels():
+    return {
+        "class_labels": CLASS_LABELS,
+        "area_labels": AREA_LABELS,
+        "inspection_verdict_labels": VERDICT_LABELS,
+        "inspection_severity_labels": SEVERITY_LABELS,
+    }
 
 
 @bp.route("/defect-codes")
@@ -122,3 +133,80 @@ def defect_code(code: str | None = None):
         changes=records.history_of("defect_code", existing.id) if existing is not None else [],
         tampered=records.tampering("defect_code", existing.id) if existing is not None else None,
     )
+
+
+# Final inspections ------------------------------------------------------------------------------------------------
+
+
+@bp.route("/inspections")
+@requires(Permission.VIEW)
+def inspections():
+    return render_template("inspections/inspections.html", inspections=final.list_inspections())
+
+
+@bp.route("/inspections/<int:inspection_id>")
+@requires(Permission.VIEW)
+def inspection(inspection_id: int):
+    return render_template("inspections/inspection.html", inspection=final.get_inspection(inspection_id))
+
+
+@bp.route("/inspections/new", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def new_inspection():
+    """The tally sheet of a final inspection: the lot and its plan, and a count per defect code of the library in
+    use, grouped by area. Nothing counted is a clean sample."""
+    form = FinalInspectionForm()
+    form.defect_type.choices = options(
+        {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}, blank=True
+    )
+    library = defects.list_defect_codes(parse(DefectCodeFilters, {"active": "true"}))
+    counts = {code.code: request.form.get(f"count-{code.code}", "").strip() for code in library}
+    count_errors: dict[str, str] = {}
+    if request.method == "GET":
+        form.batch.data = form.batch.data or request.args.get("batch", "")
+        form.reinspection_of.data = request.args.get("reinspection_of", "")
+    elif form.validate_on_submit():
+        found = [(code, counts[code]) for code in counts if counts[code] not in ("", "0")]
+        values = {
+            "batch": form.batch.data,
+            "lot_size": form.lot_size.data,
+            "level": form.level.data,
+            "severity": form.severity.data,
+            "aql_major": form.aql_major.data,
+            "aql_minor": form.aql_minor.data,
+            "note": form.note.data,
+            "reinspection_of": form.reinspection_of.data or None,
+            "defect_type": form.defect_type.data or None,
+            "defects": [{"code": code, "count": count} for code, count in found],
+        }
+        # A service error names ``defects[i].count``: the page names the code's own field.
+        renamed = {
+            f"defects[{index}].{part}": f"count-{code}"
+            for index, (code, _) in enumerate(found)
+            for part in ("code", "count")
+        }
+        try:
+            recorded = final.record_final_inspection(parse(NewFinalInspection, values), current_user)
+        except DomainError as error:
+            error = error.renamed(renamed)
+            count_errors = {name: message for name, message in error.fields.items() if name.startswith("count-")}
+            show_errors(
+                form,
+                type(error)(error.message, fields={k: v for k, v in error.fields.items() if k not in count_errors}),
+            )
+            flash(error.message, "error")
+        else:
+            message = (
+                _("The lot was accepted.")
+                if recorded.verdict == "accepted"
+                else _("The lot was rejected: %(number)s raised, the batch on hold.", number=recorded.nc.number)
+            )
+            flash(message, "success" if recorded.verdict == "accepted" else "error")
+            return redirect(url_for(".inspection", inspection_id=recorded.id))
+    areas: dict[str, list] = {}
+    for code in library:
+        areas.setdefault(code.area, []).append(code)
+    status = 400 if form.is_submitted() and (form.errors or form.form_errors or count_errors) else 200
+    return render_template(
+        "inspections/inspection_form.html", form=form, areas=areas, counts=counts, count_errors=count_errors
+    ), status

@@ -1,0 +1,247 @@
+"""Final inspection of a batch offered for shipment, by ISO 2859-1 sampling, and what a rejection sets off.
+
+The rules:
+- the plan of each class (major at its AQL, 2.5 unless given; minor at its own, 4.0 unless given) is read for
+  the lot size, level (II unless given) and severity (normal unless given) by :mod:`capa.inspections.sampling`;
+  the units inspected are the largest of the two samples, or the whole lot when a sample is as large;
+- the defects are counted by code, each counting in the class its code has (:mod:`capa.inspections.defects`);
+  the verdict is :func:`capa.inspections.verdict.judge_lot`: any critical defect rejects, else each class at or
+  under its Ac;
+- a rejected inspection raises an NC (source final audit, the batch, its style and line, severity critical when a
+  critical defect was found and major otherwise, the defect type of the most serious code found that names one,
+  or the one the command gives) and puts the batch on hold, in the same unit of work as the inspection: all is
+  stored or nothing. The hold leaves quarantine as every hold does, by the quality manager's dispositions (a
+  passing re-inspection is the evidence of a release);
+- a re-inspection names the rejected inspection of the same batch it inspects again.
+
+:func:`record_final_inspection` raises ValidationError naming each bad field: ``batch`` (unknown),
+``defects[i].code`` (unknown, retired, or given twice), ``reinspection_of`` (not a rejected inspection of this
+batch), ``defect_type`` (a rejection whose codes name none and the command gives none, or an unknown one), and
+what :func:`capa.inspections.sampling.sampling_plan` raises.
+"""
+
+from collections import Counter
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from capa.accounts.models import User
+from capa.capas import filing
+from capa.capas.commands import FileNC
+from capa.capas.history import Journal
+from capa.capas.lookup import find_defect_type, invalid
+from capa.capas.models import Hold, NonConformance, Severity, Source
+from capa.common.commands import parse
+from capa.common.errors import NotFound
+from capa.common.transaction import unit_of_work
+from capa.extensions import db
+from capa.inspections.commands import NewFinalInspection
+from capa.inspections.defects import find_defect_code
+from capa.inspections.models import (
+    DefectClass,
+    DefectCode,
+    Inspection,
+    InspectionDefect,
+    InspectionKind,
+    InspectionVerdict,
+)
+from capa.inspections.sampling import AQL_SERIES, Level, SamplingPlan, aql_values, sampling_plan
+from capa.inspections.sampling import Severity as Inspected
+from capa.inspections.verdict import Verdict, judge_lot
+from capa.masterdata.models import Batch
+
+DEFAULT_AQLS = {DefectClass.MAJOR: "2.5", DefectClass.MINOR: "4.0"}
+#: The order in which found codes are looked at for the NC's defect type: the most serious first.
+SERIOUSNESS = {DefectClass.CRITICAL: 0, DefectClass.MAJOR: 1, DefectClass.MINOR: 2}
+
+
+def get_inspection(inspection_id: int) -> Inspection:
+    """The inspection ``inspection_id`` with its defects; raises NotFound."""
+    found = (
+        db.session.scalar(
+            select(Inspection)
+            .where(Inspection.id == inspection_id)
+            .options(selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code))
+        )
+        if 0 < inspection_id < 2**31
+        else None
+    )
+    if found is None:
+        raise NotFound(str(_l("No inspection %(id)s.", id=inspection_id)), fields={"inspection": "unknown"})
+    return found
+
+
+def list_inspections(batch: Batch | None = None, limit: int = 200) -> list[Inspection]:
+    """Inspections, newest first (of one batch, when given), with their batches and defects read in the same go."""
+    query = (
+        select(Inspection)
+        .options(
+            selectinload(Inspection.batch),
+            selectinload(Inspection.inspector),
+            selectinload(Inspection.nc),
+            selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
+        )
+        .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
+        .limit(limit)
+    )
+    if batch is not None:
+        query = query.where(Inspection.batch_id == batch.id)
+    return list(db.session.scalars(query))
+
+
+def _codes(command: NewFinalInspection, problems: dict[str, str]) -> list[DefectCode | None]:
+    codes: list[DefectCode | None] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(command.defects):
+        field = f"defects[{index}].code"
+        code = find_defect_code(entry.code)
+        if code is None:
+            problems[field] = str(_l("No defect code %(code)s.", code=entry.code))
+        elif not code.active:
+            problems[field] = str(_l("%(code)s is no longer in use.", code=code.code))
+        elif code.code in seen:
+            problems[field] = str(_l("%(code)s is listed twice: give its count once.", code=code.code))
+        else:
+            seen.add(code.code)
+        codes.append(code)
+    return codes
+
+
+def _nc_defect_type(command: NewFinalInspection, found: list[tuple[DefectCode, int]]) -> str | None:
+    """The defect type of the NC a rejection raises: that of the most serious, then most frequent, code found
+    that names one; else the command's."""
+    ranked = sorted(found, key=lambda pair: (SERIOUSNESS[DefectClass(pair[0].defect_class)], -pair[1]))
+    for code, _count in ranked:
+        if code.defect_type is not None and code.defect_type.active:
+            return code.defect_type.code
+    return command.defect_type
+
+
+def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspection:
+    """Record a final inspection of a batch and, when it rejects the lot, raise its NC and hold the batch (the
+    module's rules; the errors it names)."""
+    problems: dict[str, str] = {}
+    batch = db.session.scalar(select(Batch).where(Batch.number == command.batch))
+    if batch is None:
+        problems["batch"] = str(_l("No batch %(number)s.", number=command.batch))
+    codes = _codes(command, problems)
+    earlier = None
+    if command.reinspection_of is not None:
+        earlier = db.session.get(Inspection, command.reinspection_of) if command.reinspection_of < 2**31 else None
+        if earlier is None or batch is None or earlier.batch_id != batch.id or earlier.verdict != "rejected":
+            problems["reinspection_of"] = str(_l("Not a rejected inspection of this batch."))
+    if command.defect_type and find_defect_type(command.defect_type) is None:
+        problems["defect_type"] = str(_l("No defect type %(code)s.", code=command.defect_type))
+    level = command.level or Level.II
+    severity = command.severity or Inspected.NORMAL
+    aqls = {
+        DefectClass.MAJOR: command.aql_major or DEFAULT_AQLS[DefectClass.MAJOR],
+        DefectClass.MINOR: command.aql_minor or DEFAULT_AQLS[DefectClass.MINOR],
+    }
+    plans = {cls: sampling_plan(command.lot_size, aql, level=level, severity=severity) for cls, aql in aqls.items()}
+    if problems:
+        raise invalid(problems)
+    found = [(code, entry.count) for code, entry in zip(codes, command.defects, strict=True) if code is not None]
+    counts: Counter[DefectClass] = Counter()
+    for code, count in found:
+        counts[DefectClass(code.defect_class)] += count
+    verdict = judge_lot(counts, plans)
+    defect_type = None if verdict.accepted else _nc_defect_type(command, found)
+    if not verdict.accepted and defect_type is None:
+        raise invalid(
+            {"defect_type": str(_l("No defect code found names a defect type: choose the defect type of the NC."))}
+        )
+    with unit_of_work() as session:
+        inspection = _inspection(command, batch, plans, verdict, counts, actor)
+        inspection.reinspection_of = earlier
+        for code, count in found:
+            inspection.defects.append(InspectionDefect(defect_code=code, defect_class=code.defect_class, count=count))
+        session.add(inspection)
+        if not verdict.accepted:
+            inspection.nc = _raise_nc(inspection, verdict, found, defect_type, actor)
+    return inspection
+
+
+def _inspection(
+    command: NewFinalInspection,
+    batch: Batch,
+    plans: dict[DefectClass, SamplingPlan],
+    verdict: Verdict,
+    counts: Counter,
+    actor: User,
+) -> Inspection:
+    major, minor = plans[DefectClass.MAJOR], plans[DefectClass.MINOR]
+    return Inspection(
+        kind=InspectionKind.FINAL.value,
+        batch=batch,
+        lot_size=command.lot_size,
+        level=major.level.value,
+        severity=major.severity.value,
+        code_letter=major.code_letter,
+        aql_major=_written(major),
+        aql_minor=_written(minor),
+        major_sample=major.sample_size,
+        major_accept=major.accept,
+        major_reject=major.reject,
+        minor_sample=minor.sample_size,
+        minor_accept=minor.accept,
+        minor_reject=minor.reject,
+        units_inspected=max(major.units_to_inspect, minor.units_to_inspect),
+        critical_found=counts[DefectClass.CRITICAL],
+        major_found=counts[DefectClass.MAJOR],
+        minor_found=counts[DefectClass.MINOR],
+        verdict=(InspectionVerdict.ACCEPTED if verdict.accepted else InspectionVerdict.REJECTED).value,
+        note=command.note or "",
+        inspector=actor,
+    )
+
+
+def _written(plan: SamplingPlan) -> str:
+    """The plan's AQL as the standard writes it (``2.5``, ``0.010``, ``10``)."""
+    return AQL_SERIES[aql_values().index(plan.aql)]
+
+
+def _raise_nc(
+    inspection: Inspection,
+    verdict: Verdict,
+    found: list[tuple[DefectCode, int]],
+    defect_type: str,
+    actor: User,
+) -> NonConformance:
+    batch = inspection.batch
+    listed = ", ".join(f"{code.code} {code.name}: {count}" for code, count in found)
+    command = parse(
+        FileNC,
+        {
+            "title": str(_l("Final inspection of %(batch)s rejected", batch=batch.number)),
+            "description": "\n".join(
+                [
+                    verdict.reason,
+                    str(
+                        _l(
+                            "Lot %(lot)d, %(units)d units inspected (code letter %(letter)s, %(severity)s).",
+                            lot=inspection.lot_size,
+                            units=inspection.units_inspected,
+                            letter=inspection.code_letter,
+                            severity=inspection.severity,
+                        )
+                    ),
+                    str(_l("Defects found: %(listed)s.", listed=listed)),
+                ]
+            ),
+            "defect_type": defect_type,
+            "source": Source.FINAL_AUDIT.value,
+            "line": batch.line.code,
+            "style": batch.style.code,
+            "batch": batch.number,
+            "severity": (Severity.CRITICAL if inspection.critical_found else Severity.MAJOR).value,
+            "quantity_affected": inspection.lot_size,
+        },
+    )
+
+    def hold_batch(nc: NonConformance, journal: Journal) -> None:
+        nc.holds.append(Hold(batch=batch, held_by=actor, quantity=inspection.lot_size))
+        journal.record("hold", new=batch.number, note=str(_l("Final inspection rejected the lot.")))
+
+    return filing.file_nc_within(command, actor, also=hold_batch)

@@ -1,0 +1,293 @@
+"""Final inspection by ISO 2859-1 sampling: the verdict rule (any critical defect rejects; each class at or under
+its Ac), the plans stored as read, and a rejection raising an NC with the batch on hold in the same step,
+through the service and ``/api/v1/inspections``.
+
+What was stored is read back in an app context of its own, so a refused request cannot pass for a stored one."""
+
+import pytest
+from sqlalchemy import func, select
+
+from capa.capas.models import Hold, NonConformance
+from capa.common.commands import parse
+from capa.common.errors import ValidationError
+from capa.extensions import db
+from capa.inspections import final
+from capa.inspections.commands import NewFinalInspection
+from capa.inspections.models import DefectClass, Inspection
+from capa.inspections.sampling import sampling_plan
+from capa.inspections.verdict import judge_lot
+from tests.conftest import new_user
+from tests.pages import cells, field_block, fields_with_errors, input_value, one, parsed, table_rows
+from tests.test_coverage import plant  # noqa: F401 (the fixture)
+
+MAJOR, MINOR, CRITICAL = DefectClass.MAJOR, DefectClass.MINOR, DefectClass.CRITICAL
+
+
+def plans(lot: int = 1000, major: str = "2.5", minor: str = "4.0", severity: str = "normal") -> dict:
+    return {
+        MAJOR: sampling_plan(lot, major, severity=severity),
+        MINOR: sampling_plan(lot, minor, severity=severity),
+    }
+
+
+# The verdict ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("found", "accepted"),
+    [
+        ({}, True),
+        ({MAJOR: 5, MINOR: 7}, True),  # J: major Ac 5, minor Ac 7
+        ({MAJOR: 6}, False),
+        ({MINOR: 8}, False),
+        ({MAJOR: 6, MINOR: 8}, False),
+        ({CRITICAL: 1}, False),
+        ({CRITICAL: 1, MAJOR: 0, MINOR: 0}, False),
+    ],
+)
+def test_each_class_at_or_under_its_ac_and_no_critical_accepts(found, accepted):
+    assert judge_lot(found, plans()).accepted is accepted
+
+
+def test_the_verdict_says_which_classes_failed():
+    verdict = judge_lot({CRITICAL: 1, MAJOR: 6, MINOR: 2}, plans())
+    assert verdict.failed_classes == [CRITICAL, MAJOR]
+    assert verdict.reason == "1 critical defects: any critical defect rejects. 6 major defects, at or above Re 6."
+    assert judge_lot({MAJOR: 1}, plans()).reason == "Every class is within its acceptance number."
+
+
+def test_the_verdict_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="negative"):
+        judge_lot({MAJOR: -1}, plans())
+    with pytest.raises(ValueError, match="critical"):
+        judge_lot({}, {**plans(), CRITICAL: sampling_plan(1000, "0.010")})
+
+
+# Recording --------------------------------------------------------------------------------------------------------
+
+
+def inspect(app, actor, **values):
+    """Record a final inspection of B-1 (1,000 units unless ``values`` say otherwise) as ``actor``; its id."""
+    command = parse(NewFinalInspection, {"batch": "B-1", "lot_size": 1000} | values)
+    return final.record_final_inspection(command, actor).id
+
+
+def stored(app, inspection_id: int) -> dict:
+    with app.app_context():
+        inspection = final.get_inspection(inspection_id)
+        return {
+            "verdict": inspection.verdict,
+            "plans": (
+                inspection.major_sample,
+                inspection.major_accept,
+                inspection.minor_sample,
+                inspection.minor_accept,
+            ),
+            "found": (inspection.critical_found, inspection.major_found, inspection.minor_found),
+            "defects": [(d.defect_code.code, d.defect_class, d.count) for d in inspection.defects],
+            "nc": inspection.nc.number if inspection.nc else None,
+            "holds": [(h.subject, h.quantity) for h in inspection.nc.holds] if inspection.nc else [],
+            "units": inspection.units_inspected,
+        }
+
+
+def test_a_clean_sample_is_accepted_and_raises_nothing(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    found = stored(app, inspect(app, supervisor, defects=[{"code": "SEW-06", "count": 3}]))
+    assert found["verdict"] == "accepted"
+    assert found["plans"] == (80, 5, 80, 7)
+    assert found["found"] == (0, 0, 3)
+    assert found["defects"] == [("SEW-06", "minor", 3)]
+    assert found["nc"] is None
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(NonConformance)) == 0
+
+
+def test_a_critical_defect_rejects_raises_a_critical_nc_and_holds_the_batch(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    found = stored(
+        app, inspect(app, supervisor, defects=[{"code": "SAF-01", "count": 1}, {"code": "SEW-06", "count": 2}])
+    )
+    assert found["verdict"] == "rejected"
+    assert found["holds"] == [("B-1", 1000)]
+    with app.app_context():
+        nc = db.session.scalar(select(NonConformance).where(NonConformance.number == found["nc"]))
+        assert (nc.source, nc.severity, nc.defect_type.code, nc.batch.number, nc.style.code, nc.line.code) == (
+            "final_audit",
+            "critical",
+            "needle_or_metal_found",
+            "B-1",
+            "RMP-A",
+            "L1",
+        )
+        assert nc.title == "Final inspection of B-1 rejected"
+        assert "1 critical defects: any critical defect rejects." in nc.description
+        assert "SAF-01 Broken needle or metal fragment: 1" in nc.description
+        assert [event.kind for event in nc.events][:2] == ["filed", "hold"]
+
+
+def test_majors_over_ac_reject_with_the_defect_type_of_the_most_frequent_major(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    defects = [{"code": "SEW-01", "count": 2}, {"code": "MEA-01", "count": 4}, {"code": "SEW-06", "count": 9}]
+    found = stored(app, inspect(app, supervisor, defects=defects))
+    assert found["verdict"] == "rejected"
+    assert found["found"] == (0, 6, 9)
+    with app.app_context():
+        nc = db.session.scalar(select(NonConformance).where(NonConformance.number == found["nc"]))
+        assert (nc.defect_type.code, nc.severity) == ("measurement_out_of_tolerance", "major")
+
+
+def test_tightened_inspection_and_other_aqls_change_the_plan(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    found = stored(app, inspect(app, supervisor, severity="tightened", aql_major="1.5", aql_minor="2.5"))
+    assert found["plans"] == (80, 2, 80, 3)
+    small = stored(app, inspect(app, supervisor, lot_size=5, aql_major="0.65"))
+    # Major 0.65 on letter A leads down to F (20): the whole lot of 5 is inspected.
+    assert small["plans"][:2] == (20, 0) and small["units"] == 5
+
+
+def test_a_rejection_whose_codes_name_no_defect_type_asks_for_one(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    with pytest.raises(ValidationError) as refused:
+        inspect(app, supervisor, defects=[{"code": "FAB-01", "count": 6}])
+    assert set(refused.value.fields) == {"defect_type"}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 0
+    found = stored(app, inspect(app, supervisor, defects=[{"code": "FAB-01", "count": 6}], defect_type="stain"))
+    assert found["verdict"] == "rejected" and found["nc"] is not None
+
+
+@pytest.mark.parametrize(
+    ("values", "fields"),
+    [
+        ({"batch": "NOPE"}, {"batch"}),
+        ({"defects": [{"code": "XX-1", "count": 1}]}, {"defects[0].code"}),
+        ({"defects": [{"code": "SEW-01", "count": 1}, {"code": "sew-01", "count": 2}]}, {"defects[1].code"}),
+        ({"reinspection_of": 999}, {"reinspection_of"}),
+        ({"defect_type": "nope"}, {"defect_type"}),
+        ({"batch": "NOPE", "defects": [{"code": "XX-1", "count": 1}]}, {"batch", "defects[0].code"}),
+    ],
+)
+def test_bad_references_are_named_and_nothing_is_stored(app, plant, values, fields):  # noqa: F811
+    supervisor = new_user("supervisor")
+    with pytest.raises(ValidationError) as refused:
+        inspect(app, supervisor, **values)
+    assert set(refused.value.fields) == fields
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Hold)) == 0
+
+
+def test_a_reinspection_names_the_rejected_inspection_of_the_same_batch(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    rejected = inspect(app, supervisor, defects=[{"code": "SAF-02", "count": 1}])
+    again = inspect(app, supervisor, reinspection_of=rejected)
+    with app.app_context():
+        assert final.get_inspection(again).reinspection_of_id == rejected
+    accepted = inspect(app, supervisor)
+    with pytest.raises(ValidationError) as refused:
+        inspect(app, supervisor, reinspection_of=accepted)
+    assert set(refused.value.fields) == {"reinspection_of"}
+    with pytest.raises(ValidationError):
+        inspect(app, supervisor, batch="B-2", reinspection_of=rejected)
+
+
+# The API ----------------------------------------------------------------------------------------------------------
+
+
+def test_the_api_records_an_inspection_and_answers_its_plan_and_nc(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    body = {"batch": "b-1", "lot_size": 3000, "defects": [{"code": "SAF-03", "count": 1}], "note": "Pin in a cuff"}
+    response = client.post("/api/v1/inspections", json=body)
+    assert response.status_code == 201, response.text
+    answer = response.json
+    assert (answer["batch"], answer["code_letter"], answer["level"], answer["severity"]) == ("B-1", "K", "II", "normal")
+    assert (answer["aql_major"], answer["major_sample"], answer["major_accept"], answer["major_reject"]) == (
+        "2.5",
+        125,
+        7,
+        8,
+    )
+    assert answer["defects"] == [{"code": "SAF-03", "defect_class": "critical", "count": 1}]
+    assert (answer["verdict"], answer["critical_found"], answer["note"]) == ("rejected", 1, "Pin in a cuff")
+    nc = client.get(f"/api/v1/nonconformances/{answer['nc']}").json
+    assert (nc["source"], nc["batch"], nc["severity"]) == ("final_audit", "B-1", "critical")
+    assert [hold["batch"] for hold in nc["containment"]["holds"]] == ["B-1"]
+    listed = client.get("/api/v1/inspections?batch=B-1").json["items"]
+    assert [item["id"] for item in listed] == [answer["id"]]
+    assert client.get(f"/api/v1/inspections/{answer['id']}").json["nc"] == answer["nc"]
+    assert client.get("/api/v1/inspections/999999").status_code == 404
+    assert client.get("/api/v1/inspections?batch=NOPE").status_code == 404
+
+
+def test_the_api_refuses_bad_input_naming_the_field(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    response = client.post(
+        "/api/v1/inspections",
+        json={"batch": "B-1", "lot_size": 1, "aql_major": 2.4, "defects": [{"code": "SEW-01", "count": 0}]},
+    )
+    assert response.status_code == 400
+    assert set(response.json["error"]["fields"]) == {"lot_size", "aql_major", "defects[0].count"}
+    assert api(None).post("/api/v1/inspections", json={"batch": "B-1", "lot_size": 10}).status_code == 401
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 0
+
+
+# The pages --------------------------------------------------------------------------------------------------------
+
+SHEET = {"batch": "B-1", "lot_size": "1000", "level": "II", "severity": "normal", "aql_major": "2.5"}
+SHEET |= {"aql_minor": "4.0", "defect_type": "", "note": ""}
+
+
+def test_the_tally_sheet_records_a_rejection_and_shows_it(app, plant, client, auth):  # noqa: F811
+    auth.as_role("supervisor")
+    sheet = client.get("/inspections/new?batch=B-1").text
+    assert input_value(field_block(sheet, "batch")) == "B-1"
+    assert {legend.text(strip=True) for legend in parsed(sheet).css("fieldset.tally legend")} == {
+        "Fabric",
+        "Sewing",
+        "Trims",
+        "Measurements",
+        "Packing",
+        "Labelling",
+        "Safety",
+    }
+    response = client.post("/inspections/new", data=SHEET | {"count-SAF-02": "1", "count-SEW-06": "2"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).text
+    assert one(page, "h1").text(strip=True) == "Final inspection of B-1"
+    rows = [cells(row) for row in table_rows(page)]
+    assert rows[:3] == [
+        ["Critical", "0", "80", "0", "1", "1"],
+        ["Major", "2.5", "80", "5", "6", "0"],
+        ["Minor", "4.0", "80", "7", "8", "2"],
+    ]
+    with app.app_context():
+        [inspection] = final.list_inspections()
+        assert (inspection.verdict, inspection.nc.source, [h.subject for h in inspection.nc.holds]) == (
+            "rejected",
+            "final_audit",
+            ["B-1"],
+        )
+
+
+def test_a_refused_tally_keeps_every_count_and_marks_the_bad_one(app, plant, client, auth):  # noqa: F811
+    auth.as_role("supervisor")
+    response = client.post(
+        "/inspections/new", data=SHEET | {"lot_size": "1", "count-SEW-01": "two", "count-SEW-06": "3"}
+    )
+    assert response.status_code == 400
+    html = response.text
+    assert fields_with_errors(html) >= {"lot_size", "count-SEW-01"}
+    assert input_value(field_block(html, "count-SEW-01")) == "two"
+    assert input_value(field_block(html, "count-SEW-06")) == "3"
+    assert input_value(field_block(html, "lot_size")) == "1"
+    with app.app_context():
+        assert final.list_inspections() == []
+
+
+def test_the_inspection_pages_speak_chinese(app, plant, client, auth):  # noqa: F811
+    auth.as_role("quality_manager")
+    client.post("/language", data={"language": "zh_Hans_CN"})
+    assert one(client.get("/inspections").text, "h1").text(strip=True) == "终检"
+    assert one(client.get("/inspections/new").text, "h1").text(strip=True) == "记录终检"
