@@ -72,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_FREEZE_HEAP": True,
     # When on, the quality manager who submitted a root cause may not approve it: another one signs the approval.
     "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": False,
+    # The responsible authority's leave for reduced final inspection (ISO 2859-1, 9.3.3 c): without it the switching
+    # score never takes a line's lots to reduced inspection (capa.inspections.final).
+    "CAPA_REDUCED_INSPECTION_ALLOWED": False,
     # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
     # S3-compatible object store reached with the CAPA_S3_* settings (or boto3's AWS_* variables when unset).
     "CAPA_STORAGE_URL": "",
@@ -117,6 +120,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_MAIL_FROM": str,
     "CAPA_SUMMARY_RECIPIENTS": str,
     "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": bool,
+    "CAPA_REDUCED_INSPECTION_ALLOWED": bool,
     "CAPA_STORAGE_URL": str,
     "CAPA_S3_ENDPOINT_URL": str,
     "CAPA_S3_ACCESS_KEY_ID": str,

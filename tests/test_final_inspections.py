@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 
 from capa.capas.models import Hold, NonConformance
 from capa.common.commands import parse
-from capa.common.errors import ValidationError
+from capa.common.errors import Conflict, ValidationError
 from capa.extensions import db
 from capa.inspections import final
 from capa.inspections.commands import NewFinalInspection
 from capa.inspections.models import DefectClass, Inspection
 from capa.inspections.sampling import sampling_plan
 from capa.inspections.verdict import judge_lot
+from capa.masterdata import service as masterdata
 from tests.conftest import new_user
 from tests.pages import cells, field_block, fields_with_errors, input_value, one, parsed, table_rows
 from tests.test_coverage import plant  # noqa: F401 (the fixture)
@@ -137,13 +138,60 @@ def test_majors_over_ac_reject_with_the_defect_type_of_the_most_frequent_major(a
         assert (nc.defect_type.code, nc.severity) == ("measurement_out_of_tolerance", "major")
 
 
-def test_tightened_inspection_and_other_aqls_change_the_plan(app, plant):  # noqa: F811
+def test_other_aqls_and_a_small_lot_change_the_plan(app, plant):  # noqa: F811
     supervisor = new_user("supervisor")
-    found = stored(app, inspect(app, supervisor, severity="tightened", aql_major="1.5", aql_minor="2.5"))
-    assert found["plans"] == (80, 2, 80, 3)
+    found = stored(app, inspect(app, supervisor, aql_major="1.5", aql_minor="2.5"))
+    assert found["plans"] == (80, 3, 80, 5)
     small = stored(app, inspect(app, supervisor, lot_size=5, aql_major="0.65"))
     # Major 0.65 on letter A leads down to F (20): the whole lot of 5 is inspected.
     assert small["plans"][:2] == (20, 0) and small["units"] == 5
+
+
+REJECTING = [{"code": "SAF-02", "count": 1}]
+
+
+def test_the_switching_rules_set_the_lines_severity(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    with app.app_context():
+        line = masterdata.get_line("L1")
+        assert final.line_switching(line).severity == "normal"
+    inspect(app, supervisor, defects=REJECTING)
+    inspect(app, supervisor)
+    # A re-inspection is a resubmitted lot: it does not count.
+    inspect(app, supervisor, reinspection_of=inspect(app, supervisor, defects=REJECTING))
+    with app.app_context():
+        state = final.line_switching(masterdata.get_line("L1"))
+        assert (state.severity, state.reason) == ("tightened", "two_of_five_not_accepted")
+    # The next lot is inspected tightened by itself (J at 2.5: Ac 3), and normal inspection is refused.
+    tightened = stored(app, inspect(app, supervisor))
+    assert tightened["plans"] == (80, 3, 80, 5)
+    with pytest.raises(ValidationError) as refused:
+        inspect(app, supervisor, severity="normal")
+    assert set(refused.value.fields) == {"severity"}
+    assert refused.value.fields["severity"].startswith("Line L1 is on tightened inspection: 2 of 5")
+    for _ in range(4):
+        inspect(app, supervisor, severity="tightened")
+    with app.app_context():
+        state = final.line_switching(masterdata.get_line("L1"))
+        assert (state.severity, state.reason) == ("normal", "five_accepted_on_tightened")
+
+
+def test_five_lots_not_accepted_on_tightened_discontinue_until_a_manager_resumes(app, plant):  # noqa: F811
+    supervisor, manager = new_user("supervisor"), new_user("quality_manager")
+    for _ in range(7):
+        inspect(app, supervisor, defects=REJECTING)
+    with pytest.raises(Conflict) as refused:
+        inspect(app, supervisor)
+    assert set(refused.value.fields) == {"batch"}
+    with pytest.raises(ValidationError):
+        final.resume_inspection(masterdata.get_line("L1"), " ", manager)
+    final.resume_inspection(masterdata.get_line("L1"), "Needle policy retrained, detector recalibrated", manager)
+    with app.app_context():
+        state = final.line_switching(masterdata.get_line("L1"))
+        assert (state.severity, state.reason, state.discontinued) == ("tightened", "resumed", False)
+    assert stored(app, inspect(app, supervisor))["verdict"] == "accepted"
+    with pytest.raises(Conflict):
+        final.resume_inspection(masterdata.get_line("L1"), "Again", manager)
 
 
 def test_a_rejection_whose_codes_name_no_defect_type_asks_for_one(app, plant):  # noqa: F811
@@ -286,8 +334,82 @@ def test_a_refused_tally_keeps_every_count_and_marks_the_bad_one(app, plant, cli
         assert final.list_inspections() == []
 
 
+def test_the_tally_sheet_says_where_the_switching_rules_put_the_line(app, plant, client, auth):  # noqa: F811
+    auth.as_role("supervisor")
+    assert (
+        "Line L1 is on Normal inspection now: Inspection starts normal."
+        in client.get("/inspections/new?batch=B-1").text
+    )
+    for _ in range(2):
+        assert client.post("/inspections/new", data=SHEET | {"severity": "", "count-SAF-01": "1"}).status_code == 302
+    sheet = client.get("/inspections/new?batch=B-1").text
+    assert "Line L1 is on Tightened inspection now: 2 of 5 or fewer consecutive lots" in sheet
+    refused = client.post("/inspections/new", data=SHEET | {"severity": "normal"})
+    assert refused.status_code == 400 and fields_with_errors(refused.text) == {"severity"}
+    assert client.post("/inspections/new", data=SHEET | {"severity": ""}).status_code == 302
+    with app.app_context():
+        assert [i.severity for i in final.list_inspections()] == ["tightened", "normal", "normal"]
+
+
 def test_the_inspection_pages_speak_chinese(app, plant, client, auth):  # noqa: F811
     auth.as_role("quality_manager")
     client.post("/language", data={"language": "zh_Hans_CN"})
     assert one(client.get("/inspections").text, "h1").text(strip=True) == "终检"
     assert one(client.get("/inspections/new").text, "h1").text(strip=True) == "记录终检"
+
+
+def test_the_api_says_where_the_switching_rules_put_a_line_and_a_manager_resumes_it(app, plant, api):  # noqa: F811
+    supervisor, manager = api("supervisor"), api("quality_manager")
+    rejecting = {"batch": "B-1", "lot_size": 500, "defects": [{"code": "SAF-01", "count": 1}]}
+    assert supervisor.get("/api/v1/lines/L1/inspection-switching").json["severity"] == "normal"
+    for _ in range(2):
+        assert supervisor.post("/api/v1/inspections", json=rejecting).status_code == 201
+    state = supervisor.get("/api/v1/lines/L1/inspection-switching").json
+    assert (state["severity"], state["reason"], state["discontinued"]) == (
+        "tightened",
+        "two_of_five_not_accepted",
+        False,
+    )
+    assert state["reason_text"] == "2 of 5 or fewer consecutive lots were not accepted on normal inspection."
+    refused = supervisor.post("/api/v1/inspections", json={"batch": "B-1", "lot_size": 500, "severity": "normal"})
+    assert refused.status_code == 400 and set(refused.json["error"]["fields"]) == {"severity"}
+    not_yet = manager.post("/api/v1/lines/L1/inspection-resumption", json={"reason": "Retrained"})
+    assert not_yet.status_code == 409 and set(not_yet.json["error"]["fields"]) == {"line"}
+    for _ in range(5):
+        supervisor.post("/api/v1/inspections", json=rejecting)
+    assert supervisor.get("/api/v1/lines/L1/inspection-switching").json["discontinued"] is True
+    stopped = supervisor.post("/api/v1/inspections", json={"batch": "B-1", "lot_size": 500})
+    assert stopped.status_code == 409 and set(stopped.json["error"]["fields"]) == {"batch"}
+    assert supervisor.post("/api/v1/lines/L1/inspection-resumption", json={"reason": "x"}).status_code == 403
+    resumed = manager.post("/api/v1/lines/L1/inspection-resumption", json={"reason": "Needle policy retrained"})
+    assert resumed.status_code == 201 and resumed.json["resumed_by"] == manager_name(app, manager)
+    state = supervisor.get("/api/v1/lines/L1/inspection-switching").json
+    assert (state["severity"], state["reason"], state["discontinued"]) == ("tightened", "resumed", False)
+
+
+def manager_name(app, client) -> str:
+    return client.get("/api/v1/me").json["username"]
+
+
+def test_clean_lots_take_the_line_to_reduced_inspection_where_the_authority_allows_it(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    for _ in range(9):
+        inspect(app, supervisor)  # J at 2.5 and 4.0: Ac 5 and 7, each lot 3 points for passing one step tighter
+    line = masterdata.get_line("L1")
+    assert (final.line_switching(line).severity, final.line_switching(line).score) == ("normal", 27)
+    inspect(app, supervisor, defects=[{"code": "SEW-01", "count": 4}])  # accepted, but not at 1.5 (Ac 3): back to 0
+    assert final.line_switching(line).score == 0
+    for _ in range(10):
+        inspect(app, supervisor)
+    assert (final.line_switching(line).severity, final.line_switching(line).score) == ("normal", 30)
+    app.config["CAPA_REDUCED_INSPECTION_ALLOWED"] = True
+    try:
+        inspect(app, supervisor)
+        state = final.line_switching(line)
+        assert (state.severity, state.reason) == ("reduced", "switching_score")
+        # Reduced: J at 2.5 is 32 units, Ac 3; a lot not accepted returns the line to normal.
+        assert stored(app, inspect(app, supervisor))["plans"][:2] == (32, 3)
+        inspect(app, supervisor, defects=[{"code": "SAF-01", "count": 1}])
+        assert final.line_switching(line).reason == "not_accepted_on_reduced"
+    finally:
+        app.config["CAPA_REDUCED_INSPECTION_ALLOWED"] = False

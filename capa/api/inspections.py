@@ -17,6 +17,7 @@ from capa.inspections.commands import (
     InspectionFilters,
     NewDefectCode,
     NewFinalInspection,
+    ResumeInspection,
     SamplingPlanQuery,
 )
 from capa.inspections.models import DefectArea, DefectClass
@@ -212,3 +213,61 @@ def list_inspections(filters: InspectionFilters):
 @requires(Permission.VIEW)
 def get_inspection(inspection_id: int):
     return final.get_inspection(inspection_id)
+
+
+class Switching(Answer):
+    """Where the switching rules of ISO 2859-1 put a line's final inspection now."""
+
+    line: str
+    severity: Severity
+    #: Why: the last switch made (``two_of_five_not_accepted``, ``five_accepted_on_tightened``,
+    #: ``switching_score``, ``not_accepted_on_reduced``, ``production_irregular``,
+    #: ``five_not_accepted_on_tightened``, ``resumed``), or ``start``.
+    reason: str
+    reason_text: str
+    #: No lot of the line may be inspected until a quality manager resumes its inspection.
+    discontinued: bool
+    #: The switching score, during normal inspection.
+    score: int
+    lots_since_switch: int
+    not_accepted_on_tightened: int
+
+
+class Resumption(Record):
+    line: str = Ref("line", "code")
+    reason: str
+    resumed_by: str = Ref("resumed_by", "username")
+    resumed_at: Timestamp
+
+
+def _switching(line) -> Switching:
+    state = final.line_switching(line)
+    return Switching(
+        line=line.code,
+        severity=state.severity,
+        reason=state.reason.value,
+        reason_text=state.reason_text,
+        discontinued=state.discontinued,
+        score=state.score,
+        lots_since_switch=state.lots_since_switch,
+        not_accepted_on_tightened=state.not_accepted_on_tightened,
+    )
+
+
+@bp.get("/lines/<code>/inspection-switching")
+@bp.output(Switching)
+@requires(Permission.VIEW)
+def line_switching(code: str):
+    """Where the switching rules put the line's final inspection: the severity its next lot is inspected under,
+    and why."""
+    return _switching(masterdata.get_line(code))
+
+
+@bp.post("/lines/<code>/inspection-resumption")
+@bp.input(ResumeInspection, arg_name="command")
+@bp.output(Resumption, status_code=201)
+@requires(Permission.MAINTAIN_CATALOG)
+def resume_line_inspection(code: str, command: ResumeInspection):
+    """Resume the line's discontinued final inspection (tightened), saying what was corrected; 409 naming ``line``
+    when it is not discontinued."""
+    return final.resume_inspection(masterdata.get_line(code), command.reason, request_user())

@@ -126,3 +126,9 @@ class InspectionFilters(Command):
 
     #: The batch's number.
     batch: Code(40, required=False) = None
+
+
+class ResumeInspection(Command):
+    """A line's discontinued final inspection resumed: what was corrected."""
+
+    reason: Text(2000)

@@ -12,16 +12,27 @@ The rules:
   or the one the command gives) and puts the batch on hold, in the same unit of work as the inspection: all is
   stored or nothing. The hold leaves quarantine as every hold does, by the quality manager's dispositions (a
   passing re-inspection is the evidence of a release);
-- a re-inspection names the rejected inspection of the same batch it inspects again.
+- a re-inspection names the rejected inspection of the same batch it inspects again;
+- the severity follows the switching rules of ISO 2859-1 (:mod:`capa.inspections.switching`) over the final
+  inspections of the batch's line, oldest first (its continuing series of lots; re-inspections, being
+  resubmitted lots, left out): an inspection under another severity is refused naming ``severity``, and while
+  the line's inspection is discontinued every inspection is refused (Conflict naming ``batch``) until a quality
+  manager resumes it (:func:`resume_inspection`). A lot counts for the switching score by its classes' plans:
+  when a class has Ac 2 or more, 3 points if each such class would have passed at its AQL one step tighter,
+  otherwise 2 points if the lot was accepted (reset to 0 when it does not earn them). Reduced inspection needs
+  ``CAPA_REDUCED_INSPECTION_ALLOWED``.
 
 :func:`record_final_inspection` raises ValidationError naming each bad field: ``batch`` (unknown),
 ``defects[i].code`` (unknown, retired, or given twice), ``reinspection_of`` (not a rejected inspection of this
-batch), ``defect_type`` (a rejection whose codes name none and the command gives none, or an unknown one), and
-what :func:`capa.inspections.sampling.sampling_plan` raises.
+batch), ``severity`` (not the one the switching rules put the line on), ``defect_type`` (a rejection whose codes
+name none and the command gives none, or an unknown one), and what
+:func:`capa.inspections.sampling.sampling_plan` raises; Conflict naming ``batch`` while the line's inspection is
+discontinued.
 """
 
 from collections import Counter
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -33,7 +44,7 @@ from capa.capas.history import Journal
 from capa.capas.lookup import find_defect_type, invalid
 from capa.capas.models import Hold, NonConformance, Severity, Source
 from capa.common.commands import parse
-from capa.common.errors import NotFound
+from capa.common.errors import Conflict, NotFound
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.inspections.commands import NewFinalInspection
@@ -44,12 +55,21 @@ from capa.inspections.models import (
     Inspection,
     InspectionDefect,
     InspectionKind,
+    InspectionResumption,
     InspectionVerdict,
 )
-from capa.inspections.sampling import AQL_SERIES, Level, SamplingPlan, aql_values, sampling_plan
+from capa.inspections.sampling import (
+    AQL_SERIES,
+    Level,
+    SamplingPlan,
+    aql_values,
+    sampling_plan,
+    tighter_accept_number,
+)
 from capa.inspections.sampling import Severity as Inspected
+from capa.inspections.switching import SEVERITY_WORDS, LotOutcome, Resumed, SwitchingState, switching_state
 from capa.inspections.verdict import Verdict, judge_lot
-from capa.masterdata.models import Batch
+from capa.masterdata.models import Batch, ProductionLine
 
 DEFAULT_AQLS = {DefectClass.MAJOR: "2.5", DefectClass.MINOR: "4.0"}
 #: The order in which found codes are looked at for the NC's defect type: the most serious first.
@@ -118,6 +138,99 @@ def _nc_defect_type(command: NewFinalInspection, found: list[tuple[DefectCode, i
     return command.defect_type
 
 
+def _lot_outcome(row) -> LotOutcome:
+    """A stored inspection as the switching rules read it (see the module for the score)."""
+    accepted = row.verdict == InspectionVerdict.ACCEPTED
+    classes = [
+        (row.aql_major, row.major_sample, row.major_accept, row.major_found),
+        (row.aql_minor, row.minor_sample, row.minor_accept, row.minor_found),
+    ]
+    wide = [entry for entry in classes if entry[2] >= 2]
+    tighter = accepted and all(found <= (tighter_accept_number(size, aql) or 0) for aql, size, _ac, found in wide)
+    return LotOutcome(
+        Inspected(row.severity),
+        accepted=accepted,
+        accept_number=max(entry[2] for entry in classes),
+        accepted_one_step_tighter=bool(wide) and tighter,
+        resubmitted=row.reinspection_of_id is not None,
+    )
+
+
+def line_switching(line: ProductionLine) -> SwitchingState:
+    """Where the switching rules put ``line``'s final inspection now: from its final inspections and the
+    resumptions of its inspection, oldest first (two statements, whatever the number of lots)."""
+    rows = db.session.execute(
+        select(
+            Inspection.inspected_at,
+            Inspection.id,
+            Inspection.severity,
+            Inspection.verdict,
+            Inspection.reinspection_of_id,
+            Inspection.aql_major,
+            Inspection.major_sample,
+            Inspection.major_accept,
+            Inspection.major_found,
+            Inspection.aql_minor,
+            Inspection.minor_sample,
+            Inspection.minor_accept,
+            Inspection.minor_found,
+        )
+        .join(Batch, Batch.id == Inspection.batch_id)
+        .where(Batch.line_id == line.id, Inspection.kind == InspectionKind.FINAL.value)
+    ).all()
+    resumed = db.session.execute(
+        select(InspectionResumption.resumed_at, InspectionResumption.id).where(InspectionResumption.line_id == line.id)
+    ).all()
+    events = [((row.inspected_at, 0, row.id), _lot_outcome(row)) for row in rows]
+    events += [((moment, 1, key), Resumed()) for moment, key in resumed]
+    events.sort(key=lambda event: event[0])
+    allowed = bool(current_app.config["CAPA_REDUCED_INSPECTION_ALLOWED"])
+    return switching_state((event for _, event in events), reduced_allowed=allowed)
+
+
+def resume_inspection(line: ProductionLine, reason: str, actor: User) -> InspectionResumption:
+    """Resume ``line``'s discontinued final inspection, tightened (ISO 2859-1, 9.4). Raises Conflict naming
+    ``line`` when it is not discontinued, ValidationError naming ``reason`` when none is given."""
+    if not reason.strip():
+        raise invalid({"reason": str(_l("Say what was corrected before inspection resumes."))})
+    if not line_switching(line).discontinued:
+        raise Conflict(
+            str(_l("Final inspection of line %(line)s is not discontinued.", line=line.code)),
+            fields={"line": str(_l("Not discontinued."))},
+        )
+    with unit_of_work() as session:
+        resumption = InspectionResumption(line=line, reason=reason.strip(), resumed_by=actor)
+        session.add(resumption)
+    return resumption
+
+
+def _check_switching(batch: Batch, severity: Inspected | None, problems: dict[str, str]) -> Inspected:
+    """The severity the switching rules put the batch's line on; refuses another one, and any while the line's
+    inspection is discontinued."""
+    state = line_switching(batch.line)
+    if state.discontinued:
+        raise Conflict(
+            str(
+                _l(
+                    "Final inspection of line %(line)s is discontinued: %(reason)s",
+                    line=batch.line.code,
+                    reason=state.reason_text,
+                )
+            ),
+            fields={"batch": str(_l("Its line's final inspection is discontinued."))},
+        )
+    if severity is not None and severity != state.severity:
+        problems["severity"] = str(
+            _l(
+                "Line %(line)s is on %(severity)s: %(reason)s",
+                line=batch.line.code,
+                severity=SEVERITY_WORDS[state.severity],
+                reason=state.reason_text,
+            )
+        )
+    return state.severity
+
+
 def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspection:
     """Record a final inspection of a batch and, when it rejects the lot, raise its NC and hold the batch (the
     module's rules; the errors it names)."""
@@ -135,6 +248,8 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
         problems["defect_type"] = str(_l("No defect type %(code)s.", code=command.defect_type))
     level = command.level or Level.II
     severity = command.severity or Inspected.NORMAL
+    if batch is not None:
+        severity = _check_switching(batch, command.severity, problems)
     aqls = {
         DefectClass.MAJOR: command.aql_major or DEFAULT_AQLS[DefectClass.MAJOR],
         DefectClass.MINOR: command.aql_minor or DEFAULT_AQLS[DefectClass.MINOR],
@@ -224,7 +339,7 @@ def _raise_nc(
                             lot=inspection.lot_size,
                             units=inspection.units_inspected,
                             letter=inspection.code_letter,
-                            severity=inspection.severity,
+                            severity=SEVERITY_WORDS[Inspected(inspection.severity)],
                         )
                     ),
                     str(_l("Defects found: %(listed)s.", listed=listed)),

@@ -11,7 +11,7 @@ from capa.accounts.models import User
 from capa.capas.models import DefectType, NonConformance
 from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
-from capa.masterdata.models import Batch
+from capa.masterdata.models import Batch, ProductionLine
 from capa.safety.models import SafetyParameter
 
 
@@ -146,3 +146,19 @@ class InspectionDefect(db.Model):
 
     inspection: Mapped[Inspection] = relationship(back_populates="defects")
     defect_code: Mapped[DefectCode] = relationship()
+
+
+class InspectionResumption(db.Model):
+    """A quality manager's decision that a line's final inspection, discontinued after 5 lots not accepted on
+    tightened inspection (ISO 2859-1, 9.4), resumes: the causes were corrected. It resumes tightened."""
+
+    __tablename__ = "inspection_resumptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    resumed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    resumed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    line: Mapped[ProductionLine] = relationship()
+    resumed_by: Mapped[User] = relationship()

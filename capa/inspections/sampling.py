@@ -226,11 +226,17 @@ def accept_number_one_step_tighter(plan: SamplingPlan) -> int | None:
     left of its plan in Table 2-A), as the switching score reads it for a plan of Ac 2 or more (ISO 2859-1,
     9.3.3.2); None where that cell is no plan of the same row (the plan then has Ac 0 or 1) or there is no
     tighter AQL."""
-    column = aql_values().index(plan.aql)
-    if column == 0:
+    return tighter_accept_number(plan.sample_size, plan.aql)
+
+
+def tighter_accept_number(sample_size: int, aql: object) -> int | None:
+    """Ac of the plan of ``sample_size`` one AQL step tighter than ``aql`` in Table 2-A (see
+    :func:`accept_number_one_step_tighter`)."""
+    column = aql_values().index(aql_from(aql))
+    row = next((cells for _, size, cells in _master(Severity.NORMAL) if size == sample_size), None)
+    if column == 0 or row is None:
         return None
-    rows = {letter: cells for letter, _, cells in _master(Severity.NORMAL)}
-    cell = rows[plan.plan.letter][column - 1]
+    cell = row[column - 1]
     return int(cell.split("/")[0]) if "/" in cell else None
 
 

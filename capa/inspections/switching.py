@@ -52,6 +52,13 @@ class Reason(StrEnum):
     RESUMED = "resumed"
 
 
+#: The severities as a sentence names them.
+SEVERITY_WORDS = {
+    Severity.NORMAL: _l("normal inspection"),
+    Severity.TIGHTENED: _l("tightened inspection"),
+    Severity.REDUCED: _l("reduced inspection"),
+}
+
 REASON_TEXTS = {
     Reason.START: _l("Inspection starts normal."),
     Reason.TWO_OF_FIVE_NOT_ACCEPTED: _l("2 of 5 or fewer consecutive lots were not accepted on normal inspection."),

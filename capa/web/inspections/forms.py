@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from capa.inspections.models import DefectArea, DefectClass
@@ -64,7 +65,10 @@ class FinalInspectionForm(FlaskForm):
     batch = StringField(_l("Batch"), validators=[InputRequired()])
     lot_size = StringField(_l("Lot size (units)"), validators=[InputRequired()])
     level = SelectField(_l("Inspection level"), choices=options({level.value: level.value for level in Level}))
-    severity = SelectField(_l("Inspection"), choices=options(SEVERITY_LABELS))
+    #: Blank: as the switching rules put the batch's line (the usual way).
+    severity = SelectField(
+        _l("Inspection"), choices=[SelectChoice("", _l("As the switching rules say")), *options(SEVERITY_LABELS)]
+    )
     aql_major = SelectField(_l("AQL, major defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="2.5")
     aql_minor = SelectField(_l("AQL, minor defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="4.0")
     defect_type = SelectField(_l("Defect type of the NC, if the lot is rejected"), choices=[], validate_choice=False)

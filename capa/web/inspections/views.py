@@ -23,6 +23,7 @@ from capa.inspections.commands import (
     SamplingPlanQuery,
 )
 from capa.inspections.sampling import Level, SamplingPlan, Severity
+from capa.masterdata import service as masterdata
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, options, show_errors
 from capa.web.inspections.forms import (
@@ -171,7 +172,7 @@ def new_inspection():
             "batch": form.batch.data,
             "lot_size": form.lot_size.data,
             "level": form.level.data,
-            "severity": form.severity.data,
+            "severity": form.severity.data or None,
             "aql_major": form.aql_major.data,
             "aql_minor": form.aql_minor.data,
             "note": form.note.data,
@@ -203,10 +204,22 @@ def new_inspection():
             )
             flash(message, "success" if recorded.verdict == "accepted" else "error")
             return redirect(url_for(".inspection", inspection_id=recorded.id))
+    switching = _switching_of(form.batch.data)
     areas: dict[str, list] = {}
     for code in library:
         areas.setdefault(code.area, []).append(code)
     status = 400 if form.is_submitted() and (form.errors or form.form_errors or count_errors) else 200
     return render_template(
-        "inspections/inspection_form.html", form=form, areas=areas, counts=counts, count_errors=count_errors
+        "inspections/inspection_form.html",
+        form=form,
+        areas=areas,
+        counts=counts,
+        count_errors=count_errors,
+        switching=switching,
     ), status
+
+
+def _switching_of(batch_number: str | None):
+    """(line, where the switching rules put it) for the batch named, if it exists; else None."""
+    batch = masterdata.find_batch(batch_number) if batch_number else None
+    return (batch.line, final.line_switching(batch.line)) if batch is not None else None
