@@ -4,15 +4,19 @@ through the service and ``/api/v1/inspections``.
 
 What was stored is read back in an app context of its own, so a refused request cannot pass for a stored one."""
 
+import csv
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from capa.capas.models import Hold, NonConformance
 from capa.common.commands import parse
 from capa.common.errors import Conflict, ValidationError
 from capa.extensions import db
-from capa.inspections import final
-from capa.inspections.commands import NewFinalInspection
+from capa.inspections import defects, final
+from capa.inspections.commands import NewDefectCode, NewFinalInspection
 from capa.inspections.models import DefectClass, Inspection
 from capa.inspections.sampling import sampling_plan
 from capa.inspections.verdict import judge_lot
@@ -413,3 +417,45 @@ def test_clean_lots_take_the_line_to_reduced_inspection_where_the_authority_allo
         assert final.line_switching(line).reason == "not_accepted_on_reduced"
     finally:
         app.config["CAPA_REDUCED_INSPECTION_ALLOWED"] = False
+
+
+def test_a_sheet_of_many_codes_raises_its_nc_with_the_description_cut_and_every_count_kept(app, plant):  # noqa: F811
+    supervisor = new_user("supervisor")
+    for number in range(120):
+        defects.save_defect_code(
+            None, parse(NewDefectCode, {"code": f"PAC-{number + 100}", "name": "Carton corner crushed badly",
+                                        "defect_class": "minor", "area": "packing", "defect_type": "stain"})
+        )  # fmt: skip
+    sheet = [{"code": f"PAC-{number + 100}", "count": 1} for number in range(120)]
+    found = stored(app, inspect(app, supervisor, defects=sheet))
+    assert found["verdict"] == "rejected" and len(found["defects"]) == 120
+    with app.app_context():
+        nc = db.session.scalar(select(NonConformance).where(NonConformance.number == found["nc"]))
+        assert len(nc.description) == 4000 and nc.description.endswith("…")
+
+
+def test_a_lot_over_ten_million_units_is_refused_naming_it(app, plant):  # noqa: F811
+    with pytest.raises(ValidationError) as refused:
+        parse(NewFinalInspection, {"batch": "B-1", "lot_size": 10_000_001})
+    assert set(refused.value.fields) == {"lot_size"}
+
+
+def test_every_inspection_downloads_as_csv_and_xlsx(app, plant, client, auth):  # noqa: F811
+    auth.as_role("quality_manager")
+    client.post("/inspections/new", data=SHEET | {"count-SAF-02": "1"})
+    client.post("/inspections/new", data=SHEET | {"severity": "", "count-SEW-06": "=2+3"})  # refused: not a count
+    client.post("/inspections/new", data=SHEET | {"severity": "", "count-SEW-06": "2", "note": "=HYPERLINK(1)"})
+    response = client.get("/inspections?format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    header, newest, oldest = rows
+    assert len(rows) == 3
+    record = dict(zip(header, newest, strict=True))
+    assert (record["Batch"], record["Style"], record["Line"], record["Verdict"]) == ("B-1", "RMP-A", "L1", "Accepted")
+    assert (record["Major: sample, Ac, Re"], record["Minor"], record["Defects found"]) == ("80, 5, 6", "2", "SEW-06 2")
+    assert record["Note"] == "'=HYPERLINK(1)"
+    older = dict(zip(header, oldest, strict=True))
+    assert (older["Verdict"], older["Critical"]) == ("Rejected", "1") and older["Non-conformance"].startswith("NC-")
+    workbook = load_workbook(io.BytesIO(client.get("/inspections?format=xlsx").data), read_only=True)
+    sheet = workbook.worksheets[0]
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["B-1", "B-1"]

@@ -105,8 +105,8 @@ class NewFinalInspection(Command):
 
     #: The batch's number.
     batch: Code(40)
-    #: Units in the lot offered for inspection.
-    lot_size: Integer(minimum=SMALLEST_LOT)
+    #: Units in the lot offered for inspection (the quantity a rejection holds: at most 10,000,000).
+    lot_size: Integer(minimum=SMALLEST_LOT, maximum=10_000_000)
     level: Choice(Level, required=False) = None
     severity: Choice(Severity, required=False) = None
     #: The AQL of major defects; 2.5 unless given.

@@ -31,6 +31,7 @@ discontinued.
 """
 
 from collections import Counter
+from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -43,6 +44,7 @@ from capa.capas.commands import FileNC
 from capa.capas.history import Journal
 from capa.capas.lookup import find_defect_type, invalid
 from capa.capas.models import Hold, NonConformance, Severity, Source
+from capa.capas.raising import DESCRIPTION_LENGTH
 from capa.common.commands import parse
 from capa.common.errors import Conflict, NotFound
 from capa.common.transaction import unit_of_work
@@ -92,12 +94,14 @@ def get_inspection(inspection_id: int) -> Inspection:
     return found
 
 
-def list_inspections(batch: Batch | None = None, limit: int = 200) -> list[Inspection]:
-    """Inspections, newest first (of one batch, when given), with their batches and defects read in the same go."""
+def _listed(batch: Batch | None, limit: int | None):
+    """Inspections, newest first, with their batches (style, line), inspectors, NCs and defects read in the same
+    go."""
     query = (
         select(Inspection)
         .options(
-            selectinload(Inspection.batch),
+            selectinload(Inspection.batch).selectinload(Batch.style),
+            selectinload(Inspection.batch).selectinload(Batch.line),
             selectinload(Inspection.inspector),
             selectinload(Inspection.nc),
             selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
@@ -105,9 +109,18 @@ def list_inspections(batch: Batch | None = None, limit: int = 200) -> list[Inspe
         .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
         .limit(limit)
     )
-    if batch is not None:
-        query = query.where(Inspection.batch_id == batch.id)
-    return list(db.session.scalars(query))
+    return query if batch is None else query.where(Inspection.batch_id == batch.id)
+
+
+def list_inspections(batch: Batch | None = None, limit: int = 200) -> list[Inspection]:
+    """The latest ``limit`` inspections, newest first (of one batch, when given)."""
+    return list(db.session.scalars(_listed(batch, limit)))
+
+
+def exported_inspections() -> Iterable[Inspection]:
+    """Every inspection, newest first, read a chunk at a time (an export of years of them runs in constant
+    memory)."""
+    return db.session.scalars(_listed(None, None).execution_options(yield_per=500))
 
 
 def _codes(command: NewFinalInspection, problems: dict[str, str]) -> list[DefectCode | None]:
@@ -317,6 +330,11 @@ def _written(plan: SamplingPlan) -> str:
     return AQL_SERIES[aql_values().index(plan.aql)]
 
 
+def _clipped(text: str) -> str:
+    """A description within what a filing takes: a sheet of many codes is cut, the inspection keeps them all."""
+    return text if len(text) <= DESCRIPTION_LENGTH else text[: DESCRIPTION_LENGTH - 1] + "…"
+
+
 def _raise_nc(
     inspection: Inspection,
     verdict: Verdict,
@@ -330,20 +348,22 @@ def _raise_nc(
         FileNC,
         {
             "title": str(_l("Final inspection of %(batch)s rejected", batch=batch.number)),
-            "description": "\n".join(
-                [
-                    verdict.reason,
-                    str(
-                        _l(
-                            "Lot %(lot)d, %(units)d units inspected (code letter %(letter)s, %(severity)s).",
-                            lot=inspection.lot_size,
-                            units=inspection.units_inspected,
-                            letter=inspection.code_letter,
-                            severity=SEVERITY_WORDS[Inspected(inspection.severity)],
-                        )
-                    ),
-                    str(_l("Defects found: %(listed)s.", listed=listed)),
-                ]
+            "description": _clipped(
+                "\n".join(
+                    [
+                        verdict.reason,
+                        str(
+                            _l(
+                                "Lot %(lot)d, %(units)d units inspected (code letter %(letter)s, %(severity)s).",
+                                lot=inspection.lot_size,
+                                units=inspection.units_inspected,
+                                letter=inspection.code_letter,
+                                severity=SEVERITY_WORDS[Inspected(inspection.severity)],
+                            )
+                        ),
+                        str(_l("Defects found: %(listed)s.", listed=listed)),
+                    ]
+                )
             ),
             "defect_type": defect_type,
             "source": Source.FINAL_AUDIT.value,

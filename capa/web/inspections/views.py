@@ -11,6 +11,7 @@ from flask_login import current_user
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import lookup
+from capa.common.clock import plant_today
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.display import local_name
 from capa.common.errors import DomainError, ValidationError
@@ -22,9 +23,12 @@ from capa.inspections.commands import (
     NewFinalInspection,
     SamplingPlanQuery,
 )
+from capa.inspections.models import DefectClass
 from capa.inspections.sampling import Level, SamplingPlan, Severity
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
+from capa.web import exports
+from capa.web.exports import Column
 from capa.web.forms import command_from, handle_form, options, show_errors
 from capa.web.inspections.forms import (
     AREA_LABELS,
@@ -139,9 +143,40 @@ def defect_code(code: str | None = None):
 # Final inspections ------------------------------------------------------------------------------------------------
 
 
+EXPORT_COLUMNS = [
+    Column(_l("Inspected"), lambda i: i.inspected_at),
+    Column(_l("Batch"), lambda i: i.batch.number),
+    Column(_l("Style"), lambda i: i.batch.style.code),
+    Column(_l("Line"), lambda i: i.batch.line.code),
+    Column(_l("Lot size (units)"), lambda i: i.lot_size),
+    Column(_l("Inspection level"), lambda i: i.level),
+    Column(_l("Inspection"), lambda i: SEVERITY_LABELS[i.severity]),
+    Column(_l("Code letter"), lambda i: i.code_letter),
+    Column(_l("AQL, major defects"), lambda i: i.aql_major),
+    Column(_l("Major: sample, Ac, Re"), lambda i: f"{i.major_sample}, {i.major_accept}, {i.major_reject}"),
+    Column(_l("AQL, minor defects"), lambda i: i.aql_minor),
+    Column(_l("Minor: sample, Ac, Re"), lambda i: f"{i.minor_sample}, {i.minor_accept}, {i.minor_reject}"),
+    Column(_l("Units inspected"), lambda i: i.units_inspected),
+    Column(CLASS_LABELS[DefectClass.CRITICAL], lambda i: i.critical_found),
+    Column(CLASS_LABELS[DefectClass.MAJOR], lambda i: i.major_found),
+    Column(CLASS_LABELS[DefectClass.MINOR], lambda i: i.minor_found),
+    Column(_l("Verdict"), lambda i: VERDICT_LABELS[i.verdict]),
+    Column(_l("Non-conformance"), lambda i: i.nc.number if i.nc else ""),
+    Column(_l("Inspector"), lambda i: i.inspector.username),
+    Column(_l("Defects found"), lambda i: ", ".join(f"{d.defect_code.code} {d.count}" for d in i.defects)),
+    Column(_l("Note"), lambda i: i.note),
+]
+
+
 @bp.route("/inspections")
 @requires(Permission.VIEW)
 def inspections():
+    """The latest final inspections; ``?format=csv`` or ``xlsx`` downloads every one."""
+    export = request.args.get("format")
+    if export in ("csv", "xlsx"):
+        name = f"final-inspections-{plant_today().isoformat()}.{export}"
+        sheet = exports.table(str(_("Final inspections")), final.exported_inspections(), EXPORT_COLUMNS)
+        return exports.csv_download(name, sheet) if export == "csv" else exports.xlsx_download(name, [sheet])
     return render_template("inspections/inspections.html", inspections=final.list_inspections())
 
 
