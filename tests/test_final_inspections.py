@@ -459,3 +459,16 @@ def test_every_inspection_downloads_as_csv_and_xlsx(app, plant, client, auth):  
     workbook = load_workbook(io.BytesIO(client.get("/inspections?format=xlsx").data), read_only=True)
     sheet = workbook.worksheets[0]
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["B-1", "B-1"]
+
+
+def test_the_batch_page_lists_its_final_inspections_and_where_its_line_stands(app, plant, client, auth):  # noqa: F811
+    auth.as_role("supervisor")
+    page = client.get("/batches/B-1").text
+    assert "No final inspection recorded for this batch." in page
+    assert "/inspections/new?batch=B-1" in page
+    for _ in range(2):
+        client.post("/inspections/new", data=SHEET | {"severity": "", "count-SAF-01": "1"})
+    page = client.get("/batches/B-1").text
+    section = one(page, "section.final-inspections")
+    assert "Line L1 is on Tightened inspection now: 2 of 5 or fewer consecutive lots" in section.text()
+    assert [cells(row)[2] for row in section.css("tbody tr")] == ["Rejected", "Rejected"]

@@ -8,6 +8,7 @@ from flask_login import current_user
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
+from capa.inspections import final
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -255,6 +256,8 @@ def batch(number: str):
         raise_offer=raising.RaiseOffer.for_user(current_user),
         results=safety.results_for_batch(batch),
         held_by=queries.held_numbers(batch),
+        inspections=final.list_inspections(batch),
+        switching=final.line_switching(batch.line),
         changes=records.history_of("batch", batch.id),
         lot_changes=records.histories_of("lot", [lot.id for lot in batch.lots]),
         tampered=records.tampering("batch", batch.id) or records.tampering("lot", *(lot.id for lot in batch.lots)),
