@@ -22,7 +22,7 @@ from capa.inspections.sampling import sampling_plan
 from capa.inspections.verdict import judge_lot
 from capa.masterdata import service as masterdata
 from tests.conftest import new_user
-from tests.pages import cells, field_block, fields_with_errors, input_value, one, parsed, table_rows
+from tests.pages import cells, field_block, fields_with_errors, input_value, one, parsed, selected_value, table_rows
 from tests.test_coverage import plant  # noqa: F401 (the fixture)
 
 MAJOR, MINOR, CRITICAL = DefectClass.MAJOR, DefectClass.MINOR, DefectClass.CRITICAL
@@ -472,3 +472,65 @@ def test_the_batch_page_lists_its_final_inspections_and_where_its_line_stands(ap
     section = one(page, "section.final-inspections")
     assert "Line L1 is on Tightened inspection now: 2 of 5 or fewer consecutive lots" in section.text()
     assert [cells(row)[2] for row in section.css("tbody tr")] == ["Rejected", "Rejected"]
+
+
+# A style's own AQLs -----------------------------------------------------------------------------------------------
+
+
+def test_a_styles_own_aqls_read_its_batches_inspections_and_are_kept_with_their_reason(app, plant, api):  # noqa: F811
+    supervisor, manager = api("supervisor"), api("quality_manager")
+    assert supervisor.get("/api/v1/styles/RMP-A/aqls").json == {
+        "style": "RMP-A",
+        "aql_major": "2.5",
+        "aql_minor": "4.0",
+        "own": False,
+    }
+    body = {"aql_major": "1.5", "aql_minor": 2.5, "reason": "Buyer tech pack TP-7, section 4"}
+    assert supervisor.put("/api/v1/styles/RMP-A/aqls", json=body).status_code == 403
+    saved = manager.put("/api/v1/styles/RMP-A/aqls", json=body)
+    assert saved.status_code == 200 and saved.json == {
+        "style": "RMP-A",
+        "aql_major": "1.5",
+        "aql_minor": "2.5",
+        "own": True,
+    }
+    # J at 1.5: Ac 3; at 2.5: Ac 5. The other style keeps the defaults.
+    inspected = supervisor.post("/api/v1/inspections", json={"batch": "B-1", "lot_size": 1000}).json
+    assert (inspected["aql_major"], inspected["major_accept"], inspected["aql_minor"], inspected["minor_accept"]) == (
+        "1.5",
+        3,
+        "2.5",
+        5,
+    )
+    other = supervisor.post("/api/v1/inspections", json={"batch": "T-1", "lot_size": 1000}).json
+    assert (other["aql_major"], other["aql_minor"]) == ("2.5", "4.0")
+    history = supervisor.get("/api/v1/styles/RMP-A/aqls/history").json["items"]
+    assert {(e["field"], e["old"], e["new"], e["reason"]) for e in history} == {
+        ("aql_major", "2.5", "1.5", "Buyer tech pack TP-7, section 4"),
+        ("aql_minor", "4.0", "2.5", "Buyer tech pack TP-7, section 4"),
+    }
+    refused = manager.put("/api/v1/styles/RMP-A/aqls", json={"aql_major": "1.4", "aql_minor": "2.5"})
+    assert refused.status_code == 400 and set(refused.json["error"]["fields"]) == {"aql_major", "reason"}
+    assert supervisor.get("/api/v1/styles/RMP-A/aqls").json["aql_major"] == "1.5"
+
+
+def test_the_style_page_shows_and_sets_its_aqls(app, plant, client, auth):  # noqa: F811
+    auth.as_role("quality_manager")
+    page = client.get("/styles/RMP-A").text
+    assert "Major 2.5, minor 4.0" in one(page, "section.aqls").text()
+    refused = client.post("/styles/RMP-A/aqls", data={"aql_major": "0.65", "aql_minor": "1.0", "reason": ""})
+    assert refused.status_code == 400
+    assert fields_with_errors(refused.text) == {"reason"}
+    assert selected_value(field_block(refused.text, "aql_major")) == "0.65"
+    saved = client.post("/styles/RMP-A/aqls", data={"aql_major": "0.65", "aql_minor": "1.0", "reason": "Buyer TP-9"})
+    assert saved.status_code == 302
+    section = one(client.get("/styles/RMP-A").text, "section.aqls")
+    assert "Major 0.65, minor 1.0" in section.text()
+    assert "Buyer TP-9" in section.text()
+    auth.logout()
+    auth.as_role("supervisor")
+    assert one(client.get("/styles/RMP-A").text, "section.aqls").css_first("form") is None
+    assert (
+        client.post("/styles/RMP-A/aqls", data={"aql_major": "1.0", "aql_minor": "1.0", "reason": "x"}).status_code
+        == 403
+    )

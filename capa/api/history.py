@@ -114,6 +114,14 @@ def defect_code_history(code: str):
     return _answer(records.history_of("defect_code", defects.get_defect_code(code).id))
 
 
+@bp.get("/styles/<code>/aqls/history")
+@bp.output(History)
+@requires(Permission.VIEW)
+def style_aqls_history(code: str):
+    """The history of a style's own AQLs: each change with who made it, when and why."""
+    return _answer(records.history_of("style_aqls", masterdata.get_style(code).id))
+
+
 @bp.get("/users/<username>/history")
 @bp.output(History)
 @requires(Permission.MANAGE_USERS)

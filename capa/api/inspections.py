@@ -10,7 +10,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Codes, Record, Ref, Timestamp
 from capa.http.guard import request_user
-from capa.inspections import defects, final, service
+from capa.inspections import aqls, defects, final, service
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
@@ -19,6 +19,7 @@ from capa.inspections.commands import (
     NewFinalInspection,
     ResumeInspection,
     SamplingPlanQuery,
+    StyleAqlsChange,
 )
 from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import Level, Severity
@@ -271,3 +272,36 @@ def resume_line_inspection(code: str, command: ResumeInspection):
     """Resume the line's discontinued final inspection (tightened), saying what was corrected; 409 naming ``line``
     when it is not discontinued."""
     return final.resume_inspection(masterdata.get_line(code), command.reason, request_user())
+
+
+class StyleAqlsAnswer(Answer):
+    """The AQLs a style's final inspections are read with."""
+
+    style: str
+    aql_major: str
+    aql_minor: str
+    #: The style's own (true), or the defaults (false).
+    own: bool
+
+
+def _aqls_answer(style, settings) -> StyleAqlsAnswer:
+    return StyleAqlsAnswer(style=style.code, aql_major=settings.major, aql_minor=settings.minor, own=settings.own)
+
+
+@bp.get("/styles/<code>/aqls")
+@bp.output(StyleAqlsAnswer)
+@requires(Permission.VIEW)
+def get_style_aqls(code: str):
+    """The AQLs the style's final inspections are read with: its own, or the defaults (major 2.5, minor 4.0)."""
+    style = masterdata.get_style(code)
+    return _aqls_answer(style, aqls.aqls_for(style))
+
+
+@bp.put("/styles/<code>/aqls")
+@bp.input(StyleAqlsChange, arg_name="command")
+@bp.output(StyleAqlsAnswer)
+@requires(Permission.MAINTAIN_CATALOG)
+def set_style_aqls(code: str, command: StyleAqlsChange):
+    """Give the style its own AQLs, with the reason (kept in its AQL history at ``…/aqls/history``)."""
+    style = masterdata.get_style(code)
+    return _aqls_answer(style, aqls.set_style_aqls(style, command, request_user()))

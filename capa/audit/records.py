@@ -31,7 +31,7 @@ from capa.audit.models import RecordChange
 from capa.extensions import db
 
 #: The kinds of record whose history is kept in RecordChange.
-RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type", "defect_code")
+RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type", "defect_code", "style_aqls")
 
 
 def text_of(value: Any) -> str:

@@ -132,3 +132,11 @@ class ResumeInspection(Command):
     """A line's discontinued final inspection resumed: what was corrected."""
 
     reason: Text(2000)
+
+
+class StyleAqlsChange(Command):
+    """A style's own AQLs for its final inspections, with the reason (a buyer's tech pack, say)."""
+
+    aql_major: Aql
+    aql_minor: Aql
+    reason: Text(1000)

@@ -1,8 +1,9 @@
 """Final inspection of a batch offered for shipment, by ISO 2859-1 sampling, and what a rejection sets off.
 
 The rules:
-- the plan of each class (major at its AQL, 2.5 unless given; minor at its own, 4.0 unless given) is read for
-  the lot size, level (II unless given) and severity (normal unless given) by :mod:`capa.inspections.sampling`;
+- the plan of each class (major and minor, each at the AQL given, else the style's own, else 2.5 and 4.0:
+  :mod:`capa.inspections.aqls`) is read for the lot size, level (II unless given) and severity (as the switching
+  rules say, below) by :mod:`capa.inspections.sampling`;
   the units inspected are the largest of the two samples, or the whole lot when a sample is as large;
 - the defects are counted by code, each counting in the class its code has (:mod:`capa.inspections.defects`);
   the verdict is :func:`capa.inspections.verdict.judge_lot`: any critical defect rejects, else each class at or
@@ -49,6 +50,7 @@ from capa.common.commands import parse
 from capa.common.errors import Conflict, NotFound
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
+from capa.inspections.aqls import DEFAULT_AQLS, aqls_for, written
 from capa.inspections.commands import NewFinalInspection
 from capa.inspections.defects import find_defect_code
 from capa.inspections.models import (
@@ -61,10 +63,8 @@ from capa.inspections.models import (
     InspectionVerdict,
 )
 from capa.inspections.sampling import (
-    AQL_SERIES,
     Level,
     SamplingPlan,
-    aql_values,
     sampling_plan,
     tighter_accept_number,
 )
@@ -73,7 +73,6 @@ from capa.inspections.switching import SEVERITY_WORDS, LotOutcome, Resumed, Swit
 from capa.inspections.verdict import Verdict, judge_lot
 from capa.masterdata.models import Batch, ProductionLine
 
-DEFAULT_AQLS = {DefectClass.MAJOR: "2.5", DefectClass.MINOR: "4.0"}
 #: The order in which found codes are looked at for the NC's defect type: the most serious first.
 SERIOUSNESS = {DefectClass.CRITICAL: 0, DefectClass.MAJOR: 1, DefectClass.MINOR: 2}
 
@@ -263,9 +262,10 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
     severity = command.severity or Inspected.NORMAL
     if batch is not None:
         severity = _check_switching(batch, command.severity, problems)
+    settings = aqls_for(batch.style) if batch is not None else None
     aqls = {
-        DefectClass.MAJOR: command.aql_major or DEFAULT_AQLS[DefectClass.MAJOR],
-        DefectClass.MINOR: command.aql_minor or DEFAULT_AQLS[DefectClass.MINOR],
+        DefectClass.MAJOR: command.aql_major or (settings.major if settings else DEFAULT_AQLS[DefectClass.MAJOR]),
+        DefectClass.MINOR: command.aql_minor or (settings.minor if settings else DEFAULT_AQLS[DefectClass.MINOR]),
     }
     plans = {cls: sampling_plan(command.lot_size, aql, level=level, severity=severity) for cls, aql in aqls.items()}
     if problems:
@@ -307,8 +307,8 @@ def _inspection(
         level=major.level.value,
         severity=major.severity.value,
         code_letter=major.code_letter,
-        aql_major=_written(major),
-        aql_minor=_written(minor),
+        aql_major=written(major.aql),
+        aql_minor=written(minor.aql),
         major_sample=major.sample_size,
         major_accept=major.accept,
         major_reject=major.reject,
@@ -323,11 +323,6 @@ def _inspection(
         note=command.note or "",
         inspector=actor,
     )
-
-
-def _written(plan: SamplingPlan) -> str:
-    """The plan's AQL as the standard writes it (``2.5``, ``0.010``, ``10``)."""
-    return AQL_SERIES[aql_values().index(plan.aql)]
 
 
 def _clipped(text: str) -> str:

@@ -11,7 +11,8 @@ from capa.accounts.models import User
 from capa.capas.models import DefectType, NonConformance
 from capa.common.types import UTCDateTime, one_of, utcnow
 from capa.extensions import db
-from capa.masterdata.models import Batch, ProductionLine
+from capa.inspections.sampling import AQL_SERIES
+from capa.masterdata.models import Batch, ProductionLine, Style
 from capa.safety.models import SafetyParameter
 
 
@@ -162,3 +163,21 @@ class InspectionResumption(db.Model):
 
     line: Mapped[ProductionLine] = relationship()
     resumed_by: Mapped[User] = relationship()
+
+
+class StyleAqls(db.Model):
+    """A style's own AQLs for its final inspections (a buyer's requirement in its tech pack), in place of the
+    defaults (major 2.5, minor 4.0)."""
+
+    __tablename__ = "style_aqls"
+    __table_args__ = (
+        one_of("aql_major", AQL_SERIES, name="aql_major_known"),
+        one_of("aql_minor", AQL_SERIES, name="aql_minor_known"),
+    )
+
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), primary_key=True, autoincrement=False)
+    #: As the standard writes them (``2.5``, ``0.65``).
+    aql_major: Mapped[str] = mapped_column(String(6))
+    aql_minor: Mapped[str] = mapped_column(String(6))
+
+    style: Mapped[Style] = relationship()

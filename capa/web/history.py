@@ -41,6 +41,8 @@ FIELD_LABELS: dict[str, Any] = {
     "defect_class": _l("Class"),
     "area": _l("Area"),
     "defect_type": _l("Defect type of the NC it raises"),
+    "aql_major": _l("AQL, major defects"),
+    "aql_minor": _l("AQL, minor defects"),
 }
 
 #: What happened, for the entries that are not the change of one field.

@@ -74,3 +74,11 @@ class FinalInspectionForm(FlaskForm):
     defect_type = SelectField(_l("Defect type of the NC, if the lot is rejected"), choices=[], validate_choice=False)
     note = TextAreaField(_l("Note"))
     reinspection_of = HiddenField()
+
+
+class StyleAqlsForm(FlaskForm):
+    """A style's own AQLs, with the reason."""
+
+    aql_major = SelectField(_l("AQL, major defects"), choices=options({aql: aql for aql in AQL_SERIES}))
+    aql_minor = SelectField(_l("AQL, minor defects"), choices=options({aql: aql for aql in AQL_SERIES}))
+    reason = StringField(_l("Why (the buyer's requirement, say)"), validators=[InputRequired()])

@@ -15,13 +15,14 @@ from capa.common.clock import plant_today
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.display import local_name
 from capa.common.errors import DomainError, ValidationError
-from capa.inspections import defects, final, service
+from capa.inspections import aqls, defects, final, service
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
     NewDefectCode,
     NewFinalInspection,
     SamplingPlanQuery,
+    StyleAqlsChange,
 )
 from capa.inspections.models import DefectClass
 from capa.inspections.sampling import Level, SamplingPlan, Severity
@@ -38,7 +39,9 @@ from capa.web.inspections.forms import (
     DefectCodeForm,
     FinalInspectionForm,
     SamplingPlanForm,
+    StyleAqlsForm,
 )
+from capa.web.masterdata import views as masterdata_pages
 
 bp = Blueprint("inspections", __name__)
 
@@ -258,3 +261,24 @@ def _switching_of(batch_number: str | None):
     """(line, where the switching rules put it) for the batch named, if it exists; else None."""
     batch = masterdata.find_batch(batch_number) if batch_number else None
     return (batch.line, final.line_switching(batch.line)) if batch is not None else None
+
+
+# A style's AQLs ---------------------------------------------------------------------------------------------------
+
+
+@bp.post("/styles/<code>/aqls")
+@requires(Permission.MAINTAIN_CATALOG)
+def style_aqls(code: str):
+    """Set a style's own AQLs from the form on its page: back to the page, or the page with the form's errors."""
+    style = masterdata.get_style(code)
+    form = StyleAqlsForm()
+    if form.validate_on_submit():
+        try:
+            aqls.set_style_aqls(style, command_from(form, StyleAqlsChange), current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The AQLs of %(code)s saved.", code=style.code), "success")
+            return redirect(url_for("masterdata.style", code=style.code) + "#aqls")
+    flash(_("Please correct the fields marked."), "error")
+    return masterdata_pages.style_page(style, aqls_form=form), 400

@@ -8,7 +8,7 @@ from flask_login import current_user
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
-from capa.inspections import final
+from capa.inspections import aqls, final
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -24,6 +24,7 @@ from capa.masterdata.models import Style
 from capa.safety import history, rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
+from capa.web.inspections.forms import StyleAqlsForm
 from capa.web.masterdata.forms import (
     AGE_GROUP_LABELS,
     APPROVAL_LABELS,
@@ -181,7 +182,14 @@ def styles():
 @bp.route("/styles/<code>")
 @requires(Permission.VIEW)
 def style(code: str):
-    style = service.get_style(code)
+    return style_page(service.get_style(code))
+
+
+def style_page(style, aqls_form=None) -> str:
+    """A style's page; ``aqls_form``: its AQL form as sent, when it was refused (its errors beside its fields)."""
+    settings = aqls.aqls_for(style)
+    if aqls_form is None:
+        aqls_form = StyleAqlsForm(formdata=None, data={"aql_major": settings.major, "aql_minor": settings.minor})
     return render_template(
         "masterdata/style.html",
         style=style,
@@ -189,6 +197,9 @@ def style(code: str):
         batches=service.list_batches(style=style),
         changes=history.style_history(style),
         tampered=history.style_tampering(style),
+        aqls=settings,
+        aqls_form=aqls_form,
+        aql_changes=records.history_of("style_aqls", style.id),
     )
 
 
