@@ -534,3 +534,30 @@ def test_the_style_page_shows_and_sets_its_aqls(app, plant, client, auth):  # no
         client.post("/styles/RMP-A/aqls", data={"aql_major": "1.0", "aql_minor": "1.0", "reason": "x"}).status_code
         == 403
     )
+
+
+# Figures ----------------------------------------------------------------------------------------------------------
+
+
+def test_first_pass_acceptance_and_the_defect_pareto_by_class(app, plant, api, client, auth):  # noqa: F811
+    supervisor = new_user("supervisor")
+    inspect(app, supervisor, defects=[{"code": "SEW-06", "count": 5}, {"code": "SEW-01", "count": 2}])
+    rejected = inspect(app, supervisor, defects=[{"code": "SAF-01", "count": 1}, {"code": "SEW-05", "count": 3}])
+    # A re-inspection is a lot offered again: neither its verdict nor its defects count.
+    inspect(app, supervisor, reinspection_of=rejected, defects=[{"code": "SEW-06", "count": 7}])
+    answer = api("supervisor").get("/api/v1/inspections/figures").json
+    assert (answer["inspected"], answer["accepted_first_time"], answer["first_pass_rate"]) == (2, 1, 50.0)
+    assert answer["defects_by_class"] == {"critical": 1, "major": 2, "minor": 8}
+    assert [(c["code"], c["count"], c["share"], c["cumulative"]) for c in answer["top_defects"]["minor"]] == [
+        ("SEW-06", 5, 62.5, 62.5),
+        ("SEW-05", 3, 37.5, 100.0),
+    ]
+    assert [c["code"] for c in answer["top_defects"]["critical"]] == ["SAF-01"]
+    before = api("supervisor").get("/api/v1/inspections/figures?start=2020-01-01&end=2020-01-31").json
+    assert (before["inspected"], before["first_pass_rate"], before["top_defects"]["minor"]) == (0, None, [])
+    refused = api("supervisor").get("/api/v1/inspections/figures?start=2026-02-01&end=2026-01-31")
+    assert refused.status_code == 400 and set(refused.json["error"]["fields"]) == {"end"}
+    auth.as_role("quality_manager")
+    section = one(client.get("/inspections").text, "section.inspection-figures")
+    assert "First-pass acceptance: 50.0 % (1 of 2 lots)" in section.text()
+    assert [cells(row)[0] for row in section.css("table.pareto tbody tr")] == ["SAF-01", "SEW-01", "SEW-06", "SEW-05"]

@@ -2,6 +2,7 @@
 other systems (an MES planning a final inspection, say); ``/defect-codes``: the defect library; ``/inspections``:
 final inspections of batches."""
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -10,10 +11,11 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Codes, Record, Ref, Timestamp
 from capa.http.guard import request_user
-from capa.inspections import aqls, defects, final, service
+from capa.inspections import aqls, defects, figures, final, service
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
+    FiguresPeriod,
     InspectionFilters,
     NewDefectCode,
     NewFinalInspection,
@@ -207,6 +209,52 @@ def list_inspections(filters: InspectionFilters):
     """Inspections, newest first (the latest 200), of one batch when ``batch`` is given."""
     batch = masterdata.get_batch(filters.batch) if filters.batch else None
     return {"items": final.list_inspections(batch)}
+
+
+class CodeShareAnswer(Answer):
+    code: str
+    defect_class: DefectClass
+    count: int
+    #: Its share of its class's defects, and the running share down the class's ranking (percent).
+    share: float
+    cumulative: float
+
+
+class FiguresAnswer(Answer):
+    """Final inspections of a period of plant days: first-pass acceptance and the codes found most, by class."""
+
+    start: date
+    end: date
+    #: Original inspections (re-inspections left out).
+    inspected: int
+    accepted_first_time: int
+    #: Percent; null when nothing was inspected.
+    first_pass_rate: float | None
+    #: Per class (critical, major, minor), the five codes found most, most first.
+    top_defects: dict[str, list[CodeShareAnswer]]
+    defects_by_class: dict[str, int]
+
+
+@bp.get("/inspections/figures")
+@bp.input(FiguresPeriod, location="query", arg_name="period")
+@bp.output(FiguresAnswer)
+@requires(Permission.VIEW)
+def inspection_figures(period: FiguresPeriod):
+    """First-pass acceptance and the defect Pareto by class of the final inspections from ``start`` to ``end``
+    (plant days, both included; the last 28 days unless given). 400 naming ``end`` when it is before ``start``."""
+    found = figures.figures_for(period)
+    return FiguresAnswer(
+        start=found.start,
+        end=found.end,
+        inspected=found.inspected,
+        accepted_first_time=found.accepted_first_time,
+        first_pass_rate=found.first_pass_rate,
+        top_defects={
+            cls: [CodeShareAnswer(**{k: getattr(c, k) for k in CodeShareAnswer.model_fields}) for c in codes]
+            for cls, codes in found.top_defects.items()
+        },
+        defects_by_class=found.defects_by_class,
+    )
 
 
 @bp.get("/inspections/<int:inspection_id>")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from capa.capas.commands import ParameterCodes
-from capa.common.commands import Boolean, Choice, Code, Command, Integer, Items, Text, refuse
+from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Text, refuse
 from capa.common.errors import ValidationError
 from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
@@ -140,3 +140,12 @@ class StyleAqlsChange(Command):
     aql_major: Aql
     aql_minor: Aql
     reason: Text(1000)
+
+
+class FiguresPeriod(Command):
+    """A period of plant days (query parameters): the last 28 days up to today unless given."""
+
+    #: The first day (``YYYY-MM-DD``).
+    start: Day(required=False) = None
+    #: The last day (``YYYY-MM-DD``), included.
+    end: Day(required=False) = None

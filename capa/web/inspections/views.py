@@ -15,10 +15,11 @@ from capa.common.clock import plant_today
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.display import local_name
 from capa.common.errors import DomainError, ValidationError
-from capa.inspections import aqls, defects, final, service
+from capa.inspections import aqls, defects, figures, final, service
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
+    FiguresPeriod,
     NewDefectCode,
     NewFinalInspection,
     SamplingPlanQuery,
@@ -180,7 +181,11 @@ def inspections():
         name = f"final-inspections-{plant_today().isoformat()}.{export}"
         sheet = exports.table(str(_("Final inspections")), final.exported_inspections(), EXPORT_COLUMNS)
         return exports.csv_download(name, sheet) if export == "csv" else exports.xlsx_download(name, [sheet])
-    return render_template("inspections/inspections.html", inspections=final.list_inspections())
+    return render_template(
+        "inspections/inspections.html",
+        inspections=final.list_inspections(),
+        figures=figures.figures_for(FiguresPeriod()),
+    )
 
 
 @bp.route("/inspections/<int:inspection_id>")
