@@ -5,7 +5,7 @@ final inspections of batches."""
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasPath, Field
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
@@ -28,7 +28,7 @@ from capa.inspections.sampling import Level, Severity
 from capa.masterdata import service as masterdata
 
 
-class SamplingPlan(Answer):
+class SamplingPlan(Record):
     """A lot's single sampling plan, read from ISO 2859-1:1999 (GB/T 2828.1-2012) Table 1 and the master table of
     the inspection's severity (2-A normal, 2-B tightened, 2-C reduced)."""
 
@@ -40,7 +40,10 @@ class SamplingPlan(Answer):
     aql: float = Field(description="The AQL, one of the standard's series.")
     severity: Severity
     lot_size: int
-    plan_code_letter: str = Field(description="The code letter of the row whose plan is used (after any arrow).")
+    plan_code_letter: str = Field(
+        validation_alias=AliasPath("plan", "letter"),
+        description="The code letter of the row whose plan is used (after any arrow).",
+    )
     arrow: Literal["down", "up"] | None = Field(
         description="The arrow followed from the code letter's cell to the plan used, if it was one."
     )
@@ -63,22 +66,7 @@ def sampling_plan(query: SamplingPlanQuery):
     smaller than the sample is inspected whole (``full_inspection``). A lot size below 2, an unknown level or
     severity, or an AQL off the standard's series answers 400 naming the field.
     """
-    plan = service.plan_for(query)
-    return SamplingPlan(
-        code_letter=plan.code_letter,
-        sample_size=plan.sample_size,
-        accept=plan.accept,
-        reject=plan.reject,
-        level=plan.level,
-        aql=float(plan.aql),
-        severity=plan.severity,
-        lot_size=plan.lot_size,
-        plan_code_letter=plan.plan.letter,
-        arrow=plan.arrow,
-        full_inspection=plan.full_inspection,
-        units_to_inspect=plan.units_to_inspect,
-        table=plan.table,
-    )
+    return SamplingPlan.model_validate(service.plan_for(query))
 
 
 # The defect library -----------------------------------------------------------------------------------------------
@@ -211,7 +199,7 @@ def list_inspections(filters: InspectionFilters):
     return {"items": final.list_inspections(batch)}
 
 
-class CodeShareAnswer(Answer):
+class CodeShareAnswer(Record):
     code: str
     defect_class: DefectClass
     count: int
@@ -220,7 +208,7 @@ class CodeShareAnswer(Answer):
     cumulative: float
 
 
-class FiguresAnswer(Answer):
+class FiguresAnswer(Record):
     """Final inspections of a period of plant days: first-pass acceptance and the codes found most, by class."""
 
     start: date
@@ -242,19 +230,7 @@ class FiguresAnswer(Answer):
 def inspection_figures(period: FiguresPeriod):
     """First-pass acceptance and the defect Pareto by class of the final inspections from ``start`` to ``end``
     (plant days, both included; the last 28 days unless given). 400 naming ``end`` when it is before ``start``."""
-    found = figures.figures_for(period)
-    return FiguresAnswer(
-        start=found.start,
-        end=found.end,
-        inspected=found.inspected,
-        accepted_first_time=found.accepted_first_time,
-        first_pass_rate=found.first_pass_rate,
-        top_defects={
-            cls: [CodeShareAnswer(**{k: getattr(c, k) for k in CodeShareAnswer.model_fields}) for c in codes]
-            for cls, codes in found.top_defects.items()
-        },
-        defects_by_class=found.defects_by_class,
-    )
+    return FiguresAnswer.model_validate(figures.figures_for(period))
 
 
 @bp.get("/inspections/<int:inspection_id>")
