@@ -61,6 +61,18 @@ API_MATRIX = [
     ("PATCH", "/api/v1/defect-codes/SEW-01", {"name": "Seam open"}, {"quality_manager"}, 200),
     ("GET", "/api/v1/inspections", None, EVERYONE, 200),
     ("POST", "/api/v1/inspections", {"batch": "B1", "lot_size": 500}, EVERYONE, 201),
+    ("GET", "/api/v1/fabric-inspections", None, EVERYONE, 200),
+    (
+        "POST",
+        "/api/v1/fabric-inspections",
+        {"lot": "F1", "supplier": "S1", "rolls": [{"number": "R1", "length": 100, "width": 58}]},
+        EVERYONE,
+        201,
+    ),
+    ("GET", "/api/v1/suppliers/S1/fabric-acceptance", None, EVERYONE, 200),
+    ("PUT", "/api/v1/suppliers/S1/fabric-acceptance", {"points": 30, "reason": "Agreed"}, {"quality_manager"}, 200),
+    ("PUT", "/api/v1/styles/ST1/fabric-acceptance", {"points": 30, "reason": "Tech pack"}, {"quality_manager"}, 200),
+    ("GET", "/api/v1/styles/ST1/fabric-acceptance/history", None, EVERYONE, 200),
 ]
 
 PAGE_MATRIX = [

@@ -12,6 +12,7 @@ from capa.api import (  # noqa: F401
     dispositions,
     document,
     evidence,
+    fabric,
     history,
     imports,
     inspections,

@@ -122,6 +122,14 @@ def style_aqls_history(code: str):
     return _answer(records.history_of("style_aqls", masterdata.get_style(code).id))
 
 
+@bp.get("/styles/<code>/fabric-acceptance/history")
+@bp.output(History)
+@requires(Permission.VIEW)
+def style_fabric_history(code: str):
+    """The history of a style's acceptance points for its fabric: each change with who made it, when and why."""
+    return _answer(records.history_of("style_fabric", masterdata.get_style(code).id))
+
+
 @bp.get("/users/<username>/history")
 @bp.output(History)
 @requires(Permission.MANAGE_USERS)

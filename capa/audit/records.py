@@ -31,7 +31,7 @@ from capa.audit.models import RecordChange
 from capa.extensions import db
 
 #: The kinds of record whose history is kept in RecordChange.
-RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type", "defect_code", "style_aqls")
+RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type", "defect_code", "style_aqls", "style_fabric")
 
 
 def text_of(value: Any) -> str:

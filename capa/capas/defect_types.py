@@ -44,6 +44,8 @@ SEED: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("measurement_out_of_tolerance", "Measurement out of tolerance", "尺寸超出公差", ()),
     ("labelling_error", "Labelling error", "标签错误", ("CN-LABEL-18401", "CN-LABEL-31701")),
     ("stain", "Stain", "污渍", ()),
+    ("fabric_points_over_limit", "Fabric defects over the acceptance points", "面料疵点评分超标", ()),
+    ("fabric_width_short", "Cuttable width short", "有效门幅不足", ()),
 ]
 
 

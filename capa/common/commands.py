@@ -157,6 +157,33 @@ def Integer(*, required: bool = True, minimum: int = 0, maximum: int = 2_000_000
     return Annotated[documented if required else documented | None, BeforeValidator(clean)]
 
 
+def Measure(*, maximum: int, required: bool = True, places: int = 2, zero: bool = False) -> Any:
+    """A measured number (a length, a width, a size) above 0 (or 0 itself, with ``zero``) and at most
+    ``maximum``, with at most ``places`` decimals: a JSON number or numeric text (``12.5``), read as an exact
+    decimal; more places are refused, not rounded (a tape reads to what it reads)."""
+    message = _l("Must be a number with at most %(places)d decimals.", places=places)
+
+    def clean(value: Any) -> Decimal | None:
+        if _blank(value):
+            if required:
+                raise refuse(REQUIRED)
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+            raise refuse(message)
+        text = repr(value) if isinstance(value, float) else str(value).strip()
+        if not re.fullmatch(rf"\d{{1,9}}(\.\d{{1,{places}}})?", text):
+            raise refuse(message)
+        number = Decimal(text)
+        if not (number >= 0 if zero else number > 0) or number > maximum:
+            low = _l("Must be between 0 and %(high)d.", high=maximum) if zero else None
+            raise refuse(low or _l("Must be above 0 and at most %(high)d.", high=maximum))
+        return number
+
+    bounds = {"ge": 0} if zero else {"gt": 0}
+    documented = Annotated[Decimal, Field(**bounds, le=maximum, decimal_places=places)]
+    return Annotated[documented if required else documented | None, BeforeValidator(clean)]
+
+
 def Day(*, required: bool = True, not_after: Callable[[], date] | None = None) -> Any:
     """A calendar date written ``YYYY-MM-DD`` (or a date, from a form), between the years 1900 and 9998."""
 

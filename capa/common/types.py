@@ -2,9 +2,10 @@
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime
+from sqlalchemy import BigInteger, CheckConstraint, DateTime
 from sqlalchemy.types import TypeDecorator
 
 
@@ -59,3 +60,23 @@ def one_of(
     if nullable:
         condition = f"{column} IS NULL OR {condition}"
     return CheckConstraint(condition, name=name or f"{column}_known")
+
+
+class Hundredths(TypeDecorator[Decimal]):
+    """A decimal number with at most two places (a length in metres, a width in centimetres), stored exactly as a
+    whole number of hundredths: SQLite has no exact decimal type, and a float would turn 7.62 cm into a number
+    just under or over 3 inches. A value with more places is refused, not rounded."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | None, dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value) * 100
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than two decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: int | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value).scaleb(-2)

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from capa.capas.commands import ParameterCodes
-from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Text, refuse
+from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Measure, Text, refuse
 from capa.common.errors import ValidationError
+from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
 
@@ -149,3 +150,84 @@ class FiguresPeriod(Command):
     start: Day(required=False) = None
     #: The last day (``YYYY-MM-DD``), included.
     end: Day(required=False) = None
+
+
+# Incoming fabric by the 4-point system ---------------------------------------------------------------------------
+
+#: The longest roll (in yards or metres) and the widest fabric (in inches or centimetres) taken.
+LONGEST_ROLL = 100_000
+WIDEST_FABRIC = 1_000
+
+
+class FabricDefectMark(Command):
+    """A defect marked on a roll: where it is and how big, or where a running defect ends."""
+
+    #: Where along the roll, from its start, in the inspection's length unit (0 is the roll's start).
+    at: Measure(maximum=LONGEST_ROLL, zero=True)
+    #: Its size in the width unit (a hole's is its diameter); not needed for a running defect.
+    size: Measure(maximum=WIDEST_FABRIC, required=False) = None
+    #: A hole or opening: 2 points up to 1 in, 4 over.
+    hole: Boolean = False
+    #: Where a running defect ends, in the length unit: 4 points in every linear yard it touches.
+    through: Measure(maximum=LONGEST_ROLL, required=False) = None
+    #: The defect library's code, when the inspector gives one (``FAB-01``).
+    code: Code(20, required=False) = None
+
+
+class FabricRollMeasured(Command):
+    """A roll as inspected: its number, the length inspected and cuttable width, its shade, its defects."""
+
+    number: Text(40)
+    length: Measure(maximum=LONGEST_ROLL)
+    #: Cuttable width, edge to edge without the selvedges, in the width unit.
+    width: Measure(maximum=WIDEST_FABRIC)
+    #: The roll's shade matches the approved standard (shade band or lab dip).
+    shade_matches: Boolean = True
+    defects: Items(FabricDefectMark, max_items=1000) = Field(default_factory=list)
+
+
+class NewFabricInspection(Command):
+    """An incoming inspection of a fabric lot by the 4-point system: its rolls and their defects."""
+
+    #: The material lot's number (a lot of kind ``fabric``): a lot not yet recorded is received with this
+    #: inspection, from ``supplier``.
+    lot: Code(64)
+    #: The supplier's code: needed for a lot not yet recorded; for a recorded one, it must be the lot's.
+    supplier: Code(required=False) = None
+    #: The style the fabric is for: its acceptance points apply when it has its own.
+    style: Code(required=False) = None
+    #: ``yd`` (yards) or ``m`` (metres), for lengths and places along a roll; yards unless given.
+    length_unit: Choice(LengthUnit, required=False) = None
+    #: ``in`` (inches) or ``cm`` (centimetres), for widths and sizes; inches unless given.
+    width_unit: Choice(WidthUnit, required=False) = None
+    #: The cuttable width ordered, in the width unit: a narrower roll is rejected. No width check when absent.
+    required_width: Measure(maximum=WIDEST_FABRIC, required=False) = None
+    rolls: Items(FabricRollMeasured, max_items=500, required=True)
+    note: Text(2000, required=False) = None
+
+
+class FabricInspectionFilters(Command):
+    """The filters of the fabric inspection list (query parameters)."""
+
+    #: The material lot's number.
+    lot: Code(64, required=False) = None
+    #: The supplier's code.
+    supplier: Code(required=False) = None
+
+
+class FabricAcceptanceChange(Command):
+    """Acceptance points per 100 square yards for a supplier's or a style's fabric, with the reason."""
+
+    points: Integer(minimum=1, maximum=1000)
+    reason: Text(1000)
+
+
+class RaiseFabricNC(Command):
+    """An NC raised for a rejected fabric lot, which goes on hold; every field may be left out."""
+
+    #: The line the NC is filed on: the line of the lot's batches when they share one, else required.
+    line: Code(required=False) = None
+    #: The defect type; by the lot's faults unless given (points, shade, width).
+    defect_type: Text(40, lower=True, required=False) = None
+    title: Text(200, required=False) = None
+    description: Text(4000, required=False) = None

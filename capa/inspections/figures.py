@@ -60,7 +60,8 @@ class InspectionFigures:
     defects_by_class: dict[str, int] = field(default_factory=dict)
 
 
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The moments plant day ``start`` begins and plant day ``end`` ends (the next day begins)."""
     zone = plant_zone()
     return datetime.combine(start, time(0), zone), datetime.combine(end + timedelta(days=1), time(0), zone)
 
@@ -84,7 +85,7 @@ def inspection_figures(start: date, end: date) -> InspectionFigures:
     ValueError when ``end`` is before ``start``."""
     if end < start:
         raise ValueError("the period ends before it starts")
-    since, until = _bounds(start, end)
+    since, until = period_bounds(start, end)
     original = (
         Inspection.kind == InspectionKind.FINAL.value,
         Inspection.reinspection_of_id.is_(None),

@@ -2,17 +2,19 @@
 inspections of batches with the defects found."""
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
 from capa.capas.models import DefectType, NonConformance
-from capa.common.types import UTCDateTime, one_of, utcnow
+from capa.common.types import Hundredths, UTCDateTime, one_of, utcnow
 from capa.extensions import db
+from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.sampling import AQL_SERIES
-from capa.masterdata.models import Batch, ProductionLine, Style
+from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
 from capa.safety.models import SafetyParameter
 
 
@@ -179,5 +181,124 @@ class StyleAqls(db.Model):
     #: As the standard writes them (``2.5``, ``0.65``).
     aql_major: Mapped[str] = mapped_column(String(6))
     aql_minor: Mapped[str] = mapped_column(String(6))
+
+    style: Mapped[Style] = relationship()
+
+
+class FabricInspection(db.Model):
+    """An incoming inspection of a fabric lot by the 4-point system (:mod:`capa.inspections.fourpoint`): its rolls
+    as measured, in the units they were measured in, the acceptance points it was judged against and where they
+    came from, and its verdict. A rejected lot may raise an NC that puts the lot on hold (``nc``)."""
+
+    __tablename__ = "fabric_inspections"
+    __table_args__ = (
+        one_of("verdict", InspectionVerdict),
+        one_of("length_unit", LengthUnit),
+        one_of("width_unit", WidthUnit),
+        one_of("acceptance_source", ("style", "supplier", "default")),
+        Index("ix_fabric_inspections_lot_id_inspected_at", "lot_id", "inspected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("material_lots.id"))
+    #: The style the fabric is for, when the inspector named it: its acceptance points may apply.
+    style_id: Mapped[int | None] = mapped_column(ForeignKey("styles.id"))
+    length_unit: Mapped[str] = mapped_column(String(2))
+    width_unit: Mapped[str] = mapped_column(String(2))
+    #: The cuttable width ordered, in ``width_unit``; no width check when not given.
+    required_width: Mapped[Decimal | None] = mapped_column(Hundredths)
+    acceptance_points: Mapped[int] = mapped_column(Integer)
+    #: Whose acceptance points they were: the style's, the supplier's (the stricter when both are set) or the
+    #: default 40.
+    acceptance_source: Mapped[str] = mapped_column(String(10))
+    points: Mapped[int] = mapped_column(Integer)
+    #: The rolls' lengths summed, in ``length_unit``.
+    length_inspected: Mapped[Decimal] = mapped_column(Hundredths)
+    #: The area inspected in square yards, rounded to hundredths: the denominator of figures over many lots.
+    square_yards: Mapped[Decimal] = mapped_column(Hundredths)
+    #: Points per 100 square yards of the whole lot, rounded half up to hundredths (the verdict used the exact
+    #: figure).
+    points_per_100: Mapped[Decimal] = mapped_column(Hundredths)
+    verdict: Mapped[str] = mapped_column(String(10))
+    #: Why the lot was rejected: ``points``, ``width``, ``shade``.
+    faults: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The NC raised for a rejected lot (with the lot on hold).
+    nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+
+    lot: Mapped[MaterialLot] = relationship()
+    style: Mapped[Style | None] = relationship()
+    inspector: Mapped[User] = relationship()
+    nc: Mapped[NonConformance | None] = relationship()
+    rolls: Mapped[list["FabricRoll"]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan", order_by="FabricRoll.id"
+    )
+
+
+class FabricRoll(db.Model):
+    """A roll of a fabric inspection as measured, with its points, figure and faults."""
+
+    __tablename__ = "fabric_rolls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("fabric_inspections.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    #: Length inspected and cuttable width, in the inspection's units.
+    length: Mapped[Decimal] = mapped_column(Hundredths)
+    width: Mapped[Decimal] = mapped_column(Hundredths)
+    shade_matches: Mapped[bool] = mapped_column(Boolean, default=True)
+    points: Mapped[int] = mapped_column(Integer)
+    points_per_100: Mapped[Decimal] = mapped_column(Hundredths)
+    faults: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+
+    inspection: Mapped[FabricInspection] = relationship(back_populates="rolls")
+    defects: Mapped[list["FabricDefect"]] = relationship(
+        back_populates="roll", cascade="all, delete-orphan", order_by="FabricDefect.id"
+    )
+
+
+class FabricDefect(db.Model):
+    """A defect marked on a roll: where along it (and to where, for a running defect), its size, and the points it
+    scored before the 4-point cap of its yard."""
+
+    __tablename__ = "fabric_defects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roll_id: Mapped[int] = mapped_column(ForeignKey("fabric_rolls.id", ondelete="CASCADE"), index=True)
+    #: In the inspection's length unit, from the roll's start.
+    at: Mapped[Decimal] = mapped_column(Hundredths)
+    through: Mapped[Decimal | None] = mapped_column(Hundredths)
+    #: In the inspection's width unit; none for a running defect.
+    size: Mapped[Decimal | None] = mapped_column(Hundredths)
+    hole: Mapped[bool] = mapped_column(Boolean, default=False)
+    points: Mapped[int] = mapped_column(Integer)
+    defect_code_id: Mapped[int | None] = mapped_column(ForeignKey("defect_codes.id"))
+
+    roll: Mapped[FabricRoll] = relationship(back_populates="defects")
+    defect_code: Mapped[DefectCode | None] = relationship()
+
+
+class SupplierFabricLimit(db.Model):
+    """A supplier's acceptance points per 100 square yards for its fabric, in place of the default 40."""
+
+    __tablename__ = "supplier_fabric_limits"
+    __table_args__ = (CheckConstraint("points BETWEEN 1 AND 1000", name="points_in_range"),)
+
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(Integer)
+
+    supplier: Mapped[Supplier] = relationship()
+
+
+class StyleFabricLimit(db.Model):
+    """A style's acceptance points per 100 square yards for the fabric cut for it (a buyer's tech pack)."""
+
+    __tablename__ = "style_fabric_limits"
+    __table_args__ = (CheckConstraint("points BETWEEN 1 AND 1000", name="points_in_range"),)
+
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(Integer)
 
     style: Mapped[Style] = relationship()

@@ -55,6 +55,10 @@ def find_line(code: str) -> ProductionLine | None:
     return _find(ProductionLine, "code", code)
 
 
+def find_supplier(code: str) -> Supplier | None:
+    return _find(Supplier, "code", code)
+
+
 def find_style(code: str) -> Style | None:
     return _find(Style, "code", code)
 

@@ -15,6 +15,7 @@ from capa.web.capas import dispositions as _dispositions  # noqa: F401  (registe
 from capa.web.capas import effectiveness as _effectiveness  # noqa: F401  (registers its page on the capas blueprint)
 from capa.web.capas.views import bp as capas_bp
 from capa.web.home.views import bp as home_bp
+from capa.web.inspections.fabric import bp as fabric_bp
 from capa.web.inspections.views import bp as inspections_bp
 from capa.web.masterdata.views import bp as masterdata_bp
 from capa.web.safety.lab_reports import bp as lab_reports_bp
@@ -22,7 +23,17 @@ from capa.web.safety.views import bp as safety_bp
 from capa.web.trends.views import WeekConverter
 from capa.web.trends.views import bp as trends_bp
 
-BLUEPRINTS = (home_bp, accounts_bp, masterdata_bp, safety_bp, lab_reports_bp, capas_bp, trends_bp, inspections_bp)
+BLUEPRINTS = (
+    home_bp,
+    accounts_bp,
+    masterdata_bp,
+    safety_bp,
+    lab_reports_bp,
+    capas_bp,
+    trends_bp,
+    inspections_bp,
+    fabric_bp,
+)
 
 
 #: The domain's vocabulary, for templates to compare with (``nc.status == State.CLOSED``), never a typed string.

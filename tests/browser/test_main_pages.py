@@ -152,6 +152,8 @@ MAIN_PAGES = [
     MainPage("defect-code", QUALITY_MANAGER, "/defect-codes/SAF-02"),
     MainPage("inspections", QUALITY_MANAGER, "/inspections", "Final inspections"),
     MainPage("inspection-new", SUPERVISOR, "/inspections/new?batch=B-500-01", "Record a final inspection"),
+    MainPage("fabric-inspections", QUALITY_MANAGER, "/fabric-inspections", "Fabric inspections"),
+    MainPage("fabric-inspection-new", SUPERVISOR, "/fabric-inspections/new", "Inspect a fabric lot"),
     MainPage(
         "sampling-plan-arrows",
         QUALITY_MANAGER,

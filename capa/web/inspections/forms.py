@@ -2,10 +2,21 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
 from capa.inspections.models import DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
 from capa.web.forms import options
@@ -82,3 +93,82 @@ class StyleAqlsForm(FlaskForm):
     aql_major = SelectField(_l("AQL, major defects"), choices=options({aql: aql for aql in AQL_SERIES}))
     aql_minor = SelectField(_l("AQL, minor defects"), choices=options({aql: aql for aql in AQL_SERIES}))
     reason = StringField(_l("Why (the buyer's requirement, say)"), validators=[InputRequired()])
+
+
+# Incoming fabric by the 4-point system -----------------------------------------------------------------------------
+
+LENGTH_UNIT_LABELS = {LengthUnit.YARDS: _l("yards"), LengthUnit.METRES: _l("metres")}
+WIDTH_UNIT_LABELS = {WidthUnit.INCHES: _l("inches"), WidthUnit.CENTIMETRES: _l("centimetres")}
+FAULT_LABELS = {
+    RollFault.POINTS: _l("Over the points"),
+    RollFault.WIDTH: _l("Under width"),
+    RollFault.SHADE: _l("Off shade"),
+}
+ACCEPTANCE_SOURCE_LABELS = {
+    "style": _l("the style's"),
+    "supplier": _l("the supplier's"),
+    "default": _l("the default"),
+}
+
+
+class FabricRollForm(Form):
+    """A roll's row of the inspection sheet; its defects one a line (see :func:`marks_from_text`)."""
+
+    number = StringField(_l("Roll"))
+    length = StringField(_l("Length inspected"))
+    width = StringField(_l("Cuttable width"))
+    off_shade = BooleanField(_l("Off shade"))
+    defects = TextAreaField(_l("Defects"))
+
+
+class FabricInspectionForm(FlaskForm):
+    lot = StringField(_l("Fabric lot"), validators=[InputRequired()])
+    supplier = StringField(_l("Supplier (for a lot not yet recorded)"))
+    style = StringField(_l("Style the fabric is for"))
+    length_unit = SelectField(_l("Lengths in"), choices=options(LENGTH_UNIT_LABELS))
+    width_unit = SelectField(_l("Widths and sizes in"), choices=options(WIDTH_UNIT_LABELS))
+    required_width = StringField(_l("Cuttable width ordered"))
+    rolls = FieldList(FormField(FabricRollForm), min_entries=6)
+    note = TextAreaField(_l("Note"))
+
+
+class RaiseFabricNCForm(FlaskForm):
+    line = SelectField(_l("Line the NC is filed on"), choices=[], validate_choice=False)
+    defect_type = SelectField(_l("Defect type"), choices=[], validate_choice=False)
+
+
+class FabricAcceptanceForm(FlaskForm):
+    """Both fields are checked by the command, so that a person sees every problem in one round."""
+
+    points = StringField(_l("Acceptance points per 100 square yards"))
+    reason = StringField(_l("Why (an agreement or a buyer's requirement)"))
+
+
+#: A flag that marks a defect as a hole, as an inspector may write it.
+HOLE_WORDS = {"h", "hole", "洞", "破洞"}
+
+
+def marks_from_text(text: str) -> list[dict]:
+    """The defects of a roll as written on the sheet, one a line: where it is along the roll, its size, and
+    optionally ``h`` for a hole and a defect code: ``12.5 4``, ``30 0.5 h``, ``44 2 FAB-02``; a running defect is
+    written from-to with no size: ``60-62.5``. The numbers are checked by the service, which names the line."""
+    marks = []
+    for line in text.splitlines():
+        words = line.replace(",", " ").replace("，", " ").split()
+        if not words:
+            continue
+        mark: dict = {}
+        place = words.pop(0)
+        if "-" in place.strip("-"):
+            mark["at"], mark["through"] = place.split("-", 1)
+        else:
+            mark["at"] = place
+        for word in words:
+            if word.lower() in HOLE_WORDS:
+                mark["hole"] = True
+            elif "size" not in mark and "through" not in mark and word[:1].isdigit():
+                mark["size"] = word
+            else:
+                mark["code"] = word
+        marks.append(mark)
+    return marks

@@ -8,7 +8,9 @@ from flask_login import current_user
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
-from capa.inspections import aqls, final
+from capa.common.commands import parse
+from capa.inspections import aqls, fabric, final
+from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -24,7 +26,7 @@ from capa.masterdata.models import Style
 from capa.safety import history, rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
-from capa.web.inspections.forms import StyleAqlsForm
+from capa.web.inspections.forms import FabricAcceptanceForm, StyleAqlsForm
 from capa.web.masterdata.forms import (
     AGE_GROUP_LABELS,
     APPROVAL_LABELS,
@@ -129,7 +131,14 @@ def suppliers():
 @bp.route("/suppliers/<code>")
 @requires(Permission.VIEW)
 def supplier(code: str):
-    supplier = service.get_supplier(code)
+    return supplier_page(service.get_supplier(code))
+
+
+def supplier_page(supplier, fabric_form=None) -> str:
+    """A supplier's page; ``fabric_form``: its acceptance points form as sent, when it was refused."""
+    points = fabric.supplier_limit(supplier)
+    if fabric_form is None:
+        fabric_form = FabricAcceptanceForm(formdata=None, data={"points": points or ""})
     return render_template(
         "masterdata/supplier.html",
         supplier=supplier,
@@ -137,6 +146,12 @@ def supplier(code: str):
         ncs=queries.ncs_for_supplier(supplier),
         changes=records.history_of("supplier", supplier.id),
         tampered=records.tampering("supplier", supplier.id),
+        fabric_points=points,
+        default_fabric_points=fabric.DEFAULT_ACCEPTANCE_POINTS,
+        fabric_form=fabric_form,
+        fabric_inspections=fabric.list_fabric_inspections(
+            parse(FabricInspectionFilters, {"supplier": supplier.code}), limit=10
+        ),
     )
 
 

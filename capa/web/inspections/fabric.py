@@ -1,0 +1,211 @@
+"""Incoming fabric inspection pages: the list with the figures by supplier, the 4-point inspection sheet (a row per
+roll, its defects one a line), an inspection with its rolls and the NC a rejected lot may raise, and a supplier's
+acceptance points. The same services as ``/api/v1/fabric-inspections``."""
+
+import re
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from capa.accounts.permissions import Permission, requires
+from capa.capas import lookup, policy
+from capa.capas.policy import step_permission
+from capa.capas.states import Step
+from capa.common.clock import plant_today
+from capa.common.commands import parse
+from capa.common.display import local_name
+from capa.common.errors import DomainError
+from capa.inspections import fabric
+from capa.inspections.commands import (
+    FabricAcceptanceChange,
+    FabricInspectionFilters,
+    NewFabricInspection,
+    RaiseFabricNC,
+)
+from capa.masterdata import service as masterdata
+from capa.web.forms import command_from, options, record_options, show_errors
+from capa.web.inspections.forms import (
+    ACCEPTANCE_SOURCE_LABELS,
+    FAULT_LABELS,
+    LENGTH_UNIT_LABELS,
+    WIDTH_UNIT_LABELS,
+    FabricAcceptanceForm,
+    FabricInspectionForm,
+    RaiseFabricNCForm,
+    marks_from_text,
+)
+from capa.web.masterdata import views as masterdata_pages
+
+bp = Blueprint("fabric", __name__)
+
+#: The most roll rows a sheet offers at once (the API takes 500).
+MOST_ROWS = 100
+#: The period of the figures by supplier on the list.
+FIGURES_DAYS = 90
+
+
+@bp.app_context_processor
+def fabric_labels():
+    return {
+        "fault_labels": FAULT_LABELS,
+        "length_unit_labels": LENGTH_UNIT_LABELS,
+        "width_unit_labels": WIDTH_UNIT_LABELS,
+        "acceptance_source_labels": ACCEPTANCE_SOURCE_LABELS,
+    }
+
+
+@bp.route("/fabric-inspections")
+@requires(Permission.VIEW)
+def fabric_inspections():
+    values = {name: request.args[name] for name in ("lot", "supplier") if request.args.get(name)}
+    try:
+        filters = parse(FabricInspectionFilters, values)
+        inspections = fabric.list_fabric_inspections(filters)
+        errors: dict[str, str] = {}
+    except DomainError as error:
+        inspections, errors = [], error.fields or {"lot": error.message}
+    return render_template(
+        "inspections/fabric_inspections.html",
+        inspections=inspections,
+        figures=fabric.supplier_figures(plant_today() - timedelta(days=FIGURES_DAYS - 1), plant_today()),
+        figures_days=FIGURES_DAYS,
+        filters=values,
+        errors=errors,
+    ), (400 if errors else 200)
+
+
+@bp.route("/fabric-inspections/<int:inspection_id>")
+@requires(Permission.VIEW)
+def fabric_inspection(inspection_id: int):
+    return _inspection_page(fabric.get_fabric_inspection(inspection_id))
+
+
+def _inspection_page(inspection, nc_form=None, status: int = 200):
+    offer = inspection.verdict == "rejected" and inspection.nc is None and policy.can(current_user, Step.CONTAIN)
+    if offer and nc_form is None:
+        nc_form = RaiseFabricNCForm(formdata=None)
+        nc_form.line.data = fabric.default_line(inspection.lot) or ""
+        nc_form.defect_type.data = fabric.FAULT_DEFECT_TYPES[fabric.RollFault(inspection.faults[0])]
+    if nc_form is not None:
+        nc_form.line.choices = record_options(masterdata.list_lines())
+        nc_form.defect_type.choices = options(
+            {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}
+        )
+    return render_template(
+        "inspections/fabric_inspection.html", inspection=inspection, nc_form=nc_form if offer else None
+    ), status
+
+
+@bp.post("/fabric-inspections/<int:inspection_id>/raise-nc")
+@requires(step_permission(Step.CONTAIN))
+def raise_nc(inspection_id: int):
+    inspection = fabric.get_fabric_inspection(inspection_id)
+    form = RaiseFabricNCForm()
+    if form.validate_on_submit():
+        try:
+            nc = fabric.raise_fabric_nc(inspection, command_from(form, RaiseFabricNC), current_user)
+        except DomainError as error:
+            show_errors(form, error)
+            flash(error.message, "error")
+        else:
+            flash(_("%(number)s raised; lot %(lot)s is on hold.", number=nc.number, lot=inspection.lot.number), "error")
+            return redirect(url_for("capas.nc", number=nc.number))
+    return _inspection_page(inspection, form, 400)
+
+
+def _rows_wanted() -> int:
+    try:
+        return max(1, min(MOST_ROWS, int(request.args.get("rolls", 6))))
+    except ValueError:
+        return 6
+
+
+def _command_values(form: FabricInspectionForm) -> tuple[dict, dict[int, int]]:
+    """The command's values from the sheet: the rows filled in (a blank row is left out), and the sheet's row each
+    came from."""
+    rolls, rows = [], {}
+    for row, entry in enumerate(form.rolls.entries):
+        values = entry.form.data
+        if not any(str(values[name] or "").strip() for name in ("number", "length", "width", "defects")):
+            continue
+        rows[len(rolls)] = row
+        rolls.append(
+            {
+                "number": values["number"],
+                "length": values["length"],
+                "width": values["width"],
+                "shade_matches": not values["off_shade"],
+                "defects": marks_from_text(values["defects"] or ""),
+            }
+        )
+    data = {name: form[name].data or None for name in ("lot", "supplier", "style", "required_width", "note")}
+    data |= {"length_unit": form.length_unit.data, "width_unit": form.width_unit.data, "rolls": rolls}
+    return data, rows
+
+
+_MARK_FIELD = re.compile(r"rolls\[(?P<roll>\d+)\]\.defects\[(?P<mark>\d+)\]\.(?P<part>\w+)")
+_ROLL_FIELD = re.compile(r"rolls\[(?P<roll>\d+)\](?P<rest>.*)")
+
+
+def _on_the_sheet(error: DomainError, rows: dict[int, int]) -> DomainError:
+    """The service's field names as the sheet's: a row's own index, and a defect's problem on its roll's defects
+    box with the line it is on."""
+    fields = {}
+    for name, message in error.fields.items():
+        mark = _MARK_FIELD.fullmatch(name)
+        roll = _ROLL_FIELD.fullmatch(name)
+        if mark is not None:
+            row = rows.get(int(mark["roll"]), 0)
+            line = _("Line %(n)d: %(message)s", n=int(mark["mark"]) + 1, message=message)
+            key = f"rolls[{row}].defects"
+            fields[key] = f"{fields[key]} {line}" if key in fields else line
+        elif roll is not None and roll["rest"]:
+            fields[f"rolls[{rows.get(int(roll['roll']), 0)}]{roll['rest']}"] = message
+        else:
+            fields[name] = message
+    return type(error)(error.message, fields=fields)
+
+
+@bp.route("/fabric-inspections/new", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def new_fabric_inspection():
+    """The 4-point sheet of a fabric lot: a row per roll, the defects of each one a line."""
+    form = FabricInspectionForm()
+    if request.method == "GET":
+        form.lot.data = request.args.get("lot", "")
+        while len(form.rolls.entries) < _rows_wanted():
+            form.rolls.append_entry()
+    elif form.validate_on_submit():
+        data, rows = _command_values(form)
+        try:
+            recorded = fabric.record_fabric_inspection(parse(NewFabricInspection, data), current_user)
+        except DomainError as error:
+            show_errors(form, _on_the_sheet(error, rows))
+            flash(error.message, "error")
+        else:
+            accepted = recorded.verdict == "accepted"
+            message = _("The lot was accepted.") if accepted else _("The lot was rejected.")
+            flash(message, "success" if accepted else "error")
+            return redirect(url_for(".fabric_inspection", inspection_id=recorded.id))
+    status = 400 if form.is_submitted() and (form.errors or form.form_errors) else 200
+    return render_template("inspections/fabric_inspection_form.html", form=form, most_rows=MOST_ROWS), status
+
+
+@bp.post("/suppliers/<code>/fabric-acceptance")
+@requires(Permission.MAINTAIN_CATALOG)
+def supplier_acceptance(code: str):
+    """Set a supplier's acceptance points from its page."""
+    supplier = masterdata.get_supplier(code)
+    form = FabricAcceptanceForm()
+    if form.validate_on_submit():
+        try:
+            fabric.set_supplier_acceptance(supplier, command_from(form, FabricAcceptanceChange), current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The acceptance points of %(code)s saved.", code=supplier.code), "success")
+            return redirect(url_for("masterdata.supplier", code=supplier.code) + "#fabric")
+    flash(_("Please correct the fields marked."), "error")
+    return masterdata_pages.supplier_page(supplier, fabric_form=form), 400
