@@ -33,6 +33,7 @@ from capa.capas.commands import (
     Review,
     RootCause,
 )
+from capa.capas.defect_types import SEED
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.extensions import db
@@ -1539,7 +1540,7 @@ def test_defect_types_page_lists_the_seeded_types(flow, sup_client):
     response = sup_client.get("/defect-types")
     assert response.status_code == 200
     types = table_rows(response.text)
-    assert len(types) == 15
+    assert len(types) == len(SEED)
     by_code = {text(one(row, "td > small.hint")): tuple(cells(row)) for row in types}
     name, parameters, active = by_code["loose_button"]
     assert name.startswith("Loose button")

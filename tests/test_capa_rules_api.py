@@ -12,6 +12,7 @@ import pytest
 
 from capa.accounts import service as accounts
 from capa.capas import gates, lookup
+from capa.capas.defect_types import SEED
 from tests.answers import ok, refused
 from tests.conftest import PASSWORD, ApiClient, new_user
 
@@ -322,7 +323,7 @@ def test_defect_types_list_their_parameters(world):
     }
     assert by_code["loose_button"]["parameters"] == ["CN-ATT-3TO6", "CN-ATT-GT6"]
     assert by_code["broken_stitch"]["parameters"] == []
-    assert len(items) == 15
+    assert len(items) == len(SEED)
     assert all(set(item) == {"code", "name", "name_zh", "parameters", "effectiveness_days"} for item in items)
     assert all(item["name_zh"] for item in items)  # every seeded type has its Chinese name
 

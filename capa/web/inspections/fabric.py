@@ -24,6 +24,7 @@ from capa.inspections.commands import (
     NewFabricInspection,
     RaiseFabricNC,
 )
+from capa.inspections.fourpoint import RollFault
 from capa.masterdata import service as masterdata
 from capa.web.forms import command_from, options, record_options, show_errors
 from capa.web.inspections.forms import (
@@ -87,7 +88,7 @@ def _inspection_page(inspection, nc_form=None, status: int = 200):
     if offer and nc_form is None:
         nc_form = RaiseFabricNCForm(formdata=None)
         nc_form.line.data = fabric.default_line(inspection.lot) or ""
-        nc_form.defect_type.data = fabric.FAULT_DEFECT_TYPES[fabric.RollFault(inspection.faults[0])]
+        nc_form.defect_type.data = fabric.FAULT_DEFECT_TYPES[RollFault(inspection.faults[0])]
     if nc_form is not None:
         nc_form.line.choices = record_options(masterdata.list_lines())
         nc_form.defect_type.choices = options(
@@ -110,7 +111,8 @@ def raise_nc(inspection_id: int):
             show_errors(form, error)
             flash(error.message, "error")
         else:
-            flash(_("%(number)s raised; lot %(lot)s is on hold.", number=nc.number, lot=inspection.lot.number), "error")
+            held = _("%(number)s raised; lot %(lot)s is on hold.", number=nc.number, lot=inspection.lot.number)
+            flash(held, "success")
             return redirect(url_for("capas.nc", number=nc.number))
     return _inspection_page(inspection, form, 400)
 
