@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from math import ceil, floor
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -57,7 +56,6 @@ from capa.inspections.defects import find_defect_code
 from capa.inspections.figures import period_bounds
 from capa.inspections.fourpoint import (
     DEFAULT_ACCEPTANCE_POINTS,
-    MAX_POINTS_PER_YARD,
     METRES_PER_YARD,
     DefectMark,
     LengthUnit,
@@ -65,10 +63,10 @@ from capa.inspections.fourpoint import (
     Roll,
     RollFault,
     WidthUnit,
-    defect_points,
     in_inches,
     in_yards,
     judge_fabric_lot,
+    mark_points,
     shown,
 )
 from capa.inspections.models import (
@@ -81,7 +79,7 @@ from capa.inspections.models import (
     SupplierFabricLimit,
 )
 from capa.masterdata import service as masterdata
-from capa.masterdata.models import Batch, LotKind, MaterialLot, Style, Supplier, batch_lots
+from capa.masterdata.models import Batch, LotKind, MaterialLot, ProductionLine, Style, Supplier, batch_lots
 
 #: The defect type of a rejected lot's NC, by its first fault.
 FAULT_DEFECT_TYPES = {
@@ -215,13 +213,6 @@ def _rolls(command: NewFabricInspection, length_unit: LengthUnit, width_unit: Wi
     ]
 
 
-def _mark_points(mark: DefectMark) -> int:
-    """A mark's own points before its yard's cap: 4 in each linear yard a running defect touches."""
-    if mark.through is not None:
-        return MAX_POINTS_PER_YARD * (ceil(mark.through) - floor(mark.at))
-    return defect_points(mark.size, hole=mark.hole)
-
-
 def record_fabric_inspection(command: NewFabricInspection, actor: User) -> FabricInspection:
     """Record a 4-point inspection of a fabric lot (the module's rules; the errors it names)."""
     problems: dict[str, str] = {}
@@ -267,7 +258,7 @@ def record_fabric_inspection(command: NewFabricInspection, actor: User) -> Fabri
                         through=mark.through,
                         size=mark.size,
                         hole=mark.hole,
-                        points=_mark_points(exact),
+                        points=mark_points(exact, roll_judged.roll.yards),
                         defect_code=codes.get(mark.code) if mark.code else None,
                     )
                 )
@@ -403,16 +394,15 @@ def supplier_figures(start: date, end: date) -> list[SupplierFabricFigure]:
 
 def default_line(lot: MaterialLot) -> str | None:
     """The line an NC on ``lot`` is filed on when none is given: the one line its batches share, if they do."""
-    rows = db.session.execute(
-        select(Batch.line_id)
+    codes = db.session.scalars(
+        select(ProductionLine.code)
+        .join(Batch, Batch.line_id == ProductionLine.id)
         .join(batch_lots, batch_lots.c.batch_id == Batch.id)
         .where(batch_lots.c.lot_id == lot.id)
         .distinct()
         .limit(2)
     ).all()
-    if len(rows) != 1:
-        return None
-    return next(batch.line.code for batch in lot.batches if batch.line_id == rows[0][0])
+    return codes[0] if len(codes) == 1 else None
 
 
 def default_title(inspection: FabricInspection) -> str:

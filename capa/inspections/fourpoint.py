@@ -122,6 +122,18 @@ def _yard_of(position: Fraction, roll_yards: Fraction) -> int:
     return min(floor(position), max(ceil(roll_yards) - 1, 0))
 
 
+def _running_yards(mark: DefectMark, roll_yards: Fraction) -> range:
+    """The linear yards a running defect touches."""
+    return range(_yard_of(mark.at, roll_yards), ceil(mark.through))
+
+
+def mark_points(mark: DefectMark, roll_yards: Fraction) -> int:
+    """A mark's own points before its yard's cap: by its size, or 4 in each linear yard a running defect touches."""
+    if mark.through is not None:
+        return MAX_POINTS_PER_YARD * len(_running_yards(mark, roll_yards))
+    return defect_points(mark.size, hole=mark.hole)
+
+
 def yard_points(marks: Iterable[DefectMark], roll_yards: Fraction) -> dict[int, int]:
     """The points of each linear yard of a roll that has any, each capped at 4. Raises ValueError for a mark off
     the roll, a running defect that does not run forward, or a defect with neither a size nor an end."""
@@ -132,7 +144,7 @@ def yard_points(marks: Iterable[DefectMark], roll_yards: Fraction) -> dict[int, 
         if mark.through is not None:
             if not mark.at < mark.through <= roll_yards:
                 raise ValueError("a running defect must end after it starts, within the roll")
-            for yard in range(_yard_of(mark.at, roll_yards), ceil(mark.through)):
+            for yard in _running_yards(mark, roll_yards):
                 points[yard] = MAX_POINTS_PER_YARD
             continue
         if mark.size is None:
