@@ -75,6 +75,11 @@ DEFAULTS: dict[str, Any] = {
     # The responsible authority's leave for reduced final inspection (ISO 2859-1, 9.3.3 c): without it the switching
     # score never takes a line's lots to reduced inspection (capa.inspections.final).
     "CAPA_REDUCED_INSPECTION_ALLOWED": False,
+    # The plant's shifts, covering the day once (capa.inspections.dhu): a line's inline and end-of-line checks are
+    # summed per shift.
+    "CAPA_SHIFTS": "day=07:00-19:00,night=19:00-07:00",
+    # Defects per hundred units above which a line is alerted in a shift, unless the line has its own level.
+    "CAPA_DHU_ALERT_LEVEL": "5",
     # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
     # S3-compatible object store reached with the CAPA_S3_* settings (or boto3's AWS_* variables when unset).
     "CAPA_STORAGE_URL": "",
@@ -121,6 +126,8 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_SUMMARY_RECIPIENTS": str,
     "CAPA_SEPARATE_ROOT_CAUSE_APPROVER": bool,
     "CAPA_REDUCED_INSPECTION_ALLOWED": bool,
+    "CAPA_SHIFTS": str,
+    "CAPA_DHU_ALERT_LEVEL": str,
     "CAPA_STORAGE_URL": str,
     "CAPA_S3_ENDPOINT_URL": str,
     "CAPA_S3_ACCESS_KEY_ID": str,

@@ -465,8 +465,9 @@ class ApiClient:
         self._client = client
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    def open(self, method: str, path: str, json=None, **kwargs):
-        return self._client.open(path, method=method, json=json, headers=self.headers, **kwargs)
+    def open(self, method: str, path: str, json=None, headers=None, **kwargs):
+        """The request, with the token's header and any ``headers`` given."""
+        return self._client.open(path, method=method, json=json, headers={**self.headers, **(headers or {})}, **kwargs)
 
     def get(self, path: str, **kwargs):
         return self.open("GET", path, **kwargs)

@@ -295,7 +295,7 @@ def test_the_tally_sheet_records_a_rejection_and_shows_it(app, plant, client, au
     auth.as_role("supervisor")
     sheet = client.get("/inspections/new?batch=B-1").text
     assert input_value(field_block(sheet, "batch")) == "B-1"
-    assert {legend.text(strip=True) for legend in parsed(sheet).css("fieldset.tally legend")} == {
+    assert {legend.text(strip=True) for legend in parsed(sheet).css("details.tally summary")} == {
         "Fabric",
         "Sewing",
         "Trims",

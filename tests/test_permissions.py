@@ -73,6 +73,11 @@ API_MATRIX = [
     ("PUT", "/api/v1/suppliers/S1/fabric-acceptance", {"points": 30, "reason": "Agreed"}, {"quality_manager"}, 200),
     ("PUT", "/api/v1/styles/ST1/fabric-acceptance", {"points": 30, "reason": "Tech pack"}, {"quality_manager"}, 200),
     ("GET", "/api/v1/styles/ST1/fabric-acceptance/history", None, EVERYONE, 200),
+    ("GET", "/api/v1/line-checks", None, EVERYONE, 200),
+    ("GET", "/api/v1/line-checks/figures", None, EVERYONE, 200),
+    ("POST", "/api/v1/line-checks", {"line": "L1", "stage": "inline", "units_checked": 10}, EVERYONE, 201),
+    ("GET", "/api/v1/lines/L1/dhu-alert-level", None, EVERYONE, 200),
+    ("PUT", "/api/v1/lines/L1/dhu-alert-level", {"alert_level": 4, "reason": "Buyer"}, {"quality_manager"}, 200),
 ]
 
 PAGE_MATRIX = [
@@ -101,6 +106,8 @@ PAGE_MATRIX = [
     ("/defect-codes/SEW-01", {"quality_manager"}),
     ("/inspections", EVERYONE),
     ("/inspections/new", EVERYONE),
+    ("/line-checks", EVERYONE),
+    ("/line-checks/new", EVERYONE),
 ]
 
 
@@ -225,6 +232,7 @@ ABSENT = {
     "attachment_id": 999999,
     "disposition_id": 999999,
     "inspection_id": 999999,
+    "check_id": 999999,
 }
 
 

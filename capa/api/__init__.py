@@ -17,6 +17,7 @@ from capa.api import (  # noqa: F401
     imports,
     inspections,
     lab_reports,
+    line_checks,
     masterdata,
     me,
     safety,

@@ -406,16 +406,25 @@ class FilingHeaders(Command):
 
 #: Where the API names the key in its errors: the header's name, not the service's ``idempotency_key``.
 KEY_HEADER = {"idempotency_key": "Idempotency-Key"}
-REPLAYED = {
-    "description": "The `Idempotency-Key` filed this NC before, with the same body: nothing new was filed.",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NCDetail"}}},
-    "headers": {
-        "Idempotent-Replayed": {
-            "description": "`true`: the answer of an earlier filing with the same key.",
-            "schema": {"type": "string", "enum": ["true"]},
-        }
-    },
-}
+
+
+def replayed(schema: str, description: str) -> dict:
+    """The documented 200 of a POST sent again under its ``Idempotency-Key``: ``schema``'s answer, marked."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "`true`: the answer of an earlier request with the same key.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        },
+    }
+
+
+REPLAYED = replayed(
+    "NCDetail", "The `Idempotency-Key` filed this NC before, with the same body: nothing new was filed."
+)
 
 
 @bp.post("/nonconformances")

@@ -1,15 +1,14 @@
 """Incoming fabric inspection endpoints: ``/fabric-inspections`` (4-point inspections of fabric lots and the NC a
 rejected lot raises) and the acceptance points of suppliers and styles."""
 
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, PlainSerializer, WithJsonSchema
+from pydantic import Field
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.capas import NCDetail
-from capa.api.models import Answer, Record, Ref, Timestamp
+from capa.api.models import Answer, Measured, Record, Ref, Timestamp
 from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.http.guard import request_user
@@ -22,9 +21,6 @@ from capa.inspections.commands import (
 )
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
 from capa.masterdata import service as masterdata
-
-#: A measured or computed number, exact to its hundredths, answered as a JSON number.
-Measured = Annotated[Decimal, PlainSerializer(float, return_type=float), WithJsonSchema({"type": "number"})]
 
 
 class FabricDefectAnswer(Record):

@@ -7,6 +7,7 @@ clients have always received them.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
@@ -41,6 +42,9 @@ Timestamp = Annotated[
     PlainSerializer(lambda moment: moment.isoformat(), return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+#: A measured or computed number, exact to its hundredths, answered as a JSON number.
+Measured = Annotated[Decimal, PlainSerializer(float, return_type=float), WithJsonSchema({"type": "number"})]
 
 #: Text stored empty when there is none, answered as null.
 OrNone = Annotated[str | None, BeforeValidator(lambda value: value or None)]

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from capa.capas.commands import ParameterCodes
-from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Measure, Text, refuse
+from capa.common.clock import plant_zone
+from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Measure, Moment, Text, refuse
 from capa.common.errors import ValidationError
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
-from capa.inspections.models import DefectArea, DefectClass
+from capa.inspections.models import CheckStage, DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
 
 
@@ -228,6 +229,76 @@ class RaiseFabricNC(Command):
     #: The line the NC is filed on: the line of the lot's batches when they share one, else required.
     line: Code(required=False) = None
     #: The defect type; by the lot's faults unless given (points, shade, width).
+    defect_type: Text(40, lower=True, required=False) = None
+    title: Text(200, required=False) = None
+    description: Text(4000, required=False) = None
+
+
+# Inline and end-of-line checks (DHU) -------------------------------------------------------------------------------
+
+#: The most units one check may count (an end-of-line check of a whole shift's output at most).
+MOST_UNITS_CHECKED = 100_000
+
+
+class NewLineCheck(Command):
+    """An inline or end-of-line check of a line: the units checked, the defective units among them, and the
+    defects found by code (none for a clean check)."""
+
+    #: The line's code.
+    line: Code()
+    #: ``inline`` (at the machines) or ``end_of_line`` (finished garments leaving the line).
+    stage: Choice(CheckStage)
+    units_checked: Integer(minimum=1, maximum=MOST_UNITS_CHECKED)
+    #: Units with one defect or more; 0 unless given (and then no defect may be given).
+    defective_units: Integer(required=False, maximum=MOST_UNITS_CHECKED) = None
+    defects: Items(DefectsFound, max_items=200) = Field(default_factory=list)
+    #: When the check was made (ISO 8601; plant time without an offset); now unless given. Its shift follows.
+    checked_at: Moment(plant_zone, required=False) = None
+    #: The bundle checked (its ticket number), when checked per bundle.
+    bundle: Text(40, required=False) = None
+    #: The operation or operator checked inline.
+    operation: Text(80, required=False) = None
+    note: Text(2000, required=False) = None
+
+
+class LineCheckFilters(Command):
+    """The filters of the line check list (query parameters)."""
+
+    #: The line's code.
+    line: Code(required=False) = None
+    stage: Choice(CheckStage, required=False) = None
+    #: The plant day its shift started on (``YYYY-MM-DD``).
+    day: Day(required=False) = None
+    #: The shift's name (``CAPA_SHIFTS``).
+    shift: Text(20, required=False) = None
+
+
+class ShiftQuery(Command):
+    """A shift of the plant (query parameters): the current one unless given."""
+
+    #: The plant day the shift started on (``YYYY-MM-DD``); with ``shift``.
+    day: Day(required=False) = None
+    #: The shift's name (``CAPA_SHIFTS``); with ``day``.
+    shift: Text(20, required=False) = None
+
+
+class AlertLevelChange(Command):
+    """A line's own DHU alert level, with the reason (a new style, a buyer's target)."""
+
+    #: Defects per hundred units above which the line is alerted.
+    alert_level: Measure(maximum=1000)
+    reason: Text(1000)
+
+
+class RaiseShiftNC(Command):
+    """An NC raised for a line over its DHU alert level in a shift, at a stage; but ``stage``, every field may be
+    left out."""
+
+    stage: Choice(CheckStage)
+    #: The plant day the shift started on; with ``shift``; the current shift unless given.
+    day: Day(required=False) = None
+    shift: Text(20, required=False) = None
+    #: The defect type; that of the shift's most frequent defect code unless given.
     defect_type: Text(40, lower=True, required=False) = None
     title: Text(200, required=False) = None
     description: Text(4000, required=False) = None

@@ -10,6 +10,7 @@ The rules:
   them; the creation and every change is kept in the code's history.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -24,7 +25,7 @@ from capa.common.errors import Duplicate, NotFound
 from capa.common.transaction import unit_of_work
 from capa.common.types import identifier
 from capa.extensions import db
-from capa.inspections.commands import DefectCodeChanges, DefectCodeFilters, NewDefectCode
+from capa.inspections.commands import DefectCodeChanges, DefectCodeFilters, DefectsFound, NewDefectCode
 from capa.inspections.models import DefectArea, DefectClass, DefectCode
 from capa.safety.models import SafetyParameter
 
@@ -120,6 +121,26 @@ def list_defect_codes(filters: DefectCodeFilters | None = None) -> list[DefectCo
 def find_defect_code(code: str) -> DefectCode | None:
     key = identifier(code, upper=True)
     return None if key is None else db.session.scalar(select(DefectCode).where(DefectCode.code == key))
+
+
+def found_codes(entries: Sequence[DefectsFound], problems: dict[str, str]) -> list[DefectCode | None]:
+    """The coded defects ``entries`` name, in order (None for one not found); each bad one's problem goes into
+    ``problems`` under ``defects[i].code``: an unknown code, a retired one, or one listed twice."""
+    codes: list[DefectCode | None] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        field = f"defects[{index}].code"
+        code = find_defect_code(entry.code)
+        if code is None:
+            problems[field] = str(_l("No defect code %(code)s.", code=entry.code))
+        elif not code.active:
+            problems[field] = str(_l("%(code)s is no longer in use.", code=code.code))
+        elif code.code in seen:
+            problems[field] = str(_l("%(code)s is listed twice: give its count once.", code=code.code))
+        else:
+            seen.add(code.code)
+        codes.append(code)
+    return codes
 
 
 def get_defect_code(code: str) -> DefectCode:

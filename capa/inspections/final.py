@@ -52,7 +52,7 @@ from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.inspections.aqls import DEFAULT_AQLS, aqls_for, written
 from capa.inspections.commands import NewFinalInspection
-from capa.inspections.defects import find_defect_code
+from capa.inspections.defects import found_codes
 from capa.inspections.models import (
     DefectClass,
     DefectCode,
@@ -120,24 +120,6 @@ def exported_inspections() -> Iterable[Inspection]:
     """Every inspection, newest first, read a chunk at a time (an export of years of them runs in constant
     memory)."""
     return db.session.scalars(_listed(None, None).execution_options(yield_per=500))
-
-
-def _codes(command: NewFinalInspection, problems: dict[str, str]) -> list[DefectCode | None]:
-    codes: list[DefectCode | None] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(command.defects):
-        field = f"defects[{index}].code"
-        code = find_defect_code(entry.code)
-        if code is None:
-            problems[field] = str(_l("No defect code %(code)s.", code=entry.code))
-        elif not code.active:
-            problems[field] = str(_l("%(code)s is no longer in use.", code=code.code))
-        elif code.code in seen:
-            problems[field] = str(_l("%(code)s is listed twice: give its count once.", code=code.code))
-        else:
-            seen.add(code.code)
-        codes.append(code)
-    return codes
 
 
 def _nc_defect_type(command: NewFinalInspection, found: list[tuple[DefectCode, int]]) -> str | None:
@@ -250,7 +232,7 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
     batch = db.session.scalar(select(Batch).where(Batch.number == command.batch))
     if batch is None:
         problems["batch"] = str(_l("No batch %(number)s.", number=command.batch))
-    codes = _codes(command, problems)
+    codes = found_codes(command.defects, problems)
     earlier = None
     if command.reinspection_of is not None:
         earlier = db.session.get(Inspection, command.reinspection_of) if command.reinspection_of < 2**31 else None

@@ -1,17 +1,32 @@
 """Stored records of inspections: the defect library (coded defects with their class and area) and the
 inspections of batches with the defects found."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
 from capa.capas.models import DefectType, NonConformance
 from capa.common.types import Hundredths, UTCDateTime, one_of, utcnow
 from capa.extensions import db
+from capa.inspections.dhu import Tally
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.sampling import AQL_SERIES
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
@@ -302,3 +317,112 @@ class StyleFabricLimit(db.Model):
     points: Mapped[int] = mapped_column(Integer)
 
     style: Mapped[Style] = relationship()
+
+
+# Inline and end-of-line checks (DHU) -----------------------------------------------------------------------------
+
+
+class CheckStage(StrEnum):
+    """Where on the line a check is made; an NC raised from a shift's checks has the same source."""
+
+    #: At the machines, during sewing: an operation's or an operator's work, hour by hour.
+    INLINE = "inline"
+    #: Garments finished by the line, checked before they leave it.
+    END_OF_LINE = "end_of_line"
+
+
+class LineCheck(db.Model):
+    """An inline or end-of-line check of a line: units checked, defective units among them, and the defects found
+    by code (:class:`LineCheckDefect`). ``defects`` is their sum, kept so that a shift's figures are one sum."""
+
+    __tablename__ = "line_checks"
+    __table_args__ = (
+        one_of("stage", CheckStage),
+        CheckConstraint("units_checked > 0", name="units_checked_positive"),
+        CheckConstraint("defective_units BETWEEN 0 AND units_checked", name="defective_within_units"),
+        CheckConstraint("defects >= defective_units", name="defects_cover_defective"),
+        UniqueConstraint("recorded_by_id", "filing_key"),
+        Index("ix_line_checks_line_id_shift_day", "line_id", "shift_day", "shift"),
+        Index("ix_line_checks_checked_at", "checked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"))
+    stage: Mapped[str] = mapped_column(String(12))
+    #: When the check was made (on the phone: when it was saved there, which may be long before it was sent).
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The shift it fell in, and the plant day that shift started on (capa.inspections.dhu).
+    shift: Mapped[str] = mapped_column(String(20))
+    shift_day: Mapped[date] = mapped_column(Date)
+    #: The bundle checked, when checked per bundle (its ticket number).
+    bundle: Mapped[str] = mapped_column(String(40), default="")
+    #: The operation or operator checked inline (``collar attach``, ``op 12``).
+    operation: Mapped[str] = mapped_column(String(80), default="")
+    units_checked: Mapped[int] = mapped_column(Integer)
+    defective_units: Mapped[int] = mapped_column(Integer)
+    defects: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The idempotency key it was sent with (the page's, the phone's outbox's or an API client's) and a
+    #: fingerprint of what it said: the same check sent twice is recorded once.
+    filing_key: Mapped[str | None] = mapped_column(String(64))
+    filing_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+    line: Mapped[ProductionLine] = relationship()
+    recorded_by: Mapped[User] = relationship()
+    found: Mapped[list["LineCheckDefect"]] = relationship(
+        back_populates="check", cascade="all, delete-orphan", order_by="LineCheckDefect.id"
+    )
+
+    @property
+    def tally(self) -> Tally:
+        """The check's counts, with its DHU and defective rate."""
+        return Tally(self.units_checked, self.defective_units, self.defects)
+
+
+class LineCheckDefect(db.Model):
+    """Defects of one code found in a line check."""
+
+    __tablename__ = "line_check_defects"
+    __table_args__ = (
+        UniqueConstraint("check_id", "defect_code_id"),
+        CheckConstraint("count > 0", name="count_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("line_checks.id", ondelete="CASCADE"))
+    defect_code_id: Mapped[int] = mapped_column(ForeignKey("defect_codes.id"))
+    count: Mapped[int] = mapped_column(Integer)
+
+    check: Mapped[LineCheck] = relationship(back_populates="found")
+    defect_code: Mapped[DefectCode] = relationship()
+
+
+class LineAlertLevel(db.Model):
+    """A line's own DHU alert level, in place of the plant's (``CAPA_DHU_ALERT_LEVEL``)."""
+
+    __tablename__ = "line_alert_levels"
+    __table_args__ = (CheckConstraint("alert_level > 0", name="alert_level_positive"),)
+
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), primary_key=True, autoincrement=False)
+    #: DHU above which the line is alerted, in exact hundredths.
+    alert_level: Mapped[Decimal] = mapped_column(Hundredths)
+
+    line: Mapped[ProductionLine] = relationship()
+
+
+class ShiftAlertNC(db.Model):
+    """The NC raised for a line over its DHU alert level in a shift, at a stage: one per line, shift and stage."""
+
+    __tablename__ = "shift_alert_ncs"
+    __table_args__ = (one_of("stage", CheckStage),)
+
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), primary_key=True, autoincrement=False)
+    shift_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shift: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(12), primary_key=True)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), unique=True)
+
+    line: Mapped[ProductionLine] = relationship()
+    nc: Mapped[NonConformance] = relationship()

@@ -1,7 +1,8 @@
 // The phone's outbox: a filing that cannot be sent for lack of network is kept on the phone and sent when the
 // network returns, exactly once.
 //
-// - The filing form (form[data-outbox]) is sent by this script. Online, it behaves as without it: the NC's page
+// - A form marked data-outbox (the NC filing form, the line check tally) is sent by this script, to its own
+//   address (each entry keeps it). Online, it behaves as without it: the NC's page
 //   on success, the form with its errors on a refusal. When there is no network (the browser says it is offline,
 //   or the request fails), the entry is kept in IndexedDB with its photos (as Blobs, the shrunk ones photos.js put
 //   in the input) and its idempotency key, and the form is emptied for the next one under a new key.
@@ -74,10 +75,12 @@
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
   }
 
-  // The form as an entry: its fields (but the CSRF token, which will be stale) and its photos, read now, so the
-  // photos are the ones photos.js shrank.
+  // The form as an entry: where it goes, its fields (but the CSRF token, which will be stale) and its photos, read
+  // now, so the photos are the ones photos.js shrank.
   function entryFrom(form) {
-    const entry = { key: "", user: USER, title: "", savedAt: Date.now(), state: WAITING, fields: [], photos: [] };
+    const url = new URL(form.getAttribute("action") || location.href, location.href);
+    url.hash = "";
+    const entry = { key: "", user: USER, url: url.href, title: "", savedAt: Date.now(), state: WAITING, fields: [], photos: [] };
     for (const [name, value] of new FormData(form)) {
       if (value instanceof File) {
         if (value.name || value.size) entry.photos.push({ name: value.name, type: value.type, blob: value });
@@ -91,7 +94,8 @@
       entry.key = newKey();
       entry.fields.push(["idempotency_key", entry.key]);
     }
-    entry.title = field("title");
+    // A form without a title names its entries by its data-outbox-title and the fields it lists.
+    entry.title = field("title") || [form.dataset.outboxTitle, ...(form.dataset.outboxTitleFields || "").split(" ").filter(Boolean).map(field)].filter(Boolean).join(" ");
     return entry;
   }
 
@@ -101,8 +105,8 @@
     return controller.signal;
   }
 
-  // A fresh CSRF token from the filing page, or null when the session is gone (the page sent us to log in).
-  // Rejects when there is no network.
+  // A fresh CSRF token from the filing page (the session's token, good for every form), or null when the session
+  // is gone (the page sent us to log in). Rejects when there is no network.
   async function freshToken() {
     const response = await fetch(FILE_URL, { headers: { Accept: "text/html" }, cache: "no-store", signal: within(PAGE_TIMEOUT) });
     if (response.redirected || !response.ok) return null;
@@ -120,7 +124,8 @@
     entry.fields.forEach(([name, value]) => body.append(name, value));
     if (token) body.append("csrf_token", token);
     entry.photos.forEach((photo) => body.append("photos", photo.blob, photo.name));
-    const response = await fetch(FILE_URL, {
+    // Entries kept before entries knew their address were all filings.
+    const response = await fetch(entry.url || FILE_URL, {
       method: "POST",
       body,
       headers: { Accept: "application/json" },
@@ -175,7 +180,7 @@
     line.replaceChildren(status, " ", title);
     if (state === REFUSED) {
       const reopen = Object.assign(document.createElement("a"), {
-        href: `${FILE_URL.pathname}#outbox=${encodeURIComponent(entry.key)}`,
+        href: `${new URL(entry.url || FILE_URL).pathname}#outbox=${encodeURIComponent(entry.key)}`,
         textContent: TEXTS.reopen,
       });
       const remove = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: TEXTS.remove });

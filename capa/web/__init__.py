@@ -16,6 +16,7 @@ from capa.web.capas import effectiveness as _effectiveness  # noqa: F401  (regis
 from capa.web.capas.views import bp as capas_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.inspections.fabric import bp as fabric_bp
+from capa.web.inspections.line_checks import bp as line_checks_bp
 from capa.web.inspections.views import bp as inspections_bp
 from capa.web.masterdata.views import bp as masterdata_bp
 from capa.web.safety.lab_reports import bp as lab_reports_bp
@@ -33,6 +34,7 @@ BLUEPRINTS = (
     trends_bp,
     inspections_bp,
     fabric_bp,
+    line_checks_bp,
 )
 
 

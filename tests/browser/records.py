@@ -18,6 +18,8 @@ from capa.capas.commands import (
 )
 from capa.common.clock import plant_today
 from capa.common.commands import parse
+from capa.inspections import line_checks
+from capa.inspections.commands import NewLineCheck
 from tests.browser.people import QUALITY_MANAGER, SUPERVISOR
 from tests.conftest import PASSWORD
 
@@ -97,3 +99,18 @@ def advance(number: str, to: str, *, hold: str = "") -> None:
             steps.close(
                 lookup.get_nc(number), parse(Close, {"password": PASSWORD, "effectiveness": "No loose snap since."}), qm
             )
+
+
+def check_line(line: str, stage: str, units: int, defective: int, counts: dict[str, int]) -> int:
+    """An inline or end-of-line check of ``line`` made now by the supervisor; its id."""
+    command = parse(
+        NewLineCheck,
+        {
+            "line": line,
+            "stage": stage,
+            "units_checked": units,
+            "defective_units": defective,
+            "defects": [{"code": code, "count": count} for code, count in counts.items()],
+        },
+    )
+    return line_checks.record_line_check(command, accounts.get_user(SUPERVISOR)).check.id

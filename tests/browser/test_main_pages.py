@@ -51,6 +51,10 @@ def seed_site() -> tuple[dict[str, str], str]:
         {"number": "F-500", "kind": "fabric", "supplier": "FAB-02"},
     ]
     masterdata.create_batch(parse(NewBatch, {"number": "B-500-01", "style": "SET-500", "line": "L3", "lots": lots}))
+    # This shift's checks: line L1 over the alert level at the end of the line, L2 under it.
+    records.check_line("L1", "end_of_line", 20, 3, {"SEW-01": 2, "SEW-06": 2})
+    records.check_line("L1", "inline", 30, 1, {"SEW-03": 1})
+    records.check_line("L2", "end_of_line", 50, 1, {"PAC-01": 1})
 
     # Four weeks of NCs before this one, the last complete week the busiest: the summary and the live chart.
     week = last_complete_week(utcnow(), plant_zone())
@@ -154,6 +158,9 @@ MAIN_PAGES = [
     MainPage("inspection-new", SUPERVISOR, "/inspections/new?batch=B-500-01", "Record a final inspection"),
     MainPage("fabric-inspections", QUALITY_MANAGER, "/fabric-inspections", "Fabric inspections"),
     MainPage("fabric-inspection-new", SUPERVISOR, "/fabric-inspections/new", "Inspect a fabric lot"),
+    MainPage("line-checks", QUALITY_MANAGER, "/line-checks", "Line checks"),
+    MainPage("line-check-new", SUPERVISOR, "/line-checks/new?line=L1", "Record a line check"),
+    MainPage("line", QUALITY_MANAGER, "/lines/L1"),
     MainPage(
         "sampling-plan-arrows",
         QUALITY_MANAGER,

@@ -16,8 +16,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from capa.capas.filing import new_filing_key
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
-from capa.inspections.models import DefectArea, DefectClass
+from capa.inspections.models import CheckStage, DefectArea, DefectClass
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
 from capa.web.forms import options
 
@@ -30,6 +31,10 @@ CLASS_LABELS = {
     DefectClass.CRITICAL: _l("Critical"),
     DefectClass.MAJOR: _l("Major"),
     DefectClass.MINOR: _l("Minor"),
+}
+STAGE_LABELS = {
+    CheckStage.INLINE: _l("Inline"),
+    CheckStage.END_OF_LINE: _l("End of line"),
 }
 AREA_LABELS = {
     DefectArea.FABRIC: _l("Fabric"),
@@ -135,6 +140,37 @@ class FabricInspectionForm(FlaskForm):
 class RaiseFabricNCForm(FlaskForm):
     line = SelectField(_l("Line the NC is filed on"), choices=[], validate_choice=False)
     defect_type = SelectField(_l("Defect type"), choices=[], validate_choice=False)
+
+
+class LineCheckForm(FlaskForm):
+    """An inline or end-of-line check; the counts per code are the tally's (capa.web.inspections.tally). Every
+    field is checked by the command, so that a person sees every problem in one round."""
+
+    line = SelectField(_l("Line"), choices=[], validate_choice=False)
+    stage = SelectField(_l("Where"), choices=options(STAGE_LABELS))
+    units_checked = StringField(_l("Units checked"))
+    defective_units = StringField(_l("Defective units"))
+    bundle = StringField(_l("Bundle ticket"))
+    operation = StringField(_l("Operation or operator checked"))
+    #: When the check was made, when it was not just now (plant time).
+    checked_at = StringField(_l("Checked at"))
+    #: When the form was saved on the phone, with the phone's UTC offset (tally.js): the check's time unless
+    #: ``checked_at`` is given, so that a check the outbox kept while the network was gone counts in its shift.
+    saved_at = HiddenField()
+    note = TextAreaField(_l("Note"))
+    idempotency_key = HiddenField(default=new_filing_key)
+
+
+class RaiseShiftNCForm(FlaskForm):
+    stage = HiddenField()
+    day = HiddenField()
+    shift = HiddenField()
+    defect_type = SelectField(_l("Defect type"), choices=[], validate_choice=False)
+
+
+class AlertLevelForm(FlaskForm):
+    alert_level = StringField(_l("DHU alert level"))
+    reason = StringField(_l("Why (a buyer's target, a new style)"))
 
 
 class FabricAcceptanceForm(FlaskForm):

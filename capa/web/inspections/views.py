@@ -36,12 +36,14 @@ from capa.web.inspections.forms import (
     AREA_LABELS,
     CLASS_LABELS,
     SEVERITY_LABELS,
+    STAGE_LABELS,
     VERDICT_LABELS,
     DefectCodeForm,
     FinalInspectionForm,
     SamplingPlanForm,
     StyleAqlsForm,
 )
+from capa.web.inspections.tally import CodeCounts
 from capa.web.masterdata import views as masterdata_pages
 
 bp = Blueprint("inspections", __name__)
@@ -91,6 +93,7 @@ def inspection_labels():
         "area_labels": AREA_LABELS,
         "inspection_verdict_labels": VERDICT_LABELS,
         "inspection_severity_labels": SEVERITY_LABELS,
+        "stage_labels": STAGE_LABELS,
     }
 
 
@@ -203,14 +206,11 @@ def new_inspection():
     form.defect_type.choices = options(
         {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}, blank=True
     )
-    library = defects.list_defect_codes(parse(DefectCodeFilters, {"active": "true"}))
-    counts = {code.code: request.form.get(f"count-{code.code}", "").strip() for code in library}
-    count_errors: dict[str, str] = {}
+    tally = CodeCounts.read()
     if request.method == "GET":
         form.batch.data = form.batch.data or request.args.get("batch", "")
         form.reinspection_of.data = request.args.get("reinspection_of", "")
     elif form.validate_on_submit():
-        found = [(code, counts[code]) for code in counts if counts[code] not in ("", "0")]
         values = {
             "batch": form.batch.data,
             "lot_size": form.lot_size.data,
@@ -221,23 +221,12 @@ def new_inspection():
             "note": form.note.data,
             "reinspection_of": form.reinspection_of.data or None,
             "defect_type": form.defect_type.data or None,
-            "defects": [{"code": code, "count": count} for code, count in found],
-        }
-        # A service error names ``defects[i].count``: the page names the code's own field.
-        renamed = {
-            f"defects[{index}].{part}": f"count-{code}"
-            for index, (code, _) in enumerate(found)
-            for part in ("code", "count")
+            "defects": tally.defects(),
         }
         try:
             recorded = final.record_final_inspection(parse(NewFinalInspection, values), current_user)
         except DomainError as error:
-            error = error.renamed(renamed)
-            count_errors = {name: message for name, message in error.fields.items() if name.startswith("count-")}
-            show_errors(
-                form,
-                type(error)(error.message, fields={k: v for k, v in error.fields.items() if k not in count_errors}),
-            )
+            show_errors(form, tally.set_aside(error))
             flash(error.message, "error")
         else:
             message = (
@@ -248,18 +237,8 @@ def new_inspection():
             flash(message, "success" if recorded.verdict == "accepted" else "error")
             return redirect(url_for(".inspection", inspection_id=recorded.id))
     switching = _switching_of(form.batch.data)
-    areas: dict[str, list] = {}
-    for code in library:
-        areas.setdefault(code.area, []).append(code)
-    status = 400 if form.is_submitted() and (form.errors or form.form_errors or count_errors) else 200
-    return render_template(
-        "inspections/inspection_form.html",
-        form=form,
-        areas=areas,
-        counts=counts,
-        count_errors=count_errors,
-        switching=switching,
-    ), status
+    status = 400 if form.is_submitted() and (form.errors or form.form_errors or tally.errors) else 200
+    return render_template("inspections/inspection_form.html", form=form, tally=tally, switching=switching), status
 
 
 def _switching_of(batch_number: str | None):

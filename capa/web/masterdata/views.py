@@ -9,7 +9,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
 from capa.common.commands import parse
-from capa.inspections import aqls, fabric, final
+from capa.inspections import aqls, fabric, final, line_checks
 from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
 from capa.masterdata.commands import (
@@ -26,7 +26,7 @@ from capa.masterdata.models import Style
 from capa.safety import history, rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
-from capa.web.inspections.forms import FabricAcceptanceForm, StyleAqlsForm
+from capa.web.inspections.forms import AlertLevelForm, FabricAcceptanceForm, StyleAqlsForm
 from capa.web.masterdata.forms import (
     AGE_GROUP_LABELS,
     APPROVAL_LABELS,
@@ -80,12 +80,22 @@ def lines():
 @bp.route("/lines/<code>")
 @requires(Permission.VIEW)
 def line(code: str):
-    line = service.get_line(code)
+    return line_page(service.get_line(code))
+
+
+def line_page(line, alert_form=None) -> str:
+    """A line's page; ``alert_form``: its DHU alert level form as sent, when it was refused."""
+    own = line_checks.own_alert_level(line)
+    if alert_form is None:
+        alert_form = AlertLevelForm(formdata=None, data={"alert_level": own or ""})
     return render_template(
         "masterdata/line.html",
         line=line,
         changes=records.history_of("line", line.id),
         tampered=records.tampering("line", line.id),
+        alert_level=own,
+        plant_alert_level=line_checks.plant_alert_level(),
+        alert_form=alert_form,
     )
 
 
