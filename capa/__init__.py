@@ -21,7 +21,7 @@ from capa.demo.cli import demo_data_command
 from capa.extensions import babel, csrf, db, login_manager, migrate
 from capa.http import errors, guard, headers, heap
 from capa.http.locale import select_locale
-from capa.inspections import line_checks
+from capa.inspections import line_checks, needles
 from capa.safety import validity
 from capa.safety.cli import import_cli
 from capa.trends.cli import scheduler_command, summary_cli
@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     passwords.check_settings(app.config)
     files.check_settings(app.config)
     line_checks.check_settings(app.config)
+    needles.check_settings(app.config)
     configure_extensions(app)
     configure_blueprints(app)
     errors.init_app(app)

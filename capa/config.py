@@ -80,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_SHIFTS": "day=07:00-19:00,night=19:00-07:00",
     # Defects per hundred units above which a line is alerted in a shift, unless the line has its own level.
     "CAPA_DHU_ALERT_LEVEL": "5",
+    # The plant's metal detectors, by code, checked with a test piece at the start of each shift.
+    "CAPA_METAL_DETECTORS": "MD-1",
     # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
     # S3-compatible object store reached with the CAPA_S3_* settings (or boto3's AWS_* variables when unset).
     "CAPA_STORAGE_URL": "",
@@ -128,6 +130,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_REDUCED_INSPECTION_ALLOWED": bool,
     "CAPA_SHIFTS": str,
     "CAPA_DHU_ALERT_LEVEL": str,
+    "CAPA_METAL_DETECTORS": str,
     "CAPA_STORAGE_URL": str,
     "CAPA_S3_ENDPOINT_URL": str,
     "CAPA_S3_ACCESS_KEY_ID": str,

@@ -78,6 +78,19 @@ API_MATRIX = [
     ("POST", "/api/v1/line-checks", {"line": "L1", "stage": "inline", "units_checked": 10}, EVERYONE, 201),
     ("GET", "/api/v1/lines/L1/dhu-alert-level", None, EVERYONE, 200),
     ("PUT", "/api/v1/lines/L1/dhu-alert-level", {"alert_level": 4, "reason": "Buyer"}, {"quality_manager"}, 200),
+    ("GET", "/api/v1/needle-control", None, EVERYONE, 200),
+    ("GET", "/api/v1/needle-breaks", None, EVERYONE, 200),
+    (
+        "POST",
+        "/api/v1/needle-breaks",
+        {"line": "L1", "operator": "Op 1", "all_fragments_found": True},
+        EVERYONE,
+        201,
+    ),
+    ("GET", "/api/v1/detector-checks", None, EVERYONE, 200),
+    ("POST", "/api/v1/detector-checks", {"detector": "MD-1", "test_piece": "Fe 1.0", "detected": True}, EVERYONE, 201),
+    ("GET", "/api/v1/metal-detections", None, EVERYONE, 200),
+    ("POST", "/api/v1/metal-detections", {"detector": "MD-1", "line": "L1"}, EVERYONE, 201),
 ]
 
 PAGE_MATRIX = [
@@ -108,6 +121,10 @@ PAGE_MATRIX = [
     ("/inspections/new", EVERYONE),
     ("/line-checks", EVERYONE),
     ("/line-checks/new", EVERYONE),
+    ("/needle-control", EVERYONE),
+    ("/needle-control/needle-breaks/new", EVERYONE),
+    ("/needle-control/detector-checks/new", EVERYONE),
+    ("/needle-control/metal-detections/new", EVERYONE),
 ]
 
 

@@ -20,6 +20,7 @@ from capa.api import (  # noqa: F401
     line_checks,
     masterdata,
     me,
+    needles,
     safety,
     trends,
 )

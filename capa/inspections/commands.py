@@ -302,3 +302,62 @@ class RaiseShiftNC(Command):
     defect_type: Text(40, lower=True, required=False) = None
     title: Text(200, required=False) = None
     description: Text(4000, required=False) = None
+
+
+# Needle and metal control ------------------------------------------------------------------------------------------
+
+
+class NeedleBreakReport(Command):
+    """A broken needle: where and when, at whose machine, and whether every fragment was found."""
+
+    #: The line's code.
+    line: Code()
+    #: When it broke (ISO 8601; plant time without an offset); now unless given.
+    broken_at: Moment(plant_zone, required=False) = None
+    #: The operator's name or number.
+    operator: Text(80)
+    machine: Text(40, required=False) = None
+    #: Every fragment of the broken needle was found (and kept with the log).
+    all_fragments_found: Boolean
+    #: The bundle being sewn (its ticket number): required when a fragment is missing, as it is isolated.
+    bundle: Text(40, required=False) = None
+    #: The batch being sewn, when known: the NC names it.
+    batch: Code(40, required=False) = None
+    note: Text(2000, required=False) = None
+
+
+class DetectorCheckReport(Command):
+    """A metal detector's check with its test piece (at the start of a shift)."""
+
+    #: The detector's code (one of ``CAPA_METAL_DETECTORS``).
+    detector: Code(40)
+    #: When it was checked; now unless given.
+    checked_at: Moment(plant_zone, required=False) = None
+    #: The test piece passed through (``Fe 1.0 mm``).
+    test_piece: Text(60)
+    #: The test piece set the detector off.
+    detected: Boolean
+    note: Text(2000, required=False) = None
+
+
+class MetalDetectionReport(Command):
+    """Garments that set off a metal detector."""
+
+    detector: Code(40)
+    #: The line that made them.
+    line: Code()
+    detected_at: Moment(plant_zone, required=False) = None
+    #: Their batch, when known: that many garments of it are held.
+    batch: Code(40, required=False) = None
+    bundle: Text(40, required=False) = None
+    garments: Integer(minimum=1, maximum=100_000) = 1
+    note: Text(2000, required=False) = None
+
+
+class NeedleLogFilters(Command):
+    """The filters of the needle control lists (query parameters)."""
+
+    line: Code(required=False) = None
+    #: The plant day the shift started on.
+    day: Day(required=False) = None
+    shift: Text(20, required=False) = None

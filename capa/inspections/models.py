@@ -426,3 +426,89 @@ class ShiftAlertNC(db.Model):
 
     line: Mapped[ProductionLine] = relationship()
     nc: Mapped[NonConformance] = relationship()
+
+
+# Needle and metal control ------------------------------------------------------------------------------------------
+
+
+class NeedleBreak(db.Model):
+    """A broken needle on a line, logged as the needle policy says: when, at whose machine, and whether every
+    fragment was found. A fragment missing isolates the bundle being sewn and raises a critical safety NC."""
+
+    __tablename__ = "needle_breaks"
+    __table_args__ = (Index("ix_needle_breaks_line_id_broken_at", "line_id", "broken_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"))
+    broken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift: Mapped[str] = mapped_column(String(20))
+    shift_day: Mapped[date] = mapped_column(Date)
+    #: The operator's name or number, as the needle log names them.
+    operator: Mapped[str] = mapped_column(String(80))
+    machine: Mapped[str] = mapped_column(String(40), default="")
+    all_fragments_found: Mapped[bool] = mapped_column(Boolean)
+    #: The bundle being sewn; isolated and passed through the metal detector when a fragment is missing.
+    bundle: Mapped[str] = mapped_column(String(40), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The critical safety NC a missing fragment raised.
+    nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+
+    line: Mapped[ProductionLine] = relationship()
+    batch: Mapped[Batch | None] = relationship()
+    recorded_by: Mapped[User] = relationship()
+    nc: Mapped[NonConformance | None] = relationship()
+
+
+class DetectorCheck(db.Model):
+    """A metal detector checked with its test piece, at the start of a shift: ``detected`` when the test piece set
+    it off. A detector whose latest check failed is not to be used."""
+
+    __tablename__ = "detector_checks"
+    __table_args__ = (Index("ix_detector_checks_detector_checked_at", "detector", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The detector's code (``CAPA_METAL_DETECTORS``).
+    detector: Mapped[str] = mapped_column(String(40))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift: Mapped[str] = mapped_column(String(20))
+    shift_day: Mapped[date] = mapped_column(Date)
+    #: The test piece passed through it (``Fe 1.0 mm``).
+    test_piece: Mapped[str] = mapped_column(String(60))
+    detected: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    checked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    checked_by: Mapped[User] = relationship()
+
+
+class MetalDetection(db.Model):
+    """Garments that set off a metal detector: isolated (held, when their batch is named) and a critical safety NC
+    raised with them."""
+
+    __tablename__ = "metal_detections"
+    __table_args__ = (
+        CheckConstraint("garments > 0", name="garments_positive"),
+        Index("ix_metal_detections_detected_at", "detected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    detector: Mapped[str] = mapped_column(String(40))
+    line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift: Mapped[str] = mapped_column(String(20))
+    shift_day: Mapped[date] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    bundle: Mapped[str] = mapped_column(String(40), default="")
+    garments: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+
+    line: Mapped[ProductionLine] = relationship()
+    batch: Mapped[Batch | None] = relationship()
+    recorded_by: Mapped[User] = relationship()
+    nc: Mapped[NonConformance] = relationship()

@@ -55,6 +55,7 @@ def seed_site() -> tuple[dict[str, str], str]:
     records.check_line("L1", "end_of_line", 20, 3, {"SEW-01": 2, "SEW-06": 2})
     records.check_line("L1", "inline", 30, 1, {"SEW-03": 1})
     records.check_line("L2", "end_of_line", 50, 1, {"PAC-01": 1})
+    records.needle_control()
 
     # Four weeks of NCs before this one, the last complete week the busiest: the summary and the live chart.
     week = last_complete_week(utcnow(), plant_zone())
@@ -161,6 +162,10 @@ MAIN_PAGES = [
     MainPage("line-checks", QUALITY_MANAGER, "/line-checks", "Line checks"),
     MainPage("line-check-new", SUPERVISOR, "/line-checks/new?line=L1", "Record a line check"),
     MainPage("line", QUALITY_MANAGER, "/lines/L1"),
+    MainPage("needle-control", QUALITY_MANAGER, "/needle-control", "Needle control"),
+    MainPage("needle-break-new", SUPERVISOR, "/needle-control/needle-breaks/new", "Log a broken needle"),
+    MainPage("detector-check-new", SUPERVISOR, "/needle-control/detector-checks/new", "Check a metal detector"),
+    MainPage("metal-detection-new", SUPERVISOR, "/needle-control/metal-detections/new", "Record a metal detection"),
     MainPage(
         "sampling-plan-arrows",
         QUALITY_MANAGER,

@@ -8,6 +8,7 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -171,6 +172,40 @@ class RaiseShiftNCForm(FlaskForm):
 class AlertLevelForm(FlaskForm):
     alert_level = StringField(_l("DHU alert level"))
     reason = StringField(_l("Why (a buyer's target, a new style)"))
+
+
+YES_NO = options({"yes": _l("Yes"), "no": _l("No")})
+
+
+class NeedleBreakForm(FlaskForm):
+    """Every field is checked by the command; "every fragment found" has no default, as either answer matters."""
+
+    line = SelectField(_l("Line"), choices=[], validate_choice=False)
+    operator = StringField(_l("Operator (name or number)"))
+    machine = StringField(_l("Machine"))
+    all_fragments_found = RadioField(_l("Was every fragment found?"), choices=YES_NO, validate_choice=False)
+    bundle = StringField(_l("Bundle ticket"))
+    batch = StringField(_l("Batch number"))
+    broken_at = StringField(_l("Broken at"))
+    note = TextAreaField(_l("Note"))
+
+
+class DetectorCheckForm(FlaskForm):
+    detector = SelectField(_l("Metal detector"), choices=[], validate_choice=False)
+    test_piece = StringField(_l("Test piece"))
+    detected = RadioField(_l("Did the test piece set it off?"), choices=YES_NO, validate_choice=False)
+    checked_at = StringField(_l("Checked at"))
+    note = TextAreaField(_l("Note"))
+
+
+class MetalDetectionForm(FlaskForm):
+    detector = SelectField(_l("Metal detector"), choices=[], validate_choice=False)
+    line = SelectField(_l("Line that made them"), choices=[], validate_choice=False)
+    batch = StringField(_l("Batch number"))
+    bundle = StringField(_l("Bundle ticket"))
+    garments = StringField(_l("Garments that set it off"), default="1")
+    detected_at = StringField(_l("Detected at"))
+    note = TextAreaField(_l("Note"))
 
 
 class FabricAcceptanceForm(FlaskForm):

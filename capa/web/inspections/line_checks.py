@@ -2,6 +2,8 @@
 NC a line over it may raise), the phone's tally (a tap per defect, kept on the phone while the network is gone),
 a check, and a line's own alert level. The same services as ``/api/v1/line-checks``."""
 
+from datetime import date
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,6 +24,7 @@ from capa.inspections.commands import (
     RaiseShiftNC,
     ShiftQuery,
 )
+from capa.inspections.dhu import Shift
 from capa.inspections.models import CheckStage
 from capa.masterdata import service as masterdata
 from capa.web.forms import command_from, options, record_options, show_errors
@@ -68,18 +71,23 @@ def _board(shift, day, refused: tuple[str, str, RaiseShiftNCForm] | None = None,
     ), status
 
 
+def asked_shift() -> tuple[Shift, date, int]:
+    """The shift a board's query string asks for (``day`` and ``shift``), the current one when it asks for none,
+    with the page's status: 400, and the current shift, with the problem flashed, when it cannot be read."""
+    try:
+        query = parse(ShiftQuery, {name: request.args.get(name) for name in ("day", "shift")})
+        return (*shifts.chosen_shift(query.day, query.shift), 200)
+    except DomainError as error:
+        flash(" ".join(error.fields.values()) or error.message, "error")
+        return (*shifts.current_shift(), 400)
+
+
 @bp.route("/line-checks")
 @requires(Permission.VIEW)
 def line_checks_board():
     """The shift board: the current shift unless ``day`` and ``shift`` are given."""
-    try:
-        query = parse(ShiftQuery, {name: request.args.get(name) for name in ("day", "shift")})
-        shift, day = shifts.chosen_shift(query.day, query.shift)
-    except DomainError as error:
-        flash(" ".join(error.fields.values()) or error.message, "error")
-        shift, day = shifts.current_shift()
-        return _board(shift, day, status=400)
-    return _board(shift, day)
+    shift, day, status = asked_shift()
+    return _board(shift, day, status=status)
 
 
 @bp.route("/line-checks/<int:check_id>")

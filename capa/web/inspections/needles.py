@@ -1,0 +1,139 @@
+"""Needle and metal control pages: the control board of a shift (each metal detector's state and check, broken
+needles, detections), and the forms of the needle log, a detector check and a detection. The same services as
+``/api/v1/needle-breaks``, ``/detector-checks`` and ``/metal-detections``."""
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from capa.accounts.permissions import Permission, requires
+from capa.common.commands import parse
+from capa.inspections import needles, shifts
+from capa.inspections.commands import (
+    DetectorCheckReport,
+    MetalDetectionReport,
+    NeedleBreakReport,
+    NeedleLogFilters,
+)
+from capa.masterdata import service as masterdata
+from capa.web.forms import handle_form, options, record_options
+from capa.web.inspections.forms import DetectorCheckForm, MetalDetectionForm, NeedleBreakForm
+from capa.web.inspections.line_checks import asked_shift
+
+bp = Blueprint("needles", __name__)
+
+BOARD = "needles.needle_control"
+
+
+def _answer(value: str | None) -> bool | None:
+    """A yes/no choice as the command's boolean; None (required) when not chosen."""
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _values(form, names: tuple[str, ...], answers: tuple[str, ...] = ()) -> dict:
+    values = {name: form[name].data or None for name in names}
+    for name in answers:
+        if _answer(form[name].data) is not None:
+            values[name] = _answer(form[name].data)
+    return values
+
+
+@bp.route("/needle-control")
+@requires(Permission.VIEW)
+def needle_control():
+    """The control board of a shift: the current one unless ``day`` and ``shift`` are given."""
+    shift, day, status = asked_shift()
+    filters = NeedleLogFilters(day=day, shift=shift.name)
+    return render_template(
+        "inspections/needle_control.html",
+        shift=shift,
+        day=day,
+        shifts=shifts.shifts(),
+        detectors=needles.detector_states(shift.name, day),
+        breaks=needles.list_needle_breaks(filters),
+        detections=needles.list_metal_detections(filters),
+    ), status
+
+
+@bp.route("/needle-control/needle-breaks/new", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def new_needle_break():
+    form = NeedleBreakForm()
+    form.line.choices = record_options(masterdata.list_lines())
+    if request.method == "GET":
+        form.line.data = request.args.get("line", "").upper()
+
+    def save():
+        names = ("line", "operator", "machine", "bundle", "batch", "broken_at", "note")
+        command = parse(NeedleBreakReport, _values(form, names, ("all_fragments_found",)))
+        return needles.log_needle_break(command, current_user)
+
+    def message(record) -> str:
+        if record.nc is None:
+            return _("Broken needle logged on %(line)s.", line=record.line.code)
+        return _(
+            "A fragment is missing: %(number)s raised; bundle %(bundle)s is isolated.",
+            number=record.nc.number,
+            bundle=record.bundle,
+        )
+
+    return handle_form(
+        form,
+        save,
+        success=lambda record: url_for("capas.nc", number=record.nc.number) if record.nc else url_for(BOARD),
+        message=message,
+        template="inspections/needle_break_form.html",
+    )
+
+
+@bp.route("/needle-control/detector-checks/new", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def new_detector_check():
+    form = DetectorCheckForm()
+    form.detector.choices = options({code: code for code in needles.detectors()})
+    if request.method == "GET" and request.args.get("detector"):
+        form.detector.data = request.args["detector"].upper()
+
+    def save():
+        command = parse(
+            DetectorCheckReport, _values(form, ("detector", "test_piece", "checked_at", "note"), ("detected",))
+        )
+        return needles.record_detector_check(command, current_user)
+
+    def done(check) -> str:
+        if check.detected:
+            flash(_("%(detector)s checked: it found the test piece.", detector=check.detector), "success")
+        else:
+            message = _(
+                "%(detector)s missed the test piece: do not use it until a check passes, and pass again what went "
+                "through it since its last good check.",
+                detector=check.detector,
+            )
+            flash(message, "error")
+        return url_for(BOARD)
+
+    return handle_form(form, save, success=done, template="inspections/detector_check_form.html")
+
+
+@bp.route("/needle-control/metal-detections/new", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def new_metal_detection():
+    form = MetalDetectionForm()
+    form.detector.choices = options({code: code for code in needles.detectors()})
+    form.line.choices = record_options(masterdata.list_lines())
+
+    def save():
+        names = ("detector", "line", "batch", "bundle", "garments", "detected_at", "note")
+        return needles.record_metal_detection(parse(MetalDetectionReport, _values(form, names)), current_user)
+
+    return handle_form(
+        form,
+        save,
+        success=lambda record: url_for("capas.nc", number=record.nc.number),
+        message=lambda record: _(
+            "%(number)s raised; the %(garments)d garments are isolated.",
+            number=record.nc.number,
+            garments=record.garments,
+        ),
+        template="inspections/metal_detection_form.html",
+    )
