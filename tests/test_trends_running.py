@@ -433,6 +433,9 @@ def test_the_summary_mail_is_html_with_inline_png_charts_a_link_and_every_recipi
     assert len(cids) == 3
     assert cids == set(images)
     assert all(image.startswith(b"\x89PNG\r\n\x1a\n") for image in images.values())
+    # The week's inspections (capa.inspections.floor): none this week, so no rate, no needle.
+    assert "final inspections accepted first time: <strong>—</strong> (0 of 0)" in " ".join(page.split())
+    assert "broken needles: 0" in page
     plain = message.get_body(preferencelist=("plain",))
     assert f"{BASE_URL}/summaries/{built_week}" in plain.get_content()
     assert row(built_week).mail_status == "sent"

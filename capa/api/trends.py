@@ -7,6 +7,9 @@ from pydantic import ConfigDict, Field
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Record, Timestamp, With
+from capa.inspections import floor
+from capa.inspections.commands import FiguresPeriod
+from capa.inspections.figures import period_bounds, period_days
 from capa.trends import service
 from capa.trends.figures import with_totals
 
@@ -38,6 +41,70 @@ class EffectivenessFigures(Answer):
     outstanding: int
 
 
+class CodeShareFigure(Answer):
+    code: str
+    name: str
+    name_zh: str
+    defect_class: str
+    count: int
+    #: Percent of its class's defects, and the running percent down the class's ranking.
+    share: float
+    cumulative: float
+
+
+class FinalFigures(Answer):
+    #: Original final inspections (re-inspections left out), and those accepted.
+    inspected: int
+    accepted_first_time: int
+    #: Percent; null when nothing was inspected.
+    first_pass_rate: float | None
+    #: Per class (critical, major, minor), the 5 codes found most.
+    top_defects: dict[str, list[CodeShareFigure]]
+    defects_by_class: dict[str, int]
+
+
+class LineDHU(Answer):
+    line: str
+    stage: str
+    checks: int
+    units_checked: int
+    defective_units: int
+    defects: int
+    dhu: float
+    defective_rate: float
+    #: The line's DHU at this stage over the 4 weeks before; null when it was not checked then.
+    dhu_4w: float | None
+    #: DHU above ``dhu_4w``.
+    worse: bool
+
+
+class SupplierFabric(Answer):
+    supplier: str
+    name: str
+    lots: int
+    accepted: int
+    #: Over the whole area inspected.
+    points_per_100: float
+
+
+class NeedleIncidents(Answer):
+    needle_breaks: int
+    fragments_missing: int
+    metal_detections: int
+    garments_detected: int
+    detector_checks_failed: int
+
+
+class FloorFigures(Answer):
+    """The inspections of a period (the rule: :mod:`capa.inspections.floor`)."""
+
+    final: FinalFigures
+    #: Worst DHU first.
+    dhu_by_line: list[LineDHU]
+    fabric_by_supplier: list[SupplierFabric]
+    needles: NeedleIncidents
+
+
 class WeeklyFigures(Answer):
     """The figures of one built week, as stored when it was built; the tables (``by_defect_type``, ``by_line``,
     ``by_supplier``, ``by_parameter``, ``by_source``, ``history``, ``aging``, ``overdue_actions``…) come beside
@@ -57,6 +124,8 @@ class WeeklyFigures(Answer):
     unattributed_ncs: int | None = None
     #: Null in summaries built before effectiveness reviews were counted.
     effectiveness: EffectivenessFigures | None = None
+    #: Null in summaries built before inspections were counted.
+    inspections: FloorFigures | None = None
     averages: dict[str, Any] = Field(default_factory=dict)
     #: How many rows each table has in all, where the summary keeps only its first 50: ``overdue_actions``
     #: (the longest overdue first), ``recurrences``, the breakdowns and ``failed_results``,
@@ -86,3 +155,17 @@ def summaries():
 @requires(Permission.VIEW)
 def summary(week: str):
     return with_totals(service.get_built(week).figures)
+
+
+@bp.get("/inspections/floor-figures")
+@bp.input(FiguresPeriod, location="query", arg_name="period")
+@bp.output(FloorFigures)
+@requires(Permission.VIEW)
+def floor_figures(period: FiguresPeriod):
+    """The inspections of a period of plant days, as a weekly summary counts them
+
+    Final inspections' first-pass acceptance and top codes by class, DHU by line and stage against the 4 weeks
+    before `start`, fabric points per 100 square yards by supplier, needle incidents; from `start` to `end` (both
+    included; the last 28 days unless given). 400 naming `end` when it is before `start`.
+    """
+    return floor.floor_figures(*period_bounds(*period_days(period)))

@@ -1,7 +1,7 @@
 """How values are written for their reader: a record's name in the reader's language, dates and moments as
 the reader's language writes them (moments in the plant's time). Used by pages, exports and mails alike."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -13,9 +13,12 @@ from capa.common.clock import plant_zone
 
 
 def local_name(record: Any) -> str:
-    """A named record (a safety parameter, a defect type) in the reader's language: its Chinese name
-    (``name_zh``) on Chinese pages when it has one, else its name."""
+    """A named record (a safety parameter, a defect type, or one as a stored summary keeps it: a mapping) in the
+    reader's language: its Chinese name (``name_zh``) on Chinese pages when it has one, else its name."""
     locale = get_locale()
+    if isinstance(record, Mapping):
+        chinese = record.get("name_zh", "") if locale is not None and locale.language == "zh" else ""
+        return chinese or record["name"]
     chinese = getattr(record, "name_zh", "") if locale is not None and locale.language == "zh" else ""
     return chinese or record.name
 

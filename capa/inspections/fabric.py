@@ -24,7 +24,7 @@ ValidationError naming ``line`` or ``defect_type``, and PermissionDenied for one
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -367,7 +367,11 @@ class SupplierFabricFigure:
 
 def supplier_figures(start: date, end: date) -> list[SupplierFabricFigure]:
     """Per supplier, its fabric inspections from plant day ``start`` to ``end`` (both included): one statement."""
-    since, until = period_bounds(start, end)
+    return supplier_figures_between(*period_bounds(start, end))
+
+
+def supplier_figures_between(since: datetime, until: datetime) -> list[SupplierFabricFigure]:
+    """Per supplier, its fabric inspections from ``since`` up to ``until``: one statement."""
     query = (
         select(
             Supplier.code,
@@ -384,7 +388,7 @@ def supplier_figures(start: date, end: date) -> list[SupplierFabricFigure]:
     )
     query = query.where(FabricInspection.inspected_at >= since, FabricInspection.inspected_at < until)
     return [
-        SupplierFabricFigure(code, name, int(inspected), int(accepted), int(points), Decimal(int(area)).scaleb(-2))
+        SupplierFabricFigure(code, name, int(inspected), int(accepted), int(points), Decimal(area))
         for code, name, inspected, accepted, points, area in db.session.execute(query)
     ]
 

@@ -70,14 +70,19 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 DEFAULT_DAYS = 28
 
 
-def figures_for(period: FiguresPeriod) -> InspectionFigures:
-    """The figures of ``period`` (the last DEFAULT_DAYS plant days up to today unless it says otherwise); raises
-    ValidationError naming ``end`` when it ends before it starts."""
+def period_days(period: FiguresPeriod) -> tuple[date, date]:
+    """The first and last plant days of ``period``: the last DEFAULT_DAYS plant days up to today unless it says
+    otherwise; raises ValidationError naming ``end`` when it ends before it starts."""
     end = period.end or (plant_today() if period.start is None else period.start + timedelta(days=DEFAULT_DAYS - 1))
     start = period.start or end - timedelta(days=DEFAULT_DAYS - 1)
     if end < start:
         raise invalid({"end": str(_l("The period ends before it starts."))})
-    return inspection_figures(start, end)
+    return start, end
+
+
+def figures_for(period: FiguresPeriod) -> InspectionFigures:
+    """The figures of ``period`` (see :func:`period_days`)."""
+    return inspection_figures(*period_days(period))
 
 
 def inspection_figures(start: date, end: date) -> InspectionFigures:
@@ -85,7 +90,15 @@ def inspection_figures(start: date, end: date) -> InspectionFigures:
     ValueError when ``end`` is before ``start``."""
     if end < start:
         raise ValueError("the period ends before it starts")
-    since, until = period_bounds(start, end)
+    return InspectionFigures(start, end, *final_figures_between(*period_bounds(start, end)))
+
+
+def final_figures_between(
+    since: datetime, until: datetime
+) -> tuple[int, int, float | None, dict[str, list[CodeShare]], dict[str, int]]:
+    """The final inspections from ``since`` up to ``until``: how many were inspected the first time, how many of
+    them accepted, the first-pass rate (percent; None for none), the top codes per class and the defects per
+    class (the module's rules). Two statements."""
     original = (
         Inspection.kind == InspectionKind.FINAL.value,
         Inspection.reinspection_of_id.is_(None),
@@ -134,4 +147,4 @@ def inspection_figures(start: date, end: date) -> InspectionFigures:
                 )
             )
     rate = round(100 * accepted / inspected, 1) if inspected else None
-    return InspectionFigures(start, end, inspected, int(accepted), rate, top, totals)
+    return int(inspected), int(accepted), rate, top, totals

@@ -34,6 +34,9 @@ at most a few thousand (week, key, count) rows. The rules:
   ``outstanding`` the reviews due on or before the week's Sunday and still not recorded at its end (the
   backlog a manager chases, earlier weeks' included). Summaries built before these figures existed have no
   ``effectiveness`` and no ``unattributed_ncs``: readers treat them as absent, not as zero;
+- the inspections of the week (``inspections``): final inspections' first-pass acceptance and top codes by class,
+  DHU by line and stage against its 4 weeks before, fabric points by supplier, needle incidents
+  (:mod:`capa.inspections.floor`); summaries built before them have none, shown as absent;
 - a stored table keeps its first :data:`TABLE_ROWS` rows, whatever the size of the plant, and ``totals`` says
   how many rows it has in all (:func:`totals_of`): the overdue actions (the longest overdue first), the
   recurrences, each breakdown and the failed and near-limit results (the largest counts first, with their
@@ -71,6 +74,7 @@ from capa.capas.models import (
 )
 from capa.capas.states import State
 from capa.extensions import db
+from capa.inspections.floor import floor_figures
 from capa.masterdata.models import Batch, LotKind, MaterialLot, ProductionLine, Supplier, batch_lots
 from capa.safety.models import LabResult, ParameterKind, SafetyParameter
 from capa.trends.weeks import Week
@@ -270,6 +274,7 @@ def compute(week: Week, zone: ZoneInfo) -> dict[str, Any]:
         week, and_(LabResult.verdict == "pass", LabResult.near_limit.is_(True))
     )
     figures["effectiveness"] = review_counts
+    figures["inspections"] = floor_figures(start, end)
     # Alerts look at the whole breakdowns; the tables are cut after.
     alerts, alert_totals = _rising_alerts(figures, {name: averages[name] for name, _kind in RISING})
     for found, total in (_safety_critical_alerts(_open_at(end)), _long_hold_alerts(end)):

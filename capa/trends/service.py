@@ -19,6 +19,7 @@ from capa.common.clock import plant_zone
 from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
+from capa.inspections.floor import earlier_from, floor_figures
 from capa.trends.figures import RISING, TRAILING, compute, current_alerts, current_counts
 from capa.trends.models import SummaryStatus, WeeklySummary
 from capa.trends.weeks import InvalidWeek, Week, last_complete_week
@@ -143,6 +144,22 @@ def recent(*, alerts: bool = True) -> dict[str, Any]:
     if alerts not in cache:
         cache[alerts] = _recent(alerts)
     return cache[alerts]
+
+
+def floor_this_week() -> dict[str, Any]:
+    """The inspection figures of the week in progress, as of now (:mod:`capa.inspections.floor`): its DHU trend
+    from the stored summaries of the 4 weeks before (one statement), as the week's alerts take their averages."""
+    zone = plant_zone()
+    now = utcnow()
+    current = Week.containing(now.astimezone(zone).date())
+    before = [str(current.shifted(-back)) for back in range(1, 5)]
+    stored = db.session.scalars(
+        select(WeeklySummary.figures[("inspections", "dhu_by_line")]).where(
+            WeeklySummary.week.in_(before), WeeklySummary.status == SummaryStatus.BUILT
+        )
+    )
+    start, _end = current.bounds(zone)
+    return floor_figures(start, now, earlier_from(stored))
 
 
 def _recent(alerts: bool) -> dict[str, Any]:

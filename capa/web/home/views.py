@@ -21,5 +21,6 @@ def index():
         counts=masterdata.counts(),
         queue=queries.queue_for(current_user),
         live=live,
+        floor=trends.floor_this_week() if live else None,
         key_labels=key_labels() if live else {},
     )
