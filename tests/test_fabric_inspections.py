@@ -376,3 +376,31 @@ def test_the_fabric_pages_speak_chinese(app, plant, client, auth):  # noqa: F811
     client.post("/language", data={"language": "zh_Hans_CN"})
     assert one(client.get("/fabric-inspections").text, "h1").text(strip=True) == "面料检验"
     assert one(client.get("/fabric-inspections/new").text, "h1").text(strip=True) == "检验面料批次"
+
+
+def test_a_quality_manager_sets_a_styles_acceptance_points_on_its_page(app, plant, auth, client):  # noqa: F811
+    auth.as_role("quality_manager")
+    page = client.get("/styles/RMP-A").text
+    assert "/styles/RMP-A/fabric-acceptance" in form_actions(page)
+    refused = client.post("/styles/RMP-A/fabric-acceptance", data={"fabric-points": "0", "fabric-reason": ""})
+    assert refused.status_code == 400
+    assert fields_with_errors(refused.text) >= {"fabric-points", "fabric-reason"}
+    assert input_value(field_block(refused.text, "fabric-points")) == "0"
+    saved = client.post("/styles/RMP-A/fabric-acceptance", data={"fabric-points": "25", "fabric-reason": "Tech pack"})
+    assert saved.headers["Location"] == "/styles/RMP-A#fabric"
+    page = client.get("/styles/RMP-A").text
+    assert input_value(field_block(page, "fabric-points")) == "25"
+    assert "Tech pack" in section(page, "fabric").text()
+
+
+def test_more_rows_keeps_every_row_typed_and_records_nothing(app, plant, client, auth):  # noqa: F811
+    auth.as_role("supervisor")
+    typed = SHEET | rows({"number": "R1", "length": "120", "width": "58", "defects": "12.5 4"}) | {"more_rows": "1"}
+    page = client.post("/fabric-inspections/new", data=typed)
+    assert page.status_code == 200
+    # The sheet's six rows, and six more.
+    assert len(parsed(page.text).css("div.roll")) == 12
+    assert input_value(field_block(page.text, "rolls-0-number")) == "R1"
+    assert textarea_text(field_block(page.text, "rolls-0-defects")) == "12.5 4"
+    assert input_value(field_block(page.text, "lot")) == SHEET["lot"]
+    assert counts(app)[0] == 0

@@ -41,8 +41,9 @@ from capa.web.masterdata import views as masterdata_pages
 
 bp = Blueprint("fabric", __name__)
 
-#: The most roll rows a sheet offers at once (the API takes 500).
+#: The most roll rows a sheet offers at once (the API takes 500), and how many "More rows" adds.
 MOST_ROWS = 100
+ROWS_ADDED = 6
 #: The period of the figures by supplier on the list.
 FIGURES_DAYS = 90
 
@@ -179,6 +180,10 @@ def new_fabric_inspection():
         form.lot.data = request.args.get("lot", "")
         while len(form.rolls.entries) < _rows_wanted():
             form.rolls.append_entry()
+    elif "more_rows" in request.form:
+        # The sheet sent back for more rows: what was typed stays, nothing is recorded yet.
+        for _row in range(min(ROWS_ADDED, MOST_ROWS - len(form.rolls.entries))):
+            form.rolls.append_entry()
     elif form.validate_on_submit():
         data, rows = _command_values(form)
         try:
@@ -211,3 +216,21 @@ def supplier_acceptance(code: str):
             return redirect(url_for("masterdata.supplier", code=supplier.code) + "#fabric")
     flash(_("Please correct the fields marked."), "error")
     return masterdata_pages.supplier_page(supplier, fabric_form=form), 400
+
+
+@bp.post("/styles/<code>/fabric-acceptance")
+@requires(Permission.MAINTAIN_CATALOG)
+def style_acceptance(code: str):
+    """Set a style's acceptance points for its fabric from its page."""
+    style = masterdata.get_style(code)
+    form = FabricAcceptanceForm(prefix="fabric")
+    if form.validate_on_submit():
+        try:
+            fabric.set_style_acceptance(style, command_from(form, FabricAcceptanceChange), current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The acceptance points of %(code)s saved.", code=style.code), "success")
+            return redirect(url_for("masterdata.style", code=style.code) + "#fabric")
+    flash(_("Please correct the fields marked."), "error")
+    return masterdata_pages.style_page(style, fabric_form=form), 400

@@ -210,11 +210,16 @@ def style(code: str):
     return style_page(service.get_style(code))
 
 
-def style_page(style, aqls_form=None) -> str:
-    """A style's page; ``aqls_form``: its AQL form as sent, when it was refused (its errors beside its fields)."""
+def style_page(style, aqls_form=None, fabric_form=None) -> str:
+    """A style's page; ``aqls_form`` and ``fabric_form``: its AQL form or its fabric acceptance form as sent, when
+    it was refused (its errors beside its fields)."""
     settings = aqls.aqls_for(style)
     if aqls_form is None:
         aqls_form = StyleAqlsForm(formdata=None, data={"aql_major": settings.major, "aql_minor": settings.minor})
+    fabric_points = fabric.style_limit(style)
+    if fabric_form is None:
+        # Prefixed: the AQL form beside it has its own ``reason``.
+        fabric_form = FabricAcceptanceForm(formdata=None, data={"points": fabric_points or ""}, prefix="fabric")
     return render_template(
         "masterdata/style.html",
         style=style,
@@ -225,6 +230,10 @@ def style_page(style, aqls_form=None) -> str:
         aqls=settings,
         aqls_form=aqls_form,
         aql_changes=records.history_of("style_aqls", style.id),
+        fabric_points=fabric_points,
+        default_fabric_points=fabric.DEFAULT_ACCEPTANCE_POINTS,
+        fabric_form=fabric_form,
+        fabric_changes=records.history_of("style_fabric", style.id),
     )
 
 
