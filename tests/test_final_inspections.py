@@ -21,8 +21,19 @@ from capa.inspections.models import DefectClass, Inspection
 from capa.inspections.sampling import sampling_plan
 from capa.inspections.verdict import judge_lot
 from capa.masterdata import service as masterdata
-from tests.conftest import new_user
-from tests.pages import cells, field_block, fields_with_errors, input_value, one, parsed, selected_value, table_rows
+from tests.conftest import PASSWORD, new_user
+from tests.pages import (
+    cells,
+    field_block,
+    fields_with_errors,
+    form_at,
+    input_value,
+    one,
+    parsed,
+    selected_value,
+    table_rows,
+    textarea_text,
+)
 from tests.test_coverage import plant  # noqa: F401 (the fixture)
 
 MAJOR, MINOR, CRITICAL = DefectClass.MAJOR, DefectClass.MINOR, DefectClass.CRITICAL
@@ -561,3 +572,55 @@ def test_first_pass_acceptance_and_the_defect_pareto_by_class(app, plant, api, c
     section = one(client.get("/inspections").text, "section.inspection-figures")
     assert "First-pass acceptance: 50.0 % (1 of 2 lots)" in section.text()
     assert [cells(row)[0] for row in section.css("table.pareto tbody tr")] == ["SAF-01", "SEW-01", "SEW-06", "SEW-05"]
+
+
+def test_a_passing_reinspection_is_the_evidence_proposed_to_release_the_held_batch(app, plant, api, client, auth):  # noqa: F811
+    inspector = api("supervisor")
+    rejected = inspector.post(
+        "/api/v1/inspections", json={"batch": "B-1", "lot_size": 1000, "defects": [{"code": "SEW-01", "count": 12}]}
+    ).json
+    number = rejected["nc"]
+    auth.as_role("quality_manager")
+    with app.app_context():
+        hold_id = db.session.scalar(select(Hold.id))
+    dispose = f"/nc/{number}/holds/{hold_id}/dispositions"
+    # Before a re-inspection: nothing proposed.
+    page = client.get(f"/nc/{number}").text
+    assert textarea_text(one(form_at(page, dispose), "div.field:has(textarea[name=evidence])")) == ""
+
+    again = inspector.post(
+        "/api/v1/inspections",
+        json={
+            "batch": "B-1",
+            "lot_size": 1000,
+            "reinspection_of": rejected["id"],
+            "defects": [{"code": "SEW-01", "count": 2}],
+        },
+    ).json
+    assert again["verdict"] == "accepted"
+    shown = client.get(f"/inspections/{again['id']}").text
+    assert f"/nc/{number}#d3" in [
+        link.attributes.get("href") for link in parsed(shown).css("p.released-by-reinspection a")
+    ]
+
+    page = client.get(f"/nc/{number}").text
+    form = form_at(page, dispose)
+    evidence = textarea_text(one(form, "div.field:has(textarea[name=evidence])"))
+    assert evidence.startswith(f"Final re-inspection {again['id']} of B-1 on ")
+    assert "80 units inspected, 2 major and 0 minor defects found (Ac 5 and 7)" in evidence
+    # Proposed, not decided: the kind is the quality manager's, and the release is signed.
+    assert selected_value(one(form, "div.field:has(select[name=kind])")) in (None, "")
+    version = one(form, 'input[name="version"]').attributes["value"]
+    released = client.post(
+        dispose,
+        data={
+            "kind": "release",
+            "reason": "Re-inspected after rework",
+            "evidence": evidence,
+            "password": PASSWORD,
+            "version": version,
+        },
+    )
+    assert released.status_code == 302, released.text
+    with app.app_context():
+        assert db.session.get(Hold, hold_id).released_at is not None

@@ -46,6 +46,7 @@ from capa.capas.history import Journal
 from capa.capas.lookup import find_defect_type, invalid
 from capa.capas.models import Hold, NonConformance, Severity, Source
 from capa.capas.raising import DESCRIPTION_LENGTH
+from capa.common.clock import plant_time
 from capa.common.commands import parse
 from capa.common.errors import Conflict, NotFound
 from capa.common.transaction import unit_of_work
@@ -91,6 +92,37 @@ def get_inspection(inspection_id: int) -> Inspection:
     if found is None:
         raise NotFound(str(_l("No inspection %(id)s.", id=inspection_id)), fields={"inspection": "unknown"})
     return found
+
+
+def passing_reinspections(nc: NonConformance) -> list[Inspection]:
+    """The accepted re-inspections of the final inspection that raised ``nc`` (none for another NC), oldest first:
+    the evidence a release of its batch may rest on, which the quality manager decides (one statement)."""
+    raised = select(Inspection.id).where(Inspection.nc_id == nc.id).scalar_subquery()
+    return list(
+        db.session.scalars(
+            select(Inspection)
+            .where(Inspection.reinspection_of_id == raised, Inspection.verdict == InspectionVerdict.ACCEPTED.value)
+            .order_by(Inspection.inspected_at, Inspection.id)
+        )
+    )
+
+
+def reinspection_evidence(inspection: Inspection) -> str:
+    """How a passing re-inspection reads as the evidence of a release."""
+    return str(
+        _l(
+            "Final re-inspection %(id)d of %(batch)s on %(day)s accepted the lot: %(units)d units inspected, "
+            "%(major)d major and %(minor)d minor defects found (Ac %(major_ac)d and %(minor_ac)d), none critical.",
+            id=inspection.id,
+            batch=inspection.batch.number,
+            day=plant_time(inspection.inspected_at).date().isoformat(),
+            units=inspection.units_inspected,
+            major=inspection.major_found,
+            minor=inspection.minor_found,
+            major_ac=inspection.major_accept,
+            minor_ac=inspection.minor_accept,
+        )
+    )
 
 
 def _listed(batch: Batch | None, limit: int | None):

@@ -20,10 +20,11 @@ from capa.accounts.permissions import requires
 from capa.capas import dispositions, lookup, policy
 from capa.capas.commands import Dispose, Reinspect
 from capa.capas.labels import DISPOSITION_LABELS
-from capa.capas.models import Disposition, Hold, NonConformance
+from capa.capas.models import Disposition, Hold, NonConformance, Source
 from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.common.errors import DomainError
+from capa.inspections import final
 from capa.safety.models import LabResult
 from capa.web.capas.forms import password_field
 from capa.web.capas.views import _render_nc, bp
@@ -92,11 +93,17 @@ def hold_views(nc: NonConformance, kept: dict | None = None) -> dict[int, HoldVi
     views = {hold.id: HoldView(hold, dispositions.coverage(hold)) for hold in holds}
     if not may_decide:
         return views
+    # A batch held by a rejected final inspection: its passing re-inspection is the evidence proposed.
+    batch_held = any(hold.batch_id is not None for hold in open_holds)
+    reinspected = final.passing_reinspections(nc) if batch_held and nc.source == Source.FINAL_AUDIT else []
     for hold in open_holds:
         form = kept.get("dispose", {}).get(hold.id)
         if form is None:
             form = DispositionForm(formdata=None)
             form.results.data = [str(result.id) for result in proposed[hold.id]]
+            passed = [inspection for inspection in reinspected if inspection.batch_id == hold.batch_id]
+            if passed:
+                form.evidence.data = final.reinspection_evidence(passed[-1])
         form.results.choices = options({str(result.id): result_label(result) for result in proposed[hold.id]})
         views[hold.id].dispose = _named(form, f"dispose-{hold.id}", nc)
         for rework in views[hold.id].coverage.reworks:
