@@ -455,7 +455,17 @@ def test_every_inspection_downloads_as_csv_and_xlsx(app, plant, client, auth):  
     auth.as_role("quality_manager")
     client.post("/inspections/new", data=SHEET | {"count-SAF-02": "1"})
     client.post("/inspections/new", data=SHEET | {"severity": "", "count-SEW-06": "=2+3"})  # refused: not a count
-    client.post("/inspections/new", data=SHEET | {"severity": "", "count-SEW-06": "2", "note": "=HYPERLINK(1)"})
+    client.post(
+        "/inspections/new",
+        data=SHEET
+        | {
+            "severity": "",
+            "count-SEW-06": "2",
+            "note": "=HYPERLINK(1)",
+            "cartons_offered": "40",
+            "cartons_opened": "6",
+        },
+    )
     response = client.get("/inspections?format=csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
@@ -465,6 +475,7 @@ def test_every_inspection_downloads_as_csv_and_xlsx(app, plant, client, auth):  
     assert (record["Batch"], record["Style"], record["Line"], record["Verdict"]) == ("B-1", "RMP-A", "L1", "Accepted")
     assert (record["Major: sample, Ac, Re"], record["Minor"], record["Defects found"]) == ("80, 5, 6", "2", "SEW-06 2")
     assert record["Note"] == "'=HYPERLINK(1)"
+    assert (record["Cartons opened"], record["Packing checks that failed"]) == ("6 / 40", "")
     older = dict(zip(header, oldest, strict=True))
     assert (older["Verdict"], older["Critical"]) == ("Rejected", "1") and older["Non-conformance"].startswith("NC-")
     workbook = load_workbook(io.BytesIO(client.get("/inspections?format=xlsx").data), read_only=True)
@@ -624,3 +635,66 @@ def test_a_passing_reinspection_is_the_evidence_proposed_to_release_the_held_bat
     assert released.status_code == 302, released.text
     with app.app_context():
         assert db.session.get(Hold, hold_id).released_at is not None
+
+
+# Carton and packing checks ------------------------------------------------------------------------------------------
+
+
+def test_a_failed_packing_check_rejects_a_lot_whose_defects_pass(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    clean = {"batch": "B-1", "lot_size": 1000, "defects": [{"code": "SEW-06", "count": 1}]}
+    passed = client.post("/api/v1/inspections", json=clean | {"packing": {"cartons_offered": 50, "cartons_opened": 7}})
+    assert passed.status_code == 201, passed.text
+    assert (passed.json["verdict"], passed.json["cartons_opened"], passed.json["packing_failed"]) == ("accepted", 7, [])
+
+    packing = {"cartons_offered": 50, "cartons_opened": 7, "failed": ["quantity", "carton_marks"]}
+    rejected = client.post("/api/v1/inspections", json=clean | {"packing": packing})
+    answer = rejected.json
+    assert (answer["verdict"], answer["packing_failed"]) == ("rejected", ["carton_marks", "quantity"])
+    nc = client.get(f"/api/v1/nonconformances/{answer['nc']}").json
+    # Rejected for its packing alone: the packing defect type, and the checks named.
+    assert (nc["defect_type"], nc["severity"]) == ("packing_error", "major")
+    assert "Packing checks failed: carton marks, quantity per carton." in nc["description"]
+    assert [hold["batch"] for hold in nc["containment"]["holds"]] == ["B-1"]
+
+    # Rejected for its defects too: the defects' type.
+    heavy = {"batch": "B-1", "lot_size": 1000, "defects": [{"code": "SEW-01", "count": 9}], "packing": packing}
+    both = client.post("/api/v1/inspections", json=heavy).json
+    assert client.get(f"/api/v1/nonconformances/{both['nc']}").json["defect_type"] == "open_seam"
+
+
+@pytest.mark.parametrize(
+    ("packing", "fields"),
+    [
+        ({"cartons_offered": 5, "cartons_opened": 6}, {"packing.cartons_opened"}),
+        ({"cartons_offered": 5, "cartons_opened": 2, "failed": ["smell"]}, {"packing.failed[0]"}),
+        ({"cartons_opened": 2}, {"packing.cartons_offered"}),
+    ],
+)
+def test_bad_packing_checks_are_refused_naming_the_field(app, plant, api, packing, fields):  # noqa: F811
+    response = api("supervisor").post(
+        "/api/v1/inspections", json={"batch": "B-1", "lot_size": 1000, "packing": packing}
+    )
+    assert response.status_code == 400, response.text
+    assert set(response.json["error"]["fields"]) == fields
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 0
+
+
+def test_the_tally_sheet_records_the_packing_checks(app, plant, client, auth):  # noqa: F811
+    auth.as_role("supervisor")
+    sheet = {"batch": "B-1", "lot_size": "1000", "level": "II", "severity": "", "aql_major": "2.5", "aql_minor": "4.0"}
+    refused = client.post("/inspections/new", data=sheet | {"cartons_offered": "5", "cartons_opened": "9"})
+    assert refused.status_code == 400
+    assert "cartons_opened" in fields_with_errors(refused.text)
+    assert input_value(field_block(refused.text, "cartons_offered")) == "5"
+    recorded = client.post(
+        "/inspections/new",
+        data=sheet | {"cartons_offered": "50", "cartons_opened": "7", "packing_failed": ["polybags"]},
+    )
+    assert recorded.status_code == 302
+    page = client.get(recorded.headers["Location"]).text
+    assert (
+        " ".join(one(page, "dd.packing").text().split())
+        == "7 of 50 cartons opened · Failed Polybags, warnings and folding"
+    )

@@ -23,7 +23,7 @@ from capa.inspections.commands import (
     SamplingPlanQuery,
     StyleAqlsChange,
 )
-from capa.inspections.models import DefectArea, DefectClass
+from capa.inspections.models import DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import Level, Severity
 from capa.masterdata import service as masterdata
 
@@ -160,6 +160,11 @@ class Inspection(Record):
     major_found: int
     minor_found: int
     defects: list[DefectFound]
+    #: The cartons of the lot and those opened for the packing checks; null when none were made.
+    cartons_offered: int | None
+    cartons_opened: int | None
+    #: The packing checks that failed: any one rejects the lot.
+    packing_failed: list[PackingCheck]
     verdict: Literal["accepted", "rejected"]
     note: str
     inspector: str = Ref("inspector", "username")

@@ -46,6 +46,7 @@ SEED: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("stain", "Stain", "污渍", ()),
     ("fabric_points_over_limit", "Fabric defects over the acceptance points", "面料疵点评分超标", ()),
     ("fabric_width_short", "Cuttable width short", "有效门幅不足", ()),
+    ("packing_error", "Packing error", "包装错误", ()),
 ]
 
 

@@ -11,7 +11,7 @@ from capa.common.clock import plant_zone
 from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Measure, Moment, Text, refuse
 from capa.common.errors import ValidationError
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
-from capa.inspections.models import CheckStage, DefectArea, DefectClass
+from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
 
 
@@ -101,6 +101,15 @@ class DefectsFound(Command):
     count: Integer(minimum=1, maximum=1_000_000)
 
 
+class PackingChecks(Command):
+    """The carton and packing checks of a final inspection: the cartons of the lot, those opened, and the checks
+    that failed (the others passed)."""
+
+    cartons_offered: Integer(minimum=1, maximum=1_000_000)
+    cartons_opened: Integer(minimum=1, maximum=1_000_000)
+    failed: Items(Choice(PackingCheck), max_items=len(PackingCheck)) = Field(default_factory=list)
+
+
 class NewFinalInspection(Command):
     """A final inspection of a batch by ISO 2859-1 sampling: the lot offered, how it was inspected, and the defects
     found by code (none for a clean sample)."""
@@ -121,6 +130,8 @@ class NewFinalInspection(Command):
     reinspection_of: Integer(required=False, minimum=1) = None
     #: The defect type of the NC a rejection raises, where no code found names one.
     defect_type: Text(40, required=False, lower=True) = None
+    #: The carton and packing checks, when made: any failed check rejects the lot.
+    packing: PackingChecks | None = None
 
 
 class InspectionFilters(Command):

@@ -6,13 +6,14 @@ The rules:
   rules say, below) by :mod:`capa.inspections.sampling`;
   the units inspected are the largest of the two samples, or the whole lot when a sample is as large;
 - the defects are counted by code, each counting in the class its code has (:mod:`capa.inspections.defects`);
-  the verdict is :func:`capa.inspections.verdict.judge_lot`: any critical defect rejects, else each class at or
-  under its Ac;
+  the verdict is :func:`capa.inspections.verdict.judge_lot`: any critical defect rejects, and so does any failed
+  carton or packing check (on the cartons opened, no more than the lot has), else each class at or under its Ac;
 - a rejected inspection raises an NC (source final audit, the batch, its style and line, severity critical when a
   critical defect was found and major otherwise, the defect type of the most serious code found that names one,
-  or the one the command gives) and puts the batch on hold, in the same unit of work as the inspection: all is
-  stored or nothing. The hold leaves quarantine as every hold does, by the quality manager's dispositions (a
-  passing re-inspection is the evidence of a release);
+  or the one the command gives, or ``packing_error`` for a lot rejected for its packing alone) and puts the
+  batch on hold, in the same unit of work as the inspection: all is stored or nothing. The hold leaves quarantine
+  as every hold does, by the quality manager's dispositions (a passing re-inspection is the evidence proposed
+  for a release: :func:`passing_reinspections`);
 - a re-inspection names the rejected inspection of the same batch it inspects again;
 - the severity follows the switching rules of ISO 2859-1 (:mod:`capa.inspections.switching`) over the final
   inspections of the batch's line, oldest first (its continuing series of lots; re-inspections, being
@@ -24,7 +25,8 @@ The rules:
   ``CAPA_REDUCED_INSPECTION_ALLOWED``.
 
 :func:`record_final_inspection` raises ValidationError naming each bad field: ``batch`` (unknown),
-``defects[i].code`` (unknown, retired, or given twice), ``reinspection_of`` (not a rejected inspection of this
+``defects[i].code`` (unknown, retired, or given twice), ``packing.cartons_opened`` (more than the lot's cartons),
+``reinspection_of`` (not a rejected inspection of this
 batch), ``severity`` (not the one the switching rules put the line on), ``defect_type`` (a rejection whose codes
 name none and the command gives none, or an unknown one), and what
 :func:`capa.inspections.sampling.sampling_plan` raises; Conflict naming ``batch`` while the line's inspection is
@@ -74,6 +76,8 @@ from capa.inspections.switching import SEVERITY_WORDS, LotOutcome, Resumed, Swit
 from capa.inspections.verdict import Verdict, judge_lot
 from capa.masterdata.models import Batch, ProductionLine
 
+#: The defect type of the NC of a lot rejected for its packing alone (seeded: capa.capas.defect_types).
+PACKING_DEFECT_TYPE = "packing_error"
 #: The order in which found codes are looked at for the NC's defect type: the most serious first.
 SERIOUSNESS = {DefectClass.CRITICAL: 0, DefectClass.MAJOR: 1, DefectClass.MINOR: 2}
 
@@ -272,6 +276,9 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
             problems["reinspection_of"] = str(_l("Not a rejected inspection of this batch."))
     if command.defect_type and find_defect_type(command.defect_type) is None:
         problems["defect_type"] = str(_l("No defect type %(code)s.", code=command.defect_type))
+    packing = command.packing
+    if packing is not None and packing.cartons_opened > packing.cartons_offered:
+        problems["packing.cartons_opened"] = str(_l("More cartons opened than the lot has."))
     level = command.level or Level.II
     severity = command.severity or Inspected.NORMAL
     if batch is not None:
@@ -288,8 +295,11 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
     counts: Counter[DefectClass] = Counter()
     for code, count in found:
         counts[DefectClass(code.defect_class)] += count
-    verdict = judge_lot(counts, plans)
+    verdict = judge_lot(counts, plans, packing.failed if packing is not None else ())
     defect_type = None if verdict.accepted else _nc_defect_type(command, found)
+    if defect_type is None and verdict.packing_failed and not verdict.failed_classes:
+        # Rejected for its packing alone.
+        defect_type = PACKING_DEFECT_TYPE
     if not verdict.accepted and defect_type is None:
         raise invalid(
             {"defect_type": str(_l("No defect code found names a defect type: choose the defect type of the NC."))}
@@ -334,6 +344,9 @@ def _inspection(
         major_found=counts[DefectClass.MAJOR],
         minor_found=counts[DefectClass.MINOR],
         verdict=(InspectionVerdict.ACCEPTED if verdict.accepted else InspectionVerdict.REJECTED).value,
+        cartons_offered=command.packing.cartons_offered if command.packing else None,
+        cartons_opened=command.packing.cartons_opened if command.packing else None,
+        packing_failed=[check.value for check in verdict.packing_failed],
         note=command.note or "",
         inspector=actor,
     )
@@ -370,7 +383,7 @@ def _raise_nc(
                                 severity=SEVERITY_WORDS[Inspected(inspection.severity)],
                             )
                         ),
-                        str(_l("Defects found: %(listed)s.", listed=listed)),
+                        *([str(_l("Defects found: %(listed)s.", listed=listed))] if listed else []),
                     ]
                 )
             ),

@@ -87,6 +87,21 @@ class DefectCode(db.Model):
     )
 
 
+class PackingCheck(StrEnum):
+    """A carton and packing check of a final inspection, made on the cartons opened."""
+
+    #: Shipping marks and carton labels as the buyer specifies them.
+    CARTON_MARKS = "carton_marks"
+    #: Sizes and colours in each carton as the packing list says (the assortment).
+    ASSORTMENT = "assortment"
+    #: Garments per carton as the packing list says.
+    QUANTITY = "quantity"
+    #: Cartons of the specified dimensions and strength, undamaged and sealed.
+    CARTON_CONDITION = "carton_condition"
+    #: Polybags with the suffocation warning and air holes, and each garment folded and tagged as specified.
+    POLYBAGS = "polybags"
+
+
 class InspectionKind(StrEnum):
     #: Final inspection of a batch offered for shipment, by ISO 2859-1 AQL sampling.
     FINAL = "final"
@@ -133,6 +148,11 @@ class Inspection(db.Model):
     major_found: Mapped[int] = mapped_column(Integer)
     minor_found: Mapped[int] = mapped_column(Integer)
     verdict: Mapped[str] = mapped_column(String(10))
+    #: Cartons in the lot and cartons opened for the carton and packing checks; None when none were made.
+    cartons_offered: Mapped[int | None] = mapped_column(Integer)
+    cartons_opened: Mapped[int | None] = mapped_column(Integer)
+    #: The packing checks that failed (PackingCheck values): any one rejects the lot.
+    packing_failed: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     note: Mapped[str] = mapped_column(Text, default="")
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,10 +16,11 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from capa.capas.filing import new_filing_key
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
-from capa.inspections.models import CheckStage, DefectArea, DefectClass
+from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
 from capa.web.forms import options
 
@@ -32,6 +33,13 @@ CLASS_LABELS = {
     DefectClass.CRITICAL: _l("Critical"),
     DefectClass.MAJOR: _l("Major"),
     DefectClass.MINOR: _l("Minor"),
+}
+PACKING_LABELS = {
+    PackingCheck.CARTON_MARKS: _l("Carton marks and labels"),
+    PackingCheck.ASSORTMENT: _l("Assortment of sizes and colours"),
+    PackingCheck.QUANTITY: _l("Quantity per carton"),
+    PackingCheck.CARTON_CONDITION: _l("Carton condition"),
+    PackingCheck.POLYBAGS: _l("Polybags, warnings and folding"),
 }
 STAGE_LABELS = {
     CheckStage.INLINE: _l("Inline"),
@@ -91,6 +99,16 @@ class FinalInspectionForm(FlaskForm):
     defect_type = SelectField(_l("Defect type of the NC, if the lot is rejected"), choices=[], validate_choice=False)
     note = TextAreaField(_l("Note"))
     reinspection_of = HiddenField()
+    #: The carton and packing checks: empty when none were made.
+    cartons_offered = StringField(_l("Cartons in the lot"))
+    cartons_opened = StringField(_l("Cartons opened"))
+    packing_failed = SelectMultipleField(
+        _l("Packing checks that failed"),
+        choices=options(PACKING_LABELS),
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
 
 class StyleAqlsForm(FlaskForm):

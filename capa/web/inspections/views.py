@@ -35,6 +35,7 @@ from capa.web.forms import command_from, handle_form, options, show_errors
 from capa.web.inspections.forms import (
     AREA_LABELS,
     CLASS_LABELS,
+    PACKING_LABELS,
     SEVERITY_LABELS,
     STAGE_LABELS,
     VERDICT_LABELS,
@@ -94,6 +95,7 @@ def inspection_labels():
         "inspection_verdict_labels": VERDICT_LABELS,
         "inspection_severity_labels": SEVERITY_LABELS,
         "stage_labels": STAGE_LABELS,
+        "packing_labels": PACKING_LABELS,
     }
 
 
@@ -167,6 +169,10 @@ EXPORT_COLUMNS = [
     Column(CLASS_LABELS[DefectClass.CRITICAL], lambda i: i.critical_found),
     Column(CLASS_LABELS[DefectClass.MAJOR], lambda i: i.major_found),
     Column(CLASS_LABELS[DefectClass.MINOR], lambda i: i.minor_found),
+    Column(_l("Cartons opened"), lambda i: f"{i.cartons_opened} / {i.cartons_offered}" if i.cartons_offered else ""),
+    Column(
+        _l("Packing checks that failed"), lambda i: ", ".join(str(PACKING_LABELS[check]) for check in i.packing_failed)
+    ),
     Column(_l("Verdict"), lambda i: VERDICT_LABELS[i.verdict]),
     Column(_l("Non-conformance"), lambda i: i.nc.number if i.nc else ""),
     Column(_l("Inspector"), lambda i: i.inspector.username),
@@ -197,6 +203,15 @@ def inspection(inspection_id: int):
     return render_template("inspections/inspection.html", inspection=final.get_inspection(inspection_id))
 
 
+#: The packing checks' fields as the command names them, and as the sheet does.
+PACKING_FIELDS = {
+    "packing.cartons_offered": "cartons_offered",
+    "packing.cartons_opened": "cartons_opened",
+    "packing.failed": "packing_failed",
+    **{f"packing.failed[{index}]": "packing_failed" for index in range(len(PACKING_LABELS))},
+}
+
+
 @bp.route("/inspections/new", methods=["GET", "POST"])
 @requires(Permission.FILE_NC)
 def new_inspection():
@@ -223,10 +238,16 @@ def new_inspection():
             "defect_type": form.defect_type.data or None,
             "defects": tally.defects(),
         }
+        if form.cartons_offered.data or form.cartons_opened.data or form.packing_failed.data:
+            values["packing"] = {
+                "cartons_offered": form.cartons_offered.data,
+                "cartons_opened": form.cartons_opened.data,
+                "failed": form.packing_failed.data or [],
+            }
         try:
             recorded = final.record_final_inspection(parse(NewFinalInspection, values), current_user)
         except DomainError as error:
-            show_errors(form, tally.set_aside(error))
+            show_errors(form, tally.set_aside(error.renamed(PACKING_FIELDS)))
             flash(error.message, "error")
         else:
             message = (
