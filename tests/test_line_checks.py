@@ -1,7 +1,11 @@
 """Inline and end-of-line checks through ``/api/v1/line-checks``: stored once however often they are sent, summed per
 shift into DHU and defective rate, against the line's alert level, and a shift over it raising one NC."""
 
+import csv
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from capa import create_app
@@ -351,3 +355,31 @@ def test_a_quality_manager_sets_a_lines_alert_level_on_its_page(app, plant, auth
     assert saved.headers["Location"] == "/lines/L1#dhu"
     with app.app_context():
         assert str(line_checks.own_alert_level(get_line("L1"))) == "3.50"
+
+
+def test_checks_download_as_csv_and_xlsx(app, plant, auth, client):  # noqa: F811
+    auth.as_role("supervisor")
+    client.post(
+        "/line-checks/new", data=tally(defective_units="2", checked_at=DAY, note="=CMD()", **{"count-SEW-01": "3"})
+    )
+    client.post("/line-checks/new", data=tally(idempotency_key="k-2", checked_at=AFTER_MIDNIGHT, stage="inline"))
+    board = client.get("/line-checks?day=2026-12-03&shift=day").text
+    assert "/line-checks?format=csv&day=2026-12-03&shift=day" in [
+        link.attributes.get("href") for link in parsed(board).css("a")
+    ]
+    response = client.get("/line-checks?format=csv&day=2026-12-03&shift=day")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    header, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 1
+    record = dict(zip(header, rows[0], strict=True))
+    assert (record["Line"], record["Where"], record["Units checked"], record["DHU"]) == (
+        "L1",
+        "End of line",
+        "20",
+        "15.00",
+    )
+    assert (record["Defects found"], record["Note"]) == ("SEW-01 3", "'=CMD()")
+    workbook = load_workbook(io.BytesIO(client.get("/line-checks?format=xlsx").data), read_only=True)
+    assert [row[2] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)] == ["night", "day"]
+    refused = client.get("/line-checks?format=csv&day=yesterday")
+    assert refused.status_code == 302

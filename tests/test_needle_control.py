@@ -2,7 +2,11 @@
 and garments that set a detector off; a missing fragment or a detection raising a critical safety NC at once,
 with the garments of a named batch held."""
 
+import csv
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from capa import create_app
@@ -218,3 +222,20 @@ def test_a_detection_page_holds_the_garments_and_opens_the_nc(app, plant, auth, 
     )
     assert recorded.status_code == 302 and recorded.headers["Location"].startswith("/nc/NC-")
     assert stored(app) == (0, 0, 1, 1, 1)
+
+
+def test_the_needle_log_downloads_as_xlsx_and_csv(app, plant, api, auth, client):  # noqa: F811
+    reporter = api("supervisor")
+    reporter.post("/api/v1/needle-breaks", json=needle(broken_at=DAY, note="=SUM(1)"))
+    reporter.post("/api/v1/detector-checks", json={"detector": "MD-1", "test_piece": "Fe 1.0 mm", "detected": True})
+    reporter.post("/api/v1/metal-detections", json={"detector": "MD-1", "line": "L1", "garments": 2})
+    auth.as_role("quality_manager")
+    response = client.get("/needle-control?format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    header, row = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    record = dict(zip(header, row, strict=True))
+    assert (record["Line"], record["Was every fragment found?"], record["Note"]) == ("L1", "Yes", "'=SUM(1)")
+    workbook = load_workbook(io.BytesIO(client.get("/needle-control?format=xlsx").data), read_only=True)
+    assert [sheet.title for sheet in workbook.worksheets] == ["Broken needles", "Metal detectors", "Metal detections"]
+    [detection] = list(workbook.worksheets[2].iter_rows(min_row=2, values_only=True))
+    assert (detection[3], detection[4], detection[7]) == ("MD-1", "L1", 2)

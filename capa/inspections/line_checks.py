@@ -27,7 +27,7 @@ its alert level in that shift or its NC was raised already.
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -214,8 +214,7 @@ def _loaded():
     )
 
 
-def list_line_checks(filters: LineCheckFilters, limit: int = LIST_LIMIT) -> list[LineCheck]:
-    """The checks matching ``filters``, latest first."""
+def _filtered(filters: LineCheckFilters):
     query = select(LineCheck).options(*_loaded()).order_by(LineCheck.checked_at.desc(), LineCheck.id.desc())
     if filters.line:
         query = query.join(ProductionLine, ProductionLine.id == LineCheck.line_id).where(
@@ -227,7 +226,18 @@ def list_line_checks(filters: LineCheckFilters, limit: int = LIST_LIMIT) -> list
         query = query.where(LineCheck.shift_day == filters.day)
     if filters.shift:
         query = query.where(LineCheck.shift == filters.shift)
-    return list(db.session.scalars(query.limit(limit)))
+    return query
+
+
+def list_line_checks(filters: LineCheckFilters, limit: int = LIST_LIMIT) -> list[LineCheck]:
+    """The checks matching ``filters``, latest first."""
+    return list(db.session.scalars(_filtered(filters).limit(limit)))
+
+
+def exported_line_checks(filters: LineCheckFilters) -> Iterable[LineCheck]:
+    """Every check matching ``filters``, latest first, read a chunk at a time (an export of years of them runs in
+    constant memory)."""
+    return db.session.scalars(_filtered(filters).execution_options(yield_per=500))
 
 
 # A shift's figures -------------------------------------------------------------------------------------------------

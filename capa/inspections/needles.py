@@ -282,8 +282,8 @@ def detector_states(shift: str, day: date) -> list[DetectorState]:
     ]
 
 
-def _filtered(model, moment, filters: NeedleLogFilters):
-    query = select(model).order_by(moment.desc(), model.id.desc()).limit(LIST_LIMIT)
+def _filtered(model, moment, filters: NeedleLogFilters, limit: int | None):
+    query = select(model).order_by(moment.desc(), model.id.desc()).limit(limit)
     if filters.line:
         query = query.join(ProductionLine, ProductionLine.id == model.line_id).where(
             ProductionLine.code == filters.line
@@ -295,9 +295,9 @@ def _filtered(model, moment, filters: NeedleLogFilters):
     return query
 
 
-def list_needle_breaks(filters: NeedleLogFilters) -> list[NeedleBreak]:
-    """Broken needles matching ``filters``, latest first (200 at most)."""
-    query = _filtered(NeedleBreak, NeedleBreak.broken_at, filters).options(
+def list_needle_breaks(filters: NeedleLogFilters, limit: int | None = LIST_LIMIT) -> list[NeedleBreak]:
+    """Broken needles matching ``filters``, latest first (200 at most unless ``limit`` says otherwise; None: all)."""
+    query = _filtered(NeedleBreak, NeedleBreak.broken_at, filters, limit).options(
         selectinload(NeedleBreak.line),
         selectinload(NeedleBreak.batch),
         selectinload(NeedleBreak.recorded_by),
@@ -306,9 +306,9 @@ def list_needle_breaks(filters: NeedleLogFilters) -> list[NeedleBreak]:
     return list(db.session.scalars(query))
 
 
-def list_metal_detections(filters: NeedleLogFilters) -> list[MetalDetection]:
-    """Metal detections matching ``filters``, latest first (200 at most)."""
-    query = _filtered(MetalDetection, MetalDetection.detected_at, filters).options(
+def list_metal_detections(filters: NeedleLogFilters, limit: int | None = LIST_LIMIT) -> list[MetalDetection]:
+    """Metal detections matching ``filters``, latest first (200 at most unless ``limit`` says otherwise)."""
+    query = _filtered(MetalDetection, MetalDetection.detected_at, filters, limit).options(
         selectinload(MetalDetection.line),
         selectinload(MetalDetection.batch),
         selectinload(MetalDetection.recorded_by),
@@ -317,13 +317,14 @@ def list_metal_detections(filters: NeedleLogFilters) -> list[MetalDetection]:
     return list(db.session.scalars(query))
 
 
-def list_detector_checks(filters: NeedleLogFilters) -> list[DetectorCheck]:
-    """Detector checks of the day and shift given, latest first (200 at most); ``line`` does not apply."""
+def list_detector_checks(filters: NeedleLogFilters, limit: int | None = LIST_LIMIT) -> list[DetectorCheck]:
+    """Detector checks of the day and shift given, latest first (200 at most unless ``limit`` says otherwise);
+    ``line`` does not apply."""
     query = (
         select(DetectorCheck)
         .options(selectinload(DetectorCheck.checked_by))
         .order_by(DetectorCheck.checked_at.desc(), DetectorCheck.id.desc())
-        .limit(LIST_LIMIT)
+        .limit(limit)
     )
     if filters.day:
         query = query.where(DetectorCheck.shift_day == filters.day)

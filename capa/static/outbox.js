@@ -1,11 +1,12 @@
-// The phone's outbox: a filing that cannot be sent for lack of network is kept on the phone and sent when the
-// network returns, exactly once.
+// The phone's outbox: a filing (an NC, a line check) that cannot be sent for lack of network is kept on the phone
+// and sent when the network returns, exactly once.
 //
 // - A form marked data-outbox (the NC filing form, the line check tally) is sent by this script, to its own
-//   address (each entry keeps it). Online, it behaves as without it: the NC's page
-//   on success, the form with its errors on a refusal. When there is no network (the browser says it is offline,
-//   or the request fails), the entry is kept in IndexedDB with its photos (as Blobs, the shrunk ones photos.js put
-//   in the input) and its idempotency key, and the form is emptied for the next one under a new key.
+//   address (each entry keeps it). Online, it behaves as without it: the page the server sends to on success
+//   (the NC's, the next check's), the form with its errors on a refusal. When there is no network (the browser
+//   says it is offline, or the request fails), the entry is kept in IndexedDB with its photos (as Blobs, the
+//   shrunk ones photos.js put in the input) and its idempotency key, and the form is emptied for the next one
+//   under a new key.
 // - On every page of the app, and whenever the network returns (the "online" event), the kept entries of the
 //   user logged in are sent one by one: a fresh CSRF token from the filing page first (the one the entry was
 //   written with may belong to an earlier session), then the form. The server files each key once, so an entry
@@ -115,6 +116,12 @@
     return token ? token.value : "";
   }
 
+  // Where an entry goes: its form's address on this site (entries kept before they knew it were all filings).
+  function addressOf(entry) {
+    const url = entry.url ? new URL(entry.url, location.href) : FILE_URL;
+    return url.origin === location.origin ? url : FILE_URL;
+  }
+
   // Sends an entry. Resolves to {sent: {number, url, replayed}}, {loggedOut: true} or {refused: html}; rejects
   // when there is no network or the server failed, so the entry waits for the next chance.
   async function send(entry) {
@@ -124,8 +131,7 @@
     entry.fields.forEach(([name, value]) => body.append(name, value));
     if (token) body.append("csrf_token", token);
     entry.photos.forEach((photo) => body.append("photos", photo.blob, photo.name));
-    // Entries kept before entries knew their address were all filings.
-    const response = await fetch(entry.url || FILE_URL, {
+    const response = await fetch(addressOf(entry), {
       method: "POST",
       body,
       headers: { Accept: "application/json" },
@@ -180,7 +186,7 @@
     line.replaceChildren(status, " ", title);
     if (state === REFUSED) {
       const reopen = Object.assign(document.createElement("a"), {
-        href: `${new URL(entry.url || FILE_URL).pathname}#outbox=${encodeURIComponent(entry.key)}`,
+        href: `${addressOf(entry).pathname}#outbox=${encodeURIComponent(entry.key)}`,
         textContent: TEXTS.reopen,
       });
       const remove = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: TEXTS.remove });

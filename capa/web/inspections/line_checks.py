@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
@@ -13,6 +14,7 @@ from capa.capas import filing, lookup
 from capa.capas.errors import IdempotencyKeyReused
 from capa.capas.policy import step_permission
 from capa.capas.states import Step
+from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.display import local_name
 from capa.common.errors import Conflict, DomainError
@@ -27,8 +29,10 @@ from capa.inspections.commands import (
 from capa.inspections.dhu import Shift
 from capa.inspections.models import CheckStage
 from capa.masterdata import service as masterdata
+from capa.web import exports
+from capa.web.exports import Column
 from capa.web.forms import command_from, options, record_options, show_errors
-from capa.web.inspections.forms import AlertLevelForm, LineCheckForm, RaiseShiftNCForm
+from capa.web.inspections.forms import STAGE_LABELS, AlertLevelForm, LineCheckForm, RaiseShiftNCForm
 from capa.web.inspections.tally import CodeCounts
 from capa.web.masterdata import views as masterdata_pages
 
@@ -82,10 +86,41 @@ def asked_shift() -> tuple[Shift, date, int]:
         return (*shifts.current_shift(), 400)
 
 
+EXPORT_COLUMNS = [
+    Column(_l("Checked at"), lambda c: c.checked_at),
+    Column(_l("Day"), lambda c: c.shift_day),
+    Column(_l("Shift"), lambda c: c.shift),
+    Column(_l("Line"), lambda c: c.line.code),
+    Column(_l("Where"), lambda c: STAGE_LABELS[CheckStage(c.stage)]),
+    Column(_l("Bundle ticket"), lambda c: c.bundle),
+    Column(_l("Operation or operator checked"), lambda c: c.operation),
+    Column(_l("Units checked"), lambda c: c.units_checked),
+    Column(_l("Defective units"), lambda c: c.defective_units),
+    Column(_l("Defects"), lambda c: c.defects),
+    Column(_l("DHU"), lambda c: c.tally.dhu_shown),
+    Column(_l("Defective rate"), lambda c: c.tally.defective_rate_shown),
+    Column(_l("Defects found"), lambda c: ", ".join(f"{found.defect_code.code} {found.count}" for found in c.found)),
+    Column(_l("By"), lambda c: c.recorded_by.username),
+    Column(_l("Note"), lambda c: c.note),
+]
+
+
 @bp.route("/line-checks")
 @requires(Permission.VIEW)
 def line_checks_board():
-    """The shift board: the current shift unless ``day`` and ``shift`` are given."""
+    """The shift board: the current shift unless ``day`` and ``shift`` are given. ``?format=csv`` or ``xlsx``
+    downloads every check (of the ``line``, ``day`` and ``shift`` given, if any)."""
+    export = request.args.get("format")
+    if export in ("csv", "xlsx"):
+        values = {name: request.args.get(name) for name in ("line", "day", "shift", "stage")}
+        try:
+            filters = parse(LineCheckFilters, values)
+        except DomainError as error:
+            flash(" ".join(error.fields.values()) or error.message, "error")
+            return redirect(url_for(".line_checks_board"))
+        name = f"line-checks-{plant_today().isoformat()}.{export}"
+        sheet = exports.table(str(_("Line checks")), line_checks.exported_line_checks(filters), EXPORT_COLUMNS)
+        return exports.csv_download(name, sheet) if export == "csv" else exports.xlsx_download(name, [sheet])
     shift, day, status = asked_shift()
     return _board(shift, day, status=status)
 

@@ -4,9 +4,11 @@ needles, detections), and the forms of the needle log, a detector check and a de
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
+from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.inspections import needles, shifts
 from capa.inspections.commands import (
@@ -16,6 +18,8 @@ from capa.inspections.commands import (
     NeedleLogFilters,
 )
 from capa.masterdata import service as masterdata
+from capa.web import exports
+from capa.web.exports import Column
 from capa.web.forms import handle_form, options, record_options
 from capa.web.inspections.forms import DetectorCheckForm, MetalDetectionForm, NeedleBreakForm
 from capa.web.inspections.line_checks import asked_shift
@@ -38,10 +42,71 @@ def _values(form, names: tuple[str, ...], answers: tuple[str, ...] = ()) -> dict
     return values
 
 
+def _yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
+BREAK_COLUMNS = [
+    Column(_l("Broken at"), lambda b: b.broken_at),
+    Column(_l("Day"), lambda b: b.shift_day),
+    Column(_l("Shift"), lambda b: b.shift),
+    Column(_l("Line"), lambda b: b.line.code),
+    Column(_l("Operator (name or number)"), lambda b: b.operator),
+    Column(_l("Machine"), lambda b: b.machine),
+    Column(_l("Was every fragment found?"), lambda b: _yes_no(b.all_fragments_found)),
+    Column(_l("Bundle ticket"), lambda b: b.bundle),
+    Column(_l("Batch number"), lambda b: b.batch.number if b.batch else ""),
+    Column(_l("Non-conformance"), lambda b: b.nc.number if b.nc else ""),
+    Column(_l("By"), lambda b: b.recorded_by.username),
+    Column(_l("Note"), lambda b: b.note),
+]
+CHECK_COLUMNS = [
+    Column(_l("Checked at"), lambda c: c.checked_at),
+    Column(_l("Day"), lambda c: c.shift_day),
+    Column(_l("Shift"), lambda c: c.shift),
+    Column(_l("Metal detector"), lambda c: c.detector),
+    Column(_l("Test piece"), lambda c: c.test_piece),
+    Column(_l("Did the test piece set it off?"), lambda c: _yes_no(c.detected)),
+    Column(_l("By"), lambda c: c.checked_by.username),
+    Column(_l("Note"), lambda c: c.note),
+]
+DETECTION_COLUMNS = [
+    Column(_l("Detected at"), lambda m: m.detected_at),
+    Column(_l("Day"), lambda m: m.shift_day),
+    Column(_l("Shift"), lambda m: m.shift),
+    Column(_l("Metal detector"), lambda m: m.detector),
+    Column(_l("Line"), lambda m: m.line.code),
+    Column(_l("Batch number"), lambda m: m.batch.number if m.batch else ""),
+    Column(_l("Bundle ticket"), lambda m: m.bundle),
+    Column(_l("Garments"), lambda m: m.garments),
+    Column(_l("Non-conformance"), lambda m: m.nc.number),
+    Column(_l("By"), lambda m: m.recorded_by.username),
+    Column(_l("Note"), lambda m: m.note),
+]
+
+
+def _download(export: str):
+    """The whole needle log: XLSX with its three sheets (broken needles, detector checks, metal detections), CSV
+    with the broken needles."""
+    everything = NeedleLogFilters()
+    name = f"needle-control-{plant_today().isoformat()}.{export}"
+    breaks = exports.table(str(_("Broken needles")), needles.list_needle_breaks(everything, None), BREAK_COLUMNS)
+    if export == "csv":
+        return exports.csv_download(name, breaks)
+    checks = exports.table(str(_("Metal detectors")), needles.list_detector_checks(everything, None), CHECK_COLUMNS)
+    detections = exports.table(
+        str(_("Metal detections")), needles.list_metal_detections(everything, None), DETECTION_COLUMNS
+    )
+    return exports.xlsx_download(name, [breaks, checks, detections])
+
+
 @bp.route("/needle-control")
 @requires(Permission.VIEW)
 def needle_control():
-    """The control board of a shift: the current one unless ``day`` and ``shift`` are given."""
+    """The control board of a shift: the current one unless ``day`` and ``shift`` are given; ``?format=xlsx`` (or
+    ``csv``) downloads the whole log."""
+    if request.args.get("format") in ("csv", "xlsx"):
+        return _download(request.args["format"])
     shift, day, status = asked_shift()
     filters = NeedleLogFilters(day=day, shift=shift.name)
     return render_template(
