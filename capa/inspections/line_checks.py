@@ -66,7 +66,7 @@ STAGE_SOURCES = {CheckStage.INLINE: Source.INLINE, CheckStage.END_OF_LINE: Sourc
 STAGE_WORDS = {CheckStage.INLINE: _l("inline"), CheckStage.END_OF_LINE: _l("end of line")}
 
 
-# Alert levels -------------------------------------------------------------------------------------------
+# Alert levels ------------------------------------------------------------------------------------------------------
 
 
 def _alert_level(value: object) -> Decimal:
