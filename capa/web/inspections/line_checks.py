@@ -71,7 +71,6 @@ def _board(shift, day, refused: tuple[str, str, RaiseShiftNCForm] | None = None,
         figures=figures,
         raise_forms=forms,
         checks=checks,
-        lines=masterdata.list_lines(),
     ), status
 
 
