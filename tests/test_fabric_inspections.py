@@ -323,6 +323,9 @@ def test_the_sheet_records_a_lot_and_a_manager_raises_its_nc_from_the_page(app, 
         assert raised.headers["Location"].endswith(f"/nc/{nc.number}")
         assert [(hold.lot.number, hold.quantity) for hold in nc.holds] == [("F-1", 46)]
     assert action not in form_actions(client.get(action.removesuffix("/raise-nc")).text)
+    [origin] = parsed(client.get(raised.headers["Location"]).text).css("p.origin a")
+    assert origin.attributes["href"] == action.removesuffix("/raise-nc")
+    assert origin.text(strip=True).startswith("Raised by fabric inspection #")
 
 
 def test_a_refused_sheet_keeps_every_row_and_marks_the_line_at_fault(app, plant, client, auth):  # noqa: F811

@@ -383,3 +383,21 @@ def test_checks_download_as_csv_and_xlsx(app, plant, auth, client):  # noqa: F81
     assert [row[2] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)] == ["night", "day"]
     refused = client.get("/line-checks?format=csv&day=yesterday")
     assert refused.status_code == 302
+
+
+def test_the_nc_page_links_back_to_the_shift_board(app, plant, api, client, auth):  # noqa: F811
+    reporter = api("supervisor")
+    checked = reporter.post(
+        "/api/v1/line-checks", json=check(units_checked=20, defective_units=2, defects=[{"code": "SEW-01", "count": 3}])
+    )
+    assert checked.status_code == 201, checked.text
+    raised = reporter.post(
+        "/api/v1/lines/L1/shift-nc", json={"stage": "end_of_line", "day": "2026-12-03", "shift": "day"}
+    )
+    assert raised.status_code == 201, raised.text
+    auth.as_role("quality_manager")
+    [link] = parsed(client.get(f"/nc/{raised.json['number']}").text).css("p.origin a")
+    assert (link.text(strip=True), link.attributes["href"]) == (
+        "Raised by the line checks of the day shift of 2026-12-03",
+        "/line-checks?day=2026-12-03&shift=day",
+    )

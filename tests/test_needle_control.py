@@ -239,3 +239,15 @@ def test_the_needle_log_downloads_as_xlsx_and_csv(app, plant, api, auth, client)
     assert [sheet.title for sheet in workbook.worksheets] == ["Broken needles", "Metal detectors", "Metal detections"]
     [detection] = list(workbook.worksheets[2].iter_rows(min_row=2, values_only=True))
     assert (detection[3], detection[4], detection[7]) == ("MD-1", "L1", 2)
+
+
+def test_the_nc_page_links_back_to_the_needle_log(app, plant, api, client, auth):  # noqa: F811
+    raised = api("supervisor").post(
+        "/api/v1/needle-breaks", json=needle(all_fragments_found=False, bundle="T-0815", broken_at=DAY)
+    )
+    auth.as_role("quality_manager")
+    [link] = parsed(client.get(f"/nc/{raised.json['nc']}").text).css("p.origin a")
+    assert (link.text(strip=True), link.attributes["href"]) == (
+        f"Raised by broken needle #{raised.json['id']}",
+        "/needle-control",
+    )

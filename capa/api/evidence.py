@@ -93,6 +93,27 @@ def upload_limit() -> int:
     return max(current_app.config["MAX_CONTENT_LENGTH"] or 0, evidence.evidence_limit_bytes() + MULTIPART_ALLOWANCE)
 
 
+def multipart_files(limit: int, form_fields: tuple[str, ...] = ()) -> tuple[list[Upload], dict[str, str]]:
+    """The files of a ``multipart/form-data`` request in the field ``file``, and its form fields that are not
+    empty, the body at most ``limit`` bytes (413 beyond). Raises ValidationError naming ``file`` for another kind
+    of body, and naming each field other than ``file`` and ``form_fields`` as unknown."""
+    request.max_content_length = limit
+    if request.mimetype != "multipart/form-data":
+        raise ValidationError(
+            str(PLEASE_CORRECT),
+            fields={FILE_FIELD: str(_l("Send the files as multipart/form-data, in the field file."))},
+        )
+    unknown = (set(request.form) - set(form_fields)) | (set(request.files) - {FILE_FIELD})
+    if unknown:
+        raise ValidationError(str(PLEASE_CORRECT), fields={name: str(_l("Unknown field.")) for name in sorted(unknown)})
+    uploads = []
+    for part in request.files.getlist(FILE_FIELD):
+        data = part.read()
+        if part.filename or data:
+            uploads.append(Upload(part.filename or "", data))
+    return uploads, {name: request.form[name] for name in form_fields if request.form.get(name, "") != ""}
+
+
 @bp.post("/nonconformances/<number>/attachments")
 @bp.output(Attachments, status_code=201)
 @bp.doc(
@@ -112,21 +133,7 @@ def add_attachments(number: str):
     closing may name them in `attachments`.
     """
     nc = lookup.get_nc(number)
-    request.max_content_length = upload_limit()
-    if request.mimetype != "multipart/form-data":
-        raise ValidationError(
-            str(PLEASE_CORRECT),
-            fields={FILE_FIELD: str(_l("Send the files as multipart/form-data, in the field file."))},
-        )
-    unknown = (set(request.form) - set(FORM_FIELDS)) | (set(request.files) - {FILE_FIELD})
-    if unknown:
-        raise ValidationError(str(PLEASE_CORRECT), fields={name: str(_l("Unknown field.")) for name in sorted(unknown)})
-    uploads = []
-    for part in request.files.getlist(FILE_FIELD):
-        data = part.read()
-        if part.filename or data:
-            uploads.append(Upload(part.filename or "", data))
-    values = {name: request.form[name] for name in FORM_FIELDS if request.form.get(name, "") != ""}
+    uploads, values = multipart_files(upload_limit(), FORM_FIELDS)
     # Errors name the files as this request sent them: ``file``, ``file[0]``.
     aliases = {"files": FILE_FIELD, **{f"files[{i}]": f"{FILE_FIELD}[{i}]" for i in range(len(uploads))}}
     try:

@@ -1,17 +1,22 @@
 """Inspection endpoints. ``GET /sampling-plan``: the ISO 2859-1 single sampling plan for a lot, for scripts and
 other systems (an MES planning a final inspection, say); ``/defect-codes``: the defect library; ``/inspections``:
-final inspections of batches."""
+final inspections of batches, with their photos."""
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasPath, Field
+from flask import current_app
+from pydantic import AliasPath, Field, model_validator
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Answer, Codes, Record, Ref, Timestamp
+from capa.api.evidence import FILE_FIELD, MULTIPART_ALLOWANCE, multipart_files
+from capa.api.models import Answer, Codes, Record, Ref, Timestamp, With
+from capa.capas.photos import photo_limit_bytes
+from capa.common.errors import DomainError
+from capa.http.downloads import send_stored
 from capa.http.guard import request_user
-from capa.inspections import aqls, defects, figures, final, service
+from capa.inspections import aqls, defects, figures, final, photos, service
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
@@ -24,6 +29,8 @@ from capa.inspections.commands import (
     StyleAqlsChange,
 )
 from capa.inspections.models import DefectArea, DefectClass, PackingCheck
+from capa.inspections.models import InspectionPhoto as StoredInspectionPhoto
+from capa.inspections.photos import MAX_PHOTOS
 from capa.inspections.sampling import Level, Severity
 from capa.masterdata import service as masterdata
 
@@ -136,6 +143,28 @@ class DefectFound(Record):
     count: int
 
 
+class InspectionPhoto(Record):
+    """A photo of an inspection, judged by its content and stored as a JPEG or PNG (a HEIC as a JPEG)."""
+
+    id: int
+    #: The file name the client's device gave, for display only.
+    name: str = Field(validation_alias="original_name")
+    content_type: str
+    #: Bytes, as stored.
+    size: int
+    uploaded_by: str = Ref("uploaded_by", "username")
+    uploaded_at: Timestamp
+    #: Where to read it.
+    url: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _with_url(cls, photo: Any) -> Any:
+        if isinstance(photo, StoredInspectionPhoto):
+            return With(photo, url=f"/api/v1/inspections/{photo.inspection_id}/photos/{photo.id}")
+        return photo
+
+
 class Inspection(Record):
     """A final inspection: the plan of each class as it was read, what was found, the verdict and the NC a rejection
     raised."""
@@ -173,6 +202,12 @@ class Inspection(Record):
     nc: str | None = Ref("nc", "number", default=None)
     #: The rejected inspection this one inspects again (its id).
     reinspection_of: int | None = Field(None, validation_alias="reinspection_of_id")
+    #: Its photos (added by ``POST /api/v1/inspections/{id}/photos``); the NC a rejection raised has copies.
+    photos: list[InspectionPhoto]
+
+
+class InspectionPhotos(Answer):
+    items: list[InspectionPhoto]
 
 
 class Inspections(Answer):
@@ -243,6 +278,71 @@ def inspection_figures(period: FiguresPeriod):
 @requires(Permission.VIEW)
 def get_inspection(inspection_id: int):
     return final.get_inspection(inspection_id)
+
+
+PHOTOS_BODY = {
+    "required": True,
+    "description": "One or more photos in the field `file` (JPEG, PNG or HEIC, judged by their content; each at "
+    "most CAPA_PHOTO_MAX_BYTES, 8 MB by default; at most 6 per inspection). A refused photo is named in the "
+    "message of the field `file`; nothing is stored when any is refused.",
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+}
+
+
+PHOTO_ANSWER = {
+    "description": "The photo's bytes, with its type.",
+    "content": {
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+@bp.post("/inspections/<int:inspection_id>/photos")
+@bp.output(InspectionPhotos, status_code=201)
+@bp.doc(
+    extensions={"requestBody": PHOTOS_BODY},
+    responses={413: "The body is larger than the photos allowed (`payload_too_large`); nothing was stored."},
+)
+@requires(Permission.FILE_NC)
+def add_inspection_photos(inspection_id: int):
+    """Add photos to an inspection
+
+    The photos go on the inspection and, while the NC its rejection raised is open and has room for them, on the
+    NC too (its history records them).
+    """
+    inspection = final.get_inspection(inspection_id)
+    limit = max(current_app.config["MAX_CONTENT_LENGTH"] or 0, MAX_PHOTOS * photo_limit_bytes() + MULTIPART_ALLOWANCE)
+    uploads, _ = multipart_files(limit)
+    try:
+        added = photos.add_inspection_photos(inspection, uploads, request_user())
+    except DomainError as error:
+        raise error.renamed({"photos": FILE_FIELD}) from None
+    return {"items": added}
+
+
+@bp.get("/inspections/<int:inspection_id>/photos/<int:photo_id>")
+@bp.doc(responses={200: PHOTO_ANSWER})
+@requires(Permission.VIEW)
+def get_inspection_photo(inspection_id: int, photo_id: int):
+    """A photo of an inspection
+
+    Answered with its type (`image/jpeg` or `image/png`), `X-Content-Type-Options: nosniff` and
+    `Cache-Control: private`.
+    """
+    photo = photos.get_inspection_photo(final.get_inspection(inspection_id), photo_id)
+    response = send_stored(photos.open_inspection_photo(photo), mimetype=photo.content_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class Switching(Answer):

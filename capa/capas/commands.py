@@ -24,7 +24,7 @@ from capa.capas.models import (
     Severity,
     Source,
 )
-from capa.capas.photos import Upload, check_photos, photo_limit_bytes
+from capa.capas.photos import TOO_MANY_PHOTOS, Upload, check_photos, photo_limit_bytes
 from capa.capas.references import resolve_filing
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
@@ -57,13 +57,19 @@ def _uploads_only(value: Any) -> Any:
     return value
 
 
-def _checked_photos(uploads: list[Upload]) -> list[Upload]:
-    # The photos as they will be stored (a HEIC decoded into a JPEG here, once), so that a photo that cannot be
-    # stored refuses the filing before anything is written.
-    try:
-        return check_photos(uploads, 0, photo_limit_bytes())
-    except ValidationError as error:
-        raise refuse(error.fields.get("photos", error.message)) from None
+def photo_uploads(too_many=TOO_MANY_PHOTOS) -> Any:
+    """The type of photos from a form, each judged and converted as it will be stored (a JSON body cannot carry
+    them: there the field is unknown); more than MAX_PHOTOS are refused with ``too_many``."""
+
+    def checked(uploads: list[Upload]) -> list[Upload]:
+        # The photos as they will be stored (a HEIC decoded into a JPEG here, once), so that a photo that cannot
+        # be stored refuses the record before anything is written.
+        try:
+            return check_photos(uploads, 0, photo_limit_bytes(), too_many)
+        except ValidationError as error:
+            raise refuse(error.fields.get("photos", error.message)) from None
+
+    return SkipJsonSchema[Annotated[list[Upload], BeforeValidator(_uploads_only), AfterValidator(checked)]]
 
 
 class FileNC(Command):
@@ -86,9 +92,7 @@ class FileNC(Command):
     #: Back-dating, by quality managers and administrators only; without an offset, plant time.
     reported_at: Moment(plant_zone, required=False) = None
     #: Photos from a form (the JSON API files without photos and adds them later).
-    photos: SkipJsonSchema[Annotated[list[Upload], BeforeValidator(_uploads_only), AfterValidator(_checked_photos)]] = (
-        Field(default_factory=list)
-    )
+    photos: photo_uploads() = Field(default_factory=list)
 
     @classmethod
     def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:

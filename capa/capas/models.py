@@ -506,13 +506,11 @@ class Action(db.Model):
         return self.status == ActionStatus.OPEN and self.due_date < plant_today() and self.nc.status != State.CANCELLED
 
 
-class Photo(db.Model):
-    """A photo of the defect, stored in the instance folder under a name the app chose."""
-
-    __tablename__ = "nc_photos"
+class StoredPhoto:
+    """The columns of a photo kept in the app's file storage under a name the app chose (an NC's, an
+    inspection's: :mod:`capa.capas.photos`)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     #: The file name the user's device gave, shown only as text.
     original_name: Mapped[str] = mapped_column(String(200), default="")
@@ -520,6 +518,14 @@ class Photo(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Photo(StoredPhoto, db.Model):
+    """A photo of the defect."""
+
+    __tablename__ = "nc_photos"
+
+    nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformances.id"), index=True)
 
     nc: Mapped[NonConformance] = relationship(back_populates="photos")
 

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from capa.accounts.models import User
-from capa.capas.history import changing
+from capa.capas.history import Journal, changing
 from capa.capas.lookup import invalid
 from capa.capas.models import (
     NonConformance,
@@ -81,13 +81,19 @@ def check_photo(upload: Upload, max_bytes: int) -> CheckedPhoto:
     raise invalid({"photos": str(message)})
 
 
-def check_photos(uploads: list[Upload], already: int, max_bytes: int) -> list[CheckedPhoto]:
-    """Each upload as it will be stored (see :func:`check_photo`), when ``already`` photos are on the NC.
+#: What an NC's photos are refused with beyond MAX_PHOTOS.
+TOO_MANY_PHOTOS = _l("At most %(n)d photos per non-conformance.", n=MAX_PHOTOS)
 
-    Raises ValidationError naming ``photos``: more than MAX_PHOTOS in all, or an upload that is not a photo.
+
+def check_photos(uploads: list[Upload], already: int, max_bytes: int, too_many=TOO_MANY_PHOTOS) -> list[CheckedPhoto]:
+    """Each upload as it will be stored (see :func:`check_photo`), when ``already`` photos are on the record (an
+    NC, unless ``too_many`` says another).
+
+    Raises ValidationError naming ``photos``: more than MAX_PHOTOS in all (``too_many``), or an upload that is
+    not a photo.
     """
     if already + len(uploads) > MAX_PHOTOS:
-        raise invalid({"photos": str(_l("At most %(n)d photos per non-conformance.", n=MAX_PHOTOS))})
+        raise invalid({"photos": str(too_many)})
     return [check_photo(upload, max_bytes) for upload in uploads]
 
 
@@ -112,17 +118,29 @@ def add_photos(nc: NonConformance, uploads: list[Upload], actor: User) -> list[P
     photos: list[Photo] = []
     with changing(nc, actor, Step.ADD_PHOTO) as journal:
         for checked in photos_to_store:
-            photo = Photo(
-                stored_name=files.save(checked.data, checked.extension, field="photos", folder=files.PHOTOS),
-                original_name=safe_name(checked.filename),
-                content_type=checked.content_type,
-                size=len(checked.data),
-                uploaded_by_id=actor.id,
-            )
-            nc.photos.append(photo)
-            photos.append(photo)
-            journal.record("photo", new=photo.original_name)
+            photos.append(attach_photo(nc, checked, actor, journal))
     return photos
+
+
+def save_photo(checked: CheckedPhoto) -> str:
+    """Store a checked photo's file (removed again when the unit of work it belongs to fails); its stored name.
+    Raises StorageRefused (503) naming ``photos``."""
+    return files.save(checked.data, checked.extension, field="photos", folder=files.PHOTOS)
+
+
+def attach_photo(nc: NonConformance, checked: CheckedPhoto, actor: User, journal: Journal) -> Photo:
+    """Store ``checked`` as a photo of ``nc``, in the history ``journal`` writes, inside the caller's unit of
+    work; raises what :func:`save_photo` raises."""
+    photo = Photo(
+        stored_name=save_photo(checked),
+        original_name=safe_name(checked.filename),
+        content_type=checked.content_type,
+        size=len(checked.data),
+        uploaded_by_id=actor.id,
+    )
+    nc.photos.append(photo)
+    journal.record("photo", new=photo.original_name)
+    return photo
 
 
 def open_photo(photo: Photo) -> files.Stored:

@@ -4,14 +4,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from capa.capas.commands import ParameterCodes
+from capa.capas.commands import ParameterCodes, photo_uploads
 from capa.common.clock import plant_zone
 from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Measure, Moment, Text, refuse
 from capa.common.errors import ValidationError
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
+from capa.inspections.photos import TOO_MANY_PHOTOS
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
 
 
@@ -114,6 +115,8 @@ class NewFinalInspection(Command):
     """A final inspection of a batch by ISO 2859-1 sampling: the lot offered, how it was inspected, and the defects
     found by code (none for a clean sample)."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     #: The batch's number.
     batch: Code(40)
     #: Units in the lot offered for inspection (the quantity a rejection holds: at most 10,000,000).
@@ -132,6 +135,8 @@ class NewFinalInspection(Command):
     defect_type: Text(40, required=False, lower=True) = None
     #: The carton and packing checks, when made: any failed check rejects the lot.
     packing: PackingChecks | None = None
+    #: Photos from the tally sheet (the JSON API records the inspection, then adds its photos).
+    photos: photo_uploads(TOO_MANY_PHOTOS) = Field(default_factory=list)
 
 
 class InspectionFilters(Command):

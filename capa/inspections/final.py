@@ -14,6 +14,8 @@ The rules:
   batch on hold, in the same unit of work as the inspection: all is stored or nothing. The hold leaves quarantine
   as every hold does, by the quality manager's dispositions (a passing re-inspection is the evidence proposed
   for a release: :func:`passing_reinspections`);
+- the photos sent with an inspection are stored with it, and the NC a rejection raises gets its own copies of
+  them (:mod:`capa.inspections.photos`);
 - a re-inspection names the rejected inspection of the same batch it inspects again;
 - the severity follows the switching rules of ISO 2859-1 (:mod:`capa.inspections.switching`) over the final
   inspections of the batch's line, oldest first (its continuing series of lots; re-inspections, being
@@ -28,7 +30,8 @@ The rules:
 ``defects[i].code`` (unknown, retired, or given twice), ``packing.cartons_opened`` (more than the lot's cartons),
 ``reinspection_of`` (not a rejected inspection of this
 batch), ``severity`` (not the one the switching rules put the line on), ``defect_type`` (a rejection whose codes
-name none and the command gives none, or an unknown one), and what
+name none and the command gives none, or an unknown one), ``photos`` (more than MAX_PHOTOS, or not a photo:
+checked as the command is parsed), and what
 :func:`capa.inspections.sampling.sampling_plan` raises; Conflict naming ``batch`` while the line's inspection is
 discontinued.
 """
@@ -47,6 +50,7 @@ from capa.capas.commands import FileNC
 from capa.capas.history import Journal
 from capa.capas.lookup import find_defect_type, invalid
 from capa.capas.models import Hold, NonConformance, Severity, Source
+from capa.capas.photos import CheckedPhoto, attach_photo
 from capa.capas.raising import DESCRIPTION_LENGTH
 from capa.common.clock import plant_time
 from capa.common.commands import parse
@@ -65,6 +69,7 @@ from capa.inspections.models import (
     InspectionResumption,
     InspectionVerdict,
 )
+from capa.inspections.photos import photo_of
 from capa.inspections.sampling import (
     Level,
     SamplingPlan,
@@ -88,7 +93,10 @@ def get_inspection(inspection_id: int) -> Inspection:
         db.session.scalar(
             select(Inspection)
             .where(Inspection.id == inspection_id)
-            .options(selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code))
+            .options(
+                selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
+                selectinload(Inspection.photos),
+            )
         )
         if 0 < inspection_id < 2**31
         else None
@@ -140,6 +148,7 @@ def _listed(batch: Batch | None, limit: int | None):
             selectinload(Inspection.inspector),
             selectinload(Inspection.nc),
             selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
+            selectinload(Inspection.photos),
         )
         .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
         .limit(limit)
@@ -309,9 +318,10 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
         inspection.reinspection_of = earlier
         for code, count in found:
             inspection.defects.append(InspectionDefect(defect_code=code, defect_class=code.defect_class, count=count))
+        inspection.photos.extend(photo_of(photo, actor) for photo in command.photos)
         session.add(inspection)
         if not verdict.accepted:
-            inspection.nc = _raise_nc(inspection, verdict, found, defect_type, actor)
+            inspection.nc = _raise_nc(inspection, verdict, found, defect_type, command.photos, actor)
     return inspection
 
 
@@ -362,6 +372,7 @@ def _raise_nc(
     verdict: Verdict,
     found: list[tuple[DefectCode, int]],
     defect_type: str,
+    photos: list[CheckedPhoto],
     actor: User,
 ) -> NonConformance:
     batch = inspection.batch
@@ -397,8 +408,10 @@ def _raise_nc(
         },
     )
 
-    def hold_batch(nc: NonConformance, journal: Journal) -> None:
+    def hold_batch_with_photos(nc: NonConformance, journal: Journal) -> None:
         nc.holds.append(Hold(batch=batch, held_by=actor, quantity=inspection.lot_size))
         journal.record("hold", new=batch.number, note=str(_l("Final inspection rejected the lot.")))
+        for photo in photos:
+            attach_photo(nc, photo, actor, journal)
 
-    return filing.file_nc_within(command, actor, also=hold_batch)
+    return filing.file_nc_within(command, actor, also=hold_batch_with_photos)

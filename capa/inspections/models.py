@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
-from capa.capas.models import DefectType, NonConformance
+from capa.capas.models import DefectType, NonConformance, StoredPhoto
 from capa.common.types import Hundredths, UTCDateTime, one_of, utcnow
 from capa.extensions import db
 from capa.inspections.dhu import Tally
@@ -168,6 +168,9 @@ class Inspection(db.Model):
     defects: Mapped[list["InspectionDefect"]] = relationship(
         back_populates="inspection", cascade="all, delete-orphan", order_by="InspectionDefect.id"
     )
+    photos: Mapped[list["InspectionPhoto"]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan", order_by="InspectionPhoto.id"
+    )
 
 
 class InspectionDefect(db.Model):
@@ -184,6 +187,18 @@ class InspectionDefect(db.Model):
 
     inspection: Mapped[Inspection] = relationship(back_populates="defects")
     defect_code: Mapped[DefectCode] = relationship()
+
+
+class InspectionPhoto(StoredPhoto, db.Model):
+    """A photo taken in an inspection (a defect as found, a carton), stored as an NC's photos are
+    (:mod:`capa.inspections.photos`)."""
+
+    __tablename__ = "inspection_photos"
+
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="photos")
+    uploaded_by: Mapped[User] = relationship()
 
 
 class InspectionResumption(db.Model):

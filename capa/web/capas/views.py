@@ -75,6 +75,8 @@ from capa.common.commands import parse
 from capa.common.display import local_name
 from capa.common.errors import Conflict, DomainError, ValidationError
 from capa.http.downloads import send_stored
+from capa.inspections import origins
+from capa.inspections.origins import OriginKind
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
 from capa.web import exports
@@ -101,6 +103,7 @@ from capa.web.capas.forms import (
 from capa.web.capas.timeline import timeline
 from capa.web.exports import Column
 from capa.web.forms import command_from, handle_form, options, record_options, show_errors
+from capa.web.photos import kept_tokens, photo_input, uploads
 
 bp = Blueprint("capas", __name__)
 
@@ -115,18 +118,8 @@ def labels():
         "fishbone_labels": FISHBONE_LABELS,
         "event_labels": EVENT_LABELS,
         "field_labels": FIELD_LABELS,
-        "photo_input": _photo_input,
+        "photo_input": photo_input,
         **evidence_pages.template_helpers(),
-    }
-
-
-def _photo_input(already: int) -> dict[str, str | int]:
-    """What photos.js needs to know about a photo input on an NC that has ``already`` photos (or photos kept for
-    it): how many more fit, and its messages in the page's language."""
-    return {
-        "data_photo_room": max(photos.MAX_PHOTOS - already, 0),
-        "data_photo_too_many": _("At most %(n)d photos per non-conformance.", n=photos.MAX_PHOTOS),
-        "data_photo_busy": _("Preparing the photos…"),
     }
 
 
@@ -146,20 +139,12 @@ def _offer_filing_choices(form: FileForm) -> None:
     form.parameters.choices = options(dict(_parameter_options()))
 
 
-def _uploads(field) -> list[photos.Upload]:
-    return [
-        photos.Upload(storage.filename or "", storage.read())
-        for storage in (field.data or [])
-        if storage and getattr(storage, "filename", "")
-    ]
-
-
 @bp.route("/nc/new", methods=["GET", "POST"])
 @requires(step_permission(Step.FILE))
 def file_nc():
     form = FileForm()
     _offer_filing_choices(form)
-    chosen = _uploads(form.photos) if form.is_submitted() else []
+    chosen = uploads(form.photos) if form.is_submitted() else []
     # Photos of a refused filing, kept so that the form shown again offers them without choosing them again.
     kept: list[pending_photos.PendingPhoto] = []
 
@@ -170,7 +155,7 @@ def file_nc():
     def save():
         pending_photos.discard(request.form.getlist("remove_photo"), current_user)
         try:
-            earlier = pending_photos.load(_kept_tokens(), current_user)
+            earlier = pending_photos.load(kept_tokens(), current_user)
         except ValidationError:
             # Kept photos go with the NC they are filed with: gone under a key that filed already, this is the
             # same form sent again (a double tap), and it files nothing.
@@ -199,12 +184,12 @@ def file_nc():
                     number=refusal.number,
                 )
             ) from None
-        pending_photos.discard(_kept_tokens(), current_user)
+        pending_photos.discard(kept_tokens(), current_user)
         return filed
 
     def keep_photos():
         if form.is_submitted():
-            kept.extend(pending_photos.keep_after_refusal(_kept_tokens(), chosen, current_user))
+            kept.extend(pending_photos.keep_after_refusal(kept_tokens(), chosen, current_user))
 
     def show_again():
         keep_photos()
@@ -242,12 +227,6 @@ def _filed_answer(filed: filing.Filed):
     answer = jsonify(number=filed.nc.number, url=url, replayed=filed.replayed)
     answer.status_code = 200 if filed.replayed else 201
     return answer
-
-
-def _kept_tokens() -> list[str]:
-    """The tokens of the pending photos a refused filing form carried back, but those ticked "remove"."""
-    removed = set(request.form.getlist("remove_photo"))
-    return [token for token in request.form.getlist("kept_photo") if token not in removed]
 
 
 @bp.route("/nc/new/photos/<token>")
@@ -367,7 +346,35 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         failed_retest=rounds.failing_retest(nc, tests),
         tampered=history.tampering(nc),
         timeline=timeline(nc.events),
+        origin=origin_link(origins.origin_of(nc)),
     ), status
+
+
+#: How the NC page names the floor record that raised an NC.
+ORIGIN_LABELS = {
+    OriginKind.FINAL_INSPECTION: _l("Raised by final inspection #%(id)s"),
+    OriginKind.FABRIC_INSPECTION: _l("Raised by fabric inspection #%(id)s"),
+    OriginKind.SHIFT_ALERT: _l("Raised by the line checks of the %(shift)s shift of %(day)s"),
+    OriginKind.NEEDLE_BREAK: _l("Raised by broken needle #%(id)s"),
+    OriginKind.METAL_DETECTION: _l("Raised by metal detection #%(id)s"),
+}
+
+
+def origin_link(origin: origins.Origin | None) -> tuple[str, str] | None:
+    """(what the NC page says raised the NC, where that record is shown), or None for an NC filed by hand."""
+    if origin is None:
+        return None
+    text = str(ORIGIN_LABELS[origin.kind] % {"id": origin.record_id, "shift": origin.shift, "day": origin.day})
+    match origin.kind:
+        case OriginKind.FINAL_INSPECTION:
+            url = url_for("inspections.inspection", inspection_id=origin.record_id)
+        case OriginKind.FABRIC_INSPECTION:
+            url = url_for("fabric.fabric_inspection", inspection_id=origin.record_id)
+        case OriginKind.SHIFT_ALERT:
+            url = url_for("line_checks.line_checks_board", day=origin.day.isoformat(), shift=origin.shift)
+        case _:
+            url = url_for("needles.needle_control")
+    return text, url
 
 
 @bp.post("/results/<int:result_id>/raise-nc")
@@ -598,7 +605,7 @@ def add_photos(number: str):
         number,
         "photos",
         PhotoForm,
-        lambda nc, f: photos.add_photos(nc, _uploads(f.photos), current_user),
+        lambda nc, f: photos.add_photos(nc, uploads(f.photos), current_user),
         success_message=_("Photos added."),
     )
 

@@ -8,6 +8,7 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -22,6 +23,7 @@ from capa.capas.filing import new_filing_key
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
+from capa.web.capas.forms import PHOTO_ACCEPT
 from capa.web.forms import options
 
 SEVERITY_LABELS = {
@@ -109,6 +111,13 @@ class FinalInspectionForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+    photos = MultipleFileField(_l("Photos (JPEG, PNG or HEIC)"), render_kw={"accept": PHOTO_ACCEPT})
+
+
+class InspectionPhotoForm(FlaskForm):
+    """Photos added to an inspection recorded already."""
+
+    photos = MultipleFileField(_l("Photos (JPEG, PNG or HEIC)"), render_kw={"accept": PHOTO_ACCEPT})
 
 
 class StyleAqlsForm(FlaskForm):

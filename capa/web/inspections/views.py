@@ -10,12 +10,13 @@ from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
-from capa.capas import lookup
+from capa.capas import lookup, pending_photos
 from capa.common.clock import plant_today
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.display import local_name
 from capa.common.errors import DomainError, ValidationError
-from capa.inspections import aqls, defects, figures, final, service
+from capa.http.downloads import send_stored
+from capa.inspections import aqls, defects, figures, final, photos, service
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
@@ -41,11 +42,13 @@ from capa.web.inspections.forms import (
     VERDICT_LABELS,
     DefectCodeForm,
     FinalInspectionForm,
+    InspectionPhotoForm,
     SamplingPlanForm,
     StyleAqlsForm,
 )
 from capa.web.inspections.tally import CodeCounts
 from capa.web.masterdata import views as masterdata_pages
+from capa.web.photos import kept_tokens, uploads
 
 bp = Blueprint("inspections", __name__)
 
@@ -96,6 +99,8 @@ def inspection_labels():
         "inspection_severity_labels": SEVERITY_LABELS,
         "stage_labels": STAGE_LABELS,
         "packing_labels": PACKING_LABELS,
+        "too_many_inspection_photos": photos.TOO_MANY_PHOTOS,
+        "max_inspection_photos": photos.MAX_PHOTOS,
     }
 
 
@@ -200,7 +205,39 @@ def inspections():
 @bp.route("/inspections/<int:inspection_id>")
 @requires(Permission.VIEW)
 def inspection(inspection_id: int):
-    return render_template("inspections/inspection.html", inspection=final.get_inspection(inspection_id))
+    return render_template(
+        "inspections/inspection.html",
+        inspection=final.get_inspection(inspection_id),
+        photo_form=InspectionPhotoForm(formdata=None),
+    )
+
+
+@bp.post("/inspections/<int:inspection_id>/photos")
+@requires(Permission.FILE_NC)
+def add_photos(inspection_id: int):
+    """Add photos to an inspection (and to the open NC it raised): back to its page, or the page with the error
+    beside the photo field."""
+    recorded = final.get_inspection(inspection_id)
+    form = InspectionPhotoForm()
+    if form.validate_on_submit():
+        try:
+            added = photos.add_inspection_photos(recorded, uploads(form.photos), current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("%(n)d photos added.", n=len(added)), "success")
+            return redirect(url_for(".inspection", inspection_id=recorded.id) + "#photos")
+    flash(_("Please correct the fields marked."), "error")
+    return render_template("inspections/inspection.html", inspection=recorded, photo_form=form), 400
+
+
+@bp.route("/inspections/<int:inspection_id>/photos/<int:photo_id>")
+@requires(Permission.VIEW)
+def photo(inspection_id: int, photo_id: int):
+    stored = photos.get_inspection_photo(final.get_inspection(inspection_id), photo_id)
+    response = send_stored(photos.open_inspection_photo(stored), mimetype=stored.content_type, max_age=3600)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 #: The packing checks' fields as the command names them, and as the sheet does.
@@ -222,6 +259,9 @@ def new_inspection():
         {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}, blank=True
     )
     tally = CodeCounts.read()
+    chosen = uploads(form.photos) if form.is_submitted() else []
+    #: Photos of a refused sheet, kept so that it comes back with them (capa.capas.pending_photos).
+    kept: list[pending_photos.PendingPhoto] = []
     if request.method == "GET":
         form.batch.data = form.batch.data or request.args.get("batch", "")
         form.reinspection_of.data = request.args.get("reinspection_of", "")
@@ -245,11 +285,14 @@ def new_inspection():
                 "failed": form.packing_failed.data or [],
             }
         try:
+            pending_photos.discard(request.form.getlist("remove_photo"), current_user)
+            values["photos"] = [*pending_photos.load(kept_tokens(), current_user), *chosen]
             recorded = final.record_final_inspection(parse(NewFinalInspection, values), current_user)
         except DomainError as error:
             show_errors(form, tally.set_aside(error.renamed(PACKING_FIELDS)))
             flash(error.message, "error")
         else:
+            pending_photos.discard(kept_tokens(), current_user)
             message = (
                 _("The lot was accepted.")
                 if recorded.verdict == "accepted"
@@ -258,8 +301,16 @@ def new_inspection():
             flash(message, "success" if recorded.verdict == "accepted" else "error")
             return redirect(url_for(".inspection", inspection_id=recorded.id))
     switching = _switching_of(form.batch.data)
-    status = 400 if form.is_submitted() and (form.errors or form.form_errors or tally.errors) else 200
-    return render_template("inspections/inspection_form.html", form=form, tally=tally, switching=switching), status
+    refused = form.is_submitted() and bool(form.errors or form.form_errors or tally.errors)
+    if refused:
+        kept.extend(pending_photos.keep_after_refusal(kept_tokens(), chosen, current_user))
+    return render_template(
+        "inspections/inspection_form.html",
+        form=form,
+        tally=tally,
+        switching=switching,
+        kept_photos=kept,
+    ), (400 if refused else 200)
 
 
 def _switching_of(batch_number: str | None):
