@@ -130,6 +130,15 @@ def style_fabric_history(code: str):
     return _answer(records.history_of("style_fabric", masterdata.get_style(code).id))
 
 
+@bp.get("/styles/<code>/measurement-spec/history")
+@bp.output(History)
+@requires(Permission.VIEW)
+def measurement_spec_history(code: str):
+    """The history of a style's measurement spec: each change with who made it, when and why; ``old`` and ``new``
+    are the spec's unit, then its grid, tab-separated."""
+    return _answer(records.history_of("measurement_spec", masterdata.get_style(code).id))
+
+
 @bp.get("/users/<username>/history")
 @bp.output(History)
 @requires(Permission.MANAGE_USERS)

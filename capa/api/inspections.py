@@ -11,23 +11,25 @@ from pydantic import AliasPath, Field, model_validator
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.evidence import FILE_FIELD, MULTIPART_ALLOWANCE, multipart_files
-from capa.api.models import Answer, Codes, Record, Ref, Timestamp, With
+from capa.api.models import Answer, Codes, Measured, Record, Ref, Timestamp, With
 from capa.capas.photos import photo_limit_bytes
 from capa.common.errors import DomainError
 from capa.http.downloads import send_stored
 from capa.http.guard import request_user
-from capa.inspections import aqls, defects, figures, final, photos, service
+from capa.inspections import aqls, defects, figures, final, photos, service, specs
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
     FiguresPeriod,
     InspectionFilters,
+    MeasurementSpecChange,
     NewDefectCode,
     NewFinalInspection,
     ResumeInspection,
     SamplingPlanQuery,
     StyleAqlsChange,
 )
+from capa.inspections.measurements import MeasureUnit
 from capa.inspections.models import DefectArea, DefectClass, PackingCheck
 from capa.inspections.models import InspectionPhoto as StoredInspectionPhoto
 from capa.inspections.photos import MAX_PHOTOS
@@ -165,6 +167,20 @@ class InspectionPhoto(Record):
         return photo
 
 
+class MeasurementRecord(Record):
+    """A point measured on one garment, with the target and tolerances it was judged against (the spec's then)."""
+
+    garment: int
+    size: str
+    point: str
+    value: Measured
+    target: Measured
+    tol_minus: Measured
+    tol_plus: Measured
+    #: ``target - tol_minus <= value <= target + tol_plus``.
+    within: bool
+
+
 class Inspection(Record):
     """A final inspection: the plan of each class as it was read, what was found, the verdict and the NC a rejection
     raised."""
@@ -204,6 +220,11 @@ class Inspection(Record):
     reinspection_of: int | None = Field(None, validation_alias="reinspection_of_id")
     #: Its photos (added by ``POST /api/v1/inspections/{id}/photos``); the NC a rejection raised has copies.
     photos: list[InspectionPhoto]
+    #: The unit of its measurements (``cm`` or ``in``); null when no garment was measured.
+    measure_unit: MeasureUnit | None
+    #: Garments with a point out of tolerance, each counted as one MEA-01 defect in ``defects``.
+    garments_out_of_tolerance: int
+    measurements: list[MeasurementRecord]
 
 
 class InspectionPhotos(Answer):
@@ -343,6 +364,59 @@ def get_inspection_photo(inspection_id: int, photo_id: int):
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+class SpecPointRecord(Record):
+    point: str
+    description: str
+    tol_minus: Measured = Field(validation_alias="minus")
+    tol_plus: Measured = Field(validation_alias="plus")
+    #: The target of each size.
+    targets: dict[str, Measured]
+
+
+class MeasurementSpecAnswer(Answer):
+    """A style's measurement spec: its unit, its sizes in order and its points of measure."""
+
+    style: str
+    unit: MeasureUnit
+    sizes: list[str]
+    points: list[SpecPointRecord]
+
+
+def _spec_answer(style, spec: specs.StyleSpec) -> MeasurementSpecAnswer:
+    return MeasurementSpecAnswer.model_validate(
+        {"style": style.code, "unit": spec.unit, "sizes": spec.sizes, "points": [vars(p) for p in spec.points]}
+    )
+
+
+@bp.get("/styles/<code>/measurement-spec")
+@bp.output(MeasurementSpecAnswer)
+@requires(Permission.VIEW)
+def get_measurement_spec(code: str):
+    """A style's measurement spec
+
+    404 naming `style` when the style has none yet.
+    """
+    style = masterdata.get_style(code)
+    return _spec_answer(style, specs.get_spec(style))
+
+
+@bp.put("/styles/<code>/measurement-spec")
+@bp.input(MeasurementSpecChange, arg_name="command")
+@bp.output(MeasurementSpecAnswer)
+@requires(Permission.MAINTAIN_CATALOG)
+def set_measurement_spec(code: str, command: MeasurementSpecChange):
+    """Set a style's measurement spec
+
+    The spec is replaced whole: its unit (`cm` or `in`), its sizes in order, and its points of measure, each with
+    its tolerances below and above the target and a target for each size (numbers, or text such as `30 1/4`).
+    Final inspections measure against it; those recorded before keep what they were judged against. The change
+    and its reason are kept in the style's spec history. 400 naming `sizes` (a size twice), `points[i].point`
+    (twice) or `points[i].targets` (not one target per size).
+    """
+    style = masterdata.get_style(code)
+    return _spec_answer(style, specs.set_measurement_spec(style, command, request_user()))
 
 
 class Switching(Answer):

@@ -31,7 +31,18 @@ from capa.audit.models import RecordChange
 from capa.extensions import db
 
 #: The kinds of record whose history is kept in RecordChange.
-RECORD_TYPES = ("line", "supplier", "batch", "lot", "user", "defect_type", "defect_code", "style_aqls", "style_fabric")
+RECORD_TYPES = (
+    "line",
+    "supplier",
+    "batch",
+    "lot",
+    "user",
+    "defect_type",
+    "defect_code",
+    "style_aqls",
+    "style_fabric",
+    "measurement_spec",
+)
 
 
 def text_of(value: Any) -> str:

@@ -69,14 +69,23 @@ class Hundredths(TypeDecorator[Decimal]):
 
     impl = BigInteger
     cache_ok = True
+    places = 2
 
     def process_bind_param(self, value: Decimal | int | None, dialect) -> int | None:
         if value is None:
             return None
-        scaled = Decimal(value) * 100
+        scaled = Decimal(value).scaleb(self.places)
         if scaled != scaled.to_integral_value():
-            raise ValueError(f"{value} has more than two decimal places")
+            raise ValueError(f"{value} has more than {self.places} decimal places")
         return int(scaled)
 
     def process_result_value(self, value: int | None, dialect) -> Decimal | None:
-        return None if value is None else Decimal(value).scaleb(-2)
+        return None if value is None else Decimal(value).scaleb(-self.places)
+
+
+class Thousandths(Hundredths):
+    """A decimal number with at most three places (a garment measured in inches, to the eighth: 0.125), stored
+    exactly as a whole number of thousandths."""
+
+    cache_ok = True
+    places = 3

@@ -4,13 +4,36 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
+from flask_babel import lazy_gettext as _l
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from capa.capas.commands import ParameterCodes, photo_uploads
 from capa.common.clock import plant_zone
-from capa.common.commands import Boolean, Choice, Code, Command, Day, Integer, Items, Measure, Moment, Text, refuse
+from capa.common.commands import (
+    REQUIRED,
+    Boolean,
+    Choice,
+    Code,
+    Command,
+    Day,
+    Integer,
+    Items,
+    Measure,
+    Moment,
+    Text,
+    refuse,
+)
 from capa.common.errors import ValidationError
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
+from capa.inspections.measurements import (
+    LARGEST_TOLERANCE,
+    LARGEST_VALUE,
+    MAX_POINTS,
+    MAX_SIZES,
+    MeasureUnit,
+    NotANumber,
+    read_number,
+)
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.photos import TOO_MANY_PHOTOS
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
@@ -111,6 +134,68 @@ class PackingChecks(Command):
     failed: Items(Choice(PackingCheck), max_items=len(PackingCheck)) = Field(default_factory=list)
 
 
+def _measured(largest: Decimal, *, zero: bool):
+    """A measurement or tolerance: a number, or text read by :func:`capa.inspections.measurements.read_number`
+    (``30.5``, ``30 1/4``), above 0 (or 0, with ``zero``) and at most ``largest``."""
+
+    def clean(value: Any) -> Decimal:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise refuse(REQUIRED)
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+            raise refuse(_l("Must be a number such as 30, 30.5 or 30 1/4."))
+        try:
+            number = read_number(repr(value) if isinstance(value, float) else str(value))
+        except NotANumber:
+            raise refuse(_l("Must be a number such as 30, 30.5 or 30 1/4.")) from None
+        if number > largest or (number == 0 and not zero):
+            raise refuse(
+                _l("Must be 0 to %(n)s.", n=largest) if zero else _l("Must be above 0 and at most %(n)s.", n=largest)
+            )
+        return number
+
+    schema = {"anyOf": [{"type": "number", "minimum": 0, "maximum": float(largest)}, {"type": "string"}]}
+    return Annotated[Decimal, BeforeValidator(clean), WithJsonSchema(schema)]
+
+
+#: A garment's measurement or a spec's target: up to 3 decimals, or a fraction of halves, quarters or eighths.
+MeasuredValue = _measured(LARGEST_VALUE, zero=False)
+#: A tolerance below or above the target.
+Tolerance = _measured(LARGEST_TOLERANCE, zero=True)
+SIZE_CODE = Code(16)
+POINT_CODE = Code(12)
+
+
+class MeasuredPoint(Command):
+    """A point of measure measured on one garment of the sample, in the unit of the style's spec."""
+
+    #: The garment's number within the sample, from 1.
+    garment: Integer(minimum=1, maximum=10_000)
+    size: SIZE_CODE
+    point: POINT_CODE
+    value: MeasuredValue
+
+
+class SpecPoint(Command):
+    """A point of measure of a style's spec: its tolerances and its target for each size of the spec."""
+
+    point: POINT_CODE
+    description: Text(120, required=False) = None
+    tol_minus: Tolerance
+    tol_plus: Tolerance
+    #: The target of each size of the spec, by size.
+    targets: dict[SIZE_CODE, MeasuredValue]
+
+
+class MeasurementSpecChange(Command):
+    """A style's measurement spec (its tech pack's grid) replaced whole, with the reason."""
+
+    unit: Choice(MeasureUnit)
+    #: The sizes, in order.
+    sizes: Items(SIZE_CODE, max_items=MAX_SIZES, required=True)
+    points: Items(SpecPoint, max_items=MAX_POINTS, required=True)
+    reason: Text(1000)
+
+
 class NewFinalInspection(Command):
     """A final inspection of a batch by ISO 2859-1 sampling: the lot offered, how it was inspected, and the defects
     found by code (none for a clean sample)."""
@@ -135,6 +220,9 @@ class NewFinalInspection(Command):
     defect_type: Text(40, required=False, lower=True) = None
     #: The carton and packing checks, when made: any failed check rejects the lot.
     packing: PackingChecks | None = None
+    #: Points measured on garments of the sample, against the spec of the batch's style: each garment with a
+    #: point out of tolerance counts as one MEA-01 defect.
+    measurements: Items(MeasuredPoint, max_items=2000) = Field(default_factory=list)
     #: Photos from the tally sheet (the JSON API records the inspection, then adds its photos).
     photos: photo_uploads(TOO_MANY_PHOTOS) = Field(default_factory=list)
 

@@ -14,6 +14,9 @@ The rules:
   batch on hold, in the same unit of work as the inspection: all is stored or nothing. The hold leaves quarantine
   as every hold does, by the quality manager's dispositions (a passing re-inspection is the evidence proposed
   for a release: :func:`passing_reinspections`);
+- garments measured against the spec of the batch's style (:mod:`capa.inspections.specs`) count, each one with
+  a point out of tolerance, as one defect of the library's MEA-01; the readings are kept with the targets and
+  tolerances they were judged against;
 - the photos sent with an inspection are stored with it, and the NC a rejection raises gets its own copies of
   them (:mod:`capa.inspections.photos`);
 - a re-inspection names the rejected inspection of the same batch it inspects again;
@@ -31,7 +34,8 @@ The rules:
 ``reinspection_of`` (not a rejected inspection of this
 batch), ``severity`` (not the one the switching rules put the line on), ``defect_type`` (a rejection whose codes
 name none and the command gives none, or an unknown one), ``photos`` (more than MAX_PHOTOS, or not a photo:
-checked as the command is parsed), and what
+checked as the command is parsed), ``measurements…`` (what :func:`capa.inspections.specs.judged_measurements`
+names) and ``defects[i].code`` for MEA-01 tallied beside measurements, and what
 :func:`capa.inspections.sampling.sampling_plan` raises; Conflict naming ``batch`` while the line's inspection is
 discontinued.
 """
@@ -60,12 +64,14 @@ from capa.extensions import db
 from capa.inspections.aqls import DEFAULT_AQLS, aqls_for, written
 from capa.inspections.commands import NewFinalInspection
 from capa.inspections.defects import found_codes
+from capa.inspections.measurements import garments_out_of_tolerance
 from capa.inspections.models import (
     DefectClass,
     DefectCode,
     Inspection,
     InspectionDefect,
     InspectionKind,
+    InspectionMeasurement,
     InspectionResumption,
     InspectionVerdict,
 )
@@ -77,12 +83,15 @@ from capa.inspections.sampling import (
     tighter_accept_number,
 )
 from capa.inspections.sampling import Severity as Inspected
+from capa.inspections.specs import judged_measurements
 from capa.inspections.switching import SEVERITY_WORDS, LotOutcome, Resumed, SwitchingState, switching_state
 from capa.inspections.verdict import Verdict, judge_lot
 from capa.masterdata.models import Batch, ProductionLine
 
 #: The defect type of the NC of a lot rejected for its packing alone (seeded: capa.capas.defect_types).
 PACKING_DEFECT_TYPE = "packing_error"
+#: The library's code of a garment measured out of tolerance (seeded: capa.inspections.defects).
+OUT_OF_TOLERANCE_CODE = "MEA-01"
 #: The order in which found codes are looked at for the NC's defect type: the most serious first.
 SERIOUSNESS = {DefectClass.CRITICAL: 0, DefectClass.MAJOR: 1, DefectClass.MINOR: 2}
 
@@ -96,6 +105,7 @@ def get_inspection(inspection_id: int) -> Inspection:
             .options(
                 selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
                 selectinload(Inspection.photos),
+                selectinload(Inspection.measurements),
             )
         )
         if 0 < inspection_id < 2**31
@@ -149,6 +159,7 @@ def _listed(batch: Batch | None, limit: int | None):
             selectinload(Inspection.nc),
             selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
             selectinload(Inspection.photos),
+            selectinload(Inspection.measurements),
         )
         .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
         .limit(limit)
@@ -165,6 +176,22 @@ def exported_inspections() -> Iterable[Inspection]:
     """Every inspection, newest first, read a chunk at a time (an export of years of them runs in constant
     memory)."""
     return db.session.scalars(_listed(None, None).execution_options(yield_per=500))
+
+
+def _measured_code(command: NewFinalInspection, judged: list, problems: dict[str, str]) -> DefectCode | None:
+    """The library's code the garments measured out of tolerance count as, when garments were measured; a tally
+    of that code beside the measurements is refused (it would count them twice)."""
+    if not judged:
+        return None
+    for index, entry in enumerate(command.defects):
+        if entry.code == OUT_OF_TOLERANCE_CODE:
+            problems[f"defects[{index}].code"] = str(
+                _l("Counted from the measurements: leave %(code)s out of the tally.", code=OUT_OF_TOLERANCE_CODE)
+            )
+    code = db.session.scalar(select(DefectCode).where(DefectCode.code == OUT_OF_TOLERANCE_CODE))
+    if code is None:
+        problems["measurements"] = str(_l("The defect library has no code %(code)s.", code=OUT_OF_TOLERANCE_CODE))
+    return code
 
 
 def _nc_defect_type(command: NewFinalInspection, found: list[tuple[DefectCode, int]]) -> str | None:
@@ -298,9 +325,15 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
         DefectClass.MINOR: command.aql_minor or (settings.minor if settings else DEFAULT_AQLS[DefectClass.MINOR]),
     }
     plans = {cls: sampling_plan(command.lot_size, aql, level=level, severity=severity) for cls, aql in aqls.items()}
+    units = max(plan.units_to_inspect for plan in plans.values())
+    spec, judged = judged_measurements(command.measurements, batch.style if batch else None, units, problems)
+    out_of_tolerance = garments_out_of_tolerance(judged)
+    measured_code = _measured_code(command, judged, problems)
     if problems:
         raise invalid(problems)
     found = [(code, entry.count) for code, entry in zip(codes, command.defects, strict=True) if code is not None]
+    if out_of_tolerance:
+        found.append((measured_code, len(out_of_tolerance)))
     counts: Counter[DefectClass] = Counter()
     for code, count in found:
         counts[DefectClass(code.defect_class)] += count
@@ -319,6 +352,22 @@ def record_final_inspection(command: NewFinalInspection, actor: User) -> Inspect
         for code, count in found:
             inspection.defects.append(InspectionDefect(defect_code=code, defect_class=code.defect_class, count=count))
         inspection.photos.extend(photo_of(photo, actor) for photo in command.photos)
+        if judged:
+            inspection.measure_unit = spec.unit.value
+            inspection.garments_out_of_tolerance = len(out_of_tolerance)
+            inspection.measurements.extend(
+                InspectionMeasurement(
+                    garment=j.reading.garment,
+                    size=j.reading.size,
+                    point=j.reading.point,
+                    value=j.reading.value,
+                    target=j.target,
+                    tol_minus=j.minus,
+                    tol_plus=j.plus,
+                    within=j.within,
+                )
+                for j in judged
+            )
         session.add(inspection)
         if not verdict.accepted:
             inspection.nc = _raise_nc(inspection, verdict, found, defect_type, command.photos, actor)

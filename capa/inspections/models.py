@@ -24,10 +24,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
 from capa.capas.models import DefectType, NonConformance, StoredPhoto
-from capa.common.types import Hundredths, UTCDateTime, one_of, utcnow
+from capa.common.types import Hundredths, Thousandths, UTCDateTime, one_of, utcnow
 from capa.extensions import db
 from capa.inspections.dhu import Tally
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
+from capa.inspections.measurements import MeasureUnit
 from capa.inspections.sampling import AQL_SERIES
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
 from capa.safety.models import SafetyParameter
@@ -160,6 +161,10 @@ class Inspection(db.Model):
     nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
     #: The rejected inspection this one inspects again.
     reinspection_of_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
+    #: The unit of its measurements (MeasureUnit), None when no garment was measured.
+    measure_unit: Mapped[str | None] = mapped_column(String(2))
+    #: The garments measured out of tolerance, each counted as one MEA-01 defect.
+    garments_out_of_tolerance: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     batch: Mapped[Batch] = relationship()
     inspector: Mapped[User] = relationship()
@@ -170,6 +175,9 @@ class Inspection(db.Model):
     )
     photos: Mapped[list["InspectionPhoto"]] = relationship(
         back_populates="inspection", cascade="all, delete-orphan", order_by="InspectionPhoto.id"
+    )
+    measurements: Mapped[list["InspectionMeasurement"]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan", order_by="InspectionMeasurement.id"
     )
 
 
@@ -199,6 +207,63 @@ class InspectionPhoto(StoredPhoto, db.Model):
 
     inspection: Mapped[Inspection] = relationship(back_populates="photos")
     uploaded_by: Mapped[User] = relationship()
+
+
+class InspectionMeasurement(db.Model):
+    """A point measured on one garment of the sample, with the target and tolerances it was judged against as
+    the style's spec had them then."""
+
+    __tablename__ = "inspection_measurements"
+    __table_args__ = (CheckConstraint("garment > 0", name="garment_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    garment: Mapped[int] = mapped_column(Integer)
+    size: Mapped[str] = mapped_column(String(16))
+    point: Mapped[str] = mapped_column(String(12))
+    value: Mapped[Decimal] = mapped_column(Thousandths)
+    target: Mapped[Decimal] = mapped_column(Thousandths)
+    tol_minus: Mapped[Decimal] = mapped_column(Thousandths)
+    tol_plus: Mapped[Decimal] = mapped_column(Thousandths)
+    within: Mapped[bool] = mapped_column(Boolean)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="measurements")
+
+
+class MeasurementSpec(db.Model):
+    """A style's measurement spec (its tech pack's grid): the unit and the sizes, in order; the points below."""
+
+    __tablename__ = "measurement_specs"
+    __table_args__ = (one_of("unit", MeasureUnit),)
+
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), primary_key=True, autoincrement=False)
+    unit: Mapped[str] = mapped_column(String(2))
+    sizes: Mapped[list] = mapped_column(JSON)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    style: Mapped[Style] = relationship()
+    points: Mapped[list["MeasurementPoint"]] = relationship(
+        back_populates="spec", cascade="all, delete-orphan", order_by="MeasurementPoint.position"
+    )
+
+
+class MeasurementPoint(db.Model):
+    """A point of measure of a style's spec: its tolerances and its target per size (exact decimals as text)."""
+
+    __tablename__ = "measurement_points"
+    __table_args__ = (UniqueConstraint("style_id", "point"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    style_id: Mapped[int] = mapped_column(ForeignKey("measurement_specs.style_id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    point: Mapped[str] = mapped_column(String(12))
+    description: Mapped[str] = mapped_column(String(120), default="")
+    tol_minus: Mapped[Decimal] = mapped_column(Thousandths)
+    tol_plus: Mapped[Decimal] = mapped_column(Thousandths)
+    #: {size: target} with each target written as an exact decimal (``"30.5"``).
+    targets: Mapped[dict] = mapped_column(JSON)
+
+    spec: Mapped[MeasurementSpec] = relationship(back_populates="points")
 
 
 class InspectionResumption(db.Model):

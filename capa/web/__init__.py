@@ -17,6 +17,7 @@ from capa.web.capas.views import bp as capas_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.inspections.fabric import bp as fabric_bp
 from capa.web.inspections.line_checks import bp as line_checks_bp
+from capa.web.inspections.measuring import bp as measuring_bp
 from capa.web.inspections.needles import bp as needles_bp
 from capa.web.inspections.views import bp as inspections_bp
 from capa.web.masterdata.views import bp as masterdata_bp
@@ -37,6 +38,7 @@ BLUEPRINTS = (
     fabric_bp,
     line_checks_bp,
     needles_bp,
+    measuring_bp,
 )
 
 

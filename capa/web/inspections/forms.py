@@ -21,6 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from capa.capas.filing import new_filing_key
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
+from capa.inspections.measurements import MeasureUnit
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
 from capa.web.capas.forms import PHOTO_ACCEPT
@@ -118,6 +119,25 @@ class InspectionPhotoForm(FlaskForm):
     """Photos added to an inspection recorded already."""
 
     photos = MultipleFileField(_l("Photos (JPEG, PNG or HEIC)"), render_kw={"accept": PHOTO_ACCEPT})
+
+
+MEASURE_UNIT_LABELS = {MeasureUnit.CENTIMETRES: _l("centimetres"), MeasureUnit.INCHES: _l("inches")}
+
+
+class MeasurementSpecForm(FlaskForm):
+    """A style's measurement spec pasted from its tech pack; every field is checked by the command and the grid's
+    reading, so that a person sees every problem in one round."""
+
+    unit = SelectField(_l("Unit"), choices=options(MEASURE_UNIT_LABELS))
+    grid = TextAreaField(
+        _l("Spec (paste from the tech pack)"),
+        description=_l(
+            "A header row Point, Description, Tol -, Tol + and the sizes, then a row per point of measure; "
+            "cells separated by tabs (as a spreadsheet pastes them) or commas. Fractions such as 1/2 or 30 1/4 "
+            "are read exactly."
+        ),
+    )
+    reason = StringField(_l("Why (the tech pack's revision, say)"))
 
 
 class StyleAqlsForm(FlaskForm):

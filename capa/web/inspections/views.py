@@ -16,7 +16,7 @@ from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.display import local_name
 from capa.common.errors import DomainError, ValidationError
 from capa.http.downloads import send_stored
-from capa.inspections import aqls, defects, figures, final, photos, service
+from capa.inspections import aqls, defects, figures, final, photos, service, specs
 from capa.inspections.commands import (
     DefectCodeChanges,
     DefectCodeFilters,
@@ -46,6 +46,7 @@ from capa.web.inspections.forms import (
     SamplingPlanForm,
     StyleAqlsForm,
 )
+from capa.web.inspections.measuring import MeasurementSheet
 from capa.web.inspections.tally import CodeCounts
 from capa.web.masterdata import views as masterdata_pages
 from capa.web.photos import kept_tokens, uploads
@@ -178,6 +179,8 @@ EXPORT_COLUMNS = [
     Column(
         _l("Packing checks that failed"), lambda i: ", ".join(str(PACKING_LABELS[check]) for check in i.packing_failed)
     ),
+    Column(_l("Garments out of tolerance"), lambda i: i.garments_out_of_tolerance),
+    Column(_l("Photos"), lambda i: len(i.photos)),
     Column(_l("Verdict"), lambda i: VERDICT_LABELS[i.verdict]),
     Column(_l("Non-conformance"), lambda i: i.nc.number if i.nc else ""),
     Column(_l("Inspector"), lambda i: i.inspector.username),
@@ -252,44 +255,29 @@ PACKING_FIELDS = {
 @bp.route("/inspections/new", methods=["GET", "POST"])
 @requires(Permission.FILE_NC)
 def new_inspection():
-    """The tally sheet of a final inspection: the lot and its plan, and a count per defect code of the library in
-    use, grouped by area. Nothing counted is a clean sample."""
+    """The tally sheet of a final inspection: the lot and its plan, a count per defect code of the library in use
+    grouped by area (nothing counted is a clean sample), the garments measured against the spec of the batch's
+    style, the packing checks and photos. "More garments" sends the sheet back with more garments to measure."""
     form = FinalInspectionForm()
     form.defect_type.choices = options(
         {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}, blank=True
     )
-    tally = CodeCounts.read()
-    chosen = uploads(form.photos) if form.is_submitted() else []
-    #: Photos of a refused sheet, kept so that it comes back with them (capa.capas.pending_photos).
-    kept: list[pending_photos.PendingPhoto] = []
     if request.method == "GET":
         form.batch.data = form.batch.data or request.args.get("batch", "")
         form.reinspection_of.data = request.args.get("reinspection_of", "")
-    elif form.validate_on_submit():
-        values = {
-            "batch": form.batch.data,
-            "lot_size": form.lot_size.data,
-            "level": form.level.data,
-            "severity": form.severity.data or None,
-            "aql_major": form.aql_major.data,
-            "aql_minor": form.aql_minor.data,
-            "note": form.note.data,
-            "reinspection_of": form.reinspection_of.data or None,
-            "defect_type": form.defect_type.data or None,
-            "defects": tally.defects(),
-        }
-        if form.cartons_offered.data or form.cartons_opened.data or form.packing_failed.data:
-            values["packing"] = {
-                "cartons_offered": form.cartons_offered.data,
-                "cartons_opened": form.cartons_opened.data,
-                "failed": form.packing_failed.data or [],
-            }
+    batch = masterdata.find_batch(form.batch.data) if form.batch.data else None
+    tally = CodeCounts.read()
+    sheet = MeasurementSheet.read(specs.spec_of(batch.style) if batch is not None else None)
+    chosen = uploads(form.photos) if form.is_submitted() else []
+    more_garments = "more_garments" in request.form
+    if not more_garments and form.validate_on_submit():
         try:
             pending_photos.discard(request.form.getlist("remove_photo"), current_user)
-            values["photos"] = [*pending_photos.load(kept_tokens(), current_user), *chosen]
-            recorded = final.record_final_inspection(parse(NewFinalInspection, values), current_user)
+            photos_sent = [*pending_photos.load(kept_tokens(), current_user), *chosen]
+            command = parse(NewFinalInspection, _sheet_values(form, tally, sheet) | {"photos": photos_sent})
+            recorded = final.record_final_inspection(command, current_user)
         except DomainError as error:
-            show_errors(form, tally.set_aside(error.renamed(PACKING_FIELDS)))
+            show_errors(form, sheet.set_aside(tally.set_aside(error.renamed(PACKING_FIELDS))))
             flash(error.message, "error")
         else:
             pending_photos.discard(kept_tokens(), current_user)
@@ -300,23 +288,41 @@ def new_inspection():
             )
             flash(message, "success" if recorded.verdict == "accepted" else "error")
             return redirect(url_for(".inspection", inspection_id=recorded.id))
-    switching = _switching_of(form.batch.data)
-    refused = form.is_submitted() and bool(form.errors or form.form_errors or tally.errors)
-    if refused:
-        kept.extend(pending_photos.keep_after_refusal(kept_tokens(), chosen, current_user))
+    refused = form.is_submitted() and not more_garments and bool(form.errors or form.form_errors or tally.errors)
+    # Photos chosen come back with the sheet, refused or sent back for more garments.
+    kept = pending_photos.keep_after_refusal(kept_tokens(), chosen, current_user) if form.is_submitted() else []
     return render_template(
         "inspections/inspection_form.html",
         form=form,
         tally=tally,
-        switching=switching,
+        sheet=sheet,
+        switching=(batch.line, final.line_switching(batch.line)) if batch is not None else None,
         kept_photos=kept,
     ), (400 if refused else 200)
 
 
-def _switching_of(batch_number: str | None):
-    """(line, where the switching rules put it) for the batch named, if it exists; else None."""
-    batch = masterdata.find_batch(batch_number) if batch_number else None
-    return (batch.line, final.line_switching(batch.line)) if batch is not None else None
+def _sheet_values(form: FinalInspectionForm, tally: CodeCounts, sheet: MeasurementSheet) -> dict:
+    """The command's values from the tally sheet (its photos aside)."""
+    values = {
+        "batch": form.batch.data,
+        "lot_size": form.lot_size.data,
+        "level": form.level.data,
+        "severity": form.severity.data or None,
+        "aql_major": form.aql_major.data,
+        "aql_minor": form.aql_minor.data,
+        "note": form.note.data,
+        "reinspection_of": form.reinspection_of.data or None,
+        "defect_type": form.defect_type.data or None,
+        "defects": tally.defects(),
+        "measurements": sheet.measurements(),
+    }
+    if form.cartons_offered.data or form.cartons_opened.data or form.packing_failed.data:
+        values["packing"] = {
+            "cartons_offered": form.cartons_offered.data,
+            "cartons_opened": form.cartons_opened.data,
+            "failed": form.packing_failed.data or [],
+        }
+    return values
 
 
 # A style's AQLs ---------------------------------------------------------------------------------------------------

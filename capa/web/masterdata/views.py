@@ -9,7 +9,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
 from capa.common.commands import parse
-from capa.inspections import aqls, fabric, final, line_checks
+from capa.inspections import aqls, fabric, final, line_checks, specs
 from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
 from capa.masterdata.commands import (
@@ -26,7 +26,7 @@ from capa.masterdata.models import Style
 from capa.safety import history, rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
-from capa.web.inspections.forms import AlertLevelForm, FabricAcceptanceForm, StyleAqlsForm
+from capa.web.inspections.forms import AlertLevelForm, FabricAcceptanceForm, MeasurementSpecForm, StyleAqlsForm
 from capa.web.masterdata.forms import (
     AGE_GROUP_LABELS,
     APPROVAL_LABELS,
@@ -210,10 +210,18 @@ def style(code: str):
     return style_page(service.get_style(code))
 
 
-def style_page(style, aqls_form=None, fabric_form=None) -> str:
-    """A style's page; ``aqls_form`` and ``fabric_form``: its AQL form or its fabric acceptance form as sent, when
-    it was refused (its errors beside its fields)."""
+def style_page(style, aqls_form=None, fabric_form=None, spec_form=None) -> str:
+    """A style's page; ``aqls_form``, ``fabric_form`` and ``spec_form``: its AQL form, its fabric acceptance form
+    or its measurement spec form as sent, when it was refused (its errors beside its fields)."""
     settings = aqls.aqls_for(style)
+    spec = specs.spec_of(style)
+    if spec_form is None:
+        # Prefixed, as the forms beside it have their own ``reason``; the grid offered as it stands, to edit.
+        spec_form = MeasurementSpecForm(
+            formdata=None,
+            data={"unit": spec.unit.value if spec else "cm", "grid": spec.grid if spec else ""},
+            prefix="spec",
+        )
     if aqls_form is None:
         aqls_form = StyleAqlsForm(formdata=None, data={"aql_major": settings.major, "aql_minor": settings.minor})
     fabric_points = fabric.style_limit(style)
@@ -234,6 +242,9 @@ def style_page(style, aqls_form=None, fabric_form=None) -> str:
         default_fabric_points=fabric.DEFAULT_ACCEPTANCE_POINTS,
         fabric_form=fabric_form,
         fabric_changes=records.history_of("style_fabric", style.id),
+        spec=spec,
+        spec_form=spec_form,
+        spec_changes=records.history_of(specs.HISTORY, style.id),
     )
 
 
