@@ -80,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_SHIFTS": "day=07:00-19:00,night=19:00-07:00",
     # Defects per hundred units above which a line is alerted in a shift, unless the line has its own level.
     "CAPA_DHU_ALERT_LEVEL": "5",
+    # The units a line's checks at a stage must sum to in a shift before its DHU alerts: one small check with one
+    # defect would otherwise read as a DHU of 20 or more.
+    "CAPA_DHU_MIN_UNITS": 20,
     # The plant's metal detectors, by code, checked with a test piece at the start of each shift.
     "CAPA_METAL_DETECTORS": "MD-1",
     # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
@@ -130,6 +133,7 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_REDUCED_INSPECTION_ALLOWED": bool,
     "CAPA_SHIFTS": str,
     "CAPA_DHU_ALERT_LEVEL": str,
+    "CAPA_DHU_MIN_UNITS": int,
     "CAPA_METAL_DETECTORS": str,
     "CAPA_STORAGE_URL": str,
     "CAPA_S3_ENDPOINT_URL": str,

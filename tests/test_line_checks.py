@@ -224,7 +224,7 @@ def test_a_shift_over_its_alert_level_raises_one_nc(app, plant, api):  # noqa: F
 def test_a_shift_nc_needs_a_known_shift_and_a_defect_type(app, plant, api):  # noqa: F811
     client = api("supervisor")
     client.post(
-        "/api/v1/line-checks", json=check(units_checked=10, defective_units=1, defects=[{"code": "SEW-06", "count": 1}])
+        "/api/v1/line-checks", json=check(units_checked=20, defective_units=2, defects=[{"code": "SEW-06", "count": 2}])
     )
     base = {"stage": "end_of_line", "day": "2026-12-03"}
     assert set(client.post("/api/v1/lines/L1/shift-nc", json=base).json["error"]["fields"]) == {"shift"}
@@ -238,11 +238,40 @@ def test_a_shift_nc_needs_a_known_shift_and_a_defect_type(app, plant, api):  # n
     assert client.post("/api/v1/lines/L9/shift-nc", json=base | {"shift": "day"}).status_code == 404
 
 
+def test_too_few_units_checked_alert_nobody_whatever_their_dhu(app, plant, api, client, auth):  # noqa: F811
+    reporter = api("supervisor")
+    small = check(units_checked=10, defective_units=1, defects=[{"code": "SEW-01", "count": 1}])
+    assert reporter.post("/api/v1/line-checks", json=small).status_code == 201
+    [figure] = reporter.get("/api/v1/line-checks/figures?day=2026-12-03&shift=day").json["items"]
+    assert (figure["dhu"], figure["over_alert"], figure["too_few_units"], figure["min_units"]) == (
+        10.0,
+        False,
+        True,
+        20,
+    )
+    refused = reporter.post(
+        "/api/v1/lines/L1/shift-nc", json={"stage": "end_of_line", "day": "2026-12-03", "shift": "day"}
+    )
+    assert (refused.status_code, refused.json["error"]["fields"]) == (409, {"stage": "Too few units checked."})
+    assert refused.json["error"]["message"] == "L1 has 10 units checked in this shift: its DHU alerts from 20 units."
+    auth.as_role("quality_manager")
+    board = client.get("/line-checks?day=2026-12-03&shift=day").text
+    assert parsed(board).css_first(".too-few-units").text(strip=True) == "10 of the 20 units before it alerts"
+    assert parsed(board).css(".over-alert") == []
+
+    # Ten more units, one defect more: 2 in 20, DHU 10, over the level of 5.
+    assert reporter.post("/api/v1/line-checks", json=small | {"checked_at": "2026-12-03T11:00"}).status_code == 201
+    [figure] = reporter.get("/api/v1/line-checks/figures?day=2026-12-03&shift=day").json["items"]
+    assert (figure["units_checked"], figure["over_alert"], figure["too_few_units"]) == (20, True, False)
+
+
 def test_unreadable_shift_or_alert_settings_stop_the_start(tmp_path):
     with pytest.raises(ShiftsMalformed):
         create_app({"TESTING": True, "CAPA_INSTANCE_PATH": str(tmp_path), "CAPA_SHIFTS": "day=07:00-19:00"})
     with pytest.raises(ValueError, match="CAPA_DHU_ALERT_LEVEL"):
         create_app({"TESTING": True, "CAPA_INSTANCE_PATH": str(tmp_path), "CAPA_DHU_ALERT_LEVEL": "high"})
+    with pytest.raises(ValueError, match="CAPA_DHU_MIN_UNITS"):
+        create_app({"TESTING": True, "CAPA_INSTANCE_PATH": str(tmp_path), "CAPA_DHU_MIN_UNITS": 0})
 
 
 # The pages ---------------------------------------------------------------------------------------------------------

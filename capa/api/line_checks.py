@@ -116,8 +116,13 @@ class ShiftFigureAnswer(Record):
     dhu: Measured = Ref("tally", "dhu_shown")
     defective_rate: Measured = Ref("tally", "defective_rate_shown")
     alert_level: Measured
-    #: DHU above the alert level: an NC may be raised (``POST /lines/<code>/shift-nc``).
+    #: DHU above the alert level on at least ``min_units`` units: an NC may be raised
+    #: (``POST /lines/<code>/shift-nc``).
     over_alert: bool
+    #: The units the checks must sum to before the DHU alerts (``CAPA_DHU_MIN_UNITS``).
+    min_units: int
+    #: Fewer units checked than ``min_units``: the DHU alerts nobody yet.
+    too_few_units: bool
     nc: str | None = Ref("nc_number", default=None)
 
 

@@ -12,9 +12,10 @@ The rules:
   recorded (``replayed``); other content under a used key is refused (IdempotencyKeyReused, 409);
 - a line's DHU alert level is its own, set by a quality manager with a reason (kept in the line's history),
   else the plant's ``CAPA_DHU_ALERT_LEVEL``;
-- a line's figures in a shift are per stage, over the sums of its checks; a line over its alert level at a stage
-  offers an NC, which anyone who files NCs may raise: source the stage, on the line, major, filed under the
-  defect type of the shift's most frequent code that names one (or the one given), describing the figures and
+- a line's figures in a shift are per stage, over the sums of its checks; a line over its alert level at a stage,
+  on at least ``CAPA_DHU_MIN_UNITS`` units checked there in the shift (too few units alert nobody), offers an NC,
+  which anyone who files NCs may raise: source the stage, on the line, major, filed under the defect type of the
+  shift's most frequent code that names one (or the one given), describing the figures and
   the codes found. One NC per line, shift and stage.
 
 :func:`record_line_check` raises ValidationError naming ``line`` (unknown), ``defects[i].code`` (unknown, retired,
@@ -22,7 +23,7 @@ given twice), ``defective_units`` (more than checked; none while defects were fo
 the defective units), ``checked_at`` (later than now), ``idempotency_key`` (malformed), and IdempotencyKeyReused.
 :func:`raise_shift_nc` raises ValidationError naming ``shift`` or ``day`` (no such shift; one without the other),
 ``defect_type`` (none found and none given, or unknown), and Conflict naming ``stage`` when the line is not over
-its alert level in that shift or its NC was raised already.
+its alert level in that shift (or is, on too few units) or its NC was raised already.
 """
 
 import hashlib
@@ -84,11 +85,23 @@ def plant_alert_level() -> Decimal:
     return _alert_level(current_app.config["CAPA_DHU_ALERT_LEVEL"])
 
 
+def _min_units(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"CAPA_DHU_MIN_UNITS: {value!r} is not a whole number of units of 1 or more")
+    return value
+
+
+def plant_min_units() -> int:
+    """The units a shift's checks at a stage must sum to before its DHU alerts (``CAPA_DHU_MIN_UNITS``)."""
+    return _min_units(current_app.config["CAPA_DHU_MIN_UNITS"])
+
+
 def check_settings(config: Mapping[str, Any]) -> None:
-    """Raise ValueError (ShiftsMalformed for the shifts) when ``CAPA_SHIFTS`` or ``CAPA_DHU_ALERT_LEVEL`` cannot be
-    read: the app does not start on them."""
+    """Raise ValueError (ShiftsMalformed for the shifts) when ``CAPA_SHIFTS``, ``CAPA_DHU_ALERT_LEVEL`` or
+    ``CAPA_DHU_MIN_UNITS`` cannot be read: the app does not start on them."""
     shifts.check_settings(config)
     _alert_level(config["CAPA_DHU_ALERT_LEVEL"])
+    _min_units(config["CAPA_DHU_MIN_UNITS"])
 
 
 def own_alert_level(line: ProductionLine) -> Decimal | None:
@@ -257,10 +270,17 @@ class ShiftFigure:
     alert_level: Decimal
     #: The NC raised for this line, shift and stage, if one was.
     nc_number: str | None
+    #: The units the checks must sum to before the DHU alerts.
+    min_units: int = 1
+
+    @property
+    def too_few_units(self) -> bool:
+        return self.tally.units < self.min_units
 
     @property
     def over_alert(self) -> bool:
-        return self.tally.over(self.alert_level)
+        """Over the alert level on enough units: an NC may be raised."""
+        return not self.too_few_units and self.tally.over(self.alert_level)
 
 
 def shift_figures(shift: str, day: date, line: ProductionLine | None = None) -> list[ShiftFigure]:
@@ -299,7 +319,7 @@ def shift_figures(shift: str, day: date, line: ProductionLine | None = None) -> 
     )
     if line is not None:
         query = query.where(LineCheck.line_id == line.id)
-    plant = plant_alert_level()
+    plant, min_units = plant_alert_level(), plant_min_units()
     return [
         ShiftFigure(
             code,
@@ -311,6 +331,7 @@ def shift_figures(shift: str, day: date, line: ProductionLine | None = None) -> 
             Tally(int(units), int(defective), int(defects)),
             own if own is not None else plant,
             number,
+            min_units,
         )
         for code, name, stage, checks, units, defective, defects, own, number in db.session.execute(query)
     ]
@@ -372,6 +393,18 @@ def raise_shift_nc(line: ProductionLine, command: RaiseShiftNC, actor: User) -> 
     shift, day = shifts.chosen_shift(command.day, command.shift)
     stage = command.stage
     figure = next((entry for entry in shift_figures(shift.name, day, line) if entry.stage is stage), None)
+    if figure is not None and figure.too_few_units and figure.tally.over(figure.alert_level):
+        raise Conflict(
+            str(
+                _l(
+                    "%(line)s has %(units)d units checked in this shift: its DHU alerts from %(min)d units.",
+                    line=line.code,
+                    units=figure.tally.units,
+                    min=figure.min_units,
+                )
+            ),
+            fields={"stage": str(_l("Too few units checked."))},
+        )
     if figure is None or not figure.over_alert:
         raise Conflict(
             str(_l("%(line)s is not over its DHU alert level in this shift: no NC to raise.", line=line.code)),
