@@ -3,9 +3,12 @@ mail), on the quality manager's home, and at ``/api/v1/inspections/floor-figures
 independently here: final inspections' first-pass acceptance and Pareto, DHU by line against its 4 weeks
 before, fabric points by supplier, needle incidents."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from capa.common.clock import plant_today, plant_zone
 from capa.common.types import utcnow
@@ -180,6 +183,26 @@ def test_the_summary_page_mail_and_api_show_them(app, floor, client, auth):
         "SEW-01 · Open seam",
         "SEW-02 · Broken stitch",
     ]
+
+
+def test_the_summary_downloads_carry_them(app, floor, client, auth):
+    week = Week.containing(plant_today())
+    trends.build(week, force=True)
+    auth.as_role("quality_manager")
+    rows = list(csv.reader(io.StringIO(client.get(f"/summaries/{week}.csv").data.decode("utf-8-sig"))))
+    floor_rows = {(row[0], row[1]): row[2:] for row in rows}
+    assert floor_rows[("Final inspections", "")][0] == "2"
+    assert floor_rows[("Final inspections accepted first time (%)", "")][0] == "50.0"
+    assert floor_rows[("Defects found in final inspections", "Major")][0] == "15"
+    assert floor_rows[("Defect codes found most in final inspections", "Major: SEW-01")][0] == "11"
+    assert floor_rows[("DHU by line", "L1 · End of line")][:2] == ["4.0", "2.0"]
+    assert floor_rows[("Fabric points per 100 square yards, by supplier", "DYE-01")][0] == "2.4"
+    assert floor_rows[("Needle and metal control", "with a fragment missing")][0] == "1"
+
+    book = load_workbook(io.BytesIO(client.get(f"/summaries/{week}.xlsx").data))
+    dhu = [list(row) for row in book["DHU by line"].iter_rows(values_only=True)]
+    assert dhu[0][:3] == ["Line", "Where", "Checks"]
+    assert dhu[2] == ["L1", "End of line", 2, 100, 3, 4, 4, 3, 2, "yes"]
 
 
 def test_the_floor_figures_of_any_period(app, floor):

@@ -14,6 +14,7 @@ from capa.trends.weeks import InvalidWeek, Week
 from capa.trends.wording import key_labels
 from capa.web import exports
 from capa.web.exports import Column, Sheet
+from capa.web.inspections.forms import CLASS_LABELS, STAGE_LABELS
 
 bp = Blueprint("trends", __name__)
 
@@ -92,6 +93,21 @@ FIGURE_LABELS = {
     "effectiveness": _l("Effectiveness reviews"),
     "overdue_actions": _l("Overdue actions"),
     "recurrences": _l("Recurrences"),
+    "final_inspected": _l("Final inspections"),
+    "first_pass_rate": _l("Final inspections accepted first time (%)"),
+    "final_defects": _l("Defects found in final inspections"),
+    "top_defects": _l("Defect codes found most in final inspections"),
+    "dhu": _l("DHU by line"),
+    "fabric_points": _l("Fabric points per 100 square yards, by supplier"),
+    "needles": _l("Needle and metal control"),
+}
+#: The needle incidents of a week (capa.inspections.floor), as its downloads label them.
+NEEDLE_LABELS = {
+    "needle_breaks": _l("broken needles"),
+    "fragments_missing": _l("with a fragment missing"),
+    "metal_detections": _l("metal detections"),
+    "garments_detected": _l("garments isolated"),
+    "detector_checks_failed": _l("detector checks that missed the test piece"),
 }
 SUMMARY_LABELS = [_l("Figure"), _l("Of"), _l("This week"), _l("Average of 4 weeks"), _l("Average of 12 weeks")]
 OVERDUE_COLUMNS = [
@@ -135,7 +151,44 @@ def _rows(figures: dict) -> list[list]:
     for name in ("overdue_actions", "recurrences"):
         if name in totals:
             add(name, "", totals[name])
+    floor = figures.get("inspections")  # not in summaries built before inspections were counted
+    if floor:
+        final = floor["final"]
+        add("final_inspected", "", final["inspected"])
+        add("first_pass_rate", "", final["first_pass_rate"])
+        for cls, count in final["defects_by_class"].items():
+            add("final_defects", str(CLASS_LABELS.get(cls, cls)), count)
+        for cls, codes in final["top_defects"].items():
+            for code in codes:
+                add("top_defects", f"{CLASS_LABELS.get(cls, cls)}: {code['code']}", code["count"])
+        for line in floor["dhu_by_line"]:
+            # The DHU of the 4 weeks before stands in the 4-week column.
+            add(
+                "dhu",
+                f"{line['line']} · {STAGE_LABELS.get(line['stage'], line['stage'])}",
+                line["dhu"],
+                {"4w": line["dhu_4w"]},
+            )
+        for supplier in floor["fabric_by_supplier"]:
+            add("fabric_points", supplier["supplier"], supplier["points_per_100"])
+        for name, value in floor["needles"].items():
+            add("needles", str(NEEDLE_LABELS.get(name, name)), value)
     return [[exports.cell(value) for value in row] for row in rows]
+
+
+#: The DHU table of a week's XLSX download, read from its summary's rows (capa.inspections.floor).
+DHU_COLUMNS = [
+    Column(_l("Line"), lambda row: row["line"]),
+    Column(_l("Where"), lambda row: STAGE_LABELS.get(row["stage"], row["stage"])),
+    Column(_l("Checks"), lambda row: row["checks"]),
+    Column(_l("Units checked"), lambda row: row["units_checked"]),
+    Column(_l("Defective units"), lambda row: row["defective_units"]),
+    Column(_l("Defects"), lambda row: row["defects"]),
+    Column(_l("DHU"), lambda row: row["dhu"]),
+    Column(_l("Defective rate"), lambda row: row["defective_rate"]),
+    Column(_l("DHU of the 4 weeks before"), lambda row: row["dhu_4w"]),
+    Column(_l("Worse"), lambda row: _("yes") if row["worse"] else _("no")),
+]
 
 
 def _summary_sheet(week: str, figures: dict) -> Sheet:
@@ -156,4 +209,6 @@ def summary_xlsx(week: str):
         _summary_sheet(summary.week, summary.figures),
         exports.table(str(_("Overdue actions")), summary.figures["overdue_actions"], OVERDUE_COLUMNS),
     ]
+    if summary.figures.get("inspections"):
+        sheets.append(exports.table(str(_("DHU by line")), summary.figures["inspections"]["dhu_by_line"], DHU_COLUMNS))
     return exports.xlsx_download(f"summary-{week}.xlsx", sheets)
