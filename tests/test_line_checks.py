@@ -430,3 +430,15 @@ def test_the_nc_page_links_back_to_the_shift_board(app, plant, api, client, auth
         "Raised by the line checks of the day shift of 2026-12-03",
         "/line-checks?day=2026-12-03&shift=day",
     )
+
+
+def test_counts_that_cannot_be_and_a_time_to_come_are_named_beside_a_malformed_field(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    body = check(units_checked=5, defective_units=7, checked_at="2099-01-01T08:00", operation="x" * 81)
+    refused = client.post("/api/v1/line-checks", json=body)
+    assert refused.status_code == 400
+    fields = refused.json["error"]["fields"]
+    assert set(fields) == {"operation", "defective_units", "checked_at"}
+    assert fields["defective_units"] == "More defective units than units checked."
+    assert fields["checked_at"] == "Cannot be in the future."
+    assert stored(app) == (0, 0, 0)

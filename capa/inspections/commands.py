@@ -1,5 +1,6 @@
 """What the inspection services and the sampling plan accept, declared once (see :mod:`capa.common.commands`)."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -24,6 +25,8 @@ from capa.common.commands import (
     refuse,
 )
 from capa.common.errors import ValidationError
+from capa.inspections import shifts
+from capa.inspections.dhu import Tally, tally_problems
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.measurements import (
     LARGEST_TOLERANCE,
@@ -363,6 +366,18 @@ class NewLineCheck(Command):
     #: The operation or operator checked inline.
     operation: Text(80, required=False) = None
     note: Text(2000, required=False) = None
+
+    @classmethod
+    def reference_problems(cls, values: Mapping[str, Any]) -> dict[str, str]:
+        """The counts that cannot be together and a time to come, among the fields that are well formed, so that
+        a check with a malformed field names these in the same round."""
+        problems: dict[str, str] = {}
+        if "units_checked" in values:
+            found = sum(entry.count for entry in values.get("defects") or [])
+            problems |= tally_problems(Tally(values["units_checked"], values.get("defective_units") or 0, found))
+        if values.get("checked_at") is not None:
+            shifts.place(values["checked_at"], "checked_at", problems)
+        return problems
 
 
 class LineCheckFilters(Command):

@@ -24,6 +24,8 @@ from enum import StrEnum
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
+
 from capa.inspections.fourpoint import shown
 
 MINUTES_PER_DAY = 24 * 60
@@ -170,6 +172,23 @@ class TallyProblem(StrEnum):
     DEFECTS_UNDER_DEFECTIVE = "defects"
     #: Defects found but no defective unit (``defective_units``).
     NO_DEFECTIVE_UNIT = "no_defective_unit"
+
+
+TALLY_MESSAGES = {
+    TallyProblem.DEFECTIVE_OVER_UNITS: _l("More defective units than units checked."),
+    TallyProblem.DEFECTS_UNDER_DEFECTIVE: _l("Fewer defects than defective units: each has one defect at least."),
+    TallyProblem.NO_DEFECTIVE_UNIT: _l("Defects were found: how many units had them?"),
+}
+
+
+def tally_problems(tally: Tally) -> dict[str, str]:
+    """What makes ``tally`` impossible, under the field of a check at fault (``defective_units`` or ``defects``);
+    empty when its counts can be."""
+    problem = tally_problem(tally)
+    if problem is None:
+        return {}
+    field = "defects" if problem is TallyProblem.DEFECTS_UNDER_DEFECTIVE else "defective_units"
+    return {field: str(TALLY_MESSAGES[problem])}
 
 
 def tally_problem(tally: Tally) -> TallyProblem | None:

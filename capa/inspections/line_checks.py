@@ -55,7 +55,7 @@ from capa.extensions import db
 from capa.inspections import shifts
 from capa.inspections.commands import AlertLevelChange, LineCheckFilters, NewLineCheck, RaiseShiftNC
 from capa.inspections.defects import found_codes
-from capa.inspections.dhu import Shift, Tally, TallyProblem, tally_problem
+from capa.inspections.dhu import Shift, Tally, tally_problems
 from capa.inspections.models import CheckStage, DefectCode, LineAlertLevel, LineCheck, LineCheckDefect, ShiftAlertNC
 from capa.masterdata.models import ProductionLine
 from capa.masterdata.service import find_line
@@ -132,13 +132,6 @@ class Recorded:
     replayed: bool = False
 
 
-TALLY_MESSAGES = {
-    TallyProblem.DEFECTIVE_OVER_UNITS: _l("More defective units than units checked."),
-    TallyProblem.DEFECTS_UNDER_DEFECTIVE: _l("Fewer defects than defective units: each has one defect at least."),
-    TallyProblem.NO_DEFECTIVE_UNIT: _l("Defects were found: how many units had them?"),
-}
-
-
 def _fingerprint(command: NewLineCheck) -> str:
     return hashlib.sha256(json.dumps(command.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
@@ -171,10 +164,7 @@ def record_line_check(command: NewLineCheck, actor: User, idempotency_key: str |
     codes = found_codes(command.defects, problems)
     defects = sum(entry.count for entry in command.defects)
     tally = Tally(command.units_checked, command.defective_units or 0, defects)
-    problem = tally_problem(tally)
-    if problem is not None:
-        field = "defects" if problem is TallyProblem.DEFECTS_UNDER_DEFECTIVE else "defective_units"
-        problems[field] = str(TALLY_MESSAGES[problem])
+    problems.update(tally_problems(tally))
     placed = shifts.place(command.checked_at, "checked_at", problems)
     if problems:
         raise invalid(problems)
