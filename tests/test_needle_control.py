@@ -251,3 +251,95 @@ def test_the_nc_page_links_back_to_the_needle_log(app, plant, api, client, auth)
         f"Raised by broken needle #{raised.json['id']}",
         "/needle-control",
     )
+
+
+# The isolated bundle's pass ---------------------------------------------------------------------------------------
+
+
+def missing_fragment(client) -> dict:
+    response = client.post(
+        "/api/v1/needle-breaks", json=needle(all_fragments_found=False, bundle="T-0815", broken_at=DAY)
+    )
+    assert response.status_code == 201, response.text
+    return response.json
+
+
+def detector_checked(client, detected: bool = True) -> None:
+    body = {"detector": "MD-1", "test_piece": "Fe 1.0 mm", "detected": detected, "checked_at": "2026-12-03T07:05"}
+    assert client.post("/api/v1/detector-checks", json=body).status_code == 201
+
+
+def test_the_isolated_bundles_pass_is_recorded_once_on_the_log(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    detector_checked(client)
+    logged = missing_fragment(client)
+    assert (logged["bundle_detector"], logged["bundle_clean"], logged["bundle_checked_at"]) == (None, None, None)
+    path = f"/api/v1/needle-breaks/{logged['id']}/bundle-pass"
+    passed = client.post(path, json={"detector": "md-1", "clean": True, "checked_at": "2026-12-03T09:40", "note": "x"})
+    assert passed.status_code == 200, passed.text
+    answer = passed.json
+    assert (answer["bundle_detector"], answer["bundle_clean"], answer["bundle_note"]) == ("MD-1", True, "x")
+    assert answer["bundle_checked_at"].startswith("2026-12-03T01:40")  # 09:40 plant time, UTC+8
+    assert answer["bundle_checked_by"] == answer["recorded_by"]
+    again = client.post(path, json={"detector": "MD-1", "clean": False})
+    assert (again.status_code, again.json["error"]["fields"]) == (409, {"bundle": "Recorded already."})
+    listed = client.get("/api/v1/needle-breaks?day=2026-12-03").json["items"]
+    assert [(b["id"], b["bundle_clean"]) for b in listed] == [(logged["id"], True)]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"detector": "MD-9", "clean": True}, {"detector"}),
+        ({"detector": "MD-1"}, {"clean"}),
+        ({"detector": "MD-1", "clean": True, "checked_at": "2026-12-03T08:00"}, {"checked_at"}),
+        ({"detector": "MD-1", "clean": True, "checked_at": "2099-12-03T08:00"}, {"checked_at"}),
+        ({"detector": "MD-1", "clean": "yes"}, {"clean"}),
+    ],
+)
+def test_a_bad_bundle_pass_is_refused_naming_the_field(app, plant, api, body, fields):  # noqa: F811
+    client = api("supervisor")
+    detector_checked(client)
+    logged = missing_fragment(client)
+    refused = client.post(f"/api/v1/needle-breaks/{logged['id']}/bundle-pass", json=body)
+    assert refused.status_code == 400, refused.text
+    assert set(refused.json["error"]["fields"]) == fields
+    assert client.get("/api/v1/needle-breaks").json["items"][0]["bundle_clean"] is None
+
+
+def test_a_detector_out_of_use_cannot_pass_a_bundle_and_no_bundle_no_pass(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    detector_checked(client, detected=False)
+    logged = missing_fragment(client)
+    refused = client.post(f"/api/v1/needle-breaks/{logged['id']}/bundle-pass", json={"detector": "MD-1", "clean": True})
+    assert refused.json["error"]["fields"] == {
+        "detector": "MD-1 is out of use until a check with its test piece passes."
+    }
+    whole = client.post("/api/v1/needle-breaks", json=needle(broken_at=DAY)).json
+    none = client.post(f"/api/v1/needle-breaks/{whole['id']}/bundle-pass", json={"detector": "MD-1", "clean": True})
+    assert (none.status_code, none.json["error"]["fields"]) == (409, {"bundle": "No bundle was isolated."})
+    assert (
+        client.post("/api/v1/needle-breaks/999999/bundle-pass", json={"detector": "MD-1", "clean": True}).status_code
+        == 404
+    )
+
+
+def test_the_board_offers_the_bundles_pass_and_shows_it(app, plant, api, client, auth):  # noqa: F811
+    reporter = api("supervisor")
+    detector_checked(reporter)
+    logged = missing_fragment(reporter)
+    auth.as_role("supervisor")
+    board = client.get("/needle-control?day=2026-12-03&shift=day").text
+    [link] = parsed(board).css("a.bundle-pass")
+    form_page = client.get(link.attributes["href"]).text
+    assert "T-0815" in parsed(form_page).css_first("p.hint").text()
+    refused = client.post(link.attributes["href"], data={"detector": "MD-1", "checked_at": "", "note": ""})
+    assert refused.status_code == 400
+    assert errors_in(parsed(refused.text).css_first("fieldset#clean").html) == ["This field is required."]
+    done = client.post(link.attributes["href"], data={"detector": "MD-1", "clean": "no", "checked_at": "", "note": ""})
+    assert done.status_code == 302
+    board = client.get(done.headers["Location"]).text
+    assert parsed(board).css_first("span.bundle-pass").text(strip=True) == "Set MD-1 off"
+    with app.app_context():
+        stored = db.session.get(NeedleBreak, logged["id"])
+        assert (stored.bundle_detector, stored.bundle_clean) == ("MD-1", False)

@@ -10,6 +10,7 @@ from capa.api.models import Answer, Record, Ref, Timestamp
 from capa.http.guard import request_user
 from capa.inspections import needles, shifts
 from capa.inspections.commands import (
+    BundlePassReport,
     DetectorCheckReport,
     MetalDetectionReport,
     NeedleBreakReport,
@@ -34,6 +35,13 @@ class NeedleBreakAnswer(Record):
     note: str
     recorded_by: str = Ref("recorded_by", "username")
     nc: str | None = Ref("nc", "number", default=None)
+    #: The isolated bundle's pass through a metal detector (a missing fragment only): the detector, whether it
+    #: passed clean, when, by whom and a note; null until recorded.
+    bundle_detector: str | None
+    bundle_clean: bool | None
+    bundle_checked_at: Timestamp | None
+    bundle_checked_by: str | None = Ref("bundle_checked_by", "username", default=None)
+    bundle_note: str
 
 
 class NeedleBreaks(Answer):
@@ -89,6 +97,20 @@ def log_needle_break(command: NeedleBreakReport):
     and a critical safety NC (`needle_or_metal_found`, source inline) is raised with the log entry.
     """
     return needles.log_needle_break(command, request_user())
+
+
+@bp.post("/needle-breaks/<int:break_id>/bundle-pass")
+@bp.input(BundlePassReport, arg_name="command")
+@bp.output(NeedleBreakAnswer)
+@requires(Permission.FILE_NC)
+def record_bundle_pass(break_id: int, command: BundlePassReport):
+    """Record the isolated bundle's pass through a metal detector
+
+    Once per broken needle whose fragment is missing, through a detector in use (its latest check passed), not
+    before the needle broke; `clean` false when the bundle set the detector off. 409 naming `bundle` when no bundle
+    was isolated or its pass was recorded already; 400 naming `detector` or `checked_at`.
+    """
+    return needles.record_bundle_pass(needles.get_needle_break(break_id), command, request_user())
 
 
 @bp.get("/needle-breaks")

@@ -445,6 +445,18 @@ class NeedleBreakReport(Command):
     note: Text(2000, required=False) = None
 
 
+class BundlePassReport(Command):
+    """An isolated bundle passed through a metal detector after a needle broke with a fragment missing."""
+
+    #: The metal detector's code (``CAPA_METAL_DETECTORS``).
+    detector: Code(20)
+    #: The bundle passed without setting the detector off; no default: the person who passed it says.
+    clean: Boolean
+    #: When it was passed (ISO 8601; plant time without an offset); now unless given.
+    checked_at: Moment(plant_zone, required=False) = None
+    note: Text(2000, required=False) = None
+
+
 class DetectorCheckReport(Command):
     """A metal detector's check with its test piece (at the start of a shift)."""
 

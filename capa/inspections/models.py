@@ -555,11 +555,24 @@ class NeedleBreak(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The critical safety NC a missing fragment raised.
     nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
+    #: The isolated bundle's pass through a metal detector (a missing fragment only): the detector, whether the
+    #: bundle passed clean, when and by whom; None until it is recorded.
+    bundle_detector: Mapped[str | None] = mapped_column(String(20))
+    bundle_clean: Mapped[bool | None] = mapped_column(Boolean)
+    bundle_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bundle_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    bundle_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     line: Mapped[ProductionLine] = relationship()
     batch: Mapped[Batch | None] = relationship()
-    recorded_by: Mapped[User] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
     nc: Mapped[NonConformance | None] = relationship()
+    bundle_checked_by: Mapped[User | None] = relationship(foreign_keys=[bundle_checked_by_id])
+
+    @property
+    def awaiting_bundle_pass(self) -> bool:
+        """A fragment is missing and the isolated bundle's pass through a detector is not recorded yet."""
+        return not self.all_fragments_found and self.bundle_clean is None
 
 
 class DetectorCheck(db.Model):

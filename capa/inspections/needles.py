@@ -6,7 +6,9 @@ The rules:
   record: :mod:`capa.inspections.shifts`), the operator, the machine, and whether every fragment was found. When
   a fragment is missing, the bundle being sewn must be named (it is isolated and passed through a metal
   detector), and a critical safety NC is raised in the same unit of work: source inline, defect type
-  ``needle_or_metal_found``, on the line and on the batch when one is named;
+  ``needle_or_metal_found``, on the line and on the batch when one is named. The bundle's pass is recorded on the
+  log once (:func:`record_bundle_pass`): through a detector in use (its latest check passed), not before the
+  needle broke, clean or setting the detector off;
 - a metal detector is one of the plant's (``CAPA_METAL_DETECTORS``); it is checked at the start of each shift
   with a test piece, and a check whose test piece did not set it off fails: the detector is out of use until a
   later check passes. The control board shows each detector's state and whether it was checked in the shift;
@@ -18,7 +20,9 @@ The rules:
 :func:`log_needle_break` raises ValidationError naming ``line``, ``batch`` (unknown), ``bundle`` (missing while a
 fragment is missing) and ``broken_at`` (later than now); :func:`record_detector_check` ``detector`` (not one of
 the plant's) and ``checked_at``; :func:`record_metal_detection` ``detector``, ``line``, ``batch`` and
-``detected_at``.
+``detected_at``; :func:`record_bundle_pass` ``detector`` (not the plant's, or out of use) and ``checked_at``
+(later than now, or before the needle broke), and Conflict naming ``bundle`` when no bundle was isolated or its
+pass was recorded already.
 """
 
 from collections.abc import Mapping
@@ -38,10 +42,12 @@ from capa.capas.history import Journal
 from capa.capas.lookup import invalid
 from capa.capas.models import Hold, NonConformance, Severity, Source
 from capa.common.commands import parse
+from capa.common.errors import Conflict, NotFound
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.inspections import shifts
 from capa.inspections.commands import (
+    BundlePassReport,
     DetectorCheckReport,
     MetalDetectionReport,
     NeedleBreakReport,
@@ -160,6 +166,58 @@ def log_needle_break(command: NeedleBreakReport, actor: User) -> NeedleBreak:
 
     filing.file_nc(filed, actor, also=log_it)
     return record
+
+
+def get_needle_break(break_id: int) -> NeedleBreak:
+    """The broken needle ``break_id``; raises NotFound naming ``needle_break``."""
+    found = db.session.get(NeedleBreak, break_id) if 0 < break_id < 2**31 else None
+    if found is None:
+        raise NotFound(str(_l("No broken needle %(id)s.", id=break_id)), fields={"needle_break": "unknown"})
+    return found
+
+
+def record_bundle_pass(needle_break: NeedleBreak, command: BundlePassReport, actor: User) -> NeedleBreak:
+    """Record the pass of the bundle a missing fragment isolated through a metal detector (the module's rules;
+    the errors it names)."""
+    if needle_break.all_fragments_found:
+        raise Conflict(
+            str(_l("Every fragment of this needle was found: no bundle was isolated.")),
+            fields={"bundle": str(_l("No bundle was isolated."))},
+        )
+    if needle_break.bundle_clean is not None:
+        raise Conflict(
+            str(_l("The pass of bundle %(bundle)s was recorded already.", bundle=needle_break.bundle)),
+            fields={"bundle": str(_l("Recorded already."))},
+        )
+    problems: dict[str, str] = {}
+    _check_detector(command.detector, problems)
+    if "detector" not in problems and not _in_use(command.detector):
+        problems["detector"] = str(
+            _l("%(code)s is out of use until a check with its test piece passes.", code=command.detector)
+        )
+    placed = shifts.place(command.checked_at, "checked_at", problems)
+    if placed is not None and placed.at < needle_break.broken_at:
+        problems["checked_at"] = str(_l("Before the needle broke."))
+    if problems:
+        raise invalid(problems)
+    with unit_of_work():
+        needle_break.bundle_detector = command.detector
+        needle_break.bundle_clean = command.clean
+        needle_break.bundle_checked_at = placed.at
+        needle_break.bundle_checked_by = actor
+        needle_break.bundle_note = command.note or ""
+    return needle_break
+
+
+def _in_use(detector: str) -> bool:
+    """The detector's latest check passed (its test piece set it off)."""
+    latest = db.session.scalar(
+        select(DetectorCheck.detected)
+        .where(DetectorCheck.detector == detector)
+        .order_by(DetectorCheck.id.desc())
+        .limit(1)
+    )
+    return bool(latest)
 
 
 # Metal detectors ---------------------------------------------------------------------------------------------------
@@ -302,6 +360,7 @@ def list_needle_breaks(filters: NeedleLogFilters, limit: int | None = LIST_LIMIT
         selectinload(NeedleBreak.batch),
         selectinload(NeedleBreak.recorded_by),
         selectinload(NeedleBreak.nc),
+        selectinload(NeedleBreak.bundle_checked_by),
     )
     return list(db.session.scalars(query))
 

@@ -245,6 +245,15 @@ class DetectorCheckForm(FlaskForm):
     note = TextAreaField(_l("Note"))
 
 
+class BundlePassForm(FlaskForm):
+    """ "Did it pass clean?" has no default, as either answer matters."""
+
+    detector = SelectField(_l("Metal detector"), choices=[], validate_choice=False)
+    clean = RadioField(_l("Did the bundle pass without setting it off?"), choices=YES_NO, validate_choice=False)
+    checked_at = StringField(_l("Passed at"))
+    note = TextAreaField(_l("Note"))
+
+
 class MetalDetectionForm(FlaskForm):
     detector = SelectField(_l("Metal detector"), choices=[], validate_choice=False)
     line = SelectField(_l("Line that made them"), choices=[], validate_choice=False)

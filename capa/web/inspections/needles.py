@@ -12,6 +12,7 @@ from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.inspections import needles, shifts
 from capa.inspections.commands import (
+    BundlePassReport,
     DetectorCheckReport,
     MetalDetectionReport,
     NeedleBreakReport,
@@ -21,7 +22,7 @@ from capa.masterdata import service as masterdata
 from capa.web import exports
 from capa.web.exports import Column
 from capa.web.forms import handle_form, options, record_options
-from capa.web.inspections.forms import DetectorCheckForm, MetalDetectionForm, NeedleBreakForm
+from capa.web.inspections.forms import BundlePassForm, DetectorCheckForm, MetalDetectionForm, NeedleBreakForm
 from capa.web.inspections.line_checks import asked_shift
 
 bp = Blueprint("needles", __name__)
@@ -57,6 +58,11 @@ BREAK_COLUMNS = [
     Column(_l("Bundle ticket"), lambda b: b.bundle),
     Column(_l("Batch number"), lambda b: b.batch.number if b.batch else ""),
     Column(_l("Non-conformance"), lambda b: b.nc.number if b.nc else ""),
+    Column(_l("Bundle passed through"), lambda b: b.bundle_detector or ""),
+    Column(
+        _l("Did the bundle pass without setting it off?"),
+        lambda b: _yes_no(b.bundle_clean) if b.bundle_clean is not None else "",
+    ),
     Column(_l("By"), lambda b: b.recorded_by.username),
     Column(_l("Note"), lambda b: b.note),
 ]
@@ -178,6 +184,44 @@ def new_detector_check():
         return url_for(BOARD)
 
     return handle_form(form, save, success=done, template="inspections/detector_check_form.html")
+
+
+@bp.route("/needle-control/needle-breaks/<int:break_id>/bundle-pass", methods=["GET", "POST"])
+@requires(Permission.FILE_NC)
+def bundle_pass(break_id: int):
+    """Record the pass of the bundle a broken needle's missing fragment isolated (capa.inspections.needles)."""
+    needle_break = needles.get_needle_break(break_id)
+    form = BundlePassForm()
+    form.detector.choices = options({code: code for code in needles.detectors()})
+
+    def save():
+        command = parse(BundlePassReport, _values(form, ("detector", "checked_at", "note"), ("clean",)))
+        return needles.record_bundle_pass(needle_break, command, current_user)
+
+    def done(record) -> str:
+        if record.bundle_clean:
+            flash(
+                _(
+                    "Bundle %(bundle)s passed %(detector)s clean.",
+                    bundle=record.bundle,
+                    detector=record.bundle_detector,
+                ),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "Bundle %(bundle)s set %(detector)s off: find the fragment in its garments and keep them isolated.",
+                    bundle=record.bundle,
+                    detector=record.bundle_detector,
+                ),
+                "error",
+            )
+        return url_for(BOARD, day=record.shift_day.isoformat(), shift=record.shift)
+
+    return handle_form(
+        form, save, success=done, template="inspections/bundle_pass_form.html", needle_break=needle_break
+    )
 
 
 @bp.route("/needle-control/metal-detections/new", methods=["GET", "POST"])
