@@ -116,15 +116,16 @@ def check_line(line: str, stage: str, units: int, defective: int, counts: dict[s
     return line_checks.record_line_check(command, accounts.get_user(SUPERVISOR)).check.id
 
 
-def needle_control() -> None:
+def needle_control() -> int:
     """This shift's needle control: the detector checked, a needle broken with its fragments, one without (its NC),
-    and two garments that set the detector off."""
+    and two garments that set the detector off; the id of the needle whose fragment is missing."""
     sup = accounts.get_user(SUPERVISOR)
     needles.record_detector_check(
         parse(DetectorCheckReport, {"detector": "MD-1", "test_piece": "Fe 1.0 mm", "detected": True}), sup
     )
     for found, bundle in ((True, None), (False, "T-0815")):
         report = {"line": "L1", "operator": "Op 12", "machine": "SN-07", "all_fragments_found": found, "bundle": bundle}
-        needles.log_needle_break(parse(NeedleBreakReport, report), sup)
+        logged = needles.log_needle_break(parse(NeedleBreakReport, report), sup)
     detection = {"detector": "MD-1", "line": "L1", "batch": "B-2301-01", "garments": 2}
     needles.record_metal_detection(parse(MetalDetectionReport, detection), sup)
+    return logged.id

@@ -17,9 +17,12 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from capa.accounts import service as accounts
 from capa.common.clock import plant_zone
 from capa.common.commands import parse
 from capa.common.types import utcnow
+from capa.inspections import specs
+from capa.inspections.commands import MeasurementSpecChange
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewStyle
 from capa.trends import service as trends
@@ -55,7 +58,36 @@ def seed_site() -> tuple[dict[str, str], str]:
     records.check_line("L1", "end_of_line", 20, 3, {"SEW-01": 2, "SEW-06": 2})
     records.check_line("L1", "inline", 30, 1, {"SEW-03": 1})
     records.check_line("L2", "end_of_line", 50, 1, {"PAC-01": 1})
-    records.needle_control()
+    missing_fragment = records.needle_control()
+    # A measurement spec: the tally sheet of the style's batch offers its grid.
+    specs.set_measurement_spec(
+        masterdata.get_style("SET-500"),
+        parse(
+            MeasurementSpecChange,
+            {
+                "unit": "cm",
+                "sizes": ["66", "73", "80"],
+                "points": [
+                    {
+                        "point": "A",
+                        "description": "Chest width",
+                        "tol_minus": 1,
+                        "tol_plus": 1,
+                        "targets": {"66": 24, "73": 25, "80": 26},
+                    },
+                    {
+                        "point": "B",
+                        "description": "Body length",
+                        "tol_minus": 1,
+                        "tol_plus": 1,
+                        "targets": {"66": 36, "73": 38, "80": 40},
+                    },
+                ],
+                "reason": "Tech pack rev 1",
+            },
+        ),
+        accounts.get_user(QUALITY_MANAGER),
+    )
 
     # Four weeks of NCs before this one, the last complete week the busiest: the summary and the live chart.
     week = last_complete_week(utcnow(), plant_zone())
@@ -78,7 +110,7 @@ def seed_site() -> tuple[dict[str, str], str]:
             records.advance(number, states[weeks_back][i % len(states[weeks_back])])
     trends.build(week)
 
-    numbers = {}
+    numbers = {"missing_fragment": str(missing_fragment)}
     for state in records.ORDER:
         numbers[state] = records.file(
             title=f"Snap buttons come off the infant romper ({state})",
@@ -166,6 +198,12 @@ MAIN_PAGES = [
     MainPage("needle-break-new", SUPERVISOR, "/needle-control/needle-breaks/new", "Log a broken needle"),
     MainPage("detector-check-new", SUPERVISOR, "/needle-control/detector-checks/new", "Check a metal detector"),
     MainPage("metal-detection-new", SUPERVISOR, "/needle-control/metal-detections/new", "Record a metal detection"),
+    MainPage(
+        "bundle-pass",
+        SUPERVISOR,
+        "/needle-control/needle-breaks/{missing_fragment}/bundle-pass",
+        "Pass the isolated bundle through a metal detector",
+    ),
     MainPage(
         "sampling-plan-arrows",
         QUALITY_MANAGER,
