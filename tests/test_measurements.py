@@ -310,6 +310,8 @@ def test_a_manager_pastes_a_spec_on_the_style_page(app, plant, client, auth):  #
     ]
     # The form offers the spec as it stands, to edit.
     assert textarea_text(field_block(page, "spec-grid")) == GRID.replace("1 1/2", "1.5").replace("1/2", "0.5")
+    [entry] = parsed(page).css("#spec-history tbody tr")
+    assert cells(entry)[2] == "Measurement spec"
     auth.logout()
     auth.as_role("supervisor")
     assert section(client.get("/styles/RMP-A").text, "measurements").css("form") == []

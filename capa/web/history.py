@@ -43,6 +43,7 @@ FIELD_LABELS: dict[str, Any] = {
     "defect_type": _l("Defect type of the NC it raises"),
     "aql_major": _l("AQL, major defects"),
     "aql_minor": _l("AQL, minor defects"),
+    "spec": _l("Measurement spec"),
 }
 
 #: What happened, for the entries that are not the change of one field.
