@@ -4,7 +4,11 @@ stricter governs), and a rejected lot raising an NC that holds the lot and is ch
 
 What was stored is read back through the API or in an app context of its own."""
 
+import csv
+import io
+
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from capa.capas.models import Hold, NonConformance
@@ -407,3 +411,32 @@ def test_more_rows_keeps_every_row_typed_and_records_nothing(app, plant, client,
     assert textarea_text(field_block(page.text, "rolls-0-defects")) == "12.5 4"
     assert input_value(field_block(page.text, "lot")) == SHEET["lot"]
     assert counts(app)[0] == 0
+
+
+def test_every_fabric_inspection_downloads_as_csv_and_xlsx_with_its_rolls(app, plant, api, client, auth):  # noqa: F811
+    reporter = api("supervisor")
+    body = {"lot": "F-1", "required_width": "58", "rolls": [roll("R1", defects=WORKED), roll("R2", width="57")]}
+    assert reporter.post("/api/v1/fabric-inspections", json=body).status_code == 201
+    auth.as_role("quality_manager")
+    listed = client.get("/fabric-inspections?supplier=DYE-01").text
+    links = [a.attributes["href"] for a in parsed(listed).css("p.exports a")]
+    assert links == [
+        "/fabric-inspections?format=csv&supplier=DYE-01",
+        "/fabric-inspections?format=xlsx&supplier=DYE-01",
+    ]
+    sheet = list(csv.reader(io.StringIO(client.get(links[0]).data.decode("utf-8-sig"))))
+    assert sheet[0][:5] == ["Inspected", "Lot", "Supplier", "Style", "Rolls"]
+    row = dict(zip(sheet[0], sheet[1], strict=True))
+    assert (row["Lot"], row["Supplier"], row["Rolls"], row["Verdict"], row["Why rejected"]) == (
+        "F-1",
+        "DYE-01",
+        "2",
+        "Rejected",
+        "Under width",
+    )
+    assert row["Length inspected"] == "240.00 yd" and row["Points"] == "23"
+    book = load_workbook(io.BytesIO(client.get(links[1]).data))
+    rolls = [list(r) for r in book["Rolls"].iter_rows(values_only=True)]
+    assert [r[2] for r in rolls[1:]] == ["R1", "R2"]
+    assert rolls[2][4] == "57.00 in" and rolls[2][7] == "Under width"
+    assert client.get("/fabric-inspections?format=csv&lot=NOPE").status_code == 400

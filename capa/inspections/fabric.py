@@ -23,6 +23,7 @@ length), ``rolls[i].defects[j].through`` (not after ``at``, or beyond the roll),
 ValidationError naming ``line`` or ``defect_type``, and PermissionDenied for one who may not hold goods.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -314,6 +315,16 @@ def _loaded():
 def list_fabric_inspections(filters: FabricInspectionFilters, limit: int = LIST_LIMIT) -> list[FabricInspection]:
     """Fabric inspections, newest first (the latest ``limit``), of one lot or one supplier's lots when given; an
     unknown lot or supplier answers NotFound."""
+    return list(db.session.scalars(_listed(filters, limit)))
+
+
+def exported_fabric_inspections(filters: FabricInspectionFilters) -> Iterable[FabricInspection]:
+    """Every fabric inspection matching ``filters``, newest first, with its rolls, read a chunk at a time (an
+    export of years of them runs in constant memory); raises what :func:`list_fabric_inspections` raises."""
+    return db.session.scalars(_listed(filters, None).execution_options(yield_per=500))
+
+
+def _listed(filters: FabricInspectionFilters, limit: int | None):
     query = select(FabricInspection).options(
         *_loaded(), selectinload(FabricInspection.rolls).selectinload(FabricRoll.defects)
     )
@@ -324,8 +335,7 @@ def list_fabric_inspections(filters: FabricInspectionFilters, limit: int = LIST_
         query = query.join(MaterialLot, MaterialLot.id == FabricInspection.lot_id).where(
             MaterialLot.supplier_id == supplier.id
         )
-    query = query.order_by(FabricInspection.inspected_at.desc(), FabricInspection.id.desc()).limit(limit)
-    return list(db.session.scalars(query))
+    return query.order_by(FabricInspection.inspected_at.desc(), FabricInspection.id.desc()).limit(limit)
 
 
 def get_fabric_inspection(inspection_id: int) -> FabricInspection:

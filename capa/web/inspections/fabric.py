@@ -3,10 +3,12 @@ roll, its defects one a line), an inspection with its rolls and the NC a rejecte
 acceptance points. The same services as ``/api/v1/fabric-inspections``."""
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
@@ -26,11 +28,14 @@ from capa.inspections.commands import (
 )
 from capa.inspections.fourpoint import RollFault
 from capa.masterdata import service as masterdata
+from capa.web import exports
+from capa.web.exports import Column
 from capa.web.forms import command_from, options, record_options, show_errors
 from capa.web.inspections.forms import (
     ACCEPTANCE_SOURCE_LABELS,
     FAULT_LABELS,
     LENGTH_UNIT_LABELS,
+    VERDICT_LABELS,
     WIDTH_UNIT_LABELS,
     FabricAcceptanceForm,
     FabricInspectionForm,
@@ -58,12 +63,54 @@ def fabric_labels():
     }
 
 
+#: The columns of the fabric inspections' CSV and XLSX downloads: a row per lot inspected.
+EXPORT_COLUMNS = [
+    Column(_l("Inspected"), lambda i: i.inspected_at),
+    Column(_l("Lot"), lambda i: i.lot.number),
+    Column(_l("Supplier"), lambda i: i.lot.supplier.code),
+    Column(_l("Style"), lambda i: i.style.code if i.style else ""),
+    Column(_l("Rolls"), lambda i: len(i.rolls)),
+    Column(_l("Length inspected"), lambda i: f"{i.length_inspected} {i.length_unit}"),
+    Column(_l("Square yards"), lambda i: i.square_yards),
+    Column(_l("Points"), lambda i: i.points),
+    Column(_l("Points per 100 square yards"), lambda i: i.points_per_100),
+    Column(_l("Acceptance points"), lambda i: i.acceptance_points),
+    Column(_l("Verdict"), lambda i: VERDICT_LABELS[i.verdict]),
+    Column(_l("Why rejected"), lambda i: ", ".join(str(FAULT_LABELS[RollFault(f)]) for f in i.faults)),
+    Column(_l("Non-conformance"), lambda i: i.nc.number if i.nc else ""),
+    Column(_l("Inspector"), lambda i: i.inspector.username),
+    Column(_l("Note"), lambda i: i.note),
+]
+#: The rolls' sheet of the XLSX download: a row per roll.
+ROLL_COLUMNS = [
+    Column(_l("Lot"), lambda pair: pair[0].lot.number),
+    Column(_l("Inspected"), lambda pair: pair[0].inspected_at),
+    Column(_l("Roll"), lambda pair: pair[1].number),
+    Column(_l("Length"), lambda pair: f"{pair[1].length} {pair[0].length_unit}"),
+    Column(_l("Cuttable width"), lambda pair: f"{pair[1].width} {pair[0].width_unit}"),
+    Column(_l("Points"), lambda pair: pair[1].points),
+    Column(_l("Points per 100 square yards"), lambda pair: pair[1].points_per_100),
+    Column(_l("Why rejected"), lambda pair: ", ".join(str(FAULT_LABELS[RollFault(f)]) for f in pair[1].faults)),
+]
+
+
+def _rolls(inspections) -> Iterator[tuple]:
+    for inspection in inspections:
+        for roll in inspection.rolls:
+            yield inspection, roll
+
+
 @bp.route("/fabric-inspections")
 @requires(Permission.VIEW)
 def fabric_inspections():
+    """The latest fabric inspections (of a ``lot`` or a ``supplier`` when given) with the figures by supplier;
+    ``?format=csv`` downloads every one, ``xlsx`` every one and its rolls."""
     values = {name: request.args[name] for name in ("lot", "supplier") if request.args.get(name)}
+    export = request.args.get("format")
     try:
         filters = parse(FabricInspectionFilters, values)
+        if export in ("csv", "xlsx"):
+            return _download(export, filters)
         inspections = fabric.list_fabric_inspections(filters)
         errors: dict[str, str] = {}
     except DomainError as error:
@@ -76,6 +123,15 @@ def fabric_inspections():
         filters=values,
         errors=errors,
     ), (400 if errors else 200)
+
+
+def _download(export: str, filters: FabricInspectionFilters):
+    name = f"fabric-inspections-{plant_today().isoformat()}.{export}"
+    lots = exports.table(str(_("Fabric inspections")), fabric.exported_fabric_inspections(filters), EXPORT_COLUMNS)
+    if export == "csv":
+        return exports.csv_download(name, lots)
+    rolls = exports.table(str(_("Rolls")), _rolls(fabric.exported_fabric_inspections(filters)), ROLL_COLUMNS)
+    return exports.xlsx_download(name, [lots, rolls])
 
 
 @bp.route("/fabric-inspections/<int:inspection_id>")
