@@ -280,3 +280,23 @@ def test_the_inspection_photo_pages_speak_chinese(app, plant, client, auth):  # 
     client.post("/language", data={"language": "zh_Hans_CN"})
     sheet = client.get("/inspections/new").text
     assert "照片" in field_block(sheet, "photos").text()
+
+
+def test_a_sheet_whose_photo_the_disk_refuses_answers_503_and_records_nothing(app, plant, client, auth, tmp_path):  # noqa: F811
+    auth.as_role("supervisor")
+    blocker = tmp_path / "a-file-not-a-folder"
+    blocker.write_text("")
+    working, app.config["UPLOAD_FOLDER"] = app.config["UPLOAD_FOLDER"], str(blocker / "uploads")
+    try:
+        refused = client.post(
+            "/inspections/new",
+            data=SHEET | {"count-SAF-02": "1", "photos": sent((RED, "point.jpg"))},
+            content_type="multipart/form-data",
+        )
+    finally:
+        app.config["UPLOAD_FOLDER"] = working
+    assert refused.status_code == 503
+    assert "nothing was saved" in field_block(refused.text, "photos").text()
+    with app.app_context():
+        assert final.list_inspections() == []
+        assert db.session.scalar(select(func.count()).select_from(NonConformance)) == 0

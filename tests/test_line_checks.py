@@ -442,3 +442,9 @@ def test_counts_that_cannot_be_and_a_time_to_come_are_named_beside_a_malformed_f
     assert fields["defective_units"] == "More defective units than units checked."
     assert fields["checked_at"] == "Cannot be in the future."
     assert stored(app) == (0, 0, 0)
+
+
+def test_malformed_defects_leave_the_counts_they_would_need_unjudged(app, plant, api):  # noqa: F811
+    body = check(units_checked=50, defective_units=1, defects=[{"code": "SEW-01", "count": 1}, "x"])
+    refused = api("supervisor").post("/api/v1/line-checks", json=body)
+    assert set(refused.json["error"]["fields"]) == {"defects[1]"}

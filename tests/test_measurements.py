@@ -254,6 +254,14 @@ def test_enough_garments_out_of_tolerance_reject_the_lot_as_a_measurement_defect
         ({"measurements": measured((1, "XL", "A", 30))}, {"measurements[0].size"}),
         ({"measurements": measured((1, "S", "A", 30), (1, "S", "A", 31))}, {"measurements[1].point"}),
         ({"measurements": measured((81, "S", "A", 30))}, {"measurements[0].garment"}),
+        # 13 units inspected in a lot of 50: 8 garments of each size are 16.
+        (
+            {
+                "lot_size": 50,
+                "measurements": measured(*[(g, size, "A", 30) for size in ("S", "M") for g in range(1, 9)]),
+            },
+            {"measurements"},
+        ),
         ({"measurements": measured((1, "S", "A", "thirty"))}, {"measurements[0].value"}),
         (
             {"measurements": measured((1, "S", "A", 30)), "defects": [{"code": "MEA-01", "count": 1}]},

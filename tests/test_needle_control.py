@@ -249,7 +249,7 @@ def test_the_nc_page_links_back_to_the_needle_log(app, plant, api, client, auth)
     [link] = parsed(client.get(f"/nc/{raised.json['nc']}").text).css("p.origin a")
     assert (link.text(strip=True), link.attributes["href"]) == (
         f"Raised by broken needle #{raised.json['id']}",
-        "/needle-control",
+        "/needle-control?day=2026-12-03&shift=day",
     )
 
 
@@ -307,6 +307,19 @@ def test_a_bad_bundle_pass_is_refused_naming_the_field(app, plant, api, body, fi
     assert client.get("/api/v1/needle-breaks").json["items"][0]["bundle_clean"] is None
 
 
+def test_a_detector_is_judged_in_use_as_it_was_when_the_bundle_passed(app, plant, api):  # noqa: F811
+    client = api("supervisor")
+    detector_checked(client, detected=False)  # 07:05: missed the test piece
+    logged = missing_fragment(client)
+    later = {"detector": "MD-1", "test_piece": "Fe 1.0 mm", "detected": True, "checked_at": "2026-12-03T12:00"}
+    assert client.post("/api/v1/detector-checks", json=later).status_code == 201
+    path = f"/api/v1/needle-breaks/{logged['id']}/bundle-pass"
+    before = client.post(path, json={"detector": "MD-1", "clean": True, "checked_at": "2026-12-03T10:00"})
+    assert set(before.json["error"]["fields"]) == {"detector"}  # out of use at 10:00, whatever came after
+    after = client.post(path, json={"detector": "MD-1", "clean": True, "checked_at": "2026-12-03T12:30"})
+    assert after.status_code == 200, after.text
+
+
 def test_a_detector_out_of_use_cannot_pass_a_bundle_and_no_bundle_no_pass(app, plant, api):  # noqa: F811
     client = api("supervisor")
     detector_checked(client, detected=False)
@@ -343,3 +356,11 @@ def test_the_board_offers_the_bundles_pass_and_shows_it(app, plant, api, client,
     with app.app_context():
         stored = db.session.get(NeedleBreak, logged["id"])
         assert (stored.bundle_detector, stored.bundle_clean) == ("MD-1", False)
+    # Recorded: the form is not offered again, and a second send changes nothing.
+    assert parsed(board).css("a.bundle-pass") == []
+    again = client.post(
+        link.attributes["href"], data={"detector": "MD-1", "clean": "yes", "checked_at": "", "note": ""}
+    )
+    assert again.status_code == 302 and "/needle-control?day=2026-12-03" in again.headers["Location"]
+    with app.app_context():
+        assert db.session.get(NeedleBreak, logged["id"]).bundle_clean is False

@@ -257,7 +257,7 @@ def record_inspection(command: NewFinalInspection):
 def list_inspections(filters: InspectionFilters):
     """Inspections, newest first (the latest 200), of one batch when ``batch`` is given."""
     batch = masterdata.get_batch(filters.batch) if filters.batch else None
-    return {"items": final.list_inspections(batch)}
+    return {"items": final.list_inspections(batch, measurements=True)}
 
 
 class CodeShareAnswer(Record):

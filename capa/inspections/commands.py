@@ -165,13 +165,15 @@ MeasuredValue = _measured(LARGEST_VALUE, zero=False)
 #: A tolerance below or above the target.
 Tolerance = _measured(LARGEST_TOLERANCE, zero=True)
 SIZE_CODE = Code(16)
+#: The most points an inspection measures, all garments together.
+MOST_MEASUREMENTS = 2000
 POINT_CODE = Code(12)
 
 
 class MeasuredPoint(Command):
     """A point of measure measured on one garment of the sample, in the unit of the style's spec."""
 
-    #: The garment's number within the sample, from 1.
+    #: The garment's number among the garments of its size measured, from 1.
     garment: Integer(minimum=1, maximum=10_000)
     size: SIZE_CODE
     point: POINT_CODE
@@ -225,7 +227,7 @@ class NewFinalInspection(Command):
     packing: PackingChecks | None = None
     #: Points measured on garments of the sample, against the spec of the batch's style: each garment with a
     #: point out of tolerance counts as one MEA-01 defect.
-    measurements: Items(MeasuredPoint, max_items=2000) = Field(default_factory=list)
+    measurements: Items(MeasuredPoint, max_items=MOST_MEASUREMENTS) = Field(default_factory=list)
     #: Photos from the tally sheet (the JSON API records the inspection, then adds its photos).
     photos: photo_uploads(TOO_MANY_PHOTOS) = Field(default_factory=list)
 
@@ -373,8 +375,13 @@ class NewLineCheck(Command):
         a check with a malformed field names these in the same round."""
         problems: dict[str, str] = {}
         if "units_checked" in values:
-            found = sum(entry.count for entry in values.get("defects") or [])
-            problems |= tally_problems(Tally(values["units_checked"], values.get("defective_units") or 0, found))
+            defective = values.get("defective_units") or 0
+            if "defects" in values:
+                found = sum(entry.count for entry in values["defects"] or [])
+                problems |= tally_problems(Tally(values["units_checked"], defective, found))
+            elif defective > values["units_checked"]:
+                # The defects malformed (or not sent): only what the units alone say.
+                problems |= tally_problems(Tally(values["units_checked"], defective, defective))
         if values.get("checked_at") is not None:
             shifts.place(values["checked_at"], "checked_at", problems)
         return problems

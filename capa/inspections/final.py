@@ -72,6 +72,7 @@ from capa.inspections.models import (
     InspectionDefect,
     InspectionKind,
     InspectionMeasurement,
+    InspectionPhoto,
     InspectionResumption,
     InspectionVerdict,
 )
@@ -104,7 +105,7 @@ def get_inspection(inspection_id: int) -> Inspection:
             .where(Inspection.id == inspection_id)
             .options(
                 selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
-                selectinload(Inspection.photos),
+                selectinload(Inspection.photos).selectinload(InspectionPhoto.uploaded_by),
                 selectinload(Inspection.measurements),
             )
         )
@@ -147,9 +148,9 @@ def reinspection_evidence(inspection: Inspection) -> str:
     )
 
 
-def _listed(batch: Batch | None, limit: int | None):
-    """Inspections, newest first, with their batches (style, line), inspectors, NCs and defects read in the same
-    go."""
+def _listed(batch: Batch | None, limit: int | None, *, measurements: bool = False):
+    """Inspections, newest first, with their batches (style, line), inspectors, NCs, defects and photos read in
+    the same go, and their measurements when asked for (a list page or an export shows only their count)."""
     query = (
         select(Inspection)
         .options(
@@ -158,18 +159,20 @@ def _listed(batch: Batch | None, limit: int | None):
             selectinload(Inspection.inspector),
             selectinload(Inspection.nc),
             selectinload(Inspection.defects).selectinload(InspectionDefect.defect_code),
-            selectinload(Inspection.photos),
-            selectinload(Inspection.measurements),
+            selectinload(Inspection.photos).selectinload(InspectionPhoto.uploaded_by),
         )
         .order_by(Inspection.inspected_at.desc(), Inspection.id.desc())
         .limit(limit)
     )
+    if measurements:
+        query = query.options(selectinload(Inspection.measurements))
     return query if batch is None else query.where(Inspection.batch_id == batch.id)
 
 
-def list_inspections(batch: Batch | None = None, limit: int = 200) -> list[Inspection]:
-    """The latest ``limit`` inspections, newest first (of one batch, when given)."""
-    return list(db.session.scalars(_listed(batch, limit)))
+def list_inspections(batch: Batch | None = None, limit: int = 200, *, measurements: bool = False) -> list[Inspection]:
+    """The latest ``limit`` inspections, newest first (of one batch, when given), with their measurements when
+    asked for."""
+    return list(db.session.scalars(_listed(batch, limit, measurements=measurements)))
 
 
 def exported_inspections() -> Iterable[Inspection]:

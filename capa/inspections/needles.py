@@ -7,8 +7,8 @@ The rules:
   a fragment is missing, the bundle being sewn must be named (it is isolated and passed through a metal
   detector), and a critical safety NC is raised in the same unit of work: source inline, defect type
   ``needle_or_metal_found``, on the line and on the batch when one is named. The bundle's pass is recorded on the
-  log once (:func:`record_bundle_pass`): through a detector in use (its latest check passed), not before the
-  needle broke, clean or setting the detector off;
+  log once (:func:`record_bundle_pass`): through a detector in use then (its latest check made by then passed),
+  not before the needle broke, clean or setting the detector off;
 - a metal detector is one of the plant's (``CAPA_METAL_DETECTORS``); it is checked at the start of each shift
   with a test piece, and a check whose test piece did not set it off fails: the detector is out of use until a
   later check passes. The control board shows each detector's state and whether it was checked in the shift;
@@ -32,7 +32,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
@@ -191,30 +191,43 @@ def record_bundle_pass(needle_break: NeedleBreak, command: BundlePassReport, act
         )
     problems: dict[str, str] = {}
     _check_detector(command.detector, problems)
-    if "detector" not in problems and not _in_use(command.detector):
-        problems["detector"] = str(
-            _l("%(code)s is out of use until a check with its test piece passes.", code=command.detector)
-        )
     placed = shifts.place(command.checked_at, "checked_at", problems)
     if placed is not None and placed.at < needle_break.broken_at:
         problems["checked_at"] = str(_l("Before the needle broke."))
+    if "detector" not in problems and placed is not None and not _in_use(command.detector, placed.at):
+        problems["detector"] = str(
+            _l("%(code)s is out of use until a check with its test piece passes.", code=command.detector)
+        )
     if problems:
         raise invalid(problems)
-    with unit_of_work():
-        needle_break.bundle_detector = command.detector
-        needle_break.bundle_clean = command.clean
-        needle_break.bundle_checked_at = placed.at
-        needle_break.bundle_checked_by = actor
-        needle_break.bundle_note = command.note or ""
+    with unit_of_work() as session:
+        # Only while none is recorded: of two sends at the same moment, the second changes nothing.
+        recorded = session.execute(
+            update(NeedleBreak)
+            .where(NeedleBreak.id == needle_break.id, NeedleBreak.bundle_clean.is_(None))
+            .values(
+                bundle_detector=command.detector,
+                bundle_clean=command.clean,
+                bundle_checked_at=placed.at,
+                bundle_checked_by_id=actor.id,
+                bundle_note=command.note or "",
+            )
+        )
+        if recorded.rowcount != 1:
+            raise Conflict(
+                str(_l("The pass of bundle %(bundle)s was recorded already.", bundle=needle_break.bundle)),
+                fields={"bundle": str(_l("Recorded already."))},
+            )
+    session.refresh(needle_break)
     return needle_break
 
 
-def _in_use(detector: str) -> bool:
-    """The detector's latest check passed (its test piece set it off)."""
+def _in_use(detector: str, moment) -> bool:
+    """The detector was in use at ``moment``: its latest check made by then passed (its test piece set it off)."""
     latest = db.session.scalar(
         select(DetectorCheck.detected)
-        .where(DetectorCheck.detector == detector)
-        .order_by(DetectorCheck.id.desc())
+        .where(DetectorCheck.detector == detector, DetectorCheck.checked_at <= moment)
+        .order_by(DetectorCheck.checked_at.desc(), DetectorCheck.id.desc())
         .limit(1)
     )
     return bool(latest)

@@ -29,7 +29,8 @@ class OriginKind(StrEnum):
 
 @dataclass(frozen=True)
 class Origin:
-    """What raised an NC: its kind, and the record's id, or the line, day and shift of a shift alert."""
+    """What raised an NC: its kind, the record's id (none for a shift alert), and the plant day and shift of a
+    shift alert, a needle break or a metal detection."""
 
     kind: OriginKind
     record_id: int | None = None
@@ -38,13 +39,15 @@ class Origin:
     shift: str | None = None
 
 
-def _by_id(kind: OriginKind, model, nc_id: int):
+def _by_id(kind: OriginKind, model, nc_id: int, *, in_shift: bool = False):
+    """The record of ``model`` that raised the NC; with its plant day and shift for a floor record that has them
+    (a needle break, a metal detection: the control board shows a shift)."""
     return select(
         literal(kind.value, String).label("kind"),
         cast(model.id, Integer).label("record_id"),
         cast(null(), Integer).label("line_id"),
-        cast(null(), Date).label("day"),
-        cast(null(), String).label("shift"),
+        model.shift_day.label("day") if in_shift else cast(null(), Date).label("day"),
+        model.shift.label("shift") if in_shift else cast(null(), String).label("shift"),
     ).where(model.nc_id == nc_id)
 
 
@@ -62,8 +65,8 @@ def origin_of(nc: NonConformance) -> Origin | None:
             _by_id(OriginKind.FINAL_INSPECTION, Inspection, nc.id),
             _by_id(OriginKind.FABRIC_INSPECTION, FabricInspection, nc.id),
             shift,
-            _by_id(OriginKind.NEEDLE_BREAK, NeedleBreak, nc.id),
-            _by_id(OriginKind.METAL_DETECTION, MetalDetection, nc.id),
+            _by_id(OriginKind.NEEDLE_BREAK, NeedleBreak, nc.id, in_shift=True),
+            _by_id(OriginKind.METAL_DETECTION, MetalDetection, nc.id, in_shift=True),
         ).limit(1)
     ).first()
     if found is None:

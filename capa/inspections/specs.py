@@ -150,7 +150,8 @@ def judged_measurements(
     measured: list[MeasuredPoint], style: Style | None, units_inspected: int | None, problems: dict[str, str]
 ) -> tuple[StyleSpec | None, list[JudgedReading]]:
     """The inspection's measurements judged against ``style``'s spec, adding to ``problems`` what is wrong with
-    them: ``measurements`` (the style has no spec), ``measurements[i].point`` or ``.size`` (not in the spec, or
+    them: ``measurements`` (the style has no spec, or more garments measured than units inspected; a garment is
+    its size and its number within that size), ``measurements[i].point`` or ``.size`` (not in the spec, or
     measured twice on a garment), ``measurements[i].garment`` (beyond the units inspected)."""
     if not measured or style is None:
         return None, []
@@ -180,4 +181,13 @@ def judged_measurements(
         else:
             seen.add((entry.garment, entry.size, entry.point))
             readings.append(Reading(entry.garment, entry.size, entry.point, entry.value))
+    garments = {(reading.size, reading.garment) for reading in readings}
+    if units_inspected is not None and len(garments) > units_inspected:
+        problems["measurements"] = str(
+            _l(
+                "%(n)d garments measured, more than the %(units)d units inspected.",
+                n=len(garments),
+                units=units_inspected,
+            )
+        )
     return spec, judge(points, readings)

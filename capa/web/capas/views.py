@@ -373,7 +373,7 @@ def origin_link(origin: origins.Origin | None) -> tuple[str, str] | None:
         case OriginKind.SHIFT_ALERT:
             url = url_for("line_checks.line_checks_board", day=origin.day.isoformat(), shift=origin.shift)
         case _:
-            url = url_for("needles.needle_control")
+            url = url_for("needles.needle_control", day=origin.day.isoformat(), shift=origin.shift)
     return text, url
 
 

@@ -11,7 +11,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.errors import DomainError, ValidationError
 from capa.inspections import specs
-from capa.inspections.commands import MeasurementSpecChange
+from capa.inspections.commands import MOST_MEASUREMENTS, MeasurementSpecChange
 from capa.inspections.measurements import GridError, parse_grid, shown
 from capa.masterdata import service as masterdata
 from capa.web.forms import show_errors
@@ -55,17 +55,27 @@ class MeasurementSheet:
     def read(cls, spec: specs.StyleSpec | None) -> "MeasurementSheet":
         """The grid of the form sent (empty on a first display), with more garments when "More garments" was
         pressed."""
+        sheet = cls(spec, FIRST_GARMENTS, {})
         try:
-            garments = min(max(int(request.form.get("garments", FIRST_GARMENTS)), FIRST_GARMENTS), MOST_GARMENTS)
+            garments = int(request.form.get("garments", FIRST_GARMENTS))
         except ValueError:
             garments = FIRST_GARMENTS
         if "more_garments" in request.form:
-            garments = min(garments + MORE_GARMENTS, MOST_GARMENTS)
-        sheet = cls(spec, garments, {})
+            garments += MORE_GARMENTS
+        sheet.garments = min(max(garments, FIRST_GARMENTS), sheet.most_garments)
         for size, point, garment in sheet.cells():
             name = input_name(size, point, garment)
             sheet.values[name] = request.form.get(name, "").strip()
         return sheet
+
+    @property
+    def most_garments(self) -> int:
+        """The most garments per size the grid offers: MOST_GARMENTS, fewer when the spec is so large that more
+        would offer more inputs than an inspection takes measurements."""
+        if self.spec is None:
+            return FIRST_GARMENTS
+        per_garment = len(self.spec.sizes) * len(self.spec.points)
+        return max(FIRST_GARMENTS, min(MOST_GARMENTS, MOST_MEASUREMENTS // per_garment))
 
     def cells(self) -> list[tuple[str, str, int]]:
         if self.spec is None:

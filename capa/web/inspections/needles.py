@@ -2,7 +2,7 @@
 needles, detections), and the forms of the needle log, a detector check and a detection. The same services as
 ``/api/v1/needle-breaks``, ``/detector-checks`` and ``/metal-detections``."""
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -191,6 +191,10 @@ def new_detector_check():
 def bundle_pass(break_id: int):
     """Record the pass of the bundle a broken needle's missing fragment isolated (capa.inspections.needles)."""
     needle_break = needles.get_needle_break(break_id)
+    if not needle_break.awaiting_bundle_pass:
+        # Every fragment found (no bundle isolated), or its pass recorded already: the board says which.
+        flash(_("No bundle of this needle awaits its pass through a detector."), "error")
+        return redirect(url_for(BOARD, day=needle_break.shift_day.isoformat(), shift=needle_break.shift))
     form = BundlePassForm()
     form.detector.choices = options({code: code for code in needles.detectors()})
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
@@ -227,11 +228,15 @@ def add_photos(inspection_id: int):
             added = photos.add_inspection_photos(recorded, uploads(form.photos), current_user)
         except DomainError as error:
             show_errors(form, error)
+            # A storage that refuses (a full disk) keeps its 503: try again later, nothing was stored.
+            status = error.status if error.status >= 500 else 400
         else:
-            flash(_("%(n)d photos added.", n=len(added)), "success")
+            flash(ngettext("%(num)d photo added.", "%(num)d photos added.", len(added)), "success")
             return redirect(url_for(".inspection", inspection_id=recorded.id) + "#photos")
+    else:
+        status = 400
     flash(_("Please correct the fields marked."), "error")
-    return render_template("inspections/inspection.html", inspection=recorded, photo_form=form), 400
+    return render_template("inspections/inspection.html", inspection=recorded, photo_form=form), status
 
 
 @bp.route("/inspections/<int:inspection_id>/photos/<int:photo_id>")
@@ -270,6 +275,7 @@ def new_inspection():
     sheet = MeasurementSheet.read(specs.spec_of(batch.style) if batch is not None else None)
     chosen = uploads(form.photos) if form.is_submitted() else []
     more_garments = "more_garments" in request.form
+    server_trouble = None
     if not more_garments and form.validate_on_submit():
         try:
             pending_photos.discard(request.form.getlist("remove_photo"), current_user)
@@ -279,6 +285,8 @@ def new_inspection():
         except DomainError as error:
             show_errors(form, sheet.set_aside(tally.set_aside(error.renamed(PACKING_FIELDS))))
             flash(error.message, "error")
+            # A storage that refuses (a full disk) keeps its 503: the sheet may be sent again whole.
+            server_trouble = error.status if error.status >= 500 else None
         else:
             pending_photos.discard(kept_tokens(), current_user)
             message = (
@@ -298,7 +306,7 @@ def new_inspection():
         sheet=sheet,
         switching=(batch.line, final.line_switching(batch.line)) if batch is not None else None,
         kept_photos=kept,
-    ), (400 if refused else 200)
+    ), server_trouble or (400 if refused else 200)
 
 
 def _sheet_values(form: FinalInspectionForm, tally: CodeCounts, sheet: MeasurementSheet) -> dict:
