@@ -250,6 +250,7 @@ ABSENT = {
     "disposition_id": 999999,
     "inspection_id": 999999,
     "check_id": 999999,
+    "break_id": 999999,
 }
 
 
