@@ -14,6 +14,7 @@ from capa.masterdata.commands import NewBatch, NewLine, NewStyle
 from capa.safety import service as safety
 from capa.safety.commands import NewResult
 from capa.safety.models import SafetyParameter
+from tests.conftest import PASSWORD
 from tests.pages import one, parsed, text
 
 
@@ -53,6 +54,28 @@ def test_a_users_choice_is_remembered_on_their_account_over_the_browsers(app, cl
     other = app.test_client()
     other.post("/login", data={"username": user.username, "password": "correct horse battery"})
     assert html_lang(other.get("/nc", headers={"Accept-Language": "en"})) == "zh-Hans-CN"
+
+
+def test_a_language_chosen_on_the_login_page_holds_for_the_session_it_opens(app, client, make_user):
+    reader = make_user("supervisor")
+    accounts.set_language(reader, "en")
+    client.post("/language", data={"language": "zh_Hans_CN", "next": "/login"})
+    assert client.post("/login", data={"username": reader.username, "password": PASSWORD}).status_code == 302
+    assert html_lang(client.get("/nc", headers={"Accept-Language": "en"})) == "zh-Hans-CN"
+    # The account keeps its own: another device opens in English.
+    assert accounts.get_user(reader.username).language == "en"
+    elsewhere = app.test_client()
+    elsewhere.post("/login", data={"username": reader.username, "password": PASSWORD})
+    assert html_lang(elsewhere.get("/nc")) == "en"
+
+    # The reader switches to English and leaves; someone else next on this browser, with Chinese on the account:
+    # the language left behind changes nothing.
+    client.post("/language", data={"language": "en", "next": "/nc"})
+    client.post("/logout")
+    other = make_user("supervisor")
+    accounts.set_language(other, "zh_Hans_CN")
+    assert client.post("/login", data={"username": other.username, "password": PASSWORD}).status_code == 302
+    assert html_lang(client.get("/nc")) == "zh-Hans-CN"
 
 
 def test_a_visitor_not_logged_in_can_switch_for_this_browser(client):

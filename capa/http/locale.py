@@ -23,13 +23,16 @@ def _offered(tag: str, offered: list[str]) -> str | None:
 
 
 def select_locale() -> str:
-    """The language of the pages: the one the user chose (remembered on their account, or for this browser
-    before they log in), else the best of the browser's Accept-Language, else the first offered one."""
+    """The language of the pages: the one chosen in this session (by the switch, or on the login page before
+    logging in), else the one remembered on the user's account (the switch of a logged-in user remembers it), else
+    the best of the browser's Accept-Language, else the first offered one."""
     offered = offered_languages()
     if not has_request_context():  # the CLI and the scheduler speak the first language
         return offered[0]
     user = current_user if current_user and current_user.is_authenticated else None
-    for chosen in (getattr(user, "language", None), session.get("language")):
+    # The session holds a language only when it was chosen in it (the switch, or the login page just before
+    # logging in: capa.web.accounts.views.login), so it comes before the account's.
+    for chosen in (session.get("language"), getattr(user, "language", None)):
         if chosen in offered:
             return chosen
     for tag, _quality in request.accept_languages:

@@ -129,10 +129,10 @@ class Person:
         expect(self.page.locator("html")).to_have_attribute("lang", self.language.replace("_", "-"))
 
     def log_in(self) -> None:
-        """From the login page: the language first (a newcomer can read the form), then name and password."""
+        """From the login page: the language first (a newcomer can read the form; chosen there, it is remembered on
+        the account, so it is chosen even when it is English), then name and password."""
         self.page.goto("/login")
-        if self.language != "en":
-            self.choose_language()
+        self.choose_language()
         expect(self.heading(self.t("Log in"), level=1)).to_be_visible()
         self.label("User name").fill(self.username)
         self.label("Password").fill(PASSWORD)

@@ -40,6 +40,11 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+#: Set in the session when its language was chosen by a visitor not logged in: the one who logs in next on that
+#: page chose it, for the session the login opens.
+CHOSEN_BEFORE_LOGIN = "language_chosen_before_login"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -57,9 +62,11 @@ def login():
             return response
         if user is not None:
             # A new session at login: nothing planted in the session before (a CSRF token, say) carries over.
-            language = session.get("language")
+            language, chosen_before_login = session.get("language"), session.get(CHOSEN_BEFORE_LOGIN)
             session.clear()
-            if language:
+            # A language chosen on the login page by whoever logs in holds for their session, over their account's;
+            # one left in the browser by someone who logged out is dropped: the account's (or the browser's) decides.
+            if language and chosen_before_login:
                 session["language"] = language
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -100,6 +107,9 @@ def choose_language():
     session["language"] = language
     if current_user.is_authenticated:
         service.set_language(current_user, language)
+        session.pop(CHOSEN_BEFORE_LOGIN, None)
+    else:
+        session[CHOSEN_BEFORE_LOGIN] = True
     return redirect(_safe_next(request.form.get("next") or _referring_path()))
 
 
