@@ -11,8 +11,10 @@ RECORDS = {
     "suppliers": {"code": "DYE-01", "name": "Sunrise Dye House", "approval": "approved"},
     "styles": {"code": "RMP-2301", "name": "Infant romper", "category": "A", "cmia_required": True},
 }
-#: What a style created without its attributes answers besides what it was given: sold in China, nothing else.
+#: What a style created without its attributes answers besides what it was given: no buyer, sold in China, nothing
+#: else.
 STYLE_DEFAULTS = {
+    "buyer": None,
     "age_group": None,
     "markets": ["CN"],
     "prints": False,
@@ -72,7 +74,9 @@ def test_a_style_is_created_with_its_attributes_and_answers_them(qm):
     assert created.status_code == 201, created.json
     lists = ("markets", "trims", "cords")
     answered = {key: sorted(value) if key in lists else value for key, value in created.json.items()}
-    assert answered == {**RECORDS["styles"], **attributes} | {key: sorted(attributes[key]) for key in lists}
+    assert answered == {**RECORDS["styles"], **attributes, "buyer": None} | {
+        key: sorted(attributes[key]) for key in lists
+    }
     assert qm.get("/api/v1/styles/RMP-2301").json == created.json
 
 

@@ -506,6 +506,8 @@ def test_a_styles_own_aqls_read_its_batches_inspections_and_are_kept_with_their_
         "aql_major": "2.5",
         "aql_minor": "4.0",
         "own": False,
+        "source": "default",
+        "buyer": None,
     }
     body = {"aql_major": "1.5", "aql_minor": 2.5, "reason": "Buyer tech pack TP-7, section 4"}
     assert supervisor.put("/api/v1/styles/RMP-A/aqls", json=body).status_code == 403
@@ -515,6 +517,8 @@ def test_a_styles_own_aqls_read_its_batches_inspections_and_are_kept_with_their_
         "aql_major": "1.5",
         "aql_minor": "2.5",
         "own": True,
+        "source": "style",
+        "buyer": None,
     }
     # J at 1.5: Ac 3; at 2.5: Ac 5. The other style keeps the defaults.
     inspected = supervisor.post("/api/v1/inspections", json={"batch": "B-1", "lot_size": 1000}).json

@@ -182,6 +182,10 @@ def test_a_manager_sets_a_styles_spec_and_its_history_keeps_the_grid(app, plant,
         ({"points": [SPEC["points"][0], SPEC["points"][0]]}, {"points[1].point"}),
         ({"points": [SPEC["points"][0] | {"tol_minus": "lots"}]}, {"points[0].tol_minus"}),
         ({"points": [SPEC["points"][0] | {"targets": {"S": 0, "M": 32}}]}, {"points[0].targets.S"}),
+        # Sizes are compared upper-cased: "s" beside "S" would be one size, silently.
+        ({"points": [SPEC["points"][0] | {"targets": {"S": 30, "s": 31, "M": 32}}]}, {"points[0].targets"}),
+        # A key that is no size code is named by itself.
+        ({"points": [SPEC["points"][0] | {"targets": {"S!": 30, "M": 32}}]}, {"points[0].targets.S!"}),
         ({"points": []}, {"points"}),
         ({"unit": "mm", "reason": ""}, {"unit", "reason"}),
     ],

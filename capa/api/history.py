@@ -1,7 +1,7 @@
 """The history of each master-data record, of the catalog, and of users: who changed what, when, from what to
 what, and why, newest first.
 
-Lines, suppliers, batches, lots and users keep theirs in :mod:`capa.audit.records`; a style's is its changes
+Lines, suppliers, buyers, batches, lots and users keep theirs in :mod:`capa.audit.records`; a style's is its changes
 and its quality plan's (:func:`capa.safety.history.style_history`), a parameter's its limits' and its own
 (:func:`capa.safety.history.parameter_history`). Every record's history is read by every role, but a user's,
 which only administrators read.
@@ -64,6 +64,22 @@ def line_history(code: str):
 def supplier_history(code: str):
     """The history of a supplier, its approval's changes with their reasons."""
     return _answer(records.history_of("supplier", masterdata.get_supplier(code).id))
+
+
+@bp.get("/buyers/<code>/history")
+@bp.output(History)
+@requires(Permission.VIEW)
+def buyer_history(code: str):
+    """The history of a buyer."""
+    return _answer(records.history_of("buyer", masterdata.get_buyer(code).id))
+
+
+@bp.get("/buyers/<code>/aqls/history")
+@bp.output(History)
+@requires(Permission.VIEW)
+def buyer_aqls_history(code: str):
+    """The history of a buyer's AQLs: each change with who made it, when and why."""
+    return _answer(records.history_of("buyer_aqls", masterdata.get_buyer(code).id))
 
 
 @bp.get("/styles/<code>/history")

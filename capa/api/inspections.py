@@ -18,6 +18,8 @@ from capa.http.downloads import send_stored
 from capa.http.guard import request_user
 from capa.inspections import aqls, defects, figures, final, photos, service, specs
 from capa.inspections.commands import (
+    AqlsRemoval,
+    BuyerAqlsChange,
     DefectCodeChanges,
     DefectCodeFilters,
     FiguresPeriod,
@@ -28,6 +30,7 @@ from capa.inspections.commands import (
     ResumeInspection,
     SamplingPlanQuery,
     StyleAqlsChange,
+    SwitchingQuery,
 )
 from capa.inspections.measurements import MeasureUnit
 from capa.inspections.models import DefectArea, DefectClass, PackingCheck
@@ -420,16 +423,19 @@ def set_measurement_spec(code: str, command: MeasurementSpecChange):
 
 
 class Switching(Answer):
-    """Where the switching rules of ISO 2859-1 put a line's final inspection now."""
+    """Where the switching rules of ISO 2859-1 put the final inspection of a series of a line's lots now: one
+    buyer's lots, or those of styles without a buyer."""
 
     line: str
+    #: The buyer whose lots the series is (its code); null for the lots of styles without a buyer.
+    buyer: str | None = None
     severity: Severity
     #: Why: the last switch made (``two_of_five_not_accepted``, ``five_accepted_on_tightened``,
     #: ``switching_score``, ``not_accepted_on_reduced``, ``production_irregular``,
     #: ``five_not_accepted_on_tightened``, ``resumed``), or ``start``.
     reason: str
     reason_text: str
-    #: No lot of the line may be inspected until a quality manager resumes its inspection.
+    #: No lot of the series may be inspected until a quality manager resumes its inspection.
     discontinued: bool
     #: The switching score, during normal inspection.
     score: int
@@ -439,15 +445,18 @@ class Switching(Answer):
 
 class Resumption(Record):
     line: str = Ref("line", "code")
+    #: The buyer whose series resumed; null for the lots of styles without a buyer.
+    buyer: str | None = Ref("buyer", "code", default=None)
     reason: str
     resumed_by: str = Ref("resumed_by", "username")
     resumed_at: Timestamp
 
 
-def _switching(line) -> Switching:
-    state = final.line_switching(line)
+def _switching(line, buyer) -> Switching:
+    state = final.line_switching(line, buyer)
     return Switching(
         line=line.code,
+        buyer=buyer.code if buyer is not None else None,
         severity=state.severity,
         reason=state.reason.value,
         reason_text=state.reason_text,
@@ -459,12 +468,18 @@ def _switching(line) -> Switching:
 
 
 @bp.get("/lines/<code>/inspection-switching")
+@bp.input(SwitchingQuery, location="query", arg_name="query")
 @bp.output(Switching)
 @requires(Permission.VIEW)
-def line_switching(code: str):
+def line_switching(code: str, query: SwitchingQuery):
     """Where the switching rules put the line's final inspection: the severity its next lot is inspected under,
-    and why."""
-    return _switching(masterdata.get_line(code))
+    and why
+
+    The lots of each buyer on a line are a series of their own: `buyer` names it (a buyer's code); without it, the
+    series of the lots of styles without a buyer. 400 naming `buyer` for an unknown one.
+    """
+    line = masterdata.get_line(code)
+    return _switching(line, masterdata.referenced_buyer(query.buyer))
 
 
 @bp.post("/lines/<code>/inspection-resumption")
@@ -472,9 +487,12 @@ def line_switching(code: str):
 @bp.output(Resumption, status_code=201)
 @requires(Permission.MAINTAIN_CATALOG)
 def resume_line_inspection(code: str, command: ResumeInspection):
-    """Resume the line's discontinued final inspection (tightened), saying what was corrected; 409 naming ``line``
-    when it is not discontinued."""
-    return final.resume_inspection(masterdata.get_line(code), command.reason, request_user())
+    """Resume the line's discontinued final inspection (tightened), saying what was corrected; `buyer` names the
+    series (that buyer's lots), else the lots of styles without a buyer. 409 naming ``line`` when it is not
+    discontinued, 400 naming `buyer` for an unknown buyer."""
+    line = masterdata.get_line(code)
+    buyer = masterdata.referenced_buyer(command.buyer)
+    return final.resume_inspection(line, command.reason, request_user(), buyer)
 
 
 class StyleAqlsAnswer(Answer):
@@ -483,19 +501,31 @@ class StyleAqlsAnswer(Answer):
     style: str
     aql_major: str
     aql_minor: str
-    #: The style's own (true), or the defaults (false).
+    #: The style's own (true), or its buyer's or the defaults (false).
     own: bool
+    #: Where they come from: ``style`` (its own), ``buyer`` (its buyer's), ``default``.
+    source: aqls.AqlSource
+    #: The style's buyer (its code), if it has one.
+    buyer: str | None
 
 
-def _aqls_answer(style, settings) -> StyleAqlsAnswer:
-    return StyleAqlsAnswer(style=style.code, aql_major=settings.major, aql_minor=settings.minor, own=settings.own)
+def _aqls_answer(style, settings: aqls.AqlSettings) -> StyleAqlsAnswer:
+    return StyleAqlsAnswer(
+        style=style.code,
+        aql_major=settings.major,
+        aql_minor=settings.minor,
+        own=settings.source is aqls.AqlSource.STYLE,
+        source=settings.source,
+        buyer=style.buyer.code if style.buyer is not None else None,
+    )
 
 
 @bp.get("/styles/<code>/aqls")
 @bp.output(StyleAqlsAnswer)
 @requires(Permission.VIEW)
 def get_style_aqls(code: str):
-    """The AQLs the style's final inspections are read with: its own, or the defaults (major 2.5, minor 4.0)."""
+    """The AQLs the style's final inspections are read with: its own, else its buyer's, else the defaults (major
+    2.5, minor 4.0)."""
     style = masterdata.get_style(code)
     return _aqls_answer(style, aqls.aqls_for(style))
 
@@ -508,3 +538,52 @@ def set_style_aqls(code: str, command: StyleAqlsChange):
     """Give the style its own AQLs, with the reason (kept in its AQL history at ``…/aqls/history``)."""
     style = masterdata.get_style(code)
     return _aqls_answer(style, aqls.set_style_aqls(style, command, request_user()))
+
+
+@bp.delete("/styles/<code>/aqls")
+@bp.input(AqlsRemoval, location="query", arg_name="query")
+@bp.output(StyleAqlsAnswer)
+@requires(Permission.MAINTAIN_CATALOG)
+def drop_style_aqls(code: str, query: AqlsRemoval):
+    """Take the style's own AQLs away
+
+    The style is read with its buyer's AQLs from now on, or the defaults; `reason` says why (kept in its AQL
+    history). 400 naming `reason` when none is given, 409 naming `style` when it has no AQLs of its own.
+    """
+    style = masterdata.get_style(code)
+    return _aqls_answer(style, aqls.drop_style_aqls(style, query.reason or "", request_user()))
+
+
+class BuyerAqlsAnswer(Answer):
+    """The AQLs a buyer's styles without AQLs of their own are read with."""
+
+    buyer: str
+    aql_major: str
+    aql_minor: str
+    #: The buyer's own (true), or the defaults (false).
+    own: bool
+
+
+def _buyer_aqls_answer(buyer, settings: aqls.AqlSettings) -> BuyerAqlsAnswer:
+    own = settings.source is aqls.AqlSource.BUYER
+    return BuyerAqlsAnswer(buyer=buyer.code, aql_major=settings.major, aql_minor=settings.minor, own=own)
+
+
+@bp.get("/buyers/<code>/aqls")
+@bp.output(BuyerAqlsAnswer)
+@requires(Permission.VIEW)
+def get_buyer_aqls(code: str):
+    """The AQLs of the buyer's styles that have none of their own: the buyer's, or the defaults."""
+    buyer = masterdata.get_buyer(code)
+    return _buyer_aqls_answer(buyer, aqls.buyer_aqls(buyer))
+
+
+@bp.put("/buyers/<code>/aqls")
+@bp.input(BuyerAqlsChange, arg_name="command")
+@bp.output(BuyerAqlsAnswer)
+@requires(Permission.MAINTAIN_CATALOG)
+def set_buyer_aqls(code: str, command: BuyerAqlsChange):
+    """Give the buyer its AQLs, with the reason (kept in its AQL history at ``…/aqls/history``); its styles with
+    AQLs of their own keep them."""
+    buyer = masterdata.get_buyer(code)
+    return _buyer_aqls_answer(buyer, aqls.set_buyer_aqls(buyer, command, request_user()))

@@ -1,4 +1,4 @@
-"""Lines, suppliers, styles and batches: read by every role, written by quality managers and admins.
+"""Lines, suppliers, buyers, styles and batches: read by every role, written by quality managers and admins.
 
 Each endpoint declares its input (the service's command) and its answer; APIFlask validates, serializes and
 documents both from those declarations.
@@ -12,8 +12,10 @@ from capa.http.guard import request_user
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
+    BuyerChanges,
     LineChanges,
     NewBatch,
+    NewBuyer,
     NewLine,
     NewStyle,
     NewSupplier,
@@ -45,11 +47,18 @@ class Supplier(Record):
     approval: SupplierApproval
 
 
+class Buyer(Record):
+    code: str
+    name: str
+
+
 class Style(Record):
     code: str
     name: str
     category: SafetyCategory
     cmia_required: bool
+    #: Whose style it is (the buyer's code); null when none is named.
+    buyer: str | None = Ref("buyer", "code", default=None)
     # What decides which safety parameters apply to the garment.
     age_group: AgeGroup | None
     markets: list[Market]
@@ -90,6 +99,10 @@ class Lines(Answer):
 
 class Suppliers(Answer):
     items: list[Supplier]
+
+
+class Buyers(Answer):
+    items: list[Buyer]
 
 
 class Styles(Answer):
@@ -164,6 +177,38 @@ def get_supplier(code: str):
 def update_supplier(code: str, changes: SupplierChanges):
     """Change a supplier's name or approval; a change of the approval needs ``reason`` (400 naming it)."""
     return service.update_supplier(service.get_supplier(code), changes, request_user())
+
+
+@bp.get("/buyers")
+@bp.output(Buyers)
+@requires(Permission.VIEW)
+def list_buyers():
+    return {"items": service.list_buyers()}
+
+
+@bp.post("/buyers")
+@bp.input(NewBuyer, arg_name="command")
+@bp.output(Buyer, status_code=201)
+@requires(Permission.MANAGE_MASTERDATA)
+def create_buyer(command: NewBuyer):
+    """Add a buyer (a brand or retailer whose styles the factory makes); 409 naming ``code`` when it is taken."""
+    return service.create_buyer(command, request_user())
+
+
+@bp.get("/buyers/<code>")
+@bp.output(Buyer)
+@requires(Permission.VIEW)
+def get_buyer(code: str):
+    return service.get_buyer(code)
+
+
+@bp.patch("/buyers/<code>")
+@bp.input(BuyerChanges, arg_name="changes")
+@bp.output(Buyer)
+@requires(Permission.MANAGE_MASTERDATA)
+def update_buyer(code: str, changes: BuyerChanges):
+    """Rename a buyer."""
+    return service.update_buyer(service.get_buyer(code), changes, request_user())
 
 
 @bp.get("/styles")

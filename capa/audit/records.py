@@ -34,12 +34,14 @@ from capa.extensions import db
 RECORD_TYPES = (
     "line",
     "supplier",
+    "buyer",
     "batch",
     "lot",
     "user",
     "defect_type",
     "defect_code",
     "style_aqls",
+    "buyer_aqls",
     "style_fabric",
     "measurement_spec",
 )

@@ -300,9 +300,12 @@ _MESSAGES: dict[str, Any] = {
 
 
 def field_name(location: tuple[str | int, ...]) -> str:
-    """Pydantic's location ``("lots", 1, "kind")`` as clients name the field: ``lots[1].kind``."""
+    """Pydantic's location ``("lots", 1, "kind")`` as clients name the field: ``lots[1].kind``; a bad key of a
+    mapping (``("targets", "xl!", "[key]")``) is named by the key itself: ``targets.xl!``."""
     name = ""
     for part in location:
+        if part == "[key]":
+            continue
         name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
     return name or "body"
 

@@ -180,6 +180,18 @@ class MeasuredPoint(Command):
     value: MeasuredValue
 
 
+def _sizes_once(targets: Any) -> Any:
+    """Sizes are codes, compared upper-cased: ``s`` and ``S`` given side by side would silently be one size."""
+    if isinstance(targets, Mapping):
+        seen: set[str] = set()
+        for key in targets:
+            size = key.strip().upper() if isinstance(key, str) else key
+            if size in seen:
+                raise refuse(_l("Size %(size)s is given twice.", size=size))
+            seen.add(size)
+    return targets
+
+
 class SpecPoint(Command):
     """A point of measure of a style's spec: its tolerances and its target for each size of the spec."""
 
@@ -187,8 +199,8 @@ class SpecPoint(Command):
     description: Text(120, required=False) = None
     tol_minus: Tolerance
     tol_plus: Tolerance
-    #: The target of each size of the spec, by size.
-    targets: dict[SIZE_CODE, MeasuredValue]
+    #: The target of each size of the spec, by size (sizes compared upper-cased: each once).
+    targets: Annotated[dict[SIZE_CODE, MeasuredValue], BeforeValidator(_sizes_once)]
 
 
 class MeasurementSpecChange(Command):
@@ -243,6 +255,15 @@ class ResumeInspection(Command):
     """A line's discontinued final inspection resumed: what was corrected."""
 
     reason: Text(2000)
+    #: The buyer (its code) whose series of lots on the line resumes; none for the lots of styles without a buyer.
+    buyer: Code(required=False) = None
+
+
+class SwitchingQuery(Command):
+    """Which series of a line's lots (query parameters)."""
+
+    #: The buyer's code: the series of its styles' lots; none for the lots of styles without a buyer.
+    buyer: Code(required=False) = None
 
 
 class StyleAqlsChange(Command):
@@ -251,6 +272,17 @@ class StyleAqlsChange(Command):
     aql_major: Aql
     aql_minor: Aql
     reason: Text(1000)
+
+
+class BuyerAqlsChange(StyleAqlsChange):
+    """A buyer's AQLs for the final inspections of its styles (those without AQLs of their own), with the reason
+    (the buyer's quality manual, say)."""
+
+
+class AqlsRemoval(Command):
+    """A style's own AQLs taken away (query parameters): why."""
+
+    reason: Text(1000, required=False) = None
 
 
 class FiguresPeriod(Command):

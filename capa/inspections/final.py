@@ -21,10 +21,13 @@ The rules:
   them (:mod:`capa.inspections.photos`);
 - a re-inspection names the rejected inspection of the same batch it inspects again;
 - the severity follows the switching rules of ISO 2859-1 (:mod:`capa.inspections.switching`) over the final
-  inspections of the batch's line, oldest first (its continuing series of lots; re-inspections, being
-  resubmitted lots, left out): an inspection under another severity is refused naming ``severity``, and while
-  the line's inspection is discontinued every inspection is refused (Conflict naming ``batch``) until a quality
-  manager resumes it (:func:`resume_inspection`). A lot counts for the switching score by its classes' plans:
+  inspections of the batch's line for the buyer of its style, oldest first (the continuing series of one buyer's
+  lots from one line, each inspection keeping the buyer it was recorded for; the lots of styles without a buyer
+  are the line's own series; re-inspections, being resubmitted lots, left out): an inspection under another
+  severity is refused naming ``severity``, and while the series' inspection is discontinued every inspection of
+  it is refused (Conflict naming ``batch``) until a quality manager resumes it (:func:`resume_inspection`). The
+  line's row is locked while the series is read and the inspection stored, so that two inspections at once are
+  judged one after the other. A lot counts for the switching score by its classes' plans:
   when a class has Ac 2 or more, 3 points if each such class would have passed at its AQL one step tighter,
   otherwise 2 points if the lot was accepted (reset to 0 when it does not earn them). Reduced inspection needs
   ``CAPA_REDUCED_INSPECTION_ALLOWED``.
@@ -87,7 +90,7 @@ from capa.inspections.sampling import Severity as Inspected
 from capa.inspections.specs import judged_measurements
 from capa.inspections.switching import SEVERITY_WORDS, LotOutcome, Resumed, SwitchingState, switching_state
 from capa.inspections.verdict import Verdict, judge_lot
-from capa.masterdata.models import Batch, ProductionLine
+from capa.masterdata.models import Batch, Buyer, ProductionLine
 
 #: The defect type of the NC of a lot rejected for its packing alone (seeded: capa.capas.defect_types).
 PACKING_DEFECT_TYPE = "packing_error"
@@ -225,9 +228,14 @@ def _lot_outcome(row) -> LotOutcome:
     )
 
 
-def line_switching(line: ProductionLine) -> SwitchingState:
-    """Where the switching rules put ``line``'s final inspection now: from its final inspections and the
-    resumptions of its inspection, oldest first (two statements, whatever the number of lots)."""
+def _of_buyer(column, buyer: Buyer | None):
+    return column.is_(None) if buyer is None else column == buyer.id
+
+
+def line_switching(line: ProductionLine, buyer: Buyer | None = None) -> SwitchingState:
+    """Where the switching rules put the final inspection of ``buyer``'s lots on ``line`` now (of the lots of
+    styles without a buyer when ``buyer`` is None): from those final inspections and the resumptions of that series,
+    oldest first (two statements, whatever the number of lots)."""
     rows = db.session.execute(
         select(
             Inspection.inspected_at,
@@ -245,10 +253,16 @@ def line_switching(line: ProductionLine) -> SwitchingState:
             Inspection.minor_found,
         )
         .join(Batch, Batch.id == Inspection.batch_id)
-        .where(Batch.line_id == line.id, Inspection.kind == InspectionKind.FINAL.value)
+        .where(
+            Batch.line_id == line.id,
+            Inspection.kind == InspectionKind.FINAL.value,
+            _of_buyer(Inspection.buyer_id, buyer),
+        )
     ).all()
     resumed = db.session.execute(
-        select(InspectionResumption.resumed_at, InspectionResumption.id).where(InspectionResumption.line_id == line.id)
+        select(InspectionResumption.resumed_at, InspectionResumption.id).where(
+            InspectionResumption.line_id == line.id, _of_buyer(InspectionResumption.buyer_id, buyer)
+        )
     ).all()
     events = [((row.inspected_at, 0, row.id), _lot_outcome(row)) for row in rows]
     events += [((moment, 1, key), Resumed()) for moment, key in resumed]
@@ -257,32 +271,68 @@ def line_switching(line: ProductionLine) -> SwitchingState:
     return switching_state((event for _, event in events), reduced_allowed=allowed)
 
 
-def resume_inspection(line: ProductionLine, reason: str, actor: User) -> InspectionResumption:
-    """Resume ``line``'s discontinued final inspection, tightened (ISO 2859-1, 9.4). Raises Conflict naming
-    ``line`` when it is not discontinued, ValidationError naming ``reason`` when none is given."""
+def switching_series(line: ProductionLine) -> list[tuple[Buyer | None, SwitchingState]]:
+    """Each series of ``line``'s final inspections (one per buyer, the lots of styles without a buyer first) with
+    where the switching rules put it now; a line with no final inspection has the one series without a buyer."""
+    buyer_ids = set(
+        db.session.scalars(
+            select(Inspection.buyer_id)
+            .join(Batch, Batch.id == Inspection.batch_id)
+            .where(Batch.line_id == line.id, Inspection.kind == InspectionKind.FINAL.value)
+            .distinct()
+        )
+    )
+    buyers = sorted(
+        db.session.scalars(select(Buyer).where(Buyer.id.in_(buyer_ids - {None}))), key=lambda buyer: buyer.code
+    )
+    series: list[Buyer | None] = ([None] if None in buyer_ids or not buyers else []) + buyers
+    return [(buyer, line_switching(line, buyer)) for buyer in series]
+
+
+def _lock_line(line_id: int) -> None:
+    """Hold the line's row until the transaction ends, so that two final inspections (or a resumption) of one line
+    at once are judged one after the other against the switching state the other left (PostgreSQL; SQLite
+    writes one transaction at a time and has no row locks)."""
+    db.session.execute(select(ProductionLine.id).where(ProductionLine.id == line_id).with_for_update())
+
+
+def series_name(line: ProductionLine, buyer: Buyer | None) -> str:
+    """A series of lots as messages name it: the line, and the buyer when it has one."""
+    return line.code if buyer is None else f"{line.code} / {buyer.code}"
+
+
+def resume_inspection(
+    line: ProductionLine, reason: str, actor: User, buyer: Buyer | None = None
+) -> InspectionResumption:
+    """Resume the discontinued final inspection of ``buyer``'s lots on ``line`` (of styles without a buyer when
+    None), tightened (ISO 2859-1, 9.4). Raises Conflict naming ``line`` when that series is not discontinued,
+    ValidationError naming ``reason`` when none is given."""
     if not reason.strip():
         raise invalid({"reason": str(_l("Say what was corrected before inspection resumes."))})
-    if not line_switching(line).discontinued:
+    _lock_line(line.id)
+    if not line_switching(line, buyer).discontinued:
         raise Conflict(
-            str(_l("Final inspection of line %(line)s is not discontinued.", line=line.code)),
+            str(_l("Final inspection of line %(line)s is not discontinued.", line=series_name(line, buyer))),
             fields={"line": str(_l("Not discontinued."))},
         )
     with unit_of_work() as session:
-        resumption = InspectionResumption(line=line, reason=reason.strip(), resumed_by=actor)
+        resumption = InspectionResumption(line=line, buyer=buyer, reason=reason.strip(), resumed_by=actor)
         session.add(resumption)
     return resumption
 
 
 def _check_switching(batch: Batch, severity: Inspected | None, problems: dict[str, str]) -> Inspected:
-    """The severity the switching rules put the batch's line on; refuses another one, and any while the line's
-    inspection is discontinued."""
-    state = line_switching(batch.line)
+    """The severity the switching rules put the series of the batch (its line and its style's buyer) on; refuses
+    another one, and any while that series' inspection is discontinued."""
+    _lock_line(batch.line_id)
+    series = series_name(batch.line, batch.style.buyer)
+    state = line_switching(batch.line, batch.style.buyer)
     if state.discontinued:
         raise Conflict(
             str(
                 _l(
                     "Final inspection of line %(line)s is discontinued: %(reason)s",
-                    line=batch.line.code,
+                    line=series,
                     reason=state.reason_text,
                 )
             ),
@@ -292,7 +342,7 @@ def _check_switching(batch: Batch, severity: Inspected | None, problems: dict[st
         problems["severity"] = str(
             _l(
                 "Line %(line)s is on %(severity)s: %(reason)s",
-                line=batch.line.code,
+                line=series,
                 severity=SEVERITY_WORDS[state.severity],
                 reason=state.reason_text,
             )
@@ -389,6 +439,7 @@ def _inspection(
     return Inspection(
         kind=InspectionKind.FINAL.value,
         batch=batch,
+        buyer_id=batch.style.buyer_id,
         lot_size=command.lot_size,
         level=major.level.value,
         severity=major.severity.value,

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from capa.accounts.models import User
 from capa.capas.models import DefectType, NonConformance, StoredPhoto
@@ -30,7 +30,7 @@ from capa.inspections.dhu import Tally
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.measurements import MeasureUnit
 from capa.inspections.sampling import AQL_SERIES
-from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier
+from capa.masterdata.models import Batch, Buyer, MaterialLot, ProductionLine, Style, Supplier
 from capa.safety.models import SafetyParameter
 
 
@@ -129,6 +129,9 @@ class Inspection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    #: The buyer of the batch's style when it was inspected: the lots of one buyer on one line are one series for
+    #: the switching rules. None for a style without a buyer.
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"))
     lot_size: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(String(4))
     severity: Mapped[str] = mapped_column(String(10))
@@ -167,6 +170,7 @@ class Inspection(db.Model):
     garments_out_of_tolerance: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     batch: Mapped[Batch] = relationship()
+    buyer: Mapped[Buyer | None] = relationship()
     inspector: Mapped[User] = relationship()
     nc: Mapped[NonConformance | None] = relationship()
     reinspection_of: Mapped["Inspection | None"] = relationship(remote_side=[id])
@@ -274,30 +278,51 @@ class InspectionResumption(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("production_lines.id"), index=True)
+    #: The buyer whose series of lots on the line resumes; None for the lots of styles without a buyer.
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"))
     reason: Mapped[str] = mapped_column(Text)
     resumed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     resumed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     line: Mapped[ProductionLine] = relationship()
+    buyer: Mapped[Buyer | None] = relationship()
     resumed_by: Mapped[User] = relationship()
 
 
-class StyleAqls(db.Model):
-    """A style's own AQLs for its final inspections (a buyer's requirement in its tech pack), in place of the
-    defaults (major 2.5, minor 4.0)."""
+class AqlPair:
+    """The AQL of each class, as the standard writes it (``2.5``, ``0.65``), checked against its series."""
 
-    __tablename__ = "style_aqls"
-    __table_args__ = (
-        one_of("aql_major", AQL_SERIES, name="aql_major_known"),
-        one_of("aql_minor", AQL_SERIES, name="aql_minor_known"),
-    )
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (
+            one_of("aql_major", AQL_SERIES, name="aql_major_known"),
+            one_of("aql_minor", AQL_SERIES, name="aql_minor_known"),
+        )
 
-    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), primary_key=True, autoincrement=False)
-    #: As the standard writes them (``2.5``, ``0.65``).
     aql_major: Mapped[str] = mapped_column(String(6))
     aql_minor: Mapped[str] = mapped_column(String(6))
 
+
+class StyleAqls(AqlPair, db.Model):
+    """A style's own AQLs for its final inspections (a buyer's requirement in its tech pack), in place of its
+    buyer's or the defaults (major 2.5, minor 4.0)."""
+
+    __tablename__ = "style_aqls"
+
+    style_id: Mapped[int] = mapped_column(ForeignKey("styles.id"), primary_key=True, autoincrement=False)
+
     style: Mapped[Style] = relationship()
+
+
+class BuyerAqls(AqlPair, db.Model):
+    """A buyer's AQLs for the final inspections of its styles, in place of the defaults; a style's own AQLs come
+    before them."""
+
+    __tablename__ = "buyer_aqls"
+
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyers.id"), primary_key=True, autoincrement=False)
+
+    buyer: Mapped[Buyer] = relationship()
 
 
 class FabricInspection(db.Model):

@@ -1,4 +1,4 @@
-"""What the master-data services accept: lines, suppliers, styles, batches and their lots.
+"""What the master-data services accept: lines, suppliers, buyers, styles, batches and their lots.
 
 A ``New…`` command creates a record; a ``…Changes`` command changes only the fields it carries (a code is a
 record's identity and never changes).
@@ -48,6 +48,16 @@ class SupplierChanges(Command):
     reason: Text(1000, required=False) = None
 
 
+class NewBuyer(Command):
+    code: Code()
+    name: Name
+
+
+class BuyerChanges(Command):
+    code: Code() = None
+    name: Name = None
+
+
 Markets = Items(Choice(Market), max_items=3, null_is_empty=False)
 TrimSizes = Items(Choice(TrimSize), max_items=3, null_is_empty=False)
 CordPlaces = Items(Choice(CordPlace), max_items=8, null_is_empty=False)
@@ -61,6 +71,8 @@ class NewStyle(Command):
     category: Choice(SafetyCategory)
     #: The tech pack requires CMIA testing: the style gets a quality plan.
     cmia_required: Boolean = False
+    #: The buyer's code; none for the factory's own style. Its AQLs apply where the style has none of its own.
+    buyer: Code(required=False) = None
     # What decides which safety parameters apply (capa.safety.applicability).
     #: infant (36 months and under), child_3_7, child_7_14.
     age_group: Choice(AgeGroup, required=False) = None
@@ -89,6 +101,8 @@ class StyleChanges(Command):
     name: Name = None
     category: Choice(SafetyCategory) = None
     cmia_required: Boolean = None
+    #: The buyer's code; null (given) takes the buyer away.
+    buyer: Code(required=False) = None
     age_group: Choice(AgeGroup, required=False) = None
     markets: Markets = None
     prints: Boolean = None

@@ -107,6 +107,18 @@ class Supplier(db.Model):
     lots: Mapped[list["MaterialLot"]] = relationship(back_populates="supplier")
 
 
+class Buyer(db.Model):
+    """A customer whose styles the factory makes (a brand or retailer): its requirements (AQLs) apply to all of
+    them, and the final inspections of its lots on a line are one continuing series for the switching rules."""
+
+    __tablename__ = "buyers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Style(db.Model):
     __tablename__ = "styles"
     __table_args__ = (
@@ -123,6 +135,8 @@ class Style(db.Model):
     #: The tech pack requires CMIA compliance: the style gets a quality plan of safety parameters.
     cmia_required: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Whose style it is; None for the factory's own or when not said.
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"), index=True)
 
     # What decides which safety parameters apply to the garment (capa.safety.applicability).
     #: AgeGroup; None until somebody says (then only rules that do not depend on age apply).
@@ -150,6 +164,7 @@ class Style(db.Model):
     #: Fibre content as on the label, "95% cotton, 5% elastane"; some exemptions depend on it.
     fibre_content: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
+    buyer: Mapped[Buyer | None] = relationship()
     batches: Mapped[list["Batch"]] = relationship(back_populates="style")
     changes: Mapped[list["StyleChange"]] = relationship(
         back_populates="style", order_by="StyleChange.changed_at.desc(), StyleChange.id.desc()"

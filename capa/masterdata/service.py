@@ -1,9 +1,12 @@
 """Rules for master data: codes are unique, references must exist, a lot keeps its kind and supplier.
 
+A style may name its buyer (ValidationError naming ``buyer`` for an unknown one); a change of it is recorded
+among the style's changes like any other field.
+
 Codes and numbers are compared upper-cased (``l1`` and ``L1`` are one line). Every function that changes data
 takes a typed command (:mod:`capa.masterdata.commands`) and is one unit of work: it stores everything or, on
 any error, nothing. Each creation and each change is recorded in the same unit of work with who made it (the
-``actor``; None for the system and the command line): lines, suppliers, batches and lots in their history
+``actor``; None for the system and the command line): lines, suppliers, buyers, batches and lots in their history
 (:mod:`capa.audit.records`), styles as StyleChange entries. A supplier's approval changes only with a reason.
 """
 
@@ -22,8 +25,10 @@ from capa.common.types import identifier
 from capa.extensions import db
 from capa.masterdata.commands import (
     AddLots,
+    BuyerChanges,
     LineChanges,
     NewBatch,
+    NewBuyer,
     NewLine,
     NewLot,
     NewStyle,
@@ -33,6 +38,7 @@ from capa.masterdata.commands import (
 )
 from capa.masterdata.models import (
     Batch,
+    Buyer,
     Fill,
     Market,
     MaterialLot,
@@ -43,7 +49,7 @@ from capa.masterdata.models import (
     SupplierApproval,
 )
 
-M = TypeVar("M", ProductionLine, Supplier, Style, Batch, MaterialLot)
+M = TypeVar("M", ProductionLine, Supplier, Buyer, Style, Batch, MaterialLot)
 
 
 def _find(model: type[M], key: str, value: str) -> M | None:
@@ -57,6 +63,10 @@ def find_line(code: str) -> ProductionLine | None:
 
 def find_supplier(code: str) -> Supplier | None:
     return _find(Supplier, "code", code)
+
+
+def find_buyer(code: str) -> Buyer | None:
+    return _find(Buyer, "code", code)
 
 
 def find_style(code: str) -> Style | None:
@@ -107,6 +117,8 @@ def _create(model: type[M], command: Command, what: str, record_type: str, actor
         _refuse_no_market(values["markets"])
         for name in ("markets", "trims", "cords"):
             values[name] = sorted(dict.fromkeys(values[name]))
+        buyer = values.pop("buyer", None)
+        values["buyer"] = _reference(Buyer, "code", buyer, "buyer", str(_l("buyer"))) if buyer else None
     _refuse_duplicate(model, "code", values["code"], what)
     with unit_of_work() as session:
         record = model(**values)
@@ -203,11 +215,49 @@ def update_supplier(supplier: Supplier, changes: SupplierChanges, actor: User | 
     return _update(supplier, changes, "supplier", actor)
 
 
+# Buyers --------------------------------------------------------------------------------------------------
+
+
+def list_buyers() -> list[Buyer]:
+    return list(db.session.scalars(select(Buyer).order_by(Buyer.code)))
+
+
+def buyer_choices() -> list[Row[tuple[str, str]]]:
+    """Every buyer's code and name (``.code``, ``.name``), by code: what a form's choice of buyer shows."""
+    return list(db.session.execute(select(Buyer.code, Buyer.name).order_by(Buyer.code)))
+
+
+def get_buyer(code: str) -> Buyer:
+    return _get(Buyer, "code", code, str(_l("buyer")))
+
+
+def referenced_buyer(code: str | None) -> Buyer | None:
+    """The buyer named in an input, or None when none is; raises ValidationError naming ``buyer`` for an unknown
+    code."""
+    return None if code is None else _reference(Buyer, "code", code, "buyer", str(_l("buyer")))
+
+
+def create_buyer(command: NewBuyer, actor: User | None = None) -> Buyer:
+    """Add a buyer; raises Duplicate for a taken code."""
+    return _create(Buyer, command, str(_l("buyer")), "buyer", actor)
+
+
+def update_buyer(buyer: Buyer, changes: BuyerChanges, actor: User | None = None) -> Buyer:
+    """Rename a buyer; raises ValidationError for a changed code."""
+    return _update(buyer, changes, "buyer", actor)
+
+
+def styles_of(buyer: Buyer) -> list[Style]:
+    """The buyer's styles, by code."""
+    return list(db.session.scalars(select(Style).where(Style.buyer_id == buyer.id).order_by(Style.code)))
+
+
 # Styles --------------------------------------------------------------------------------------------------
 
 
 def list_styles() -> list[Style]:
-    return list(db.session.scalars(select(Style).order_by(Style.code)))
+    """Every style by code, with its buyer read in the same go."""
+    return list(db.session.scalars(select(Style).options(selectinload(Style.buyer)).order_by(Style.code)))
 
 
 def style_choices() -> list[Row[tuple[str, str]]]:
@@ -228,6 +278,8 @@ def create_style(command: NewStyle, actor: User | None = None) -> Style:
 def _style_summary(values: dict[str, Any]) -> str:
     """A new style as its ``created`` change sums it up: name, category, CMIA, and the attributes it has."""
     shown = {name: values[name] for name in ("name", "category", "cmia_required")}
+    if values.get("buyer") is not None:
+        shown["buyer"] = values["buyer"].code
     for name in JUDGING_FIELDS:
         value = values.get(name)
         if name not in shown and value not in (None, False, "", [], Fill.NONE.value):
@@ -255,7 +307,7 @@ JUDGING_FIELDS = (
 
 def style_changes(style: Style, changes: StyleChanges) -> dict[str, tuple[Any, Any]]:
     """The fields ``changes`` really changes, old and new value each, in stored form (lists sorted, enums as
-    text). Raises ValidationError for a changed code."""
+    text, the buyer by its code). Raises ValidationError for a changed code or an unknown buyer."""
     given = changes.model_dump(mode="json", include=changes.model_fields_set, exclude={"reason"})
     code = given.pop("code", None)
     if code is not None and code != style.code:
@@ -264,12 +316,19 @@ def style_changes(style: Style, changes: StyleChanges) -> dict[str, tuple[Any, A
         )
     found: dict[str, tuple[Any, Any]] = {}
     for name, value in given.items():
-        if value is None and name not in ("age_group", "fibre_content"):
+        if value is None and name not in ("age_group", "fibre_content", "buyer"):
             continue
         if name == "fibre_content":
             value = value or ""
         if isinstance(value, list):
             value = sorted(dict.fromkeys(value))
+        if name == "buyer":
+            if value is not None:
+                _reference(Buyer, "code", value, "buyer", str(_l("buyer")))
+            old = style.buyer.code if style.buyer is not None else None
+            if old != value:
+                found[name] = (old, value)
+            continue
         old = getattr(style, name)
         if (sorted(old) if isinstance(old, list) else old) != value:
             found[name] = (old, value)
@@ -293,7 +352,10 @@ def apply_style_changes(
     the caller's unit of work (nothing is committed here). Returns the changes recorded, in field order."""
     entries = []
     for name, (old, new) in found.items():
-        setattr(style, name, new)
+        if name == "buyer":
+            style.buyer = find_buyer(new) if new is not None else None
+        else:
+            setattr(style, name, new)
         entry = StyleChange(
             style=style,
             field=name,

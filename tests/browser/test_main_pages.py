@@ -24,7 +24,7 @@ from capa.common.types import utcnow
 from capa.inspections import specs
 from capa.inspections.commands import MeasurementSpecChange
 from capa.masterdata import service as masterdata
-from capa.masterdata.commands import NewBatch, NewStyle
+from capa.masterdata.commands import NewBatch, NewBuyer, NewStyle
 from capa.trends import service as trends
 from capa.trends.weeks import last_complete_week
 from tests.browser import records
@@ -46,8 +46,18 @@ def seed_site() -> tuple[dict[str, str], str]:
     """The stories' plant with a CMIA style and its batch, an NC in each main state, a few weeks of NCs
     before, and the last complete week's summary built from them."""
     seed_plant()
+    masterdata.create_buyer(parse(NewBuyer, {"code": "KIDCO", "name": "KidCo Retail"}))
     masterdata.create_style(
-        parse(NewStyle, {"code": "SET-500", "name": "Infant two-piece set", "category": "A", "cmia_required": True})
+        parse(
+            NewStyle,
+            {
+                "code": "SET-500",
+                "name": "Infant two-piece set",
+                "category": "A",
+                "cmia_required": True,
+                "buyer": "KIDCO",
+            },
+        )
     )
     lots = [
         {"number": "TR-90", "kind": "trim", "supplier": "TRIM-09"},
@@ -183,6 +193,8 @@ MAIN_PAGES = [
     MainPage("lab-report-import", QUALITY_MANAGER, "/lab-reports/import"),
     MainPage("suppliers", QUALITY_MANAGER, "/suppliers", "Suppliers"),
     MainPage("supplier", QUALITY_MANAGER, "/suppliers/SNAP-CO"),
+    MainPage("buyers", QUALITY_MANAGER, "/buyers", "Buyers"),
+    MainPage("buyer", QUALITY_MANAGER, "/buyers/KIDCO"),
     MainPage("users", ADMIN, "/users", "Users"),
     MainPage("sampling-plan", SUPERVISOR, "/sampling-plan", "Sampling plan"),
     MainPage("defect-library", SUPERVISOR, "/defect-codes", "Defect library"),

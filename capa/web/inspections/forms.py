@@ -148,6 +148,25 @@ class StyleAqlsForm(FlaskForm):
     reason = StringField(_l("Why (the buyer's requirement, say)"), validators=[InputRequired()])
 
 
+class BuyerAqlsForm(StyleAqlsForm):
+    """A buyer's AQLs, with the reason."""
+
+    reason = StringField(_l("Why (the buyer's quality manual, say)"), validators=[InputRequired()])
+
+
+class DropStyleAqlsForm(FlaskForm):
+    """A style's own AQLs taken away, with the reason (prefixed: the AQL form beside it has its own)."""
+
+    reason = StringField(_l("Why the style gives up its own AQLs"), validators=[InputRequired()])
+
+
+class ResumeInspectionForm(FlaskForm):
+    """A discontinued series of a line's final inspections resumed: what was corrected."""
+
+    buyer = HiddenField()
+    reason = TextAreaField(_l("What was corrected"), validators=[InputRequired()])
+
+
 # Incoming fabric by the 4-point system -----------------------------------------------------------------------------
 
 LENGTH_UNIT_LABELS = {LengthUnit.YARDS: _l("yards"), LengthUnit.METRES: _l("metres")}

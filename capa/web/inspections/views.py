@@ -19,6 +19,7 @@ from capa.common.errors import DomainError, ValidationError
 from capa.http.downloads import send_stored
 from capa.inspections import aqls, defects, figures, final, photos, service, specs
 from capa.inspections.commands import (
+    BuyerAqlsChange,
     DefectCodeChanges,
     DefectCodeFilters,
     FiguresPeriod,
@@ -41,9 +42,12 @@ from capa.web.inspections.forms import (
     SEVERITY_LABELS,
     STAGE_LABELS,
     VERDICT_LABELS,
+    BuyerAqlsForm,
     DefectCodeForm,
+    DropStyleAqlsForm,
     FinalInspectionForm,
     InspectionPhotoForm,
+    ResumeInspectionForm,
     SamplingPlanForm,
     StyleAqlsForm,
 )
@@ -304,9 +308,16 @@ def new_inspection():
         form=form,
         tally=tally,
         sheet=sheet,
-        switching=(batch.line, final.line_switching(batch.line)) if batch is not None else None,
+        switching=_switching_of(batch),
         kept_photos=kept,
     ), server_trouble or (400 if refused else 200)
+
+
+def _switching_of(batch) -> tuple[str, object] | None:
+    """The series the batch's lot belongs to (its line, its style's buyer) and where the switching rules put it."""
+    if batch is None:
+        return None
+    return final.series_name(batch.line, batch.style.buyer), final.line_switching(batch.line, batch.style.buyer)
 
 
 def _sheet_values(form: FinalInspectionForm, tally: CodeCounts, sheet: MeasurementSheet) -> dict:
@@ -333,7 +344,7 @@ def _sheet_values(form: FinalInspectionForm, tally: CodeCounts, sheet: Measureme
     return values
 
 
-# A style's AQLs ---------------------------------------------------------------------------------------------------
+# A style's and a buyer's AQLs -------------------------------------------------------------------------------------
 
 
 @bp.post("/styles/<code>/aqls")
@@ -352,3 +363,61 @@ def style_aqls(code: str):
             return redirect(url_for("masterdata.style", code=style.code) + "#aqls")
     flash(_("Please correct the fields marked."), "error")
     return masterdata_pages.style_page(style, aqls_form=form), 400
+
+
+@bp.post("/styles/<code>/aqls/removal")
+@requires(Permission.MAINTAIN_CATALOG)
+def drop_style_aqls(code: str):
+    """Take a style's own AQLs away from the form on its page: back to the page, or the page with the form's
+    errors."""
+    style = masterdata.get_style(code)
+    form = DropStyleAqlsForm(prefix="drop")
+    if form.validate_on_submit():
+        try:
+            aqls.drop_style_aqls(style, form.reason.data or "", current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("%(code)s now reads the AQLs of its buyer, or the defaults.", code=style.code), "success")
+            return redirect(url_for("masterdata.style", code=style.code) + "#aqls")
+    flash(_("Please correct the fields marked."), "error")
+    return masterdata_pages.style_page(style, drop_aqls_form=form), 400
+
+
+@bp.post("/buyers/<code>/aqls")
+@requires(Permission.MAINTAIN_CATALOG)
+def buyer_aqls(code: str):
+    """Set a buyer's AQLs from the form on its page: back to the page, or the page with the form's errors."""
+    buyer = masterdata.get_buyer(code)
+    form = BuyerAqlsForm()
+    if form.validate_on_submit():
+        try:
+            aqls.set_buyer_aqls(buyer, command_from(form, BuyerAqlsChange), current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The AQLs of %(code)s saved.", code=buyer.code), "success")
+            return redirect(url_for("masterdata.buyer", code=buyer.code) + "#aqls")
+    flash(_("Please correct the fields marked."), "error")
+    return masterdata_pages.buyer_page(buyer, aqls_form=form), 400
+
+
+@bp.post("/lines/<code>/inspection-resumption")
+@requires(Permission.MAINTAIN_CATALOG)
+def resume_inspection(code: str):
+    """Resume a discontinued series of the line's final inspections from the form on its page: back to the page,
+    or the page with the form's errors."""
+    line = masterdata.get_line(code)
+    form = ResumeInspectionForm()
+    if form.validate_on_submit():
+        try:
+            buyer = masterdata.referenced_buyer(form.buyer.data or None)
+            final.resume_inspection(line, form.reason.data or "", current_user, buyer)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            series = final.series_name(line, buyer)
+            flash(_("Final inspection of %(series)s resumes, tightened.", series=series), "success")
+            return redirect(url_for("masterdata.line", code=line.code) + "#switching")
+    flash(_("Please correct the fields marked."), "error")
+    return masterdata_pages.line_page(line, resume_form=form), 400

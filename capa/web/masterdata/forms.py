@@ -57,6 +57,11 @@ class SupplierForm(FlaskForm):
     approval = SelectField(_l("Approval"), choices=options(APPROVAL_LABELS))
 
 
+class BuyerForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[InputRequired()])
+    name = StringField(_l("Name"), validators=[InputRequired()])
+
+
 class SupplierEditForm(SupplierForm):
     reason = TextAreaField(_l("Reason for a change of approval (kept in the supplier's history)"))
 
@@ -97,6 +102,8 @@ class StyleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired()])
     category = SelectField(_l("Safety category (GB 18401)"), choices=options(CATEGORY_LABELS))
     cmia_required = BooleanField(_l("Tech pack requires CMIA compliance"))
+    # Choices (the buyers) set by the view; the service refuses an unknown one.
+    buyer = SelectField(_l("Buyer"), choices=[], validate_choice=False)
     age_group = SelectField(
         _l("Age group"), choices=options(AGE_GROUP_LABELS, blank=True), default="", validate_choice=False
     )

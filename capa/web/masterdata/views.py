@@ -14,8 +14,10 @@ from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
+    BuyerChanges,
     LineChanges,
     NewBatch,
+    NewBuyer,
     NewLine,
     NewStyle,
     NewSupplier,
@@ -26,7 +28,15 @@ from capa.masterdata.models import Style
 from capa.safety import history, rejudging
 from capa.safety import service as safety
 from capa.web.forms import command_from, handle_form, record_options
-from capa.web.inspections.forms import AlertLevelForm, FabricAcceptanceForm, MeasurementSpecForm, StyleAqlsForm
+from capa.web.inspections.forms import (
+    AlertLevelForm,
+    BuyerAqlsForm,
+    DropStyleAqlsForm,
+    FabricAcceptanceForm,
+    MeasurementSpecForm,
+    ResumeInspectionForm,
+    StyleAqlsForm,
+)
 from capa.web.masterdata.forms import (
     AGE_GROUP_LABELS,
     APPROVAL_LABELS,
@@ -38,6 +48,7 @@ from capa.web.masterdata.forms import (
     TRIM_SIZE_LABELS,
     AddLotsForm,
     BatchForm,
+    BuyerForm,
     LineForm,
     StyleEditForm,
     StyleForm,
@@ -83,8 +94,9 @@ def line(code: str):
     return line_page(service.get_line(code))
 
 
-def line_page(line, alert_form=None) -> str:
-    """A line's page; ``alert_form``: its DHU alert level form as sent, when it was refused."""
+def line_page(line, alert_form=None, resume_form=None) -> str:
+    """A line's page; ``alert_form``: its DHU alert level form as sent, when it was refused; ``resume_form``: the
+    resumption of a discontinued series of its final inspections as sent, when it was refused."""
     own = line_checks.own_alert_level(line)
     if alert_form is None:
         alert_form = AlertLevelForm(formdata=None, data={"alert_level": own or ""})
@@ -96,6 +108,11 @@ def line_page(line, alert_form=None) -> str:
         alert_level=own,
         plant_alert_level=line_checks.plant_alert_level(),
         alert_form=alert_form,
+        switching_series=final.switching_series(line),
+        resume_form=resume_form,
+        resume_form_for=lambda buyer: ResumeInspectionForm(
+            formdata=None, data={"buyer": buyer.code if buyer is not None else ""}
+        ),
     )
 
 
@@ -195,6 +212,69 @@ def supplier_edit(code: str):
     )
 
 
+# Buyers ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/buyers")
+@requires(Permission.VIEW)
+def buyers():
+    return render_template("masterdata/buyers.html", buyers=service.list_buyers())
+
+
+@bp.route("/buyers/<code>")
+@requires(Permission.VIEW)
+def buyer(code: str):
+    return buyer_page(service.get_buyer(code))
+
+
+def buyer_page(buyer, aqls_form=None) -> str:
+    """A buyer's page; ``aqls_form``: its AQL form as sent, when it was refused."""
+    settings = aqls.buyer_aqls(buyer)
+    if aqls_form is None:
+        aqls_form = BuyerAqlsForm(formdata=None, data={"aql_major": settings.major, "aql_minor": settings.minor})
+    return render_template(
+        "masterdata/buyer.html",
+        buyer=buyer,
+        styles=service.styles_of(buyer),
+        aqls=settings,
+        own_aqls=settings.source is aqls.AqlSource.BUYER,
+        aqls_form=aqls_form,
+        aql_changes=records.history_of("buyer_aqls", buyer.id),
+        changes=records.history_of("buyer", buyer.id),
+        tampered=records.tampering("buyer", buyer.id),
+    )
+
+
+@bp.route("/buyers/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def buyer_new():
+    form = BuyerForm()
+    return handle_form(
+        form,
+        lambda: service.create_buyer(command_from(form, NewBuyer), current_user),
+        success=lambda buyer: url_for(".buyer", code=buyer.code),
+        message=lambda buyer: _("Buyer %(code)s added.", code=buyer.code),
+        template="masterdata/record_form.html",
+        title=_("New buyer"),
+    )
+
+
+@bp.route("/buyers/<code>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_MASTERDATA)
+def buyer_edit(code: str):
+    buyer = service.get_buyer(code)
+    form = BuyerForm(obj=buyer)
+    return handle_form(
+        form,
+        lambda: service.update_buyer(buyer, command_from(form, BuyerChanges, exclude={"code"}), current_user),
+        success=lambda buyer: url_for(".buyer", code=buyer.code),
+        message=lambda buyer: _("Buyer %(code)s saved.", code=buyer.code),
+        template="masterdata/record_form.html",
+        title=_("Buyer %(code)s", code=buyer.code),
+        record=buyer,
+    )
+
+
 # Styles --------------------------------------------------------------------------------------------------
 
 
@@ -210,9 +290,10 @@ def style(code: str):
     return style_page(service.get_style(code))
 
 
-def style_page(style, aqls_form=None, fabric_form=None, spec_form=None) -> str:
-    """A style's page; ``aqls_form``, ``fabric_form`` and ``spec_form``: its AQL form, its fabric acceptance form
-    or its measurement spec form as sent, when it was refused (its errors beside its fields)."""
+def style_page(style, aqls_form=None, fabric_form=None, spec_form=None, drop_aqls_form=None) -> str:
+    """A style's page; ``aqls_form``, ``fabric_form``, ``spec_form`` and ``drop_aqls_form``: its AQL form, its
+    fabric acceptance form, its measurement spec form or the removal of its own AQLs as sent, when it was refused
+    (its errors beside its fields)."""
     settings = aqls.aqls_for(style)
     spec = specs.spec_of(style)
     if spec_form is None:
@@ -224,6 +305,8 @@ def style_page(style, aqls_form=None, fabric_form=None, spec_form=None) -> str:
         )
     if aqls_form is None:
         aqls_form = StyleAqlsForm(formdata=None, data={"aql_major": settings.major, "aql_minor": settings.minor})
+    if drop_aqls_form is None:
+        drop_aqls_form = DropStyleAqlsForm(formdata=None, prefix="drop")
     fabric_points = fabric.style_limit(style)
     if fabric_form is None:
         # Prefixed: the AQL form beside it has its own ``reason``.
@@ -237,6 +320,7 @@ def style_page(style, aqls_form=None, fabric_form=None, spec_form=None) -> str:
         tampered=history.style_tampering(style),
         aqls=settings,
         aqls_form=aqls_form,
+        drop_aqls_form=drop_aqls_form,
         aql_changes=records.history_of("style_aqls", style.id),
         fabric_points=fabric_points,
         default_fabric_points=fabric.DEFAULT_ACCEPTANCE_POINTS,
@@ -252,6 +336,7 @@ def style_page(style, aqls_form=None, fabric_form=None, spec_form=None) -> str:
 @requires(Permission.MANAGE_MASTERDATA)
 def style_new():
     form = StyleForm()
+    form.buyer.choices = record_options(service.buyer_choices())
     return handle_form(
         form,
         lambda: service.create_style(command_from(form, NewStyle), current_user),
@@ -267,6 +352,10 @@ def style_new():
 def style_edit(code: str):
     style = service.get_style(code)
     form = StyleEditForm(obj=style)
+    form.buyer.choices = record_options(service.buyer_choices())
+    if not form.is_submitted():
+        # The form holds the buyer's code; the style holds the buyer.
+        form.buyer.data = style.buyer.code if style.buyer is not None else ""
 
     def save() -> Style:
         outcome = rejudging.change_style(style, command_from(form, StyleChanges, exclude={"code"}), current_user)
@@ -313,7 +402,8 @@ def batch(number: str):
         results=safety.results_for_batch(batch),
         held_by=queries.held_numbers(batch),
         inspections=final.list_inspections(batch),
-        switching=final.line_switching(batch.line),
+        switching=final.line_switching(batch.line, batch.style.buyer),
+        switching_series=final.series_name(batch.line, batch.style.buyer),
         changes=records.history_of("batch", batch.id),
         lot_changes=records.histories_of("lot", [lot.id for lot in batch.lots]),
         tampered=records.tampering("batch", batch.id) or records.tampering("lot", *(lot.id for lot in batch.lots)),
