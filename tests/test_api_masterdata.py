@@ -29,7 +29,13 @@ STYLE_DEFAULTS = {
     "fibre_content": "",
 }
 #: What each record created from RECORDS answers.
-ANSWERS = {**RECORDS, "styles": {**RECORDS["styles"], **STYLE_DEFAULTS}}
+#: What a supplier created without its scope answers besides: every kind of material, no re-evaluation date.
+SUPPLIER_DEFAULTS = {"approved_kinds": [], "reevaluate_on": None}
+ANSWERS = {
+    **RECORDS,
+    "styles": {**RECORDS["styles"], **STYLE_DEFAULTS},
+    "suppliers": {**RECORDS["suppliers"], **SUPPLIER_DEFAULTS},
+}
 
 
 @pytest.fixture
@@ -187,6 +193,7 @@ def test_batch_is_traced_to_its_lots_and_suppliers(qm, seeded):
         ],
         "colourways": ["navy", "red"],
         "held_by": [],
+        "concessions": [],
     }
     assert qm.get("/api/v1/batches").json["items"] == [created.json]
 
@@ -259,7 +266,7 @@ def test_lots_can_be_added_to_a_batch(qm, seeded):
 def test_patch_changes_the_given_fields_and_keeps_the_code(qm):
     qm.post("/api/v1/suppliers", json={"code": "S1", "name": "Snap Co"})
     changed = qm.patch("/api/v1/suppliers/S1", json={"approval": "suspended", "reason": "Audit failed"})
-    assert changed.json == {"code": "S1", "name": "Snap Co", "approval": "suspended"}
+    assert changed.json == {"code": "S1", "name": "Snap Co", "approval": "suspended"} | SUPPLIER_DEFAULTS
     refused = qm.patch("/api/v1/suppliers/S1", json={"code": "S2"})
     assert refused.status_code == 400
     assert refused.json["error"]["fields"] == {"code": "A code cannot change."}

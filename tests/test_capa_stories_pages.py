@@ -33,6 +33,7 @@ from tests.conftest import PASSWORD
 from tests.pages import (
     elements,
     field_block,
+    fields_with_errors,
     flashes,
     form_actions,
     form_at,
@@ -820,22 +821,26 @@ def test_cmia_tech_pack_story_through_the_pages(app, floor):
         style = masterdata.get_style("SET-500")
         assert (style.category, style.cmia_required) == ("A", True)
 
-    # ... and a batch with a trim lot from the conditional supplier.
-    response = qm.post(
-        "/batches/new",
-        data={
-            "number": "B-500-01",
-            "style": "SET-500",
-            "line": "L3",
-            "lots-0-number": "TR-90",
-            "lots-0-kind": "trim",
-            "lots-0-supplier": "TRIM-09",
-            "lots-1-number": "F-500",
-            "lots-1-kind": "fabric",
-            "lots-1-supplier": "FAB-02",
-        },
-    )
+    # ... and a batch with a trim lot from the conditional supplier: refused until the QM records a concession.
+    batch = {
+        "number": "B-500-01",
+        "style": "SET-500",
+        "line": "L3",
+        "lots-0-number": "TR-90",
+        "lots-0-kind": "trim",
+        "lots-0-supplier": "TRIM-09",
+        "lots-1-number": "F-500",
+        "lots-1-kind": "fabric",
+        "lots-1-supplier": "FAB-02",
+    }
+    refused = qm.post("/batches/new", data=batch)
+    assert refused.status_code == 400
+    assert fields_with_errors(refused.text) == {"lots-0-concession"}
+    assert "TRIM-09 is conditional." in text(field_block(refused.text, "lots-0-concession"))
+    assert input_value(field_block(refused.text, "lots-1-number")) == "F-500"
+    response = qm.post("/batches/new", data=batch | {"lots-0-concession": "Buyer concession BC-12, snaps pull-tested"})
     done(response, "/batches/B-500-01")
+    assert "Buyer concession BC-12, snaps pull-tested" in text(one(qm.get("/batches/B-500-01").text, ".concession"))
 
     # The style page shows the quality plan and its three checkpoints.
     response = qm.get("/styles/SET-500")

@@ -296,7 +296,7 @@ def build_master_data(plant: Plant) -> None:
         "colourways": [H["batch.colourway"]],
     }
     answered(qm.post("/api/v1/batches", json=batch), 201)
-    trims = {"lots": [{"number": "LOT-Y", "kind": "trim", "supplier": "S-Y"}]}
+    trims = {"lots": [{"number": "LOT-Y", "kind": "trim", "supplier": "S-Y", "concession": "Buyer concession C-1"}]}
     answered(qm.post("/api/v1/batches", json={**batch, "number": "B-Y", **trims}), 201)
 
 

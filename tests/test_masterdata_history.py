@@ -132,7 +132,7 @@ def test_an_approval_change_without_a_reason_is_refused_and_changes_nothing(peop
     )
     assert set(error["fields"]) == {"reason"}
 
-    assert ok(people.qm_api.get("/api/v1/suppliers/S1")) == {"code": "S1", "name": "Snap Co", "approval": "approved"}
+    assert ok(people.qm_api.get("/api/v1/suppliers/S1"))["approval"] == "approved"
     assert answered(people.qm_api, "suppliers/S1") == before
     # A name alone needs no reason.
     ok(people.qm_api.patch("/api/v1/suppliers/S1", json={"name": "Snap Co Ltd"}))
@@ -141,7 +141,7 @@ def test_an_approval_change_without_a_reason_is_refused_and_changes_nothing(peop
 def test_an_approval_change_through_the_api_and_the_page_is_recorded_with_its_reason(people):
     ok(people.qm_api.post("/api/v1/suppliers", json={"code": "S1", "name": "Snap Co"}), 201)
     changed = ok(people.qm_api.patch("/api/v1/suppliers/S1", json={"approval": "suspended", "reason": "Audit failed"}))
-    assert changed == {"code": "S1", "name": "Snap Co", "approval": "suspended"}
+    assert (changed["name"], changed["approval"]) == ("Snap Co", "suspended")
 
     form = people.admin_browser.get("/suppliers/S1/edit")
     assert form.status_code == 200

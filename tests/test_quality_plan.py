@@ -146,6 +146,9 @@ def world(app):
 
 
 def make_batch(number: str, style: str, *lots: tuple[str, str, str]):
+    """A batch of ``style`` on L1 with ``lots``; those of a supplier not approved for them go in under a
+    concession, as a CMIA batch takes them."""
+    concession = "Used under the buyer's concession C-7"
     return masterdata.create_batch(
         parse(
             NewBatch,
@@ -153,7 +156,10 @@ def make_batch(number: str, style: str, *lots: tuple[str, str, str]):
                 "number": number,
                 "style": style,
                 "line": "L1",
-                "lots": [{"number": n, "kind": kind, "supplier": supplier} for n, kind, supplier in lots],
+                "lots": [
+                    {"number": n, "kind": kind, "supplier": supplier, "concession": concession}
+                    for n, kind, supplier in lots
+                ],
             },
         )
     )

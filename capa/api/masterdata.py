@@ -4,9 +4,11 @@ Each endpoint declares its input (the service's command) and its answer; APIFlas
 documents both from those declarations.
 """
 
+from datetime import date
+
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
-from capa.api.models import Answer, Record, Ref
+from capa.api.models import Answer, Record, Ref, Timestamp
 from capa.capas import queries
 from capa.http.guard import request_user
 from capa.masterdata import service
@@ -45,6 +47,10 @@ class Supplier(Record):
     code: str
     name: str
     approval: SupplierApproval
+    #: The material kinds its approval covers; empty: every kind.
+    approved_kinds: list[LotKind] = []
+    #: The day its approval is to be evaluated again (after it, the approval has lapsed); null: none set.
+    reevaluate_on: date | None = None
 
 
 class Buyer(Record):
@@ -81,6 +87,15 @@ class Lot(Record):
     supplier_approval: SupplierApproval = Ref("supplier", "approval")
 
 
+class Concession(Record):
+    lot: str = Ref("lot", "number")
+    #: Why the supplier's approval did not cover the lot, as it stood then.
+    approval: str
+    reason: str
+    granted_by: str | None = Ref("granted_by", "username", default=None)
+    granted_at: Timestamp
+
+
 class BatchRecord(Record):
     number: str
     style: str = Ref("style", "code")
@@ -91,6 +106,8 @@ class BatchRecord(Record):
     colourways: list[str] = []
     #: The open NCs that hold this batch or one of its lots: goods that must not move on.
     held_by: list[str] = []
+    #: The lots in the batch under a concession: their supplier was not approved for them when they were added.
+    concessions: list[Concession] = []
 
 
 class Lines(Answer):

@@ -64,11 +64,13 @@ from capa.capas.labels import DISPOSITION_LABELS
 from capa.capas.lookup import invalid
 from capa.capas.models import Disposition, DispositionKind, Hold, NonConformance
 from capa.capas.states import Step
+from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
-from capa.masterdata.models import Batch, MaterialLot, SupplierApproval
+from capa.masterdata.approval import is_approved_for
+from capa.masterdata.models import Batch, MaterialLot
 from capa.safety import service as safety
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult
@@ -231,7 +233,7 @@ def _about(result: LabResult, nc: NonConformance, hold: Hold) -> bool:
 def unapproved_lots(hold: Hold) -> list[MaterialLot]:
     """The held lot, or the lots of the held batch, whose supplier is not approved."""
     lots = [hold.lot] if hold.lot is not None else list(hold.batch.lots)
-    return [lot for lot in lots if lot.supplier.approval != SupplierApproval.APPROVED]
+    return [lot for lot in lots if not is_approved_for(lot.supplier, lot.kind, plant_today())]
 
 
 def undisposed(nc: NonConformance) -> list[str]:

@@ -6,7 +6,7 @@ record's identity and never changes).
 
 from pydantic import Field
 
-from capa.common.commands import Boolean, Choice, Code, Command, Items, Text
+from capa.common.commands import Boolean, Choice, Code, Command, Day, Items, Text
 from capa.masterdata.models import (
     AgeGroup,
     CordPlace,
@@ -36,15 +36,24 @@ class NewSupplier(Command):
     name: Name
     #: Approved unless said otherwise.
     approval: Choice(SupplierApproval, required=False) = None
+    #: The material kinds the approval covers (fabric, dye_lot, trim, thread, label, packaging, other); none: all.
+    approved_kinds: Items(Choice(LotKind), max_items=len(LotKind)) = Field(default_factory=list)
+    #: The day the approval is to be evaluated again (``YYYY-MM-DD``); after it the approval lapses.
+    reevaluate_on: Day(required=False) = None
 
 
 class SupplierChanges(Command):
-    """A supplier's changes; a change of its approval needs a ``reason``, kept in its history."""
+    """A supplier's changes; a change of its approval, of the kinds it covers or of its re-evaluation date needs a
+    ``reason``, kept in its history."""
 
     code: Code() = None
     name: Name = None
     approval: Choice(SupplierApproval) = None
-    #: Why, for a change of the approval (whether its material may be used).
+    #: The material kinds the approval covers; an empty list: all kinds; null or left out: unchanged.
+    approved_kinds: Items(Choice(LotKind), max_items=len(LotKind), null_is_empty=False) = None
+    #: The day the approval is to be evaluated again; null takes the date away.
+    reevaluate_on: Day(required=False) = None
+    #: Why, for a change of the approval, its kinds or its date (whether its material may be used).
     reason: Text(1000, required=False) = None
 
 
@@ -124,6 +133,9 @@ class NewLot(Command):
     kind: Choice(LotKind)
     #: The supplier's code.
     supplier: Code()
+    #: Why the lot may go into a CMIA batch although its supplier is not approved for that material: a quality
+    #: manager's concession, recorded with the batch. Needed only then.
+    concession: Text(1000, required=False) = None
 
 
 class NewBatch(Command):

@@ -1,7 +1,7 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, String, Table, Text, false, text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, String, Table, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.accounts.models import User
@@ -12,8 +12,11 @@ from capa.extensions import db
 
 class SupplierApproval(StrEnum):
     APPROVED = "approved"
+    #: May supply under extra checks: its lots go into a CMIA batch only under a recorded concession.
     CONDITIONAL = "conditional"
     SUSPENDED = "suspended"
+    #: Struck off: not to be used again without a new approval.
+    DISQUALIFIED = "disqualified"
 
 
 class SafetyCategory(StrEnum):
@@ -100,8 +103,12 @@ class Supplier(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    #: May its material be used: approved, conditional (with extra checks) or suspended.
+    #: May its material be used: approved, conditional (with extra checks), suspended or disqualified.
     approval: Mapped[str] = mapped_column(String(16), default=SupplierApproval.APPROVED)
+    #: The material kinds (LotKind values) its approval covers; empty: every kind.
+    approved_kinds: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: The day its approval is to be evaluated again; after it the approval has lapsed. None: no date set.
+    reevaluate_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lots: Mapped[list["MaterialLot"]] = relationship(back_populates="supplier")
@@ -235,3 +242,27 @@ class Batch(db.Model):
     lots: Mapped[list[MaterialLot]] = relationship(
         secondary=batch_lots, back_populates="batches", order_by=MaterialLot.number
     )
+    concessions: Mapped[list["LotConcession"]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="LotConcession.id"
+    )
+
+
+class LotConcession(db.Model):
+    """A quality manager's recorded concession to use a lot in a CMIA batch although its supplier is not approved
+    for that material (capa.masterdata.approval): who allowed it, when and why."""
+
+    __tablename__ = "lot_concessions"
+    __table_args__ = (UniqueConstraint("batch_id", "lot_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("material_lots.id"), index=True)
+    #: The supplier's approval as it stood, and why it did not cover the lot.
+    approval: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    batch: Mapped[Batch] = relationship(back_populates="concessions")
+    lot: Mapped[MaterialLot] = relationship()
+    granted_by: Mapped[User | None] = relationship()

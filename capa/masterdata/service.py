@@ -10,6 +10,7 @@ any error, nothing. Each creation and each change is recorded in the same unit o
 (:mod:`capa.audit.records`), styles as StyleChange entries. A supplier's approval changes only with a reason.
 """
 
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
@@ -17,12 +18,15 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
+from capa.accounts.permissions import Permission, allowed
 from capa.audit import records
+from capa.common.clock import plant_today
 from capa.common.commands import Command
-from capa.common.errors import Duplicate, NotFound, ValidationError
+from capa.common.errors import Duplicate, NotFound, PermissionDenied, ValidationError
 from capa.common.transaction import unit_of_work
 from capa.common.types import identifier
 from capa.extensions import db
+from capa.masterdata.approval import approval_for
 from capa.masterdata.commands import (
     AddLots,
     BuyerChanges,
@@ -40,6 +44,7 @@ from capa.masterdata.models import (
     Batch,
     Buyer,
     Fill,
+    LotConcession,
     Market,
     MaterialLot,
     ProductionLine,
@@ -119,6 +124,8 @@ def _create(model: type[M], command: Command, what: str, record_type: str, actor
             values[name] = sorted(dict.fromkeys(values[name]))
         buyer = values.pop("buyer", None)
         values["buyer"] = _reference(Buyer, "code", buyer, "buyer", str(_l("buyer"))) if buyer else None
+    if model is Supplier:
+        values["approved_kinds"] = _kinds(values["approved_kinds"])
     _refuse_duplicate(model, "code", values["code"], what)
     with unit_of_work() as session:
         record = model(**values)
@@ -199,20 +206,47 @@ def lots_of(supplier: Supplier) -> list[MaterialLot]:
 def create_supplier(command: NewSupplier, actor: User | None = None) -> Supplier:
     """Add a supplier (approved unless the command says otherwise)."""
     approval = command.approval or SupplierApproval.APPROVED
-    return _create(Supplier, command.model_copy(update={"approval": approval}), str(_l("supplier")), "supplier", actor)
+    update = {"approval": approval, "approved_kinds": sorted(set(command.approved_kinds))}
+    return _create(Supplier, command.model_copy(update=update), str(_l("supplier")), "supplier", actor)
+
+
+def _kinds(kinds) -> list[str]:
+    """Material kinds as stored: their values, each once, sorted."""
+    return sorted({str(kind) for kind in kinds})
+
+
+#: What decides whether a supplier's material may be used: a change of any needs a reason.
+APPROVAL_FIELDS = ("approval", "approved_kinds", "reevaluate_on")
 
 
 def update_supplier(supplier: Supplier, changes: SupplierChanges, actor: User | None = None) -> Supplier:
-    """Change a supplier's name or approval. The approval decides whether its material may be used, so a change
-    of it needs a ``reason`` (ValidationError naming ``reason`` otherwise, and nothing is changed); the reason
-    is kept in the supplier's history. Raises ValidationError naming ``code`` for a changed code."""
+    """Change a supplier's name, approval, the material kinds it covers or its re-evaluation date. These decide
+    whether its material may be used (:mod:`capa.masterdata.approval`), so a change of any needs a ``reason``
+    (ValidationError naming ``reason`` otherwise, and nothing is changed); the reason is kept in the supplier's
+    history. Raises ValidationError naming ``code`` for a changed code."""
     given = _changed_fields(supplier, changes)
-    if "approval" in given and given["approval"] != supplier.approval and not changes.reason:
+    if "reevaluate_on" in changes.model_fields_set:
+        given["reevaluate_on"] = changes.reevaluate_on
+    if "approved_kinds" in given:
+        given["approved_kinds"] = _kinds(given["approved_kinds"])
+    changing = [name for name in APPROVAL_FIELDS if name in given and given[name] != getattr(supplier, name)]
+    if changing and not changes.reason:
         raise ValidationError(
             str(_l("Please correct the fields marked.")),
             fields={"reason": str(_l("Say why: the approval decides whether this supplier's material may be used."))},
         )
-    return _update(supplier, changes, "supplier", actor)
+    with unit_of_work():
+        changed = records.set_changed(supplier, given)
+        records.note_changes("supplier", supplier, actor, changed, changes.reason)
+    return supplier
+
+
+def due_for_reevaluation(within_days: int = 30) -> list[Supplier]:
+    """The suppliers whose approval is to be evaluated again within ``within_days`` days from today, or is past
+    its date, soonest first."""
+    limit = plant_today() + timedelta(days=within_days)
+    query = select(Supplier).where(Supplier.reevaluate_on.is_not(None), Supplier.reevaluate_on <= limit)
+    return list(db.session.scalars(query.order_by(Supplier.reevaluate_on, Supplier.code)))
 
 
 # Buyers --------------------------------------------------------------------------------------------------
@@ -386,6 +420,8 @@ def list_batches(*, style: Style | None = None) -> list[Batch]:
         selectinload(Batch.style),
         selectinload(Batch.line),
         selectinload(Batch.lots).selectinload(MaterialLot.supplier),
+        selectinload(Batch.concessions).selectinload(LotConcession.lot),
+        selectinload(Batch.concessions).selectinload(LotConcession.granted_by),
     )
     if style is not None:
         query = query.where(Batch.style_id == style.id)
@@ -421,6 +457,7 @@ def _resolve_lots(lots: list[NewLot], *, field: str = "lots") -> list[MaterialLo
             errors[f"{where}.supplier"] = str(_l("No supplier %(value)s.", value=lot["supplier"]))
             continue
         existing = _find(MaterialLot, "number", lot["number"])
+        lot.pop("concession", None)
         if existing is None:
             resolved.append({**lot, "supplier": supplier})
         elif existing.kind != lot["kind"]:
@@ -434,6 +471,48 @@ def _resolve_lots(lots: list[NewLot], *, field: str = "lots") -> list[MaterialLo
     if errors:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=errors)
     return resolved
+
+
+def _concessions_needed(
+    style: Style, entries: list[tuple[int, NewLot, MaterialLot | dict[str, Any]]], actor: User | None
+) -> dict[int, tuple[str, str]]:
+    """For a CMIA style, each lot of ``entries`` (index in the command, lot as given, lot resolved) whose supplier
+    is not approved for its material today (:mod:`capa.masterdata.approval`), by its index, with why and the
+    concession given for it. Raises ValidationError naming ``lots[i].concession`` for such a lot given without
+    one, PermissionDenied naming it when the one giving a concession may not decide safety matters (a quality
+    manager does; the command line and the system may)."""
+    if not style.cmia_required:
+        return {}
+    today = plant_today()
+    needed: dict[int, tuple[str, str]] = {}
+    problems: dict[str, str] = {}
+    for index, given, lot in entries:
+        supplier = lot["supplier"] if isinstance(lot, dict) else lot.supplier
+        check = approval_for(supplier, given.kind, today)
+        if check.approved:
+            continue
+        if not given.concession:
+            problems[f"lots[{index}].concession"] = str(
+                _l("%(why)s A CMIA batch takes its lot only under a concession: say why.", why=check.why)
+            )
+        else:
+            needed[index] = (check.why, given.concession)
+    if problems:
+        raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
+    if needed and actor is not None and not allowed(actor, Permission.MAINTAIN_CATALOG):
+        raise PermissionDenied(
+            str(_l("Only a quality manager grants a concession.")),
+            fields={f"lots[{index}].concession": str(_l("Only a quality manager may grant this.")) for index in needed},
+        )
+    return needed
+
+
+def _grant(batch: Batch, lots: dict[int, MaterialLot], needed: dict[int, tuple[str, str]], actor: User | None) -> None:
+    """Record the concessions ``needed`` (by index into ``lots``) with ``batch``, each also in its history."""
+    for index, (why, reason) in needed.items():
+        lot = lots[index]
+        batch.concessions.append(LotConcession(lot=lot, approval=why, reason=reason, granted_by_id=_id(actor)))
+        records.note_event("batch", batch, actor, "concession", field=lot.number, new=why, reason=reason)
 
 
 def _materialize(lots: list[MaterialLot | dict[str, Any]]) -> list[MaterialLot]:
@@ -479,6 +558,7 @@ def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
         problems.update(exc.fields)
     if problems:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
+    needed = _concessions_needed(style, list(zip(range(len(lots)), command.lots, lots, strict=True)), actor)
     with unit_of_work() as session:
         materialized = _materialize(lots)
         new_lots = [lot for lot in materialized if lot.id is None]
@@ -502,6 +582,7 @@ def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
             },
         )
         _note_lots_joined(batch, materialized, new_lots, actor)
+        _grant(batch, dict(enumerate(materialized)), needed, actor)
     return batch
 
 
@@ -509,16 +590,28 @@ def add_lots(batch: Batch, command: AddLots, actor: User | None = None) -> Batch
     """Add lots to a batch; lots already in it are left as they are. The lots added are recorded in the
     batch's history, each new lot's creation and each reused lot's new batch in the lot's."""
     lots = _resolve_lots(command.lots)
+    already_in_batch = {lot.id for lot in batch.lots}
+    # Only the lots not in the batch yet are checked, and given a concession where they need one.
+    fresh = [
+        (index, given, lot)
+        for index, (given, lot) in enumerate(zip(command.lots, lots, strict=True))
+        if _lot_id(lot) not in already_in_batch
+    ]
+    needed = _concessions_needed(batch.style, fresh, actor)
     with unit_of_work():
-        already_in_batch = set(batch.lots)
-        added = [lot for lot in _materialize(lots) if lot not in already_in_batch]
-        new_lots = [lot for lot in added if lot.id is None]
-        batch.lots.extend(added)
+        added = dict(zip([index for index, _, _ in fresh], _materialize([lot for _, _, lot in fresh]), strict=True))
+        new_lots = [lot for lot in added.values() if lot.id is None]
+        batch.lots.extend(added.values())
         if added:
             db.session.flush()
-            records.note_event("batch", batch, actor, "lots", field="lots", new=[lot.number for lot in added])
-            _note_lots_joined(batch, added, new_lots, actor)
+            records.note_event("batch", batch, actor, "lots", field="lots", new=[lot.number for lot in added.values()])
+            _note_lots_joined(batch, list(added.values()), new_lots, actor)
+            _grant(batch, added, needed, actor)
     return batch
+
+
+def _lot_id(lot: MaterialLot | dict[str, Any]) -> int | None:
+    return None if isinstance(lot, dict) else lot.id
 
 
 def counts() -> dict[str, int]:

@@ -44,7 +44,8 @@ from sqlalchemy.orm import selectinload
 
 from capa.common.clock import plant_today
 from capa.extensions import db
-from capa.masterdata.models import Batch, LotKind, MaterialLot, SupplierApproval
+from capa.masterdata.approval import is_approved_for
+from capa.masterdata.models import Batch, LotKind, MaterialLot
 from capa.safety.judging import Outcome
 from capa.safety.models import GARMENT_COMPONENTS, LabResult, SafetyParameter
 from capa.safety.validity import is_expired, valid_until
@@ -226,7 +227,7 @@ def _coverage(
         status = worst(row.status for row in rows) or MISSING
         governing = next((row.governing for row in rows if row.status == status), None)
         parameters.append(ParameterStatus(parameter, status, governing))
-    unapproved = [lot for lot in batch.lots if lot.supplier.approval != SupplierApproval.APPROVED]
+    unapproved = [lot for lot in batch.lots if not is_approved_for(lot.supplier, lot.kind, today)]
     return BatchCoverage(batch, parameters, unapproved, colourways, list(dropped))
 
 

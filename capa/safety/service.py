@@ -27,7 +27,8 @@ from capa.common.transaction import unit_of_work
 from capa.common.types import identifier
 from capa.extensions import db
 from capa.masterdata import service as masterdata
-from capa.masterdata.models import Batch, LotKind, MaterialLot, Style, SupplierApproval
+from capa.masterdata.approval import is_approved_for
+from capa.masterdata.models import Batch, LotKind, MaterialLot, Style
 from capa.safety import applicability
 from capa.safety.applicability import GarmentProfile
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult
@@ -592,7 +593,7 @@ def plan_for(style: Style) -> QualityPlan:
     plan.trim_lot_count = len(trim_lots)
     by_supplier: dict[int, tuple[Any, list[MaterialLot]]] = {}
     for lot in sorted(trim_lots.values(), key=lambda lot: lot.number):
-        if lot.supplier.approval != SupplierApproval.APPROVED:
+        if not is_approved_for(lot.supplier, lot.kind, plant_today()):
             by_supplier.setdefault(lot.supplier_id, (lot.supplier, []))[1].append(lot)
     plan.trim_suppliers_unapproved = list(by_supplier.values())
     plan.changes = list(

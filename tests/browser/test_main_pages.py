@@ -60,7 +60,7 @@ def seed_site() -> tuple[dict[str, str], str]:
         )
     )
     lots = [
-        {"number": "TR-90", "kind": "trim", "supplier": "TRIM-09"},
+        {"number": "TR-90", "kind": "trim", "supplier": "TRIM-09", "concession": "Buyer concession BC-12"},
         {"number": "F-500", "kind": "fabric", "supplier": "FAB-02"},
     ]
     masterdata.create_batch(parse(NewBatch, {"number": "B-500-01", "style": "SET-500", "line": "L3", "lots": lots}))

@@ -563,6 +563,12 @@ def test_cmia_tech_pack_quality_plan(plant, person, language, size):
         qm.label("Kind").nth(row).select_option(kind)
         qm.label("Supplier").nth(row).select_option(supplier)
     qm.button("Save").click()
+    # A conditional supplier's lot goes into a CMIA batch only under a concession: the rows come back as typed.
+    concession = qm.label("Concession: why, if its supplier is not approved for it").nth(0)
+    expect(concession).to_have_attribute("aria-invalid", "true")
+    expect(qm.label("Lot number").nth(1)).to_have_value("F-500")
+    concession.fill("Buyer concession BC-12")
+    qm.button("Save").click()
     expect(qm.heading(f"{qm.t('Batch')} B-500-01", level=1)).to_be_visible()
 
     coverage = page.locator("section.coverage")

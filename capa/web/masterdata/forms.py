@@ -29,6 +29,7 @@ APPROVAL_LABELS = {
     SupplierApproval.APPROVED: _l("Approved"),
     SupplierApproval.CONDITIONAL: _l("Conditional"),
     SupplierApproval.SUSPENDED: _l("Suspended"),
+    SupplierApproval.DISQUALIFIED: _l("Disqualified"),
 }
 CATEGORY_LABELS = {
     SafetyCategory.A: _l("A: infants, 36 months and under"),
@@ -46,6 +47,13 @@ LOT_KIND_LABELS = {
 }
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a group of check boxes (rendered as a fieldset by the form templates)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class LineForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
@@ -55,6 +63,11 @@ class SupplierForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])
     approval = SelectField(_l("Approval"), choices=options(APPROVAL_LABELS))
+    approved_kinds = CheckboxesField(
+        _l("Approved for (none checked: every kind of material)"), choices=options(LOT_KIND_LABELS)
+    )
+    # Checked by the command, which names a bad date beside the field.
+    reevaluate_on = StringField(_l("Re-evaluate the approval by (YYYY-MM-DD)"))
 
 
 class BuyerForm(FlaskForm):
@@ -88,13 +101,6 @@ CORD_PLACE_LABELS = {
     CordPlace.OTHER: _l("Elsewhere"),
 }
 FILL_LABELS = {Fill.NONE: _l("No fill"), Fill.FIBRE: _l("Fibre fill"), Fill.DOWN: _l("Down or feather")}
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as a group of check boxes (rendered as a fieldset by the form templates)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class StyleForm(FlaskForm):
@@ -131,9 +137,11 @@ class LotForm(Form):
     number = StringField(_l("Lot number"))
     kind = SelectField(_l("Kind"), choices=options(LOT_KIND_LABELS, blank=True), default="")
     supplier = SelectField(_l("Supplier"), choices=[], validate_choice=False)
+    concession = StringField(_l("Concession: why, if its supplier is not approved for it"))
 
     def is_blank(self) -> bool:
-        return not (self.number.data or "").strip() and not self.kind.data and not self.supplier.data
+        filled = (self.number.data, self.kind.data, self.supplier.data, self.concession.data)
+        return not any((value or "").strip() for value in filled)
 
 
 class BatchForm(FlaskForm):

@@ -8,6 +8,7 @@ from flask_login import current_user
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
+from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.inspections import aqls, fabric, final, line_checks, specs
 from capa.inspections.commands import FabricInspectionFilters
@@ -152,7 +153,12 @@ def line_edit(code: str):
 @bp.route("/suppliers")
 @requires(Permission.VIEW)
 def suppliers():
-    return render_template("masterdata/suppliers.html", suppliers=service.list_suppliers())
+    return render_template(
+        "masterdata/suppliers.html",
+        suppliers=service.list_suppliers(),
+        due={supplier.id for supplier in service.due_for_reevaluation()},
+        today=plant_today(),
+    )
 
 
 @bp.route("/suppliers/<code>")
@@ -407,6 +413,7 @@ def batch(number: str):
         changes=records.history_of("batch", batch.id),
         lot_changes=records.histories_of("lot", [lot.id for lot in batch.lots]),
         tampered=records.tampering("batch", batch.id) or records.tampering("lot", *(lot.id for lot in batch.lots)),
+        concessions={concession.lot_id: concession for concession in batch.concessions},
     )
 
 
@@ -421,7 +428,12 @@ def _filled_lot_rows(form) -> list[dict]:
     service reports for ``lots[i]`` lands on the i-th row shown."""
     form.lots.entries = [entry for entry in form.lots.entries if not entry.form.is_blank()]
     return [
-        {"number": entry.form.number.data, "kind": entry.form.kind.data, "supplier": entry.form.supplier.data}
+        {
+            "number": entry.form.number.data,
+            "kind": entry.form.kind.data,
+            "supplier": entry.form.supplier.data,
+            "concession": entry.form.concession.data,
+        }
         for entry in form.lots.entries
     ]
 
