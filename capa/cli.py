@@ -16,19 +16,21 @@ from capa.capas.defect_types import load_defect_types
 from capa.capas.models import Attachment, Photo
 from capa.common import backup
 from capa.common.errors import DomainError
+from capa.documents.models import DocumentRevision
 from capa.inspections.defects import load_defect_codes
 from capa.inspections.models import InspectionPhoto
 from capa.safety.catalog import load_catalog
 from capa.safety.models import LabReport
 
 #: The columns naming stored files, with the folder of the file storage the files lie in: a backup holds every
-#: file they name. Photos (of NCs and of inspections) lie at the storage's top, evidence files and lab reports'
-#: PDFs in ``files``.
+#: file they name. Photos (of NCs and of inspections) lie at the storage's top, evidence files, lab reports' PDFs
+#: and the document register's files in ``files``.
 STORED_FILES = (
     backup.NamedFiles(Photo.__table__.c.stored_name),
     backup.NamedFiles(InspectionPhoto.__table__.c.stored_name),
     backup.NamedFiles(Attachment.__table__.c.key, "files"),
     backup.NamedFiles(LabReport.__table__.c.pdf_key, "files"),
+    backup.NamedFiles(DocumentRevision.__table__.c.key, "files"),
 )
 
 

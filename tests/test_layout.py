@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"accounts"},
     {"masterdata"},
     {"safety"},
+    {"documents"},
     {"capas"},
     {"inspections"},
     {"trends", "demo"},

@@ -251,6 +251,7 @@ ABSENT = {
     "inspection_id": 999999,
     "check_id": 999999,
     "break_id": 999999,
+    "revision": "Z9",
 }
 
 

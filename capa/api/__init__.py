@@ -11,6 +11,7 @@ from capa.api import (  # noqa: F401
     capas,
     dispositions,
     document,
+    documents,
     evidence,
     fabric,
     history,

@@ -44,6 +44,7 @@ RECORD_TYPES = (
     "buyer_aqls",
     "style_fabric",
     "measurement_spec",
+    "document",
 )
 
 

@@ -35,6 +35,7 @@ from capa.capas.models import (
 )
 from capa.capas.states import State
 from capa.common.types import identifier
+from capa.documents.models import DocumentRevision
 from capa.extensions import db
 from capa.safety.models import LabResult
 
@@ -125,7 +126,10 @@ def _report_query():
             joinedload(RootCauseAnalysis.submitted_by), joinedload(RootCauseAnalysis.reviewed_by)
         ),
         selectinload(NonConformance.actions).options(
-            joinedload(Action.owner), joinedload(Action.completed_by), selectinload(Action.attachments)
+            joinedload(Action.owner),
+            joinedload(Action.completed_by),
+            selectinload(Action.attachments),
+            joinedload(Action.document_revision).joinedload(DocumentRevision.document),
         ),
         selectinload(NonConformance.attachments).joinedload(Attachment.uploaded_by),
         selectinload(NonConformance.events).joinedload(Event.actor),

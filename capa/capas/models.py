@@ -26,6 +26,7 @@ from capa.audit.models import Chained
 from capa.capas.states import State
 from capa.common.clock import plant_today
 from capa.common.types import UTCDateTime, one_of, utcnow
+from capa.documents.models import DocumentRevision
 from capa.extensions import db
 from capa.masterdata.models import Batch, MaterialLot, ProductionLine, SafetyCategory, Style
 from capa.safety.models import LabResult, SafetyParameter
@@ -491,6 +492,8 @@ class Action(db.Model):
     #: A standard revision's evidence: the document revised and its new revision.
     document: Mapped[str] = mapped_column(String(200), default="", server_default="")
     revision: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: The revision of the document register it names, when the document is registered (capa.documents).
+    document_revision_id: Mapped[int | None] = mapped_column(ForeignKey("document_revisions.id"))
     #: A retraining's evidence: who was trained.
     trained: Mapped[str] = mapped_column(Text, default="", server_default="")
 
@@ -498,6 +501,7 @@ class Action(db.Model):
     attachments: Mapped[list["Attachment"]] = relationship(back_populates="action", order_by="Attachment.id")
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    document_revision: Mapped[DocumentRevision | None] = relationship()
 
     @property
     def overdue(self) -> bool:

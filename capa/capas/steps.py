@@ -54,6 +54,7 @@ from capa.capas.states import State, Step
 from capa.common.clock import plant_today
 from capa.common.errors import ValidationError
 from capa.common.types import utcnow
+from capa.documents import service as documents
 from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.models import Batch, MaterialLot
@@ -208,14 +209,21 @@ def complete_action(action: Action, command: CompleteAction, actor: User) -> Act
         raise invalid({"id": str(_l("This action is done already."))})
     authorize(nc, actor, Step.COMPLETE_ACTION, version=command.version, action=action)
     errors = _required_by_kind(action.kind, command)
+    registered = None
+    if action.kind == ActionKind.STANDARD_REVISION and not errors:
+        try:
+            registered = documents.registered_revision(command.document, command.revision)
+        except ValidationError as error:
+            errors.update(error.fields)
     files = _evidence_problems(nc, command, AttachmentPurpose.ACTION, action, errors)
     if errors:
         raise invalid(errors)
     with changing(nc, actor, Step.COMPLETE_ACTION, version=command.version, action=action) as journal:
         action.status = ActionStatus.DONE.value
         action.evidence = command.evidence
-        action.document = command.document or ""
-        action.revision = command.revision or ""
+        action.document = registered.document.code if registered else command.document or ""
+        action.revision = registered.revision if registered else command.revision or ""
+        action.document_revision = registered
         action.trained = command.trained or ""
         action.completed_at = utcnow()
         action.completed_by = actor
@@ -228,7 +236,8 @@ def complete_action(action: Action, command: CompleteAction, actor: User) -> Act
 
 def _required_by_kind(kind: str, command: CompleteAction) -> dict[str, str]:
     """What the action's kind requires of its completion and is missing: a standard revision's document and
-    new revision, a retraining's trained people."""
+    new revision (an approved revision of the register when the document is registered:
+    :func:`capa.documents.service.registered_revision`), a retraining's trained people."""
     missing = {}
     if kind == ActionKind.STANDARD_REVISION:
         if not command.document:

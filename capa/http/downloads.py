@@ -40,3 +40,13 @@ def send_stored(
     if stream is stored.stream:
         response.content_length = stored.size
     return response
+
+
+def send_private_download(stored: Stored, *, mimetype: str, download_name: str) -> Response:
+    """A stored document answered as a download: never cached by a shared cache, never sniffed into another type,
+    and sandboxed should a browser show it anyway."""
+    response = send_stored(stored, mimetype=mimetype, as_attachment=True, download_name=download_name)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response

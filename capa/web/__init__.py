@@ -14,6 +14,7 @@ from capa.web.accounts.views import bp as accounts_bp
 from capa.web.capas import dispositions as _dispositions  # noqa: F401  (registers its views on the capas blueprint)
 from capa.web.capas import effectiveness as _effectiveness  # noqa: F401  (registers its page on the capas blueprint)
 from capa.web.capas.views import bp as capas_bp
+from capa.web.documents.views import bp as documents_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.inspections.fabric import bp as fabric_bp
 from capa.web.inspections.line_checks import bp as line_checks_bp
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     line_checks_bp,
     needles_bp,
     measuring_bp,
+    documents_bp,
 )
 
 

@@ -21,6 +21,8 @@ from capa.accounts import service as accounts
 from capa.common.clock import plant_zone
 from capa.common.commands import parse
 from capa.common.types import utcnow
+from capa.documents import service as documents
+from capa.documents.commands import NewDocument, NewRevision
 from capa.inspections import specs
 from capa.inspections.commands import MeasurementSpecChange
 from capa.masterdata import service as masterdata
@@ -46,6 +48,13 @@ def seed_site() -> tuple[dict[str, str], str]:
     """The stories' plant with a CMIA style and its batch, an NC in each main state, a few weeks of NCs
     before, and the last complete week's summary built from them."""
     seed_plant()
+    author = accounts.get_user(QUALITY_MANAGER)
+    register = documents.create_document(
+        parse(NewDocument, {"code": "QP-07", "title": "Incoming inspection procedure", "kind": "procedure"}), author
+    )
+    revision = {"revision": "4", "changes": "Saliva fastness tested on every dye lot", "effective_on": "2026-11-02"}
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    documents.add_revision(register, parse(NewRevision, revision), ("qp-07-rev4.pdf", pdf), author)
     masterdata.create_buyer(parse(NewBuyer, {"code": "KIDCO", "name": "KidCo Retail"}))
     masterdata.create_style(
         parse(
@@ -194,6 +203,8 @@ MAIN_PAGES = [
     MainPage("suppliers", QUALITY_MANAGER, "/suppliers", "Suppliers"),
     MainPage("supplier", QUALITY_MANAGER, "/suppliers/SNAP-CO"),
     MainPage("buyers", QUALITY_MANAGER, "/buyers", "Buyers"),
+    MainPage("documents", QUALITY_MANAGER, "/documents", "Documents"),
+    MainPage("document", QUALITY_MANAGER, "/documents/QP-07"),
     MainPage("buyer", QUALITY_MANAGER, "/buyers/KIDCO"),
     MainPage("users", ADMIN, "/users", "Users"),
     MainPage("sampling-plan", SUPERVISOR, "/sampling-plan", "Sampling plan"),

@@ -1,0 +1,1 @@
+"""The document register: procedures, work instructions, standards and forms with their revisions."""
