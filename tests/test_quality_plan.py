@@ -460,8 +460,20 @@ def test_lots_from_suppliers_that_are_not_approved_are_listed_with_the_coverage(
     )
     coverage = qm.get("/api/v1/batches/A-1/coverage").json
     assert coverage["unapproved_lots"] == [
-        {"number": "SN-1", "kind": "trim", "supplier": "TRIM-CON", "approval": "conditional"},
-        {"number": "ZP-1", "kind": "trim", "supplier": "TRIM-SUS", "approval": "suspended"},
+        {
+            "number": "SN-1",
+            "kind": "trim",
+            "supplier": "TRIM-CON",
+            "approval": "conditional",
+            "why": "TRIM-CON is conditional.",
+        },
+        {
+            "number": "ZP-1",
+            "kind": "trim",
+            "supplier": "TRIM-SUS",
+            "approval": "suspended",
+            "why": "TRIM-SUS is suspended.",
+        },
     ]
 
     masterdata.update_supplier(
@@ -490,8 +502,8 @@ def test_the_trim_supplier_checkpoint_is_open_while_a_trim_supplier_is_not_appro
     assert trims["status"] == "open"
     assert trims["trim_lots"] == 3
     assert trims["unapproved"] == [
-        {"supplier": "TRIM-CON", "approval": "conditional", "lots": ["SN-1"]},
-        {"supplier": "TRIM-SUS", "approval": "suspended", "lots": ["ZP-1"]},
+        {"supplier": "TRIM-CON", "approval": "conditional", "lots": ["SN-1"], "why": "TRIM-CON is conditional."},
+        {"supplier": "TRIM-SUS", "approval": "suspended", "lots": ["ZP-1"], "why": "TRIM-SUS is suspended."},
     ]
 
     masterdata.update_supplier(

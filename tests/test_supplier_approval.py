@@ -135,7 +135,7 @@ def test_a_cmia_batch_takes_a_lot_its_supplier_is_not_approved_for_only_under_a_
     assert [c["lot"] for c in added.json["concessions"]] == ["SN-1", "SN-2"]
 
 
-def test_a_lapsed_approval_is_not_approved_in_the_batchs_coverage(app, floor, api):
+def test_a_lapsed_approval_is_not_approved_in_the_batchs_coverage(app, floor, api, client, auth):
     qm = floor
     past = (plant_today() - timedelta(days=1)).isoformat()
     qm.patch("/api/v1/suppliers/MILL", json={"reevaluate_on": past, "reason": "Due last quarter"})
@@ -144,7 +144,12 @@ def test_a_lapsed_approval_is_not_approved_in_the_batchs_coverage(app, floor, ap
     assert "lapsed" in refused.json["error"]["fields"]["lots[0].concession"]
     qm.post("/api/v1/batches", json=batch("B-1", "RMP-A", fabric | {"concession": "Re-audit booked"}))
     unapproved = qm.get("/api/v1/batches/B-1/coverage").json["unapproved_lots"]
-    assert [lot["number"] for lot in unapproved] == ["F-1"]
+    assert [(lot["number"], lot["approval"]) for lot in unapproved] == [("F-1", "approved")]
+    assert unapproved[0]["why"] == f"MILL's approval lapsed: it was due for re-evaluation on {past}."
+    # The batch's coverage says why, and that the lot went in under a concession.
+    auth.as_role("quality_manager")
+    shown = one(client.get("/batches/B-1").text, "section.coverage .unapproved-lot").text()
+    assert "lapsed" in shown and "Under concession: Re-audit booked" in shown
 
 
 def test_the_pages_keep_a_suppliers_scope_and_show_what_is_due_and_each_concession(app, floor, client, auth):

@@ -12,7 +12,8 @@ from capa.capas import queries
 from capa.common.clock import plant_today
 from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
-from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
+from capa.masterdata.approval import approval_for
+from capa.masterdata.models import LotKind, MaterialLot, SafetyCategory, SupplierApproval
 from capa.safety import coverage, rejudging, service, validity
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult, ParameterFilters
 from capa.safety.judging import Comparator, Outcome
@@ -177,6 +178,21 @@ class UnapprovedLot(Record):
     kind: LotKind
     supplier: str = Ref("supplier", "code")
     approval: SupplierApproval = Ref("supplier", "approval")
+    #: Why its supplier is not approved for it today: its approval, its scope of material kinds, or its lapsed
+    #: re-evaluation date (capa/masterdata/approval.py).
+    why: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _why(cls, lot: Any) -> Any:
+        if isinstance(lot, MaterialLot):
+            return {
+                "number": lot.number,
+                "kind": lot.kind,
+                "supplier": {"code": lot.supplier.code, "approval": lot.supplier.approval},
+                "why": approval_for(lot.supplier, lot.kind, plant_today()).why,
+            }
+        return lot
 
 
 class Coverage(Record):
@@ -229,6 +245,8 @@ class UnapprovedSupplier(Answer):
     supplier: str
     approval: SupplierApproval
     lots: list[str]
+    #: Why it is not approved for trims today.
+    why: str = ""
 
 
 class TrimCheckpoint(Answer):
@@ -286,7 +304,10 @@ class Plan(Answer):
                     trim_lots=plan.trim_lot_count,
                     unapproved=[
                         UnapprovedSupplier(
-                            supplier=supplier.code, approval=supplier.approval, lots=[lot.number for lot in lots]
+                            supplier=supplier.code,
+                            approval=supplier.approval,
+                            lots=[lot.number for lot in lots],
+                            why=approval_for(supplier, lots[0].kind, plant_today()).why,
                         )
                         for supplier, lots in plan.trim_suppliers_unapproved
                     ],

@@ -13,6 +13,7 @@ from capa.common.commands import parse
 from capa.inspections import aqls, fabric, final, line_checks, specs
 from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
+from capa.masterdata.approval import approval_for
 from capa.masterdata.commands import (
     AddLots,
     BuyerChanges,
@@ -72,6 +73,13 @@ def labels():
         "cord_place_labels": CORD_PLACE_LABELS,
         "fill_labels": FILL_LABELS,
     }
+
+
+@bp.app_template_filter("approval_why")
+def approval_why(lot) -> str:
+    """Why a lot's supplier is not approved for it today (its approval, its scope, its lapsed date); empty when
+    it is."""
+    return approval_for(lot.supplier, lot.kind, plant_today()).why
 
 
 @bp.app_template_filter("attr_label")
