@@ -21,7 +21,7 @@ from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.common.commands import PLEASE_CORRECT, parse
 from capa.common.errors import DomainError, ValidationError
-from capa.http.downloads import send_stored
+from capa.http.downloads import send_private_download
 from capa.http.guard import request_user
 
 #: What multipart framing may add to the files of an upload, beyond their own limit.
@@ -153,13 +153,8 @@ def get_attachment(attachment_id: int):
     Answered as a download with its type, `X-Content-Type-Options: nosniff` and `Cache-Control: private`.
     """
     attachment = evidence.get_attachment(attachment_id)
-    response = send_stored(
+    return send_private_download(
         evidence.open_file(attachment),
         mimetype=attachment.content_type,
-        as_attachment=True,
         download_name=evidence.download_name(attachment),
     )
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    return response

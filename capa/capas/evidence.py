@@ -56,10 +56,6 @@ from capa.extensions import db
 
 PDF = ("application/pdf", ".pdf")
 XLSX = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
-PDF_SIGNATURE = b"%PDF-"
-PDF_END = b"%%EOF"
-#: Where the end-of-file marker of a PDF must lie: readers look for it in the last 1024 bytes.
-PDF_END_WINDOW = 1024
 ZIP_SIGNATURE = b"PK\x03\x04"
 #: What ``[Content_Types].xml`` of a workbook (not a template, not a macro-enabled workbook) declares.
 WORKBOOK_CONTENT_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -114,8 +110,8 @@ def check_file(upload: Upload, max_bytes: int) -> CheckedFile:
     data = upload.data
     if len(data) > max_bytes:
         raise _refused(_l("%(name)s is larger than %(size)s.", name=shown, size=size_text(max_bytes)))
-    if data.startswith(PDF_SIGNATURE):
-        if PDF_END not in data[-PDF_END_WINDOW:]:
+    if data.startswith(storage.PDF_SIGNATURE):
+        if storage.PDF_END not in data[-storage.PDF_END_WINDOW :]:
             raise _refused(_l("%(name)s is a PDF cut short: its end is missing.", name=shown))
         return CheckedFile(upload.filename, data, *PDF)
     if data.startswith(ZIP_SIGNATURE):

@@ -71,6 +71,12 @@ SUFFIX = re.compile(r"(\.[a-z0-9]{1,8})?")
 #: lay; evidence files and lab reports' PDFs in ``files``.
 PHOTOS = ""
 FILES = "files"
+
+#: A PDF starts with its signature and ends with its end-of-file marker, within its last PDF_END_WINDOW bytes (where
+#: readers look for it).
+PDF_SIGNATURE = b"%PDF-"
+PDF_END = b"%%EOF"
+PDF_END_WINDOW = 1024
 FOLDERS = frozenset({PHOTOS, FILES})
 #: Where the session keeps the paths of files saved, and of files to delete, in its open transaction.
 _SAVED = "capa.files.saved"

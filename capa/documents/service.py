@@ -84,10 +84,6 @@ def create_document(command: NewDocument, actor: User | None) -> ControlledDocum
     return document
 
 
-#: A PDF begins with its signature and ends with its end-of-file marker, in its last kilobyte.
-PDF_SIGNATURE, PDF_END, PDF_END_WINDOW = b"%PDF-", b"%%EOF", 1024
-
-
 def _pdf_problem(file: tuple[str, bytes] | None) -> str | None:
     """What is wrong with a revision's file, or None: missing, larger than the evidence limit, not a PDF by its
     bytes, or a PDF cut short."""
@@ -97,9 +93,9 @@ def _pdf_problem(file: tuple[str, bytes] | None) -> str | None:
     limit = current_app.config["CAPA_EVIDENCE_MAX_BYTES"]
     if len(data) > limit:
         return str(_l("%(name)s is larger than %(size)s MB.", name=name, size=limit // (1024 * 1024)))
-    if not data.startswith(PDF_SIGNATURE):
+    if not data.startswith(storage.PDF_SIGNATURE):
         return str(_l("%(name)s is not a PDF.", name=name))
-    if PDF_END not in data[-PDF_END_WINDOW:]:
+    if storage.PDF_END not in data[-storage.PDF_END_WINDOW :]:
         return str(_l("%(name)s is a PDF cut short: its end is missing.", name=name))
     return None
 

@@ -48,7 +48,7 @@ from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
@@ -228,16 +228,14 @@ def _lot_outcome(row) -> LotOutcome:
     )
 
 
-def _of_buyer(column, buyer: Buyer | None):
-    return column.is_(None) if buyer is None else column == buyer.id
-
-
-def line_switching(line: ProductionLine, buyer: Buyer | None = None) -> SwitchingState:
-    """Where the switching rules put the final inspection of ``buyer``'s lots on ``line`` now (of the lots of
-    styles without a buyer when ``buyer`` is None): from those final inspections and the resumptions of that series,
-    oldest first (two statements, whatever the number of lots)."""
-    rows = db.session.execute(
+def _series_states(line: ProductionLine, buyer_ids: set[int | None] | None = None) -> dict[int | None, SwitchingState]:
+    """Where the switching rules put each series of ``line``'s final inspections now, by buyer id (None: the lots
+    of styles without a buyer), from its final inspections and its resumptions, oldest first: every series of the
+    line, or those of ``buyer_ids``, in two statements whatever the number of series and lots. A series asked for
+    without any lot starts on normal inspection."""
+    inspected = (
         select(
+            Inspection.buyer_id,
             Inspection.inspected_at,
             Inspection.id,
             Inspection.severity,
@@ -253,40 +251,59 @@ def line_switching(line: ProductionLine, buyer: Buyer | None = None) -> Switchin
             Inspection.minor_found,
         )
         .join(Batch, Batch.id == Inspection.batch_id)
-        .where(
-            Batch.line_id == line.id,
-            Inspection.kind == InspectionKind.FINAL.value,
-            _of_buyer(Inspection.buyer_id, buyer),
-        )
-    ).all()
-    resumed = db.session.execute(
-        select(InspectionResumption.resumed_at, InspectionResumption.id).where(
-            InspectionResumption.line_id == line.id, _of_buyer(InspectionResumption.buyer_id, buyer)
-        )
-    ).all()
-    events = [((row.inspected_at, 0, row.id), _lot_outcome(row)) for row in rows]
-    events += [((moment, 1, key), Resumed()) for moment, key in resumed]
-    events.sort(key=lambda event: event[0])
+        .where(Batch.line_id == line.id, Inspection.kind == InspectionKind.FINAL.value)
+    )
+    resumptions = select(InspectionResumption.buyer_id, InspectionResumption.resumed_at, InspectionResumption.id).where(
+        InspectionResumption.line_id == line.id
+    )
+    if buyer_ids is not None:
+        inspected = inspected.where(_of_buyers(Inspection.buyer_id, buyer_ids))
+        resumptions = resumptions.where(_of_buyers(InspectionResumption.buyer_id, buyer_ids))
+    events: dict[int | None, list] = {buyer_id: [] for buyer_id in buyer_ids or ()}
+    for row in db.session.execute(inspected):
+        events.setdefault(row.buyer_id, []).append(((row.inspected_at, 0, row.id), _lot_outcome(row)))
+    for buyer_id, moment, key in db.session.execute(resumptions):
+        events.setdefault(buyer_id, []).append(((moment, 1, key), Resumed()))
     allowed = bool(current_app.config["CAPA_REDUCED_INSPECTION_ALLOWED"])
-    return switching_state((event for _, event in events), reduced_allowed=allowed)
+    return {
+        buyer_id: switching_state(
+            (event for _, event in sorted(series, key=lambda event: event[0])), reduced_allowed=allowed
+        )
+        for buyer_id, series in events.items()
+    }
+
+
+def _of_buyers(column, buyer_ids: set[int | None]):
+    """``column`` holds one of ``buyer_ids``, None among them meaning no buyer."""
+    named = [buyer_id for buyer_id in buyer_ids if buyer_id is not None]
+    conditions = ([column.in_(named)] if named else []) + ([column.is_(None)] if None in buyer_ids else [])
+    return or_(*conditions)
+
+
+def line_switching(line: ProductionLine, buyer: Buyer | None = None) -> SwitchingState:
+    """Where the switching rules put the final inspection of ``buyer``'s lots on ``line`` now (of the lots of
+    styles without a buyer when ``buyer`` is None): from those final inspections and the resumptions of that series,
+    oldest first (two statements, whatever the number of lots)."""
+    buyer_id = buyer.id if buyer is not None else None
+    return _series_states(line, {buyer_id})[buyer_id]
 
 
 def switching_series(line: ProductionLine) -> list[tuple[Buyer | None, SwitchingState]]:
     """Each series of ``line``'s final inspections (one per buyer, the lots of styles without a buyer first) with
-    where the switching rules put it now; a line with no final inspection has the one series without a buyer."""
-    buyer_ids = set(
-        db.session.scalars(
-            select(Inspection.buyer_id)
-            .join(Batch, Batch.id == Inspection.batch_id)
-            .where(Batch.line_id == line.id, Inspection.kind == InspectionKind.FINAL.value)
-            .distinct()
-        )
-    )
+    where the switching rules put it now; a line with no final inspection has the one series without a buyer
+    (three statements, whatever the number of series)."""
+    states = _series_states(line) or _series_states(line, {None})
     buyers = sorted(
-        db.session.scalars(select(Buyer).where(Buyer.id.in_(buyer_ids - {None}))), key=lambda buyer: buyer.code
+        db.session.scalars(select(Buyer).where(Buyer.id.in_(set(states) - {None}))), key=lambda buyer: buyer.code
     )
-    series: list[Buyer | None] = ([None] if None in buyer_ids or not buyers else []) + buyers
-    return [(buyer, line_switching(line, buyer)) for buyer in series]
+    series: list[Buyer | None] = ([None] if None in states else []) + buyers
+    return [(buyer, states[buyer.id if buyer is not None else None]) for buyer in series]
+
+
+def batch_switching(batch: Batch) -> tuple[str, SwitchingState]:
+    """The series a batch's lot belongs to (its line and its style's buyer), as messages name it, and where the
+    switching rules put it now."""
+    return series_name(batch.line, batch.style.buyer), line_switching(batch.line, batch.style.buyer)
 
 
 def _lock_line(line_id: int) -> None:
@@ -325,8 +342,7 @@ def _check_switching(batch: Batch, severity: Inspected | None, problems: dict[st
     """The severity the switching rules put the series of the batch (its line and its style's buyer) on; refuses
     another one, and any while that series' inspection is discontinued."""
     _lock_line(batch.line_id)
-    series = series_name(batch.line, batch.style.buyer)
-    state = line_switching(batch.line, batch.style.buyer)
+    series, state = batch_switching(batch)
     if state.discontinued:
         raise Conflict(
             str(

@@ -39,7 +39,6 @@ from capa.safety.commands import NewLaboratory, NewLabReport
 from capa.safety.models import Laboratory, LabReport, LabResult
 from capa.safety.service import PLEASE_CORRECT, Evaluation, evaluate, find_parameter, result_from
 
-PDF_SIGNATURE = b"%PDF-"
 #: A leading "CNAS" or "CMA" typed before the number itself, with what separates it.
 _PREFIX = {"cnas_number": re.compile(r"^CNAS[\s:：#-]*", re.I), "cma_number": re.compile(r"^CMA[\s:：#-]*", re.I)}
 ACCREDITATIONS = ("cnas_number", "cma_number", "iso17025")
@@ -450,7 +449,7 @@ def check_pdf(filename: str, data: bytes) -> None:
             str(PLEASE_CORRECT),
             fields={"pdf": str(_l("%(name)s is larger than %(size)s.", name=shown, size=_size(pdf_limit_bytes())))},
         )
-    if not data.startswith(PDF_SIGNATURE):
+    if not data.startswith(files.PDF_SIGNATURE):
         raise ValidationError(str(PLEASE_CORRECT), fields={"pdf": str(_l("%(name)s is not a PDF.", name=shown))})
 
 

@@ -308,16 +308,9 @@ def new_inspection():
         form=form,
         tally=tally,
         sheet=sheet,
-        switching=_switching_of(batch),
+        switching=final.batch_switching(batch) if batch is not None else None,
         kept_photos=kept,
     ), server_trouble or (400 if refused else 200)
-
-
-def _switching_of(batch) -> tuple[str, object] | None:
-    """The series the batch's lot belongs to (its line, its style's buyer) and where the switching rules put it."""
-    if batch is None:
-        return None
-    return final.series_name(batch.line, batch.style.buyer), final.line_switching(batch.line, batch.style.buyer)
 
 
 def _sheet_values(form: FinalInspectionForm, tally: CodeCounts, sheet: MeasurementSheet) -> dict:
