@@ -24,6 +24,7 @@ from capa.http.locale import select_locale
 from capa.inspections import line_checks, needles
 from capa.safety import validity
 from capa.safety.cli import import_cli
+from capa.suppliers import settings as scorecard_settings
 from capa.trends.cli import scheduler_command, summary_cli
 
 __all__ = ["create_app"]
@@ -53,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     files.check_settings(app.config)
     line_checks.check_settings(app.config)
     needles.check_settings(app.config)
+    scorecard_settings.check_settings(app.config)
     configure_extensions(app)
     configure_blueprints(app)
     errors.init_app(app)

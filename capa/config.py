@@ -85,6 +85,11 @@ DEFAULTS: dict[str, Any] = {
     "CAPA_DHU_MIN_UNITS": 20,
     # The plant's metal detectors, by code, checked with a test piece at the start of each shift.
     "CAPA_METAL_DETECTORS": "MD-1",
+    # Supplier scorecards (capa.suppliers.settings): the points each part can take off 100, what each failed safety
+    # result takes off (up to the safety weight), and each grade's lowest score with the approval it suggests.
+    "CAPA_SCORECARD_WEIGHTS": "incoming=25,lab=15,safety=30,ncs=15,scars=15",
+    "CAPA_SCORECARD_SAFETY_FAILURE_POINTS": 15,
+    "CAPA_SCORECARD_GRADES": "A=90:approved,B=75:approved,C=60:conditional,D=0:suspended",
     # Where stored files lie (capa.common.files): empty for <instance>/uploads, or s3://bucket[/prefix] for an
     # S3-compatible object store reached with the CAPA_S3_* settings (or boto3's AWS_* variables when unset).
     "CAPA_STORAGE_URL": "",
@@ -135,6 +140,9 @@ ENVIRONMENT: dict[str, type] = {
     "CAPA_DHU_ALERT_LEVEL": str,
     "CAPA_DHU_MIN_UNITS": int,
     "CAPA_METAL_DETECTORS": str,
+    "CAPA_SCORECARD_WEIGHTS": str,
+    "CAPA_SCORECARD_SAFETY_FAILURE_POINTS": int,
+    "CAPA_SCORECARD_GRADES": str,
     "CAPA_STORAGE_URL": str,
     "CAPA_S3_ENDPOINT_URL": str,
     "CAPA_S3_ACCESS_KEY_ID": str,

@@ -143,29 +143,37 @@ def test_an_approval_change_through_the_api_and_the_page_is_recorded_with_its_re
     changed = ok(people.qm_api.patch("/api/v1/suppliers/S1", json={"approval": "suspended", "reason": "Audit failed"}))
     assert (changed["name"], changed["approval"]) == ("Snap Co", "suspended")
 
-    form = people.admin_browser.get("/suppliers/S1/edit")
+    form = people.qm_browser.get("/suppliers/S1/edit")
     assert form.status_code == 200
     assert field_block(form.text, "reason") is not None
-    without = people.admin_browser.post(
+    without = people.qm_browser.post(
         "/suppliers/S1/edit", data={"code": "S1", "name": "Snap Co", "approval": "conditional"}
     )
     assert without.status_code == 400
     assert errors_in(field_block(without.text, "reason"))
     assert ok(people.qm_api.get("/api/v1/suppliers/S1"))["approval"] == "suspended"
-    saved = people.admin_browser.post(
+    # An administrator keeps the master data but does not decide whether a supplier's material may be used.
+    refused = people.admin_browser.post(
+        "/suppliers/S1/edit",
+        data={"code": "S1", "name": "Snap Co", "approval": "conditional", "reason": "Corrective plan accepted"},
+    )
+    assert refused.status_code == 400
+    assert errors_in(field_block(refused.text, "approval"))
+    assert ok(people.qm_api.get("/api/v1/suppliers/S1"))["approval"] == "suspended"
+    saved = people.qm_browser.post(
         "/suppliers/S1/edit",
         data={"code": "S1", "name": "Snap Co", "approval": "conditional", "reason": "Corrective plan accepted"},
     )
     assert saved.status_code == 302
 
     assert answered(people.qm_api, "suppliers/S1") == [
-        ("admin.wu", "field", "approval", "suspended", "conditional", "Corrective plan accepted"),
+        ("qm.li", "field", "approval", "suspended", "conditional", "Corrective plan accepted"),
         ("qm.li", "field", "approval", "approved", "suspended", "Audit failed"),
         ("qm.li", "created", "", "", "name: Snap Co; approval: approved", ""),
     ]
     rows = shown(people.qm_browser.get("/suppliers/S1").text)
     assert [row[1:] for row in rows[:2]] == [
-        ["admin.wu", "Approval", "Suspended", "Conditional", "Corrective plan accepted"],
+        ["qm.li", "Approval", "Suspended", "Conditional", "Corrective plan accepted"],
         ["qm.li", "Approval", "Approved", "Suspended", "Audit failed"],
     ]
 

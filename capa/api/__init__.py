@@ -23,6 +23,7 @@ from capa.api import (  # noqa: F401
     me,
     needles,
     safety,
+    suppliers,
     trends,
 )
 from capa.api.blueprint import bp

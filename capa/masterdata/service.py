@@ -222,23 +222,35 @@ APPROVAL_FIELDS = ("approval", "approved_kinds", "reevaluate_on")
 def update_supplier(supplier: Supplier, changes: SupplierChanges, actor: User | None = None) -> Supplier:
     """Change a supplier's name, approval, the material kinds it covers or its re-evaluation date. These decide
     whether its material may be used (:mod:`capa.masterdata.approval`), so a change of any needs a ``reason``
-    (ValidationError naming ``reason`` otherwise, and nothing is changed); the reason is kept in the supplier's
-    history. Raises ValidationError naming ``code`` for a changed code."""
+    (ValidationError naming ``reason`` otherwise, and nothing is changed) and is a quality manager's
+    (PermissionDenied naming the fields for anyone else; the command line may); the reason is kept in the
+    supplier's history. Raises ValidationError naming ``code`` for a changed code."""
     given = _changed_fields(supplier, changes)
     if "reevaluate_on" in changes.model_fields_set:
         given["reevaluate_on"] = changes.reevaluate_on
+    with unit_of_work():
+        apply_supplier_changes(supplier, given, changes.reason, actor)
+    return supplier
+
+
+def apply_supplier_changes(supplier: Supplier, given: dict[str, Any], reason: str | None, actor: User | None) -> None:
+    """Set ``given`` on ``supplier`` and note the changes with ``reason`` in its history, inside the caller's unit
+    of work, by the rules of :func:`update_supplier` (the errors it names raised before anything is set)."""
     if "approved_kinds" in given:
         given["approved_kinds"] = _kinds(given["approved_kinds"])
     changing = [name for name in APPROVAL_FIELDS if name in given and given[name] != getattr(supplier, name)]
-    if changing and not changes.reason:
+    if changing and not reason:
         raise ValidationError(
             str(_l("Please correct the fields marked.")),
             fields={"reason": str(_l("Say why: the approval decides whether this supplier's material may be used."))},
         )
-    with unit_of_work():
-        changed = records.set_changed(supplier, given)
-        records.note_changes("supplier", supplier, actor, changed, changes.reason)
-    return supplier
+    if changing and actor is not None and not allowed(actor, Permission.MAINTAIN_CATALOG):
+        raise PermissionDenied(
+            str(_l("Only a quality manager decides a supplier's approval.")),
+            fields={name: str(_l("Only a quality manager may change this.")) for name in changing},
+        )
+    changed = records.set_changed(supplier, given)
+    records.note_changes("supplier", supplier, actor, changed, reason)
 
 
 def due_for_reevaluation(within_days: int = 30) -> list[Supplier]:

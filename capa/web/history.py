@@ -50,6 +50,8 @@ FIELD_LABELS: dict[str, Any] = {
 KIND_LABELS: dict[str, Any] = {
     "created": _l("Created"),
     "lots": _l("Lots added"),
+    "concession": _l("Lot taken under a concession"),
+    "decision": _l("Approval decided on the scorecard"),
     "password": _l("Password changed"),
     "token_issued": _l("API token issued"),
     "token_revoked": _l("API token revoked"),

@@ -70,6 +70,18 @@ class SupplierForm(FlaskForm):
     reevaluate_on = StringField(_l("Re-evaluate the approval by (YYYY-MM-DD)"))
 
 
+class ApprovalDecisionForm(FlaskForm):
+    """A quality manager's decision on a supplier's approval, from its scorecard."""
+
+    approval = SelectField(_l("Approval decided"), choices=options(APPROVAL_LABELS))
+    approved_kinds = CheckboxesField(
+        _l("Approved for (none checked: every kind of material)"), choices=options(LOT_KIND_LABELS)
+    )
+    # Checked by the command, which names a bad date beside the field.
+    reevaluate_on = StringField(_l("Re-evaluate the approval by (YYYY-MM-DD)"))
+    reason = TextAreaField(_l("Why (kept with the decision and in the supplier's history)"))
+
+
 class BuyerForm(FlaskForm):
     code = StringField(_l("Code"), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired()])

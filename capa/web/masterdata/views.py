@@ -1,6 +1,6 @@
 """Pages for master data. Each view parses its form, calls one service function and renders."""
 
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -10,6 +10,7 @@ from capa.audit import records
 from capa.capas import queries, raising
 from capa.common.clock import plant_today
 from capa.common.commands import parse
+from capa.common.errors import DomainError
 from capa.inspections import aqls, fabric, final, line_checks, specs
 from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
@@ -29,7 +30,11 @@ from capa.masterdata.commands import (
 from capa.masterdata.models import Style
 from capa.safety import history, rejudging
 from capa.safety import service as safety
-from capa.web.forms import command_from, handle_form, record_options
+from capa.suppliers import decisions
+from capa.suppliers import settings as scorecard_settings
+from capa.suppliers.commands import ApprovalDecision
+from capa.suppliers.scorecard import scorecard
+from capa.web.forms import command_from, handle_form, record_options, show_errors
 from capa.web.inspections.forms import (
     AlertLevelForm,
     BuyerAqlsForm,
@@ -49,6 +54,7 @@ from capa.web.masterdata.forms import (
     MARKET_LABELS,
     TRIM_SIZE_LABELS,
     AddLotsForm,
+    ApprovalDecisionForm,
     BatchForm,
     BuyerForm,
     LineForm,
@@ -175,14 +181,33 @@ def supplier(code: str):
     return supplier_page(service.get_supplier(code))
 
 
-def supplier_page(supplier, fabric_form=None) -> str:
-    """A supplier's page; ``fabric_form``: its acceptance points form as sent, when it was refused."""
+#: The decision form shares the supplier page with the acceptance points form: its fields' names are prefixed.
+DECISION_PREFIX = "decision"
+
+
+def supplier_page(supplier, fabric_form=None, decision_form=None) -> str:
+    """A supplier's page; ``fabric_form``, ``decision_form``: its acceptance points or approval decision form as
+    sent, when it was refused."""
     points = fabric.supplier_limit(supplier)
     if fabric_form is None:
         fabric_form = FabricAcceptanceForm(formdata=None, data={"points": points or ""})
+    card = scorecard(supplier, scorecard_settings.current())
+    if decision_form is None:
+        decision_form = ApprovalDecisionForm(
+            formdata=None,
+            prefix=DECISION_PREFIX,
+            data={
+                "approval": card.suggested_approval or supplier.approval,
+                "approved_kinds": supplier.approved_kinds,
+                "reevaluate_on": supplier.reevaluate_on.isoformat() if supplier.reevaluate_on else "",
+            },
+        )
     return render_template(
         "masterdata/supplier.html",
         supplier=supplier,
+        card=card,
+        decisions=decisions.decisions_of(supplier),
+        decision_form=decision_form,
         lots=service.lots_of(supplier),
         ncs=queries.ncs_for_supplier(supplier),
         changes=records.history_of("supplier", supplier.id),
@@ -194,6 +219,25 @@ def supplier_page(supplier, fabric_form=None) -> str:
             parse(FabricInspectionFilters, {"supplier": supplier.code}), limit=10
         ),
     )
+
+
+@bp.post("/suppliers/<code>/decisions")
+@requires(Permission.MAINTAIN_CATALOG)
+def supplier_decision(code: str):
+    """A quality manager's decision on a supplier's approval, from its scorecard on its page."""
+    supplier = service.get_supplier(code)
+    form = ApprovalDecisionForm(prefix=DECISION_PREFIX)
+    if form.validate_on_submit():
+        try:
+            command = command_from(form, ApprovalDecision)
+            decisions.decide(scorecard(supplier, scorecard_settings.current()), command, current_user)
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("The decision on %(code)s's approval is recorded.", code=supplier.code), "success")
+            return redirect(url_for(".supplier", code=supplier.code) + "#scorecard")
+    flash(_("Please correct the fields marked."), "error")
+    return supplier_page(supplier, decision_form=form), 400
 
 
 @bp.route("/suppliers/new", methods=["GET", "POST"])

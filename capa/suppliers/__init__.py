@@ -1,0 +1,1 @@
+"""Suppliers judged by their records: scorecards and the approval decisions taken on them."""
