@@ -50,13 +50,15 @@ def _seed() -> dict[str, str]:
     """Master data and one NC, so that generated cases also meet records that exist; a token per role."""
     tokens = {}
     users = {}
+    supplier = masterdata.create_supplier(parse(NewSupplier, {"code": "S1", "name": "Snaps Co"}))
     for role in Role:
         users[role] = accounts.create_user(
-            parse(NewUser, {"username": f"contract.{role.value}", "role": role.value, "password": PASSWORD})
+            parse(NewUser, {"username": f"contract.{role.value}", "role": role.value, "password": PASSWORD}),
+            # A supplier's account speaks for S1.
+            supplier=supplier if role is Role.SUPPLIER else None,
         )
         tokens[role.value] = accounts.create_token(users[role])
     masterdata.create_line(parse(NewLine, {"code": "L1", "name": "Line 1"}))
-    masterdata.create_supplier(parse(NewSupplier, {"code": "S1", "name": "Snaps Co"}))
     masterdata.create_style(parse(NewStyle, {"code": "ST-1", "name": "Romper", "category": "A", "cmia_required": True}))
     masterdata.create_batch(
         parse(

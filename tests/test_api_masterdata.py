@@ -193,6 +193,7 @@ def test_batch_is_traced_to_its_lots_and_suppliers(qm, seeded):
         ],
         "colourways": ["navy", "red"],
         "held_by": [],
+        "held_by_changes": [],
         "concessions": [],
     }
     assert qm.get("/api/v1/batches").json["items"] == [created.json]

@@ -2,9 +2,9 @@
 
 From the bottom: ``common`` (with ``extensions`` and ``config``), ``audit`` (the history chains every domain
 package writes into), then the domain packages in the order of what they build on (``accounts`` <
-``masterdata`` < ``safety`` < ``documents`` < ``capas`` < ``inspections`` < ``trends``, ``suppliers``), then
-``http`` (the request gate and error answers), then the two interfaces ``web`` and ``api`` (which never import
-each other), and last the application factory and the command line that assemble them.
+``masterdata`` < ``safety`` < ``documents`` < ``capas`` < ``inspections`` < ``trends``, ``suppliers``,
+``changes``), then ``http`` (the request gate and error answers), then the two interfaces ``web`` and ``api``
+(which never import each other), and last the application factory and the command line that assemble them.
 """
 
 import ast
@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"documents"},
     {"capas"},
     {"inspections"},
-    {"trends", "demo", "suppliers"},
+    {"trends", "demo", "suppliers", "changes"},
     {"http"},
     {"web", "api"},
     {"cli", "__init__"},

@@ -257,6 +257,11 @@ ABSENT = {
     "check_id": 999999,
     "break_id": 999999,
     "revision": "Z9",
+    "request_id": 999999,
+    "file_id": 999999,
+    "round_number": 9,
+    "change_id": 999999,
+    "condition_id": 999999,
 }
 
 

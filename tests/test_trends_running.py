@@ -44,7 +44,14 @@ NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 BASE_URL = "https://capa.plant.example"
 RECIPIENTS = ["qa.manager@plant.example", "buyer@brand.example"]
 MAIL_FROM = "capa@plant.example"
-JOB_IDS = {"weekly-summary", "summary-retry", "summary-catch-up", "overdue-reminders", "effectiveness-reminders"}
+JOB_IDS = {
+    "weekly-summary",
+    "summary-retry",
+    "summary-catch-up",
+    "overdue-reminders",
+    "effectiveness-reminders",
+    "scar-reminders",
+}
 
 
 def free_port() -> int:
@@ -538,6 +545,7 @@ def test_the_scheduler_has_its_jobs_under_explicit_ids_in_plant_time(app):
     daily = jobs["overdue-reminders"].trigger.get_next_fire_time(None, after)
     assert daily == datetime(2026, 11, 26, 7, tzinfo=SHANGHAI)
     assert jobs["effectiveness-reminders"].trigger.get_next_fire_time(None, after) == daily
+    assert jobs["scar-reminders"].trigger.get_next_fire_time(None, after) == daily
     assert jobs["summary-retry"].trigger.interval == timedelta(hours=1)
 
 

@@ -4,38 +4,16 @@ import click
 from flask.cli import AppGroup
 
 from capa.accounts import service
-from capa.accounts.commands import NewUser
-from capa.accounts.models import Role
-from capa.common.commands import parse
 from capa.common.errors import DomainError
 
+#: ``user create`` is added by capa.cli, which can find the supplier a supplier's account is bound to.
 user_cli = AppGroup("user", help="Manage user accounts.")
 token_cli = AppGroup("token", help="Issue and revoke API tokens.")
 
 
-def _fail(error: DomainError) -> click.ClickException:
+def fail(error: DomainError) -> click.ClickException:
     details = "; ".join(f"{field}: {message}" for field, message in error.fields.items())
     return click.ClickException(f"{error.message} {details}".strip() if details else error.message)
-
-
-@user_cli.command("create")
-@click.argument("username")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--email", help="Where reminders of overdue actions go.")
-@click.option("--full-name", help="The person's full name, shown with their signatures.")
-def create_user(username: str, role: str, password: str, email: str | None, full_name: str | None) -> None:
-    """Create USERNAME with ROLE; asks for the password when --password is not given."""
-    try:
-        user = service.create_user(
-            parse(
-                NewUser,
-                {"username": username, "role": role, "password": password, "email": email, "full_name": full_name},
-            )
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    click.echo(f"Created user {user.username} ({user.role}).")
 
 
 @user_cli.command("password")
@@ -47,7 +25,7 @@ def set_password(username: str, password: str) -> None:
         user = service.get_user(username)
         service.set_password(user, password)
     except DomainError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     click.echo(f"New password set for {user.username}; their sessions have ended.")
 
 
@@ -65,7 +43,7 @@ def create_token(username: str) -> None:
     try:
         user = service.get_user(username)
     except DomainError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if not user.active:
         raise click.ClickException(f"User {user.username} is inactive.")
     token = service.create_token(user)
@@ -88,4 +66,4 @@ def revoke_token(token: str | None, username: str | None) -> None:
             record = service.revoke_token(token)
             click.echo(f"Revoked token {record.prefix}… of {record.user.username}.")
     except DomainError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capa.common.types import UTCDateTime, one_of, utcnow
@@ -13,11 +13,22 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     QUALITY_MANAGER = "quality_manager"
     ADMIN = "admin"
+    #: Someone at a supplier, bound to that supplier (``users.supplier_id``): sees and answers only the corrective
+    #: action requests sent to it (capa.suppliers.scars), nothing of the factory's records besides.
+    SUPPLIER = "supplier"
+
+
+#: The factory's own people: every role but the supplier's.
+STAFF = frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER, Role.ADMIN})
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (one_of("role", Role),)
+    __table_args__ = (
+        one_of("role", Role),
+        # A supplier's account is bound to its supplier, and only a supplier's account is.
+        CheckConstraint("(role = 'supplier') = (supplier_id IS NOT NULL)", name="supplier_bound"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name, stored lower-case so that "Admin" and "admin" are one account.
@@ -36,6 +47,9 @@ class User(UserMixin, db.Model):
     #: Raised to end every session of the user at once (logout, a new password): a session cookie names the
     #: generation it was opened in, and one of an earlier generation no longer logs anybody in.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The supplier a supplier's account speaks for (by the table's name: suppliers are master data, a layer
+    #: above accounts, which only keeps the binding).
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from capa.accounts.models import Role, User
+from capa.accounts.models import STAFF, Role, User
 
 
 class Permission(StrEnum):
@@ -28,6 +28,13 @@ class Permission(StrEnum):
     RECORD_RESULTS = "record_results"
     #: Take in non-conformances from a factory's earlier spreadsheets (capa.capas.importing).
     IMPORT_NCS = "import_ncs"
+    #: Any account, a supplier's too: the home page (which sends each to theirs), who the token belongs to.
+    ANY_ACCOUNT = "any_account"
+    #: Read supplier corrective action requests: the factory's people all of them, a supplier's account only
+    #: those sent to its supplier (the service decides which: capa.suppliers.scars).
+    READ_SCARS = "read_scars"
+    #: Answer the corrective action requests sent to one's supplier: a supplier's account.
+    ANSWER_SCARS = "answer_scars"
 
     def allows(self, user: User | None) -> bool:
         return allowed(user, self)
@@ -40,16 +47,18 @@ class Need(Protocol):
     def allows(self, user: User | None) -> bool: ...
 
 
-_ALL_ROLES = frozenset(Role)
-
 POLICY: dict[Permission, frozenset[Role]] = {
-    Permission.VIEW: _ALL_ROLES,
+    # A supplier's account holds none of the factory's permissions: it reaches its requests and nothing else.
+    Permission.VIEW: STAFF,
     Permission.MANAGE_MASTERDATA: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.MAINTAIN_CATALOG: frozenset({Role.QUALITY_MANAGER}),
     Permission.RECORD_RESULTS: frozenset({Role.QUALITY_MANAGER}),
-    Permission.FILE_NC: _ALL_ROLES,
+    Permission.FILE_NC: STAFF,
     Permission.IMPORT_NCS: frozenset({Role.QUALITY_MANAGER, Role.ADMIN}),
+    Permission.ANY_ACCOUNT: frozenset(Role),
+    Permission.READ_SCARS: frozenset(Role),
+    Permission.ANSWER_SCARS: frozenset({Role.SUPPLIER}),
 }
 
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Protocol
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -65,14 +66,30 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.username)))
 
 
-def create_user(command: NewUser, actor: User | None = None) -> User:
-    """Create an account from ``username``, ``role``, ``password`` (and ``email``, ``full_name``), recorded in its
-    history as created by ``actor`` (None: the command line).
+class BoundSupplier(Protocol):
+    """The supplier a supplier's account is bound to, as the caller found it (capa.suppliers.accounts)."""
 
-    Raises ValidationError for a malformed name, an unknown role or a password the rules of
-    :mod:`capa.accounts.passwords` refuse (too short, common, guessable, containing the name), and Duplicate when
-    the name is taken (names are compared lower-cased).
+    id: int
+    code: str
+
+
+def create_user(command: NewUser, actor: User | None = None, *, supplier: BoundSupplier | None = None) -> User:
+    """Create an account from ``username``, ``role``, ``password`` (and ``email``, ``full_name``), recorded in its
+    history as created by ``actor`` (None: the command line). A supplier's account is bound to ``supplier``, and
+    only a supplier's account is.
+
+    Raises ValidationError for a malformed name, an unknown role, a supplier's account without its supplier (or
+    another with one), naming ``supplier``, or a password the rules of :mod:`capa.accounts.passwords` refuse (too
+    short, common, guessable, containing the name), and Duplicate when the name is taken (names are compared
+    lower-cased).
     """
+    if (command.role == Role.SUPPLIER) != (supplier is not None):
+        message = (
+            _l("Name the supplier this account speaks for.")
+            if supplier is None
+            else _l("Only a supplier's account is bound to a supplier.")
+        )
+        raise ValidationError(str(_l("Please correct the fields marked.")), fields={"supplier": str(message)})
     passwords.check_new_password(command.password, command.username)
     if find_user(command.username) is not None:
         raise Duplicate(
@@ -87,9 +104,13 @@ def create_user(command: NewUser, actor: User | None = None) -> User:
             email=command.email,
             full_name=command.full_name or "",
             active=True,
+            supplier_id=supplier.id if supplier is not None else None,
         )
         session.add(user)
-        records.note_created("user", user, actor, {"role": user.role, "email": user.email, "full_name": user.full_name})
+        created = {"role": user.role, "email": user.email, "full_name": user.full_name}
+        if supplier is not None:
+            created["supplier"] = supplier.code
+        records.note_created("user", user, actor, created)
     return user
 
 
@@ -101,6 +122,18 @@ def update_user(user: User, command: UserChanges, actor: User | None = None) -> 
     able to manage accounts.
     """
     values = command.given()
+    if "role" in values and (values["role"] == Role.SUPPLIER) != (user.role == Role.SUPPLIER):
+        raise ValidationError(
+            str(_l("Please correct the fields marked.")),
+            fields={
+                "role": str(
+                    _l(
+                        "A supplier's account stays a supplier's, and a factory account never becomes one: "
+                        "create a new account."
+                    )
+                )
+            },
+        )
     loses_admin = user.role == Role.ADMIN and (
         values.get("role", user.role) != Role.ADMIN or not values.get("active", user.active)
     )

@@ -9,6 +9,7 @@ from apiflask import APIFlask
 # Importing each module registers its routes.
 from capa.api import (  # noqa: F401
     capas,
+    changes,
     dispositions,
     document,
     documents,
@@ -23,6 +24,7 @@ from capa.api import (  # noqa: F401
     me,
     needles,
     safety,
+    scars,
     suppliers,
     trends,
 )

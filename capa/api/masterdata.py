@@ -10,6 +10,7 @@ from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
 from capa.api.models import Answer, Record, Ref, Timestamp
 from capa.capas import queries
+from capa.changes import service as changes
 from capa.http.guard import request_user
 from capa.masterdata import service
 from capa.masterdata.commands import (
@@ -106,6 +107,8 @@ class BatchRecord(Record):
     colourways: list[str] = []
     #: The open NCs that hold this batch or one of its lots: goods that must not move on.
     held_by: list[str] = []
+    #: The change requests holding one of its lots: new material whose change has not taken effect yet.
+    held_by_changes: list[str] = []
     #: The lots in the batch under a concession: their supplier was not approved for them when they were added.
     concessions: list[Concession] = []
 
@@ -130,9 +133,13 @@ class Batches(Answer):
     items: list[BatchRecord]
 
 
-def batch_record(batch: Batch, held_by: list[str] | None = None) -> BatchRecord:
+def batch_record(
+    batch: Batch, held_by: list[str] | None = None, held_by_changes: list[str] | None = None
+) -> BatchRecord:
     held = queries.held_numbers(batch) if held_by is None else held_by
-    return BatchRecord.model_validate(batch).model_copy(update={"held_by": held})
+    if held_by_changes is None:
+        held_by_changes = changes.holding_changes_for([batch])[batch.id]
+    return BatchRecord.model_validate(batch).model_copy(update={"held_by": held, "held_by_changes": held_by_changes})
 
 
 @bp.get("/lines")
@@ -266,7 +273,8 @@ def update_style(code: str, changes: StyleChanges):
 def list_batches():
     batches = service.list_batches()
     held = queries.held_numbers_for(batches)
-    return Batches(items=[batch_record(batch, held[batch.id]) for batch in batches])
+    by_changes = changes.holding_changes_for(batches)
+    return Batches(items=[batch_record(batch, held[batch.id], by_changes[batch.id]) for batch in batches])
 
 
 @bp.post("/batches")

@@ -13,7 +13,7 @@ class Me(Record):
 
 
 @bp.get("/me")
-@requires(Permission.VIEW)
+@requires(Permission.ANY_ACCOUNT)
 @bp.output(Me)
 def me():
     return request_user()

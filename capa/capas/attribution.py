@@ -121,3 +121,14 @@ def charged_lots(ncs):
         .where(ncs, *names_no_lot)
     )
     return union_all(*named, concerned).subquery("charged_lots")
+
+
+def lot_kinds_concerned(parameter: SafetyParameter) -> frozenset[LotKind]:
+    """The kinds of material lot a failure of ``parameter`` concerns, by :data:`CONCERNED_LOT_KINDS` and
+    :data:`CONCERNED_BY_PARAMETER_KIND` (the rule :func:`concerned_lot_kinds` reads in SQL), for one parameter at
+    hand."""
+    kinds: set[LotKind] = set(CONCERNED_BY_PARAMETER_KIND.get(parameter.kind, frozenset()))
+    for key, lot_kinds in CONCERNED_LOT_KINDS.items():
+        if parameter.code == key or (key.endswith("-") and parameter.code.startswith(key)):
+            kinds |= lot_kinds
+    return frozenset(kinds)

@@ -73,7 +73,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import selectinload
 
-from capa.accounts.models import User
+from capa.accounts.models import STAFF, User
 from capa.audit.chain import canonical, chain_name_of, entry_hash
 from capa.audit.models import AuditChain
 from capa.capas import filing
@@ -612,7 +612,8 @@ class _Records:
                 self.batches[batch.number] = batch
         self.users: dict[str, User] = {}
         by_name: dict[str, list[User]] = {}
-        for user in session.scalars(select(User)):
+        # Owners are the factory's people: a supplier's account owns nothing of its CAPAs.
+        for user in session.scalars(select(User).where(User.role.in_([role.value for role in STAFF]))):
             self.users[user.username.casefold()] = user
             if user.full_name:
                 by_name.setdefault(_key(user.full_name), []).append(user)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from capa.accounts.models import Role, User
+from capa.accounts.models import STAFF, Role, User
 from capa.accounts.permissions import is_active_user
 from capa.capas.errors import InvalidState
 from capa.capas.models import Action, NonConformance
@@ -29,8 +29,9 @@ BY_OWNERSHIP = frozenset({Step.COMPLETE_ACTION, Step.ADD_EVIDENCE})
 
 
 def door_roles(step: Step) -> frozenset[Role]:
-    """The roles that may ever take ``step``: its roles, or every role where an owner may take it."""
-    return frozenset(Role) if step in BY_OWNERSHIP else STEP_ROLES[step]
+    """The roles that may ever take ``step``: its roles, or every role of the factory where an owner may take it
+    (an action is never a supplier account's)."""
+    return STAFF if step in BY_OWNERSHIP else STEP_ROLES[step]
 
 
 @dataclass(frozen=True)

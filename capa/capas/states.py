@@ -12,7 +12,7 @@
 
 from enum import StrEnum
 
-from capa.accounts.models import Role
+from capa.accounts.models import STAFF, Role
 
 
 class State(StrEnum):
@@ -74,7 +74,7 @@ STEP_STATES: dict[Step, frozenset[State]] = {
 _QM = frozenset({Role.QUALITY_MANAGER})
 #: Who may take each step (docs/product.md: the review, closing and cancelling are the quality manager's alone).
 STEP_ROLES: dict[Step, frozenset[Role]] = {
-    Step.FILE: frozenset(Role),
+    Step.FILE: STAFF,
     Step.EDIT: frozenset({Role.SUPERVISOR, Role.QUALITY_MANAGER}),
     Step.CONTAIN: _QM,
     Step.RELEASE_HOLD: _QM,
@@ -87,7 +87,7 @@ STEP_ROLES: dict[Step, frozenset[Role]] = {
     Step.CLOSE: _QM,
     Step.CANCEL: _QM,
     # Whoever may file may add photos (the filing form carries them).
-    Step.ADD_PHOTO: frozenset(Role),
+    Step.ADD_PHOTO: STAFF,
     Step.DISPOSE: _QM,
     Step.CORRECT_PARAMETERS: _QM,
     Step.REVIEW_EFFECTIVENESS: _QM,

@@ -6,9 +6,10 @@ The rules:
   quantity held when it is known;
 - a root cause needs a statement and at least one why or fishbone cause; it moves the CAPA to review, where
   the quality manager approves it (→ action) or returns it with a comment (→ investigation);
-- an action's owner must be an active user; it records the approved root-cause round it answers; the owner or
-  a quality manager completes it with evidence (a standard revision naming its document and new revision, a
-  retraining who was trained; files through :mod:`capa.capas.evidence`), and the last one done moves the CAPA
+- an action's owner must be an active user of the factory (not a supplier's account); it records the approved
+  root-cause round it answers; the owner or a quality manager completes it with evidence (a standard revision
+  naming its document and new revision, a retraining who was trained; files through :mod:`capa.capas.evidence`),
+  and the last one done moves the CAPA
   to verification (a round approved after the earlier actions were all done waits for a new action:
   :mod:`capa.capas.progress`);
 - a retest is judged against the NC's style category (or its given category); a failing retest during
@@ -23,7 +24,7 @@ writes the history.
 from flask_babel import lazy_gettext as _l
 
 from capa.accounts import service as accounts
-from capa.accounts.models import User
+from capa.accounts.models import STAFF, User
 from capa.capas import dispositions, effectiveness, evidence, policy, signatures
 from capa.capas.commands import (
     Cancel,
@@ -165,7 +166,8 @@ def add_action(nc: NonConformance, command: NewAction, actor: User) -> Action:
     """Add an action ``{kind, description, owner, due_date}``; the owner must be an active user. The action
     records the root-cause round it answers (the approved one)."""
     owner = accounts.find_user(command.owner)
-    if owner is None or not owner.active:
+    # A supplier's account answers its requests and owns nothing of the factory's CAPA.
+    if owner is None or not owner.active or owner.role not in STAFF:
         raise invalid({"owner": str(_l("No active user %(name)s.", name=command.owner))})
     with changing(nc, actor, Step.ADD_ACTION, version=command.version) as journal:
         approved = approved_analysis(nc)

@@ -1,7 +1,9 @@
-"""What supplier evaluation takes: a quality manager's approval decision."""
+"""What supplier evaluation and corrective action take: a quality manager's approval decision, a request sent to a
+supplier, its answer and the review of the answer."""
 
-from capa.common.commands import Choice, Command, Day, Items, Text
+from capa.common.commands import Choice, Code, Command, Day, Items, Text
 from capa.masterdata.models import LotKind, SupplierApproval
+from capa.suppliers.models import ScarDecision, ScarStatus
 
 
 class ApprovalDecision(Command):
@@ -14,3 +16,50 @@ class ApprovalDecision(Command):
     reevaluate_on: Day(required=False) = None
     #: Why: kept with the decision and in the supplier's history.
     reason: Text(1000)
+
+
+class NewScarRequest(Command):
+    """A SCAR action sent to its supplier as a request."""
+
+    #: The supplier's code.
+    supplier: Code()
+    #: The day the containment is due (``YYYY-MM-DD``), today or later.
+    containment_due: Day()
+    #: The day the root cause and the actions are due, not before the containment's.
+    answer_due: Day()
+    #: What the quality manager asks beside what failed; optional.
+    message: Text(4000, required=False) = None
+
+
+class ScarAnswerCommand(Command):
+    """A supplier's answer to a request, in Chinese or English. Its evidence files come beside it."""
+
+    #: What was done at once to protect the factory's goods (stock sorted, lots held, shipments stopped).
+    containment: Text(4000)
+    #: The 5 Whys, in order: one to five answers.
+    whys: Items(Text(1000), max_items=5, required=True, drop_blank=True)
+    root_cause: Text(4000)
+    #: The corrective and preventive actions, with who does them and by when.
+    actions: Text(4000)
+    #: A dye, chemical or auxiliary the supplier changed, from what to what: it opens a change request, which the
+    #: factory controls before the new material reaches a garment.
+    chemical_change: Text(1000, required=False) = None
+
+
+class ScarReview(Command):
+    """A quality manager's review of a supplier's latest answer."""
+
+    #: ``accept`` closes the request; ``return`` asks for another round.
+    decision: Choice(ScarDecision)
+    #: Why; required to return an answer.
+    comment: Text(4000, required=False) = None
+    #: With ``return``: a new day the answer is due (today or later); left out, the day stays.
+    answer_due: Day(required=False) = None
+
+
+class ScarFilters(Command):
+    """The filters of the request list (query parameters)."""
+
+    #: A supplier's code (the factory's people only: a supplier's account sees its own).
+    supplier: Code(required=False) = None
+    status: Choice(ScarStatus, required=False) = None

@@ -13,8 +13,11 @@ The rules:
   saliva fastness among them); the others (colour fastness, labelling) are quality results;
 - NCs: those reported in the period charged to it by the weekly summary's rule (:mod:`capa.capas.attribution`),
   cancelled NCs left out (filed in error, they say nothing of the supplier);
-- SCARs: the supplier corrective action requests of those NCs, raised in the period, and those due in it up to
-  yesterday (one due today is not late yet); one is answered on time when done by the end of its due day;
+- SCARs: the corrective action requests sent to it (:mod:`capa.suppliers.scars`), and the SCAR actions of the NCs
+  charged to it that were sent to no supplier (recorded before requests were sent through the app), raised in the
+  period, and those due in it up to yesterday (one due today is not late yet), those of cancelled NCs left out; a
+  request is due the day its answer was first due and answered on time when its first answer came by the end of
+  that day (a later day given with a returned answer changes neither), an action when it was done by then;
 - the score is 100 less what each part takes off, at most its weight (``CAPA_SCORECARD_WEIGHTS``):
   ``incoming`` the share of fabric inspections rejected; ``lab`` the share of quality results failed;
   ``safety`` ``CAPA_SCORECARD_SAFETY_FAILURE_POINTS`` per failed safety result (one failure costs as much however
@@ -27,7 +30,7 @@ The rules:
   or more, else ``steady``; none when either has no score.
 
 Each figure is aggregated in the database over the five quarters at once (a CASE puts each record in its quarter,
-another flags the rolling 12 months): five statements whatever the number of records.
+another flags the rolling 12 months): six statements whatever the number of records.
 """
 
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from capa.capas.attribution import charged_lots
 from capa.capas.models import Action, ActionKind, ActionStatus, NonConformance
@@ -46,6 +49,7 @@ from capa.inspections.models import FabricInspection, InspectionVerdict
 from capa.masterdata.models import MaterialLot, Supplier
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult, ParameterKind, SafetyParameter
+from capa.suppliers.models import ScarAnswer, ScarRequest
 from capa.suppliers.settings import PARTS, ScorecardSettings
 
 #: Quarters shown: the one in progress and the four before.
@@ -381,13 +385,29 @@ def scorecard(supplier: Supplier, settings: ScorecardSettings, today: date | Non
 
 
 def _count_scars(supplier: Supplier, periods: _Periods, quarters: list[PeriodFigures], rolling: PeriodFigures) -> None:
-    """Count the SCARs of the NCs charged to ``supplier``: raised by the day they were raised, due by their due
-    day (up to yesterday), on time when done by the end of it. A supplier has few: their rows are read (one
-    statement) and put in their periods here, where plant days are at hand."""
+    """Count the supplier's SCARs (the module's rule): the requests sent to it, and the SCAR actions of the NCs
+    charged to it that were sent to no supplier. A supplier has few: their rows are read (two statements) and put
+    in their periods here, where plant days are at hand."""
     raised_from = periods.moment(periods.first_day)
+    first_answer = (
+        select(func.min(ScarAnswer.submitted_at)).where(ScarAnswer.request_id == ScarRequest.id).scalar_subquery()
+    )
+    not_cancelled = (
+        select(Action.id)
+        .join(NonConformance, NonConformance.id == Action.nc_id)
+        .where(NonConformance.status != State.CANCELLED.value)
+    )
+    sent = db.session.execute(
+        select(ScarRequest.sent_at, ScarRequest.first_answer_due, first_answer).where(
+            ScarRequest.supplier_id == supplier.id,
+            ScarRequest.action_id.in_(not_cancelled),
+            (ScarRequest.sent_at >= raised_from) | (ScarRequest.first_answer_due >= periods.first_day),
+        )
+    ).all()
     scars = and_(
         Action.kind == ActionKind.SCAR.value,
         (Action.created_at >= raised_from) | (Action.due_date >= periods.first_day),
+        ~exists().where(ScarRequest.action_id == Action.id),
     )
     with_scar = NonConformance.id.in_(select(Action.nc_id).where(scars))
     charged = charged_lots(and_(with_scar, NonConformance.status != State.CANCELLED.value))
@@ -396,7 +416,7 @@ def _count_scars(supplier: Supplier, periods: _Periods, quarters: list[PeriodFig
         .join(MaterialLot, MaterialLot.id == charged.c.lot_id)
         .where(MaterialLot.supplier_id == supplier.id)
     )
-    rows = db.session.execute(
+    actions = db.session.execute(
         select(Action.created_at, Action.due_date, Action.status, Action.completed_at).where(
             scars, Action.nc_id.in_(of_supplier)
         )
@@ -409,17 +429,22 @@ def _count_scars(supplier: Supplier, periods: _Periods, quarters: list[PeriodFig
         index = max(index for index, first in enumerate(quarter_days) if first <= day)
         return [quarters[index], rolling] if day >= periods.rolling_from else [quarters[index]]
 
-    for created_at, due_date, status, completed_at in rows:
-        for period in periods_of(created_at.astimezone(periods.zone).date()):
+    def day_of(moment: datetime | None) -> date | None:
+        return moment.astimezone(periods.zone).date() if moment is not None else None
+
+    # (raised, due, answered or done): a request is answered with its first round, an action when done.
+    counted = [(sent_at, due, day_of(answered)) for sent_at, due, answered in sent]
+    counted += [
+        (created_at, due, day_of(completed_at) if status == ActionStatus.DONE.value else None)
+        for created_at, due, status, completed_at in actions
+    ]
+    for raised, due, answered in counted:
+        for period in periods_of(day_of(raised)):
             period.scars_raised += 1
-        if due_date >= periods.today:
+        if due >= periods.today:
             continue
-        on_time = (
-            status == ActionStatus.DONE.value
-            and completed_at is not None
-            and completed_at.astimezone(periods.zone).date() <= due_date
-        )
-        for period in periods_of(due_date):
+        on_time = answered is not None and answered <= due
+        for period in periods_of(due):
             period.scars_due += 1
             period.scars_on_time += int(on_time)
 

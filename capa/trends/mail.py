@@ -141,7 +141,7 @@ def _smtp() -> smtplib.SMTP:
     return smtp
 
 
-def _send_list(user: User, subject, heading, lines) -> None:
+def send_list(user: User, subject, heading, lines) -> None:
     """Mail ``user`` a greeting, a ``heading`` and one line per record; the texts are made by the callables given,
     in the user's language. SMTP errors propagate to the caller."""
     config = current_app.config
@@ -161,7 +161,7 @@ def _send_list(user: User, subject, heading, lines) -> None:
 def send_reminder(owner, actions) -> None:
     """Mail ``owner`` the list of their overdue ``actions``, in the owner's language; SMTP errors propagate to
     the caller."""
-    _send_list(
+    send_list(
         owner,
         lambda: ngettext("CAPA: %(num)d overdue action", "CAPA: %(num)d overdue actions", len(actions)),
         lambda: _("These actions are overdue:"),
@@ -181,7 +181,7 @@ def send_reminder(owner, actions) -> None:
 def send_review_reminder(manager: User, ncs) -> None:
     """Mail the quality manager ``manager`` the closed CAPAs in ``ncs`` whose effectiveness review is due, in the
     manager's language; SMTP errors propagate to the caller."""
-    _send_list(
+    send_list(
         manager,
         lambda: ngettext("CAPA: %(num)d effectiveness review due", "CAPA: %(num)d effectiveness reviews due", len(ncs)),
         lambda: _("The effectiveness review of these closed CAPAs is due: did the problem come back?"),

@@ -1,5 +1,5 @@
-"""The scheduler process (``flask --app capa scheduler``): weekly summaries, daily overdue reminders and daily
-reminders of the effectiveness reviews due.
+"""The scheduler process (``flask --app capa scheduler``): weekly summaries, daily overdue reminders, daily
+reminders of the effectiveness reviews due and of the supplier corrective action requests due or late.
 
 Run exactly one beside the web workers, which never start one. Should two run by mistake, the database
 still lets each week be built and mailed once (see capa.trends.service and capa.trends.mail). Every job
@@ -24,6 +24,7 @@ from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
 from capa.common.types import utcnow
 from capa.extensions import db
+from capa.suppliers.reminders import send_scar_reminders
 from capa.trends import mail, service
 from capa.trends.models import UNSENT, JobClaim, SummaryStatus, WeeklySummary
 
@@ -34,6 +35,7 @@ RETRY_JOB = "summary-retry"
 CATCH_UP_JOB = "summary-catch-up"
 REMINDER_JOB = "overdue-reminders"
 REVIEW_REMINDER_JOB = "effectiveness-reminders"
+SCAR_REMINDER_JOB = "scar-reminders"
 
 
 def run_summaries(now: datetime | None = None) -> list[str]:
@@ -189,11 +191,26 @@ def send_review_reminders(*, retry: bool = False) -> int:
     return len(claimed)
 
 
+def send_supplier_reminders(*, retry: bool = False) -> int:
+    """Remind suppliers of the corrective action requests due soon or late (capa.suppliers.reminders). The daily
+    job opens the day; the hourly retry (``retry``) runs only on a day the daily job opened, and sends those given
+    back after a failed mail. Returns how many requests were announced."""
+    day = plant_today().isoformat()
+    if retry:
+        opened = db.session.scalar(select(JobClaim.id).where(JobClaim.job == SCAR_REMINDER_JOB, JobClaim.key == day))
+        if opened is None:
+            return 0
+    else:
+        claim(SCAR_REMINDER_JOB, day)
+    return send_scar_reminders()
+
+
 def retry_failures() -> None:
     """The hourly job: summaries not built or not mailed, and reminders that failed today."""
     run_summaries()
     send_reminders(retry=True)
     send_review_reminders(retry=True)
+    send_supplier_reminders(retry=True)
 
 
 def _in_context(app: Flask, job):
@@ -226,4 +243,5 @@ def create_scheduler(app: Flask) -> BlockingScheduler:
     scheduler.add_job(_in_context(app, run_summaries), id=CATCH_UP_JOB, **options)  # once, now: catch up
     scheduler.add_job(_in_context(app, send_reminders), daily, id=REMINDER_JOB, **options)
     scheduler.add_job(_in_context(app, send_review_reminders), daily, id=REVIEW_REMINDER_JOB, **options)
+    scheduler.add_job(_in_context(app, send_supplier_reminders), daily, id=SCAR_REMINDER_JOB, **options)
     return scheduler

@@ -14,6 +14,7 @@ from capa.web.accounts.views import bp as accounts_bp
 from capa.web.capas import dispositions as _dispositions  # noqa: F401  (registers its views on the capas blueprint)
 from capa.web.capas import effectiveness as _effectiveness  # noqa: F401  (registers its page on the capas blueprint)
 from capa.web.capas.views import bp as capas_bp
+from capa.web.changes.views import bp as changes_bp
 from capa.web.documents.views import bp as documents_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.inspections.fabric import bp as fabric_bp
@@ -24,6 +25,7 @@ from capa.web.inspections.views import bp as inspections_bp
 from capa.web.masterdata.views import bp as masterdata_bp
 from capa.web.safety.lab_reports import bp as lab_reports_bp
 from capa.web.safety.views import bp as safety_bp
+from capa.web.scars.views import bp as scars_bp
 from capa.web.trends.views import WeekConverter
 from capa.web.trends.views import bp as trends_bp
 
@@ -41,6 +43,8 @@ BLUEPRINTS = (
     needles_bp,
     measuring_bp,
     documents_bp,
+    scars_bp,
+    changes_bp,
 )
 
 

@@ -10,6 +10,7 @@ ROLE_LABELS = {
     Role.SUPERVISOR: _l("Line supervisor"),
     Role.QUALITY_MANAGER: _l("Quality manager"),
     Role.ADMIN: _l("Administrator"),
+    Role.SUPPLIER: _l("Supplier's account"),
 }
 
 
@@ -24,6 +25,12 @@ class UserCreateForm(FlaskForm):
     password = PasswordField(_l("Initial password"), validators=[InputRequired()])
     email = StringField(_l("E-mail (for reminders, optional)"))
     full_name = StringField(_l("Full name (shown with signatures, optional)"))
+    # Choices are the suppliers, set by the view.
+    supplier = SelectField(
+        _l("Supplier (for a supplier's account only: it sees the requests sent to it)"),
+        choices=[],
+        validate_choice=False,
+    )
 
 
 class UserEditForm(FlaskForm):

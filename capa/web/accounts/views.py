@@ -15,8 +15,10 @@ from capa.audit import records
 from capa.common.errors import DomainError
 from capa.extensions import login_manager
 from capa.http.locale import offered_languages
+from capa.masterdata import service as masterdata
+from capa.suppliers import accounts as supplier_accounts
 from capa.web.accounts.forms import ROLE_LABELS, LoginForm, UserCreateForm, UserEditForm
-from capa.web.forms import command_from, show_errors
+from capa.web.forms import command_from, record_options, show_errors
 
 bp = Blueprint("accounts", __name__)
 
@@ -124,16 +126,20 @@ def _referring_path() -> str | None:
 @bp.route("/users")
 @requires(Permission.MANAGE_USERS)
 def users():
-    return render_template("accounts/users.html", users=service.list_users(), role_labels=ROLE_LABELS)
+    supplier_codes = {supplier.id: supplier.code for supplier in masterdata.list_suppliers()}
+    return render_template(
+        "accounts/users.html", users=service.list_users(), role_labels=ROLE_LABELS, supplier_codes=supplier_codes
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def user_new():
     form = UserCreateForm()
+    form.supplier.choices = record_options(masterdata.list_suppliers())
     if form.validate_on_submit():
         try:
-            user = service.create_user(command_from(form, NewUser), current_user)
+            user = supplier_accounts.create_account(command_from(form, NewUser), form.supplier.data, current_user)
         except DomainError as exc:
             show_errors(form, exc)
         else:

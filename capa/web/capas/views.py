@@ -21,6 +21,7 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from capa.accounts import service as accounts
+from capa.accounts.models import STAFF
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import defect_types as defect_type_service
@@ -70,6 +71,7 @@ from capa.capas.labels import (
 from capa.capas.models import FishboneCategory
 from capa.capas.policy import step_permission
 from capa.capas.states import State, Step
+from capa.changes import service as change_control
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.display import local_name
@@ -79,6 +81,7 @@ from capa.inspections import origins
 from capa.inspections.origins import OriginKind
 from capa.masterdata import service as masterdata
 from capa.safety import service as safety
+from capa.suppliers import scars
 from capa.web import exports
 from capa.web.capas import evidence as evidence_pages
 from capa.web.capas.conflicts import changed_meanwhile
@@ -279,7 +282,7 @@ def _step_forms(nc, may, submitted: dict | None = None) -> dict:
             forms["edit"].parameters.data = [p.code for p in nc.parameters]
     if "action" in forms:
         forms["action"].owner.choices = options(
-            {u.username: u.username for u in accounts.list_users() if u.active}, blank=True
+            {u.username: u.username for u in accounts.list_users() if u.active and u.role in STAFF}, blank=True
         )
     if "test" in forms:
         forms["test"].parameter.choices = options({p.code: f"{p.code} · {local_name(p)}" for p in nc.parameters})
@@ -346,6 +349,8 @@ def _render_nc(nc, submitted: dict | None = None, status: int = 200, kept: dict 
         failed_retest=rounds.failing_retest(nc, tests),
         tampered=history.tampering(nc),
         timeline=timeline(nc.events),
+        scar_requests=scars.requests_by_action(nc.actions),
+        change_requests=change_control.changes_of_nc(nc),
         origin=origin_link(origins.origin_of(nc)),
     ), status
 

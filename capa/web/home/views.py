@@ -1,4 +1,4 @@
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from capa.accounts.models import Role
@@ -12,8 +12,11 @@ bp = Blueprint("home", __name__)
 
 
 @bp.route("/")
-@requires(Permission.VIEW)
+@requires(Permission.ANY_ACCOUNT)
 def index():
+    if current_user.role == Role.SUPPLIER:
+        # A supplier's account has one place in the app: the requests sent to its supplier.
+        return redirect(url_for("scars.scar_list"))
     # The last 12 weeks from their stored summaries, and this week so far (capa.trends.service.recent).
     live = trends.recent() if current_user.role == Role.QUALITY_MANAGER else None
     return render_template(

@@ -8,6 +8,7 @@ from flask_login import current_user
 from capa.accounts.permissions import Permission, requires
 from capa.audit import records
 from capa.capas import queries, raising
+from capa.changes import service as change_control
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.errors import DomainError
@@ -459,6 +460,7 @@ def batch(number: str):
         raise_offer=raising.RaiseOffer.for_user(current_user),
         results=safety.results_for_batch(batch),
         held_by=queries.held_numbers(batch),
+        held_by_changes=change_control.holding_changes_for([batch])[batch.id],
         inspections=final.list_inspections(batch),
         switching=final.batch_switching(batch),
         changes=records.history_of("batch", batch.id),
