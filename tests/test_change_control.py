@@ -269,6 +269,10 @@ def test_the_change_pages_raise_decide_and_read_in_chinese(app, plant):
         == 302
     )
     assert qm.post(f"{page_url}/approval").status_code == 302
+    # Meeting the lab test from the page: a result that is no number is refused beside its field.
+    condition_id = one(qm.get(page_url).text, "article.condition").attributes["id"].removeprefix("condition-")
+    refused = qm.post(f"{page_url}/conditions/{condition_id}/met", data={f"meet-{condition_id}-result": "abc"})
+    assert refused.status_code == 400 and errors_in(field_block(refused.text, f"meet-{condition_id}-result"))
     qm.post("/language", data={"language": "zh_Hans_CN", "next": page_url})
     page = qm.get(page_url)
     assert "变更申请" in page.text and "影响" in page.text

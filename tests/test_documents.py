@@ -2,15 +2,18 @@
 effect shown as current while earlier ones stay readable, the periodic reviews coming due, and a CAPA's standard
 revision action completed by linking an approved revision, which the 8D report names."""
 
+import csv
 import io
 from datetime import date, timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from capa.common.clock import plant_today
 from capa.common.display import local_date
 from capa.common.errors import ValidationError
 from capa.documents import service
+from tests.conftest import PASSWORD
 from tests.pages import cells, fields_with_errors, one, row_linking
 from tests.test_capa_stories_api import floor, play_loose_button_story  # noqa: F401 (floor: the fixture)
 
@@ -62,11 +65,19 @@ def test_a_revision_takes_effect_once_another_manager_approves_it_and_the_earlie
     assert add_revision(author, "3", today - timedelta(days=400), pdf("rev 3")).status_code == 201
     # Not in effect before it is approved; its author may not approve it.
     assert author.get("/api/v1/documents/QP-07").json["current"] is None
-    own = author.post("/api/v1/documents/QP-07/revisions/3/approval")
+    own = author.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": PASSWORD})
     assert own.status_code == 403 and set(own.json["error"]["fields"]) == {"approved_by"}
-    approved = approver.post("/api/v1/documents/QP-07/revisions/3/approval")
-    assert approved.status_code == 200 and approved.json["approved_by"] == approver.get("/api/v1/me").json["username"]
-    twice = approver.post("/api/v1/documents/QP-07/revisions/3/approval")
+    # The approval is an electronic signature: the approver's password, or nothing is approved.
+    unsigned = approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={})
+    assert unsigned.status_code == 400 and set(unsigned.json["error"]["fields"]) == {"password"}
+    wrong = approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": "not the password"})
+    assert wrong.status_code == 401 and wrong.json["error"]["code"] == "signature_refused"
+    assert author.get("/api/v1/documents/QP-07").json["revisions"][0]["approved_at"] is None
+    approved = approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": PASSWORD})
+    approver_name = approver.get("/api/v1/me").json["username"]
+    assert approved.status_code == 200 and approved.json["approved_by"] == approver_name
+    assert approved.json["approved_by_name"] == approver_name  # no full name given: the user name signs
+    twice = approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": PASSWORD})
     assert twice.status_code == 409 and set(twice.json["error"]["fields"]) == {"revision"}
     document = author.get("/api/v1/documents/QP-07").json
     # Effective 400 days ago with a 12-month review: overdue.
@@ -74,7 +85,7 @@ def test_a_revision_takes_effect_once_another_manager_approves_it_and_the_earlie
 
     # Revision 4 approved but effective next week: 3 stays current until then.
     add_revision(author, "4", today + timedelta(days=7), pdf("rev 4"), changes="Saliva fastness on every dye lot")
-    approver.post("/api/v1/documents/QP-07/revisions/4/approval")
+    approver.post("/api/v1/documents/QP-07/revisions/4/approval", json={"password": PASSWORD})
     assert author.get("/api/v1/documents/QP-07").json["current"] == "3"
     with app.app_context():
         document = service.get_document("QP-07")
@@ -128,14 +139,14 @@ def test_documents_due_for_review_are_listed_soonest_first(app, register, api):
     )
     # QP-07 effective 11 months and 20 days ago: due within 30 days. ST-02 a year ago on a 24-month cycle: not due.
     add_revision(author, "1", today - timedelta(days=355))
-    approver.post("/api/v1/documents/QP-07/revisions/1/approval")
+    approver.post("/api/v1/documents/QP-07/revisions/1/approval", json={"password": PASSWORD})
     st02 = author.post(
         "/api/v1/documents/ST-02/revisions",
         data=revision_form("1", today - timedelta(days=365), pdf("ST-02")),
         content_type="multipart/form-data",
     )
     assert st02.status_code == 201
-    approver.post("/api/v1/documents/ST-02/revisions/1/approval")
+    approver.post("/api/v1/documents/ST-02/revisions/1/approval", json={"password": PASSWORD})
     due = author.get("/api/v1/documents?due=true").json["items"]
     # WI-12 has no revision in effect: due at once, listed first.
     assert [(d["code"], d["review_overdue"]) for d in due] == [("WI-12", True), ("QP-07", False)]
@@ -161,22 +172,39 @@ def test_the_pages_register_a_document_record_and_approve_its_revisions(app, cli
         content_type="multipart/form-data",
     )
     assert bad.status_code == 400 and fields_with_errors(bad.text) == {"file"}
-    # What was typed comes back.
+    # What was typed comes back; a refused file is not kept.
     assert "Saliva fastness on every dye lot" in one(bad.text, "textarea").text()
+    assert "File kept from before" not in bad.text
+    # A good file sent with a bad date is kept: the form is sent again without choosing it.
+    undated = client.post(
+        "/documents/QP-07/revisions",
+        data=revision_form("4", today, pdf("rev 4"), changes="Saliva fastness on every dye lot")
+        | {"effective_on": "soon"},
+        content_type="multipart/form-data",
+    )
+    assert undated.status_code == 400 and fields_with_errors(undated.text) == {"effective_on"}
+    assert "File kept from before: qp07-4.pdf" in undated.text
+    token = one(undated.text, 'input[name="file_token"]').attributes["value"]
     saved = client.post(
         "/documents/QP-07/revisions",
-        data=revision_form("4", today, pdf("rev 4"), changes="Saliva fastness on every dye lot"),
-        content_type="multipart/form-data",
+        data={
+            "revision": "4",
+            "effective_on": today.isoformat(),
+            "changes": "Saliva fastness on every dye lot",
+            "file_token": token,
+        },
     )
     assert saved.status_code == 302
     page = client.get("/documents/QP-07").text
     # Its author sees no approve button: it waits for another quality manager.
     assert "/documents/QP-07/revisions/4/approval" not in page
-    assert client.post("/documents/QP-07/revisions/4/approval").status_code == 403
+    assert client.post("/documents/QP-07/revisions/4/approval", data={"password": PASSWORD}).status_code == 403
 
     auth.logout()
     auth.login(other.username)
-    assert client.post("/documents/QP-07/revisions/4/approval").status_code == 302
+    wrong = client.post("/documents/QP-07/revisions/4/approval", data={"password": "not the password"})
+    assert wrong.status_code == 401 and "The password is not correct." in wrong.text
+    assert client.post("/documents/QP-07/revisions/4/approval", data={"password": PASSWORD}).status_code == 302
     page = client.get("/documents/QP-07").text
     assert "current" in cells(one(page, "tr.revision.current"))[0]
     download = client.get("/documents/QP-07/revisions/4/file")
@@ -207,7 +235,7 @@ def test_a_standard_revision_names_an_approved_revision_of_a_registered_document
             service.registered_revision("qp-07", "3")
         assert set(refused.value.fields) == {"revision"}
         assert refused.value.fields["revision"] == "QP-07 has no approved revision 3 (approved: —)."
-    approver.post("/api/v1/documents/QP-07/revisions/3/approval")
+    approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": PASSWORD})
     with app.app_context():
         assert service.registered_revision("QP-07", "3").revision == "3"
 
@@ -230,11 +258,15 @@ def test_the_loose_button_storys_standard_revision_links_the_registered_revision
         content_type="multipart/form-data",
     )
     assert revised.status_code == 201
-    approver.post("/api/v1/documents/QS-ACC-07/revisions/C/approval")
+    approver.post("/api/v1/documents/QS-ACC-07/revisions/C/approval", json={"password": PASSWORD})
     number = play_loose_button_story(floor)
     auth.login(floor.qm_name)
     report = one(client.get(f"/nc/{number}/report").text, "main").text()
-    assert "QS-ACC-07 · revision C (Snap attachment standard, in effect from" in " ".join(report.split())
+    report = " ".join(report.split())
+    assert "QS-ACC-07 · revision C (Snap attachment standard, in effect from" in report
+    # The revision's approval is signed: the report names who signed it.
+    signer = approver.get("/api/v1/me").json["username"]
+    assert f"approved and signed by {signer})" in report
 
 
 def test_a_periodic_review_that_changes_nothing_moves_the_next_review_on(app, register, api, client, auth):
@@ -243,7 +275,7 @@ def test_a_periodic_review_that_changes_nothing_moves_the_next_review_on(app, re
     nothing = author.post("/api/v1/documents/QP-07/review", json={"note": "Checked against GB 31701"})
     assert nothing.status_code == 409 and set(nothing.json["error"]["fields"]) == {"document"}
     add_revision(author, "3", today - timedelta(days=400))
-    approver.post("/api/v1/documents/QP-07/revisions/3/approval")
+    approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": PASSWORD})
     assert author.get("/api/v1/documents/QP-07").json["review_overdue"] is True
     no_note = author.post("/api/v1/documents/QP-07/review", json={"note": " "})
     assert no_note.status_code == 400 and set(no_note.json["error"]["fields"]) == {"note"}
@@ -266,3 +298,36 @@ def test_a_periodic_review_that_changes_nothing_moves_the_next_review_on(app, re
     assert refused.status_code == 400 and fields_with_errors(refused.text) == {"review-note"}
     assert client.post("/documents/QP-07/review", data={"review-note": "Second look"}).status_code == 302
     assert "confirmed unchanged" in one(client.get("/documents/QP-07").text, "dl.facts").text()
+
+
+def test_the_register_downloads_as_csv_and_xlsx(app, api, auth, client):
+    """The register with each document's revision in effect, its signed approver and its next review."""
+    author, approver = api("quality_manager"), api("quality_manager")
+    created = author.post(
+        "/api/v1/documents", json={"code": "QP-07", "title": "Incoming inspection", "kind": "procedure"}
+    )
+    assert created.status_code == 201
+    today = plant_today()
+    assert add_revision(author, "3", today - timedelta(days=30), pdf("rev 3")).status_code == 201
+    approver.post("/api/v1/documents/QP-07/revisions/3/approval", json={"password": PASSWORD})
+    name = approver.get("/api/v1/me").json["username"]
+    author.post("/api/v1/documents", json={"code": "WI-12", "title": "Needle policy", "kind": "work_instruction"})
+    auth.as_role("supervisor")
+    listing = client.get("/documents")
+    assert "/documents?format=csv" in listing.text
+    download = client.get("/documents?format=csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:4] == ["Code", "Title", "Kind", "Current revision"]
+    assert rows[1][:6] == [
+        "QP-07",
+        "Incoming inspection",
+        "Procedure",
+        "3",
+        (today - timedelta(days=30)).isoformat(),
+        name,
+    ]
+    assert rows[2][:4] == ["WI-12", "Needle policy", "Work instruction", ""] and rows[2][-1] == "yes"
+    workbook = load_workbook(io.BytesIO(client.get("/documents?format=xlsx").data))
+    sheet = workbook.active
+    assert [cell.value for cell in sheet[2]][:4] == ["QP-07", "Incoming inspection", "Procedure", "3"]

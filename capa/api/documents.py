@@ -13,7 +13,7 @@ from capa.api.models import Answer, Record, Ref, Timestamp
 from capa.common.commands import Choice, Command, parse
 from capa.common.errors import ValidationError
 from capa.documents import service
-from capa.documents.commands import NewDocument, NewRevision, PeriodicReview
+from capa.documents.commands import NewDocument, NewRevision, PeriodicReview, RevisionApproval
 from capa.documents.models import DocumentKind
 from capa.http.downloads import send_private_download
 from capa.http.guard import request_user
@@ -28,6 +28,8 @@ class RevisionRecord(Record):
     #: Who approved it; null until a quality manager other than its author does (only then it takes effect).
     approved_by: str | None = Ref("approved_by", "username", default=None)
     approved_at: Timestamp | None = None
+    #: The name shown with the approval's electronic signature; empty for one approved before approvals were signed.
+    approved_by_name: str = ""
     original_name: str
     content_type: str
     size: int
@@ -156,15 +158,18 @@ def add_revision(code: str):
 
 
 @bp.post("/documents/<code>/revisions/<revision>/approval")
+@bp.input(RevisionApproval, arg_name="command")
 @bp.output(RevisionRecord)
 @requires(Permission.MAINTAIN_CATALOG)
-def approve_revision(code: str, revision: str):
-    """Approve a revision: from its effective date it is the document's current one
+def approve_revision(code: str, revision: str, command: RevisionApproval):
+    """Approve a revision, signed with the approver's `password`: from its effective date it is the document's
+    current one
 
-    403 naming `approved_by` for its own author, 409 naming `revision` when it is approved already.
+    400 naming `password` when none is given, 401 `signature_refused` naming it when wrong; 403 naming
+    `approved_by` for its own author, 409 naming `revision` when it is approved already.
     """
     document = service.get_document(code)
-    return service.approve_revision(service.get_revision(document, revision), request_user())
+    return service.approve_revision(service.get_revision(document, revision), command, request_user())
 
 
 @bp.post("/documents/<code>/review")

@@ -12,9 +12,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from capa.accounts.signing import SigningPassword
 from capa.capas.models import (
     ActionKind,
     DispositionKind,
@@ -118,30 +119,6 @@ def _filing_key(value: Any) -> str | None:
 FilingKey = Annotated[
     Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{FILING_KEY_PATTERN}$")] | SkipJsonSchema[None],
     BeforeValidator(_filing_key),
-]
-
-
-#: The longest password a signature takes (longer is no password of this app).
-PASSWORD_LENGTH = 1000
-
-
-def _signing_password(value: Any) -> Any:
-    # Taken as typed (a password may start or end with a space); empty means not given, which the signing rule
-    # refuses naming the field (capa.capas.signatures).
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str | SecretStr):
-        raise refuse(_l("Must be text."))
-    typed = value.get_secret_value() if isinstance(value, SecretStr) else value
-    if len(typed) > PASSWORD_LENGTH:
-        raise refuse(_l("At most %(n)d characters.", n=PASSWORD_LENGTH))
-    return typed
-
-
-#: The signer's password, re-entered to sign the step electronically (see :mod:`capa.capas.signatures`): kept
-#: secret in the command (never shown by its repr), never stored.
-SigningPassword = Annotated[
-    Annotated[SecretStr, Field(max_length=PASSWORD_LENGTH)] | None, BeforeValidator(_signing_password)
 ]
 
 

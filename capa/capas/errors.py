@@ -1,6 +1,7 @@
 """The refusals of the CAPA workflow, with the error codes outside clients rely on."""
 
-from capa.common.errors import Conflict, DomainError, PermissionDenied
+from capa.accounts.signing import SignatureRefused  # noqa: F401  (a refusal of the workflow's signing steps)
+from capa.common.errors import Conflict, PermissionDenied
 
 
 class InvalidState(Conflict):
@@ -36,14 +37,6 @@ class AlreadyReviewed(Conflict):
     """The closed CAPA's effectiveness was reviewed already (409 already_reviewed): a review is recorded once."""
 
     code = "already_reviewed"
-
-
-class SignatureRefused(DomainError):
-    """An electronic signature whose password is not the signer's (401 signature_refused, naming ``password``):
-    the step it signs is refused whole. Not "not logged in": the person is, the signature is what is refused."""
-
-    status = 401
-    code = "signature_refused"
 
 
 class SamePerson(PermissionDenied):

@@ -35,10 +35,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from capa.accounts import service as accounts
+from capa.accounts import signing
 from capa.accounts.models import User
-from capa.capas.errors import SamePerson, SignatureRefused
-from capa.capas.lookup import invalid
+from capa.capas.errors import SamePerson
 from capa.capas.models import (
     Disposition,
     DispositionKind,
@@ -78,25 +77,9 @@ def disposition_meaning(kind: DispositionKind | str) -> SignatureMeaning:
     return DISPOSITION_MEANINGS[DispositionKind(kind)]
 
 
-def signer_name(user: User) -> str:
-    """The name shown with ``user``'s signatures: the full name, or the user name when none was given."""
-    return (user.full_name or "").strip() or user.username
-
-
-def check_password(signer: User, password: SecretStr | str | None) -> None:
-    """Refuse a signature whose password is missing (ValidationError naming ``password``) or is not the
-    signer's (SignatureRefused, 401, naming ``password``). A wrong one counts as a failed log-in of the signer:
-    past the limit, :func:`capa.accounts.service.password_matches` refuses (429) without checking it."""
-    given = password.get_secret_value() if isinstance(password, SecretStr) else password
-    if not given:
-        raise invalid({"password": str(_l("Enter your password to sign."))})
-    if not accounts.password_matches(signer, given):
-        # A wrong password on a signature is an attempt worth noticing, though nothing is stored.
-        current_app.logger.warning("Electronic signature refused: wrong password for user %s", signer.username)
-        raise SignatureRefused(
-            str(_l("The password is not correct: nothing was signed or changed.")),
-            fields={"password": str(_l("The password is not correct."))},
-        )
+#: The signer's checks live with the accounts, as every signed record uses them (capa.accounts.signing).
+signer_name = signing.signer_name
+check_password = signing.check_password
 
 
 def sign(

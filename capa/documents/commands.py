@@ -1,5 +1,6 @@
 """What the document register takes: a new document, and a new revision with its file."""
 
+from capa.accounts.signing import SigningPassword
 from capa.common.commands import Choice, Code, Command, Day, Integer, Text
 from capa.documents.models import DocumentKind
 
@@ -30,3 +31,10 @@ class PeriodicReview(Command):
 
     #: What the review checked ("Checked against GB 31701-2015 and the buyer's manual; no change needed").
     note: Text(2000)
+
+
+class RevisionApproval(Command):
+    """The approval of a revision, signed electronically."""
+
+    #: The approver's password, re-entered to sign the approval.
+    password: SigningPassword = None

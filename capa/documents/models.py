@@ -65,6 +65,9 @@ class DocumentRevision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The approval is an electronic signature (capa.accounts.signing): the name shown with it, as it was when
+    #: signed; empty for a revision approved before approvals were signed.
+    approved_by_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
     document: Mapped[ControlledDocument] = relationship(back_populates="revisions")
     author: Mapped[User] = relationship(foreign_keys=[author_id])

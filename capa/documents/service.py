@@ -4,9 +4,10 @@
   review period.
 - A revision carries its file (a PDF, judged by its bytes: its signature and its end, at most
   CAPA_EVIDENCE_MAX_BYTES), what changed and the day it takes effect; a revision name is used once per document.
-  Its author records it; it takes effect only once approved by a quality manager other than its author
-  (ValidationError naming ``file``, ``revision``; PermissionDenied naming ``approved_by`` for the author's own
-  approval; Conflict naming ``revision`` when it was approved already).
+  Its author records it; it takes effect only once approved by a quality manager other than its author, who signs
+  the approval electronically with their password (:mod:`capa.accounts.signing`; ValidationError naming ``file``,
+  ``revision``, ``password``; SignatureRefused naming ``password``; PermissionDenied naming ``approved_by`` for the
+  author's own approval; Conflict naming ``revision`` when it was approved already).
 - The current revision is the approved one with the latest effective date not after the day asked about (the one
   recorded last among those of the same day); earlier revisions stay readable.
 - A document is due for its periodic review ``review_months`` after its current revision took effect, or after the
@@ -24,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from capa.accounts import signing
 from capa.accounts.models import User
 from capa.audit import records
 from capa.common import files as storage
@@ -31,7 +33,7 @@ from capa.common.clock import plant_today
 from capa.common.errors import Conflict, Duplicate, NotFound, PermissionDenied, ValidationError
 from capa.common.transaction import unit_of_work
 from capa.common.types import identifier, utcnow
-from capa.documents.commands import NewDocument, NewRevision
+from capa.documents.commands import NewDocument, NewRevision, RevisionApproval
 from capa.documents.models import ControlledDocument, DocumentRevision
 from capa.extensions import db
 from capa.safety.reports import display_name
@@ -150,8 +152,10 @@ def get_revision(document: ControlledDocument, name: str) -> DocumentRevision:
     raise NotFound(str(message), fields={"revision": "unknown"})
 
 
-def approve_revision(revision: DocumentRevision, actor: User) -> DocumentRevision:
-    """Approve ``revision`` (the module's rules): from its effective date it is the document's current one."""
+def approve_revision(revision: DocumentRevision, command: RevisionApproval, actor: User) -> DocumentRevision:
+    """Approve ``revision`` with ``actor``'s electronic signature (the module's rules): from its effective date it
+    is the document's current one. The password is checked last, once the approval itself is allowed: a missing
+    one is refused naming ``password`` (400), a wrong one as SignatureRefused (401) naming it."""
     if revision.approved_at is not None:
         raise Conflict(
             str(_l("Revision %(revision)s is approved already.", revision=revision.revision)),
@@ -162,8 +166,10 @@ def approve_revision(revision: DocumentRevision, actor: User) -> DocumentRevisio
             str(_l("A revision is approved by someone other than its author.")),
             fields={"approved_by": str(_l("You wrote this revision."))},
         )
+    signing.check_password(actor, command.password)
     with unit_of_work():
         revision.approved_by, revision.approved_at = actor, utcnow()
+        revision.approved_by_name = signing.signer_name(actor)
         records.note_event("document", revision.document, actor, "approved", field=revision.revision)
     return revision
 

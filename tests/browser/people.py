@@ -21,6 +21,8 @@ CATALOGS = ROOT / "capa" / "translations"
 
 #: The people of the stories (docs/product.md), by role.
 SUPERVISOR, QUALITY_MANAGER, ADMIN = "wang.sup", "li.qm", "zhou.admin"
+#: An account at the dye house DYE-01: it answers the requests sent to its supplier.
+SUPPLIER = "dye.chen"
 
 #: The two screens: a supervisor's phone on the line, a quality manager's desktop in the office.
 PHONE = {"width": 360, "height": 740}
@@ -137,7 +139,13 @@ class Person:
         self.label("User name").fill(self.username)
         self.label("Password").fill(PASSWORD)
         self.button("Log in").click()
-        expect(self.heading(self.t("Good day, %(name)s", name=self.username), level=1)).to_be_visible()
+        # A supplier's account lands on its requests, everyone else on the home page.
+        landing = (
+            self.t("Corrective action requests")
+            if self.username == SUPPLIER
+            else self.t("Good day, %(name)s", name=self.username)
+        )
+        expect(self.heading(landing, level=1)).to_be_visible()
 
     def nc_number_in_heading(self) -> str:
         """The NC number the page's main heading shows, once it shows one: the filing form is sent by a script

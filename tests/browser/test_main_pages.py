@@ -10,7 +10,7 @@ request leaves the machine.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -18,21 +18,30 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from capa.accounts import service as accounts
+from capa.accounts.commands import NewUser
+from capa.capas import lookup
+from capa.capas.models import Action
+from capa.changes import service as changes
+from capa.changes.commands import NewChange, NewCondition
 from capa.common.clock import plant_zone
 from capa.common.commands import parse
 from capa.common.types import utcnow
 from capa.documents import service as documents
 from capa.documents.commands import NewDocument, NewRevision
+from capa.extensions import db
 from capa.inspections import specs
 from capa.inspections.commands import MeasurementSpecChange
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewBuyer, NewStyle
+from capa.suppliers import accounts as supplier_accounts
+from capa.suppliers import scars
+from capa.suppliers.commands import NewScarRequest
 from capa.trends import service as trends
 from capa.trends.weeks import last_complete_week
 from tests.browser import records
 from tests.browser.conftest import seed_plant, serve
-from tests.browser.people import ADMIN, LANGUAGES, QUALITY_MANAGER, SIZES, SUPERVISOR, Person, new_page
-from tests.conftest import POSTGRES_URL
+from tests.browser.people import ADMIN, LANGUAGES, QUALITY_MANAGER, SIZES, SUPERVISOR, SUPPLIER, Person, new_page
+from tests.conftest import PASSWORD, POSTGRES_URL
 
 AXE = Axe()
 
@@ -141,7 +150,40 @@ def seed_site() -> tuple[dict[str, str], str]:
             severity="critical",
         )
         records.advance(numbers[state], state, hold="B-2301-01" if state == "investigation" else "")
+    _seed_supplier_and_change(numbers["action"])
     return numbers, str(week)
+
+
+def _seed_supplier_and_change(number: str) -> None:
+    """An account at the dye house, a SCAR request sent to it (request 1) on the NC ``number``, and a change
+    request of the dye house's fixing agent (change 1) with a lab-dip condition, approved."""
+    qm = accounts.get_user(QUALITY_MANAGER)
+    supplier_accounts.create_account(
+        parse(NewUser, {"username": SUPPLIER, "role": "supplier", "password": PASSWORD}), "DYE-01"
+    )
+    nc = lookup.get_nc(number)
+    action = Action(nc=nc, kind="scar", description="SCAR to the dye house", owner=qm, due_date=date(2030, 1, 31))
+    db.session.add(action)
+    db.session.commit()
+    request = {"supplier": "DYE-01", "containment_due": "2030-01-10", "answer_due": "2030-01-31"}
+    scars.send(action, parse(NewScarRequest, request), qm)
+    change = changes.raise_change(
+        parse(
+            NewChange,
+            {
+                "subject": "chemical",
+                "title": "Fixing agent FA-2 replaced by FA-7",
+                "reason": "FA-2 discontinued",
+                "effective_from": "2030-01-01",
+                "supplier": "DYE-01",
+                "lot_kind": "dye_lot",
+                "ncs": [number],
+            },
+        ),
+        qm,
+    )
+    changes.add_condition(change, parse(NewCondition, {"kind": "lab_test", "parameter": "CN-CF-SALIVA"}), qm)
+    changes.approve(change, qm)
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +250,10 @@ MAIN_PAGES = [
     MainPage("changes", QUALITY_MANAGER, "/changes", "Change requests"),
     MainPage("change-new", SUPERVISOR, "/changes/new", "Raise a change request"),
     MainPage("scars", QUALITY_MANAGER, "/scars", "Corrective action requests"),
+    MainPage("scars-supplier", SUPPLIER, "/scars", "Corrective action requests"),
+    MainPage("scar-supplier", SUPPLIER, "/scars/1"),
+    MainPage("scar-qm", QUALITY_MANAGER, "/scars/1"),
+    MainPage("change", QUALITY_MANAGER, "/changes/1"),
     MainPage("buyer", QUALITY_MANAGER, "/buyers/KIDCO"),
     MainPage("users", ADMIN, "/users", "Users"),
     MainPage("sampling-plan", SUPERVISOR, "/sampling-plan", "Sampling plan"),

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FileField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FileField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from capa.documents.models import DocumentKind
@@ -29,9 +29,18 @@ class RevisionForm(FlaskForm):
     # Checked by the command, which names a bad date beside the field.
     effective_on = StringField(_l("In effect from (YYYY-MM-DD)"), validators=[InputRequired()])
     file = FileField(_l("File (PDF)"))
+    #: The file sent with a refused form, kept for its sender (capa.common.pending) so it need not be chosen again.
+    file_token = HiddenField()
+    file_discard = BooleanField(_l("Remove the kept file"))
 
 
 class ReviewForm(FlaskForm):
     """A periodic review confirming the current revision (prefixed: the revision form beside it is another)."""
 
     note = TextAreaField(_l("What the review checked"), validators=[InputRequired()])
+
+
+class ApprovalForm(FlaskForm):
+    """The approval of a revision, signed with the approver's password."""
+
+    password = PasswordField(_l("Your password, to sign the approval"))
