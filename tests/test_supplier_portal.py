@@ -4,10 +4,11 @@ requests and nothing else, on every route of the app; reminders go to the suppli
 """
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, text, update
 
 from capa.accounts import service as accounts
 from capa.accounts.commands import NewUser, UserChanges
@@ -23,7 +24,7 @@ from capa.suppliers import accounts as supplier_accounts
 from capa.suppliers.models import ScarRequest
 from capa.suppliers.reminders import send_scar_reminders
 from capa.trends.scheduler import send_supplier_reminders
-from tests.conftest import PASSWORD, ApiClient
+from tests.conftest import PASSWORD, POSTGRES_URL, ApiClient
 from tests.images import jpeg
 from tests.pages import cells, errors_in, field_block, logged_in, one, table_rows
 from tests.test_capa_stories_api import floor  # noqa: F401  (fixture: the stories' people and master data)
@@ -99,9 +100,9 @@ def world(app, client, make_user):
     added = logged_in(app, qm_user).post(f"/nc/{number}/photos", data={"photos": (io.BytesIO(jpeg()), "bib.jpg")})
     assert added.status_code == 302
     actions = []
-    for kind, text in (("scar", "SCAR to the dye house: report every change of chemicals."), ("corrective", "Rewash.")):
+    for kind, what in (("scar", "SCAR to the dye house: report every change of chemicals."), ("corrective", "Rewash.")):
         action = Action(
-            nc_id=nc_id, kind=kind, description=text, owner_id=qm_user.id, due_date=plant_today() + timedelta(days=30)
+            nc_id=nc_id, kind=kind, description=what, owner_id=qm_user.id, due_date=plant_today() + timedelta(days=30)
         )
         db.session.add(action)
         actions.append(action)
@@ -610,3 +611,52 @@ def send_for(qm, action_id: int, supplier: str):
         "/api/v1/scar-requests",
         json={"action": action_id, "supplier": supplier, "containment_due": day(2), "answer_due": day(14)},
     )
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="row locks need PostgreSQL; SQLite has one writer")
+def test_two_reviews_of_one_answer_at_once_are_taken_one_after_the_other(world):
+    """A review waits for the request's row while another quality manager's transaction holds it, then reads what
+    that transaction left: here the answer was accepted meanwhile, so returning it is refused (not overwritten)."""
+    request_id = created(send(world))["id"]
+    answer = {"containment": "Sorted.", "whys": ["Why."], "root_cause": "Cause.", "actions": "Action."}
+    created(world.dye.post(f"/api/v1/scar-requests/{request_id}/answers", json=answer))
+    engine = create_engine(db.engine.url.render_as_string(hide_password=False))
+    answers = []
+    with engine.connect() as other:
+        other.execute(text("SELECT id FROM scar_requests WHERE id = :id FOR UPDATE"), {"id": request_id})
+        # The other quality manager's acceptance, stored by the transaction that holds the request.
+        other.execute(
+            text("UPDATE scar_answers SET decision = 'accept', reviewed_at = now() WHERE request_id = :id"),
+            {"id": request_id},
+        )
+        other.execute(
+            text("UPDATE scar_requests SET status = 'accepted', accepted_at = now() WHERE id = :id"), {"id": request_id}
+        )
+        returning = threading.Thread(
+            target=lambda: answers.append(
+                world.qm.post(
+                    f"/api/v1/scar-requests/{request_id}/answers/1/review",
+                    json={"decision": "return", "comment": "More detail."},
+                )
+            )
+        )
+        returning.start()
+        waiting = 0
+        for _ in range(500):
+            waiting = other.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar()
+            if waiting:
+                break
+            threading.Event().wait(0.02)
+        assert waiting == 1
+        other.commit()
+    returning.join()
+    engine.dispose()
+    [refused] = answers
+    assert refused.status_code == 409 and refused.json["error"]["fields"] == {"round": "reviewed"}
+    final = created(world.qm.get(f"/api/v1/scar-requests/{request_id}"), 200)
+    assert (final["status"], final["answers"][0]["decision"]) == ("accepted", "accept")
