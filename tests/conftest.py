@@ -9,6 +9,7 @@ PostgreSQL test database emptied. A module's read-only tests share a copy of the
 
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -495,3 +496,19 @@ def api(client, make_user):
         return ApiClient(client, accounts.create_token(make_user(role)))
 
     return for_role
+
+
+def wait_for_a_lock_waiter(connection, tries: int = 500) -> int:
+    """How many sessions of the current PostgreSQL database wait for a lock, polled through ``connection`` until one
+    does (or ``tries`` polls of 20 ms passed): a request sent on another thread has reached the row held."""
+    waiting = 0
+    for _ in range(tries):
+        waiting = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar()
+        if waiting:
+            break
+        threading.Event().wait(0.02)
+    return waiting

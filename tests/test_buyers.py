@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from capa.extensions import db
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, wait_for_a_lock_waiter
 from tests.pages import cells, field_block, fields_with_errors, form_at, one, selected_value, table_rows
 from tests.test_coverage import plant  # noqa: F401 (the fixture)
 
@@ -243,18 +243,7 @@ def test_two_inspections_of_one_series_at_once_are_judged_one_after_the_other(ap
             )
         )
         sending.start()
-        waiting = 0
-        for _ in range(500):
-            waiting = other.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalar()
-            if waiting:
-                break
-            threading.Event().wait(0.02)
-        assert waiting == 1
+        assert wait_for_a_lock_waiter(other) == 1
         other.commit()
     sending.join()
     engine.dispose()

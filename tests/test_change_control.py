@@ -176,6 +176,24 @@ def test_a_change_shows_its_impact_and_holds_the_new_lots_until_its_lab_dip_pass
     assert effective["impact"]["held_lots"] == []
 
 
+def test_a_first_article_is_met_by_an_accepted_final_inspection_of_a_style_the_change_reaches(plant):
+    qm = plant.qm
+    change = created(qm.post("/api/v1/change-requests", json=CHANGE | {"effective_from": plant_today().isoformat()}))
+    base = f"/api/v1/change-requests/{change['id']}"
+    condition = created(qm.post(f"{base}/conditions", json={"kind": "first_article"}))
+    created(qm.post(f"{base}/approval"), 200)
+    met = f"{base}/conditions/{condition['id']}/met"
+    assert created(qm.post(met, json={"inspection": 999999}), 400)["error"]["fields"].keys() == {"inspection"}
+    # The tees are not made with DYE's dye lots: their inspection is no first article of this change.
+    tees = created(qm.post("/api/v1/inspections", json={"batch": "B-TEE", "lot_size": 500}))
+    assert created(qm.post(met, json={"inspection": tees["id"]}), 400)["error"]["fields"] == {
+        "inspection": "This inspection is of a style the change does not reach."
+    }
+    bibs = created(qm.post("/api/v1/inspections", json={"batch": "B-OLD", "lot_size": 500}))
+    assert bibs["verdict"] == "accepted"
+    assert created(qm.post(met, json={"inspection": bibs["id"]}), 200)["status"] == "effective"
+
+
 def test_a_change_without_conditions_takes_effect_when_approved_and_a_rejected_one_never(plant):
     qm = plant.qm
     today = plant_today().isoformat()

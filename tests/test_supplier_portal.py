@@ -24,7 +24,7 @@ from capa.suppliers import accounts as supplier_accounts
 from capa.suppliers.models import ScarRequest
 from capa.suppliers.reminders import send_scar_reminders
 from capa.trends.scheduler import send_supplier_reminders
-from tests.conftest import PASSWORD, POSTGRES_URL, ApiClient
+from tests.conftest import PASSWORD, POSTGRES_URL, ApiClient, wait_for_a_lock_waiter
 from tests.images import jpeg
 from tests.pages import cells, errors_in, field_block, logged_in, one, table_rows
 from tests.test_capa_stories_api import floor  # noqa: F401  (fixture: the stories' people and master data)
@@ -641,18 +641,7 @@ def test_two_reviews_of_one_answer_at_once_are_taken_one_after_the_other(world):
             )
         )
         returning.start()
-        waiting = 0
-        for _ in range(500):
-            waiting = other.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalar()
-            if waiting:
-                break
-            threading.Event().wait(0.02)
-        assert waiting == 1
+        assert wait_for_a_lock_waiter(other) == 1
         other.commit()
     returning.join()
     engine.dispose()

@@ -223,6 +223,12 @@ def _batches_reached(change: ChangeRequest):
     return or_(*reached) if reached else None
 
 
+def _styles_reached(change: ChangeRequest, batches):
+    """The condition on Style of the styles the change reaches: those it names and those of the batches it reaches
+    (``batches``, :func:`_batches_reached`)."""
+    return or_(Style.id.in_(select(Batch.style_id).where(batches)), Style.id.in_([style.id for style in change.styles]))
+
+
 @dataclass
 class Impact:
     styles: list[Style] = field(default_factory=list)
@@ -259,12 +265,10 @@ def impact(change: ChangeRequest) -> Impact:
             select(Batch).where(batches, ~accepted).options(selectinload(Batch.style)).order_by(Batch.number)
         )
     )
-    style_ids = select(Batch.style_id).where(batches)
-    named = [style.id for style in change.styles]
     found.styles = list(
         db.session.scalars(
             select(Style)
-            .where(or_(Style.id.in_(style_ids), Style.id.in_(named)))
+            .where(_styles_reached(change, batches))
             .options(selectinload(Style.buyer))
             .order_by(Style.code)
         )
@@ -427,10 +431,13 @@ def _inspection_evidence(change: ChangeRequest, inspection_id: int | None) -> In
     inspection = db.session.get(Inspection, inspection_id) if inspection_id and inspection_id < 2**31 else None
     if inspection is None:
         raise _invalid({"inspection": str(_l("Name the final inspection that accepted the first article."))})
-    reached = {style.id for style in impact(change).styles}
+    batches = _batches_reached(change)
+    reaches = batches is not None and db.session.scalar(
+        select(Style.id).where(Style.id == inspection.batch.style_id, _styles_reached(change, batches))
+    )
     if inspection.verdict != InspectionVerdict.ACCEPTED:
         problem = _l("This inspection rejected its lot.")
-    elif inspection.batch.style_id not in reached:
+    elif not reaches:
         problem = _l("This inspection is of a style the change does not reach.")
     elif inspection.inspected_at < change.approved_at:
         problem = _l("This inspection was made before the change was approved.")
