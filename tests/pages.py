@@ -255,3 +255,8 @@ def logged_in(app, user) -> FlaskClient:
     response = client.post("/login", data={"username": user.username, "password": PASSWORD})
     assert response.status_code == 302, response.text
     return client
+
+
+def many(html: Markup, selector: str) -> list[LexborNode]:
+    """Every node matching ``selector``, in document order."""
+    return parsed(html).css(selector)

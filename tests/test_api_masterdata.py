@@ -30,7 +30,7 @@ STYLE_DEFAULTS = {
 }
 #: What each record created from RECORDS answers.
 #: What a supplier created without its scope answers besides: every kind of material, no re-evaluation date.
-SUPPLIER_DEFAULTS = {"approved_kinds": [], "reevaluate_on": None}
+SUPPLIER_DEFAULTS = {"approved_kinds": [], "approved_parameters": [], "reevaluate_on": None}
 ANSWERS = {
     **RECORDS,
     "styles": {**RECORDS["styles"], **STYLE_DEFAULTS},

@@ -313,6 +313,32 @@ def test_goods_of_a_supplier_not_approved_are_not_released_but_used_under_a_conc
     assert holds(used)["B-410-01"]["released_at"] is None
 
 
+def test_goods_of_a_supplier_approved_for_other_parameters_than_the_style_requires_are_not_released(world):
+    decided = world.qm.post(
+        "/api/v1/suppliers/DYE-01/decisions",
+        json={"approval": "approved", "approved_parameters": ["CN-FORM", "CN-PH"], "reason": "No saliva test yet"},
+    )
+    assert decided.status_code == 201, decided.json
+    number = file(world, style="BIB-410", batch="B-410-01", parameters=["CN-CF-SALIVA"])["number"]
+    contain(world, number, ["DL-7781", "B-410-01"], {"DL-7781": 300})
+    passed = retest(world, number, "4", "CN-CF-SALIVA")
+    for hold in holds(detail(world, number)).values():
+        error = refused(
+            dispose(world, number, hold, kind="release", reason="Retest passed.", results=[passed["id"]]),
+            400,
+            "invalid",
+        )
+        assert "DL-7781" in error["fields"]["kind"] and "not CN-CF-SALIVA" in error["fields"]["kind"]
+
+    # Approved for saliva fastness too, its goods are released on the passing retest.
+    world.qm.post(
+        "/api/v1/suppliers/DYE-01/decisions",
+        json={"approval": "approved", "approved_parameters": [], "reason": "Saliva capability shown"},
+    )
+    lot = holds(detail(world, number))["DL-7781"]
+    ok(dispose(world, number, lot, kind="release", reason="Retest passed.", results=[passed["id"]]), 201)
+
+
 # Rework and re-inspection --------------------------------------------------------------------------------------
 
 

@@ -501,9 +501,23 @@ def test_the_trim_supplier_checkpoint_is_open_while_a_trim_supplier_is_not_appro
     trims = checkpoint(qm.get("/api/v1/styles/RMP-A/plan").json, "trim_suppliers_approved")
     assert trims["status"] == "open"
     assert trims["trim_lots"] == 3
+    # Each went in under the concession make_batch records: shown beside it, the supplier still not approved.
+    concession = "Used under the buyer's concession C-7"
     assert trims["unapproved"] == [
-        {"supplier": "TRIM-CON", "approval": "conditional", "lots": ["SN-1"], "why": "TRIM-CON is conditional."},
-        {"supplier": "TRIM-SUS", "approval": "suspended", "lots": ["ZP-1"], "why": "TRIM-SUS is suspended."},
+        {
+            "supplier": "TRIM-CON",
+            "approval": "conditional",
+            "lots": ["SN-1"],
+            "why": "TRIM-CON is conditional.",
+            "concessions": [{"lot": "SN-1", "batch": "A-1", "reason": concession}],
+        },
+        {
+            "supplier": "TRIM-SUS",
+            "approval": "suspended",
+            "lots": ["ZP-1"],
+            "why": "TRIM-SUS is suspended.",
+            "concessions": [{"lot": "ZP-1", "batch": "A-2", "reason": concession}],
+        },
     ]
 
     masterdata.update_supplier(

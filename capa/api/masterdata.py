@@ -37,6 +37,7 @@ from capa.masterdata.models import (
     TrimSize,
 )
 from capa.safety import rejudging
+from capa.safety import service as safety
 
 
 class Line(Record):
@@ -50,6 +51,9 @@ class Supplier(Record):
     approval: SupplierApproval
     #: The material kinds its approval covers; empty: every kind.
     approved_kinds: list[LotKind] = []
+    #: The codes of the safety parameters its approval covers (a quality manager's decision sets them,
+    #: ``POST /api/v1/suppliers/<code>/decisions``); empty: every parameter.
+    approved_parameters: list[str] = []
     #: The day its approval is to be evaluated again (after it, the approval has lapsed); null: none set.
     reevaluate_on: date | None = None
 
@@ -282,7 +286,7 @@ def list_batches():
 @bp.output(BatchRecord, status_code=201)
 @requires(Permission.MANAGE_MASTERDATA)
 def create_batch(command: NewBatch):
-    return batch_record(service.create_batch(command, request_user()))
+    return batch_record(safety.create_batch(command, request_user()))
 
 
 @bp.get("/batches/<number>")
@@ -297,4 +301,4 @@ def get_batch(number: str):
 @bp.output(BatchRecord)
 @requires(Permission.MANAGE_MASTERDATA)
 def add_batch_lots(number: str, command: AddLots):
-    return batch_record(service.add_lots(service.get_batch(number), command, request_user()))
+    return batch_record(safety.add_lots(service.get_batch(number), command, request_user()))

@@ -12,8 +12,7 @@ from capa.capas import queries
 from capa.common.clock import plant_today
 from capa.http.guard import request_user
 from capa.masterdata import service as masterdata
-from capa.masterdata.approval import approval_for
-from capa.masterdata.models import LotKind, MaterialLot, SafetyCategory, SupplierApproval
+from capa.masterdata.models import LotKind, SafetyCategory, SupplierApproval
 from capa.safety import coverage, rejudging, service, validity
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult, ParameterFilters
 from capa.safety.judging import Comparator, Outcome
@@ -178,21 +177,16 @@ class UnapprovedLot(Record):
     kind: LotKind
     supplier: str = Ref("supplier", "code")
     approval: SupplierApproval = Ref("supplier", "approval")
-    #: Why its supplier is not approved for it today: its approval, its scope of material kinds, or its lapsed
-    #: re-evaluation date (capa/masterdata/approval.py).
+    #: Why its supplier is not approved for it today: its approval, its scope of material kinds or of the
+    #: parameters the style requires, or its lapsed re-evaluation date (capa/masterdata/approval.py).
     why: str = ""
 
     @model_validator(mode="before")
     @classmethod
-    def _why(cls, lot: Any) -> Any:
-        if isinstance(lot, MaterialLot):
-            return {
-                "number": lot.number,
-                "kind": lot.kind,
-                "supplier": {"code": lot.supplier.code, "approval": lot.supplier.approval},
-                "why": approval_for(lot.supplier, lot.kind, plant_today()).why,
-            }
-        return lot
+    def _why(cls, found: Any) -> Any:
+        if isinstance(found, coverage.UnapprovedLot):
+            return With(found.lot, why=found.why)
+        return found
 
 
 class Coverage(Record):
@@ -223,7 +217,7 @@ class Coverage(Record):
     def _codes_by_status(cls, found: Any) -> Any:
         if isinstance(found, coverage.BatchCoverage):
             codes = {status: found.codes(status) for status in ("passed", "failed", "missing", "expired")}
-            return With(found, **codes, not_applicable=found.not_applicable_codes)
+            return With(found, **codes, not_applicable=found.not_applicable_codes, unapproved_lots=found.unapproved)
         return found
 
 
@@ -241,12 +235,22 @@ class LabDipCheckpoint(Answer):
     parameters: list[ParameterStatus]
 
 
+class TrimConcession(Answer):
+    """A concession a quality manager recorded for a lot of an unapproved supplier in one of the style's batches:
+    the lot went in; its supplier is still not approved."""
+
+    lot: str
+    batch: str
+    reason: str
+
+
 class UnapprovedSupplier(Answer):
     supplier: str
     approval: SupplierApproval
     lots: list[str]
-    #: Why it is not approved for trims today.
+    #: Why it is not approved for the style's trims today (its approval, its scope, its lapsed date).
     why: str = ""
+    concessions: list[TrimConcession] = []
 
 
 class TrimCheckpoint(Answer):
@@ -304,12 +308,18 @@ class Plan(Answer):
                     trim_lots=plan.trim_lot_count,
                     unapproved=[
                         UnapprovedSupplier(
-                            supplier=supplier.code,
-                            approval=supplier.approval,
-                            lots=[lot.number for lot in lots],
-                            why=approval_for(supplier, lots[0].kind, plant_today()).why,
+                            supplier=found.supplier.code,
+                            approval=found.supplier.approval,
+                            lots=[lot.number for lot in found.lots],
+                            why=found.why,
+                            concessions=[
+                                TrimConcession(
+                                    lot=concession.lot.number, batch=concession.batch.number, reason=concession.reason
+                                )
+                                for concession in found.concessions
+                            ],
                         )
-                        for supplier, lots in plan.trim_suppliers_unapproved
+                        for found in plan.trim_suppliers_unapproved
                     ],
                 ),
                 FinalTestCheckpoint(

@@ -113,6 +113,8 @@ class Decision(Record):
     previous_approval: SupplierApproval
     approval: SupplierApproval
     approved_kinds: list[LotKind] = []
+    #: The safety parameters' codes the approval covers after the decision; empty: every parameter.
+    approved_parameters: list[str] = []
     reevaluate_on: date | None = None
     #: The rolling 12 months' score, grade and suggested approval it was taken on.
     score: Measured | None = None
@@ -155,9 +157,12 @@ def list_decisions(code: str):
 def decide(code: str, command: ApprovalDecision):
     """Decide a supplier's approval on its scorecard
 
-    Sets the approval (and `approved_kinds`, `reevaluate_on` when given) and records the decision with the
-    rolling 12 months' score, grade and suggestion; it may confirm the approval as it stands. 400 naming
-    `reason`, `approval`, `approved_kinds`, `reevaluate_on`.
+    Sets the approval (and `approved_kinds`, `approved_parameters`, `reevaluate_on` when given) and records the
+    decision with the rolling 12 months' score, grade and suggestion; it may confirm the approval as it stands.
+    `approved_parameters` limits the approval to safety parameters of the catalog that concern a kind of material:
+    a lot of the supplier then goes into a CMIA batch without a concession only when its style's plan requires no
+    parameter of that lot's material outside them. 400 naming `reason`, `approval`, `approved_kinds`,
+    `approved_parameters[i]` (not in the catalog, or of no supplier's material), `reevaluate_on`.
     """
     card = scorecard(masterdata.get_supplier(code), settings.current())
     return decisions.decide(card, command, request_user())

@@ -69,9 +69,9 @@ from capa.common.commands import parse
 from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
-from capa.masterdata.approval import is_approved_for
 from capa.masterdata.models import Batch, MaterialLot
 from capa.safety import service as safety
+from capa.safety.coverage import UnapprovedLot, unapproved_lots
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult
 
@@ -230,10 +230,20 @@ def _about(result: LabResult, nc: NonConformance, hold: Hold) -> bool:
     )
 
 
-def unapproved_lots(hold: Hold) -> list[MaterialLot]:
-    """The held lot, or the lots of the held batch, whose supplier is not approved."""
-    lots = [hold.lot] if hold.lot is not None else list(hold.batch.lots)
-    return [lot for lot in lots if not is_approved_for(lot.supplier, lot.kind, plant_today())]
+def held_lots_unapproved(hold: Hold) -> list[UnapprovedLot]:
+    """The held lot, or the lots of the held batch, whose supplier is not approved for them
+    (:mod:`capa.masterdata.approval`), for the parameters the goods are to meet: the NC's own, and those of the
+    plans of the styles they go into (a held batch's style; for a held lot, the styles of the batches it feeds
+    and of the NC's batch)."""
+    if hold.lot is None:
+        lots, batches = list(hold.batch.lots), [hold.batch]
+    else:
+        lots, batches = [hold.lot], [*hold.lot.batches, hold.nc.batch]
+    styles = {batch.style_id: batch.style for batch in batches if batch is not None}
+    required = {parameter.code: parameter for parameter in hold.nc.parameters}
+    for style in styles.values():
+        required.update((parameter.code, parameter) for parameter in safety.plan_parameters(style)[0])
+    return unapproved_lots(lots, required.values(), plant_today())
 
 
 def undisposed(nc: NonConformance) -> list[str]:
@@ -399,14 +409,14 @@ def _checked(nc: NonConformance, hold: Hold, command: Dispose) -> tuple[int | No
             errors["evidence"] = str(
                 _l("A release rests on evidence: tick the results it rests on, or describe the evidence.")
             )
-        unapproved = unapproved_lots(hold)
+        unapproved = held_lots_unapproved(hold)
         if unapproved:
             errors["kind"] = str(
                 _l(
-                    "%(lots)s comes from a supplier that is not approved (%(suppliers)s): it cannot be released. "
+                    "%(lots)s comes from a supplier that is not approved for it (%(why)s): it cannot be released. "
                     "Use it as is under a buyer's concession, or choose another disposition.",
-                    lots=", ".join(lot.number for lot in unapproved),
-                    suppliers=", ".join(dict.fromkeys(lot.supplier.code for lot in unapproved)),
+                    lots=", ".join(entry.lot.number for entry in unapproved),
+                    why=" ".join(dict.fromkeys(entry.why for entry in unapproved)),
                 )
             )
     for name in ("concession_buyer", "concession_reference"):

@@ -9,7 +9,7 @@ The rules:
 - its impact is computed from the records: the styles it reaches (those named, those made with lots of the
   supplier's material, those made on the line), their open batches (no final inspection accepted them yet), the
   rows of their quality plans the change concerns (the parameters required whose failure concerns that kind of
-  material, :func:`capa.capas.attribution.lot_kinds_concerned`; for a process, the physical ones), and the buyers
+  material, :func:`capa.safety.materials.lot_kinds_concerned`; for a process, the physical ones), and the buyers
   of those styles, to be notified where they require it;
 - a quality manager sets its conditions (a lab test of a parameter on the new material, a first article or pilot
   lot, a buyer's notification) while it is proposed or approved, and approves or rejects it (with a reason; only a
@@ -37,7 +37,6 @@ from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import Role, User
 from capa.capas import lookup
-from capa.capas.attribution import lot_kinds_concerned
 from capa.capas.models import NonConformance
 from capa.changes.commands import ChangeFilters, MeetCondition, NcLink, NewChange, NewCondition, Rejection
 from capa.changes.models import ChangeCondition, ChangeRequest, ChangeStatus, ChangeSubject, ConditionKind
@@ -51,6 +50,7 @@ from capa.masterdata import service as masterdata
 from capa.masterdata.models import Batch, Buyer, MaterialLot, Style, batch_lots
 from capa.safety import service as safety
 from capa.safety.judging import Outcome
+from capa.safety.materials import lot_kinds_concerned
 from capa.safety.models import LabResult, ParameterKind, SafetyParameter
 
 PLEASE_CORRECT = _l("Please correct the fields marked.")

@@ -1,11 +1,18 @@
 """Whether a supplier is approved for a material on a day: the rule every check of a lot's supplier reads.
 
 The rule: a supplier is approved for a lot of one kind on a day when its approval is ``approved``, its scope
-names that kind (an empty scope covers every kind), and its re-evaluation date, if set, is not past. Conditional,
+names that kind (an empty scope covers every kind), its scope of safety parameters names every parameter the lot
+is to meet (an empty scope covers every parameter), and its re-evaluation date, if set, is not past. Conditional,
 suspended and disqualified suppliers are not approved: their lots go into a CMIA batch only under a concession a
 quality manager records (:mod:`capa.masterdata.service`).
+
+The parameters a lot is to meet are those the style's quality plan requires that concern its kind of material (a
+fabric supplier approved for formaldehyde and pH only is not approved for an infant's bib that requires saliva
+fastness). Plans are the safety catalog's, a layer above: its callers pass the codes
+(:func:`capa.safety.materials.required_by_kind`); a lot checked with none is checked on its kind alone.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -43,6 +50,7 @@ class ApprovalRecord(Protocol):
     code: str
     approval: str
     approved_kinds: list
+    approved_parameters: list
     reevaluate_on: date | None
 
 
@@ -54,8 +62,9 @@ class ApprovalCheck:
     why: str = ""
 
 
-def approval_for(supplier: ApprovalRecord, kind: str, day: date) -> ApprovalCheck:
-    """Whether ``supplier`` is approved for a lot of ``kind`` (a LotKind value) on ``day`` (the module's rule)."""
+def approval_for(supplier: ApprovalRecord, kind: str, day: date, required: Iterable[str] = ()) -> ApprovalCheck:
+    """Whether ``supplier`` is approved for a lot of ``kind`` (a LotKind value) on ``day`` that is to meet the
+    parameters of codes ``required`` (the module's rule)."""
     if supplier.approval != SupplierApproval.APPROVED:
         why = _l("%(code)s is %(approval)s.", code=supplier.code, approval=_word(APPROVAL_WORDS, supplier.approval))
         return ApprovalCheck(False, str(why))
@@ -68,6 +77,19 @@ def approval_for(supplier: ApprovalRecord, kind: str, day: date) -> ApprovalChec
                     code=supplier.code,
                     kinds=", ".join(_word(KIND_WORDS, approved) for approved in supplier.approved_kinds),
                     kind=_word(KIND_WORDS, kind),
+                )
+            ),
+        )
+    outside = sorted(set(required) - set(supplier.approved_parameters)) if supplier.approved_parameters else []
+    if outside:
+        return ApprovalCheck(
+            False,
+            str(
+                _l(
+                    "%(code)s is approved for %(approved)s only, not %(required)s, which this style requires.",
+                    code=supplier.code,
+                    approved=", ".join(supplier.approved_parameters),
+                    required=", ".join(outside),
                 )
             ),
         )
@@ -85,5 +107,5 @@ def approval_for(supplier: ApprovalRecord, kind: str, day: date) -> ApprovalChec
     return ApprovalCheck(True)
 
 
-def is_approved_for(supplier: ApprovalRecord, kind: str, day: date) -> bool:
-    return approval_for(supplier, kind, day).approved
+def is_approved_for(supplier: ApprovalRecord, kind: str, day: date, required: Iterable[str] = ()) -> bool:
+    return approval_for(supplier, kind, day, required).approved

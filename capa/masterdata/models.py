@@ -107,6 +107,9 @@ class Supplier(db.Model):
     approval: Mapped[str] = mapped_column(String(16), default=SupplierApproval.APPROVED)
     #: The material kinds (LotKind values) its approval covers; empty: every kind.
     approved_kinds: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: The codes of the safety parameters its approval covers (a lot is to meet those of its style's plan that
+    #: concern its kind); empty: every parameter. Set by a quality manager's decision, checked against the catalog.
+    approved_parameters: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     #: The day its approval is to be evaluated again; after it the approval has lapsed. None: no date set.
     reevaluate_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

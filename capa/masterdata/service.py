@@ -10,6 +10,7 @@ any error, nothing. Each creation and each change is recorded in the same unit o
 (:mod:`capa.audit.records`), styles as StyleChange entries. A supplier's approval changes only with a reason.
 """
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -216,7 +217,7 @@ def _kinds(kinds) -> list[str]:
 
 
 #: What decides whether a supplier's material may be used: a change of any needs a reason.
-APPROVAL_FIELDS = ("approval", "approved_kinds", "reevaluate_on")
+APPROVAL_FIELDS = ("approval", "approved_kinds", "approved_parameters", "reevaluate_on")
 
 
 def update_supplier(supplier: Supplier, changes: SupplierChanges, actor: User | None = None) -> Supplier:
@@ -238,6 +239,8 @@ def apply_supplier_changes(supplier: Supplier, given: dict[str, Any], reason: st
     of work, by the rules of :func:`update_supplier` (the errors it names raised before anything is set)."""
     if "approved_kinds" in given:
         given["approved_kinds"] = _kinds(given["approved_kinds"])
+    if "approved_parameters" in given:
+        given["approved_parameters"] = sorted(set(given["approved_parameters"]))
     changing = [name for name in APPROVAL_FIELDS if name in given and given[name] != getattr(supplier, name)]
     if changing and not reason:
         raise ValidationError(
@@ -485,22 +488,31 @@ def _resolve_lots(lots: list[NewLot], *, field: str = "lots") -> list[MaterialLo
     return resolved
 
 
+#: What a CMIA style's lots are to meet: the codes of the parameters its plan requires, by the value of the lot kind
+#: they concern (:func:`capa.safety.materials.required_by_kind`, which the safety layer passes down).
+Requirements = Callable[[Style], Mapping[str, Iterable[str]]]
+
+
 def _concessions_needed(
-    style: Style, entries: list[tuple[int, NewLot, MaterialLot | dict[str, Any]]], actor: User | None
+    style: Style,
+    entries: list[tuple[int, NewLot, MaterialLot | dict[str, Any]]],
+    actor: User | None,
+    requirements: Requirements | None,
 ) -> dict[int, tuple[str, str]]:
     """For a CMIA style, each lot of ``entries`` (index in the command, lot as given, lot resolved) whose supplier
-    is not approved for its material today (:mod:`capa.masterdata.approval`), by its index, with why and the
-    concession given for it. Raises ValidationError naming ``lots[i].concession`` for such a lot given without
-    one, PermissionDenied naming it when the one giving a concession may not decide safety matters (a quality
-    manager does; the command line and the system may)."""
+    is not approved for its material today (:mod:`capa.masterdata.approval`; for the parameters ``requirements``
+    gives, when given), by its index, with why and the concession given for it. Raises ValidationError naming
+    ``lots[i].concession`` for such a lot given without one, PermissionDenied naming it when the one giving a
+    concession may not decide safety matters (a quality manager does; the command line and the system may)."""
     if not style.cmia_required:
         return {}
     today = plant_today()
+    required = requirements(style) if requirements is not None and entries else {}
     needed: dict[int, tuple[str, str]] = {}
     problems: dict[str, str] = {}
     for index, given, lot in entries:
         supplier = lot["supplier"] if isinstance(lot, dict) else lot.supplier
-        check = approval_for(supplier, given.kind, today)
+        check = approval_for(supplier, given.kind, today, required.get(given.kind, ()))
         if check.approved:
             continue
         if not given.concession:
@@ -545,8 +557,13 @@ def _note_lots_joined(batch: Batch, lots: list[MaterialLot], new: list[MaterialL
             records.note_changes("lot", lot, actor, {"batches": (earlier, batches)})
 
 
-def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
+def create_batch(command: NewBatch, actor: User | None = None, *, requirements: Requirements | None = None) -> Batch:
     """Record a batch of a style on a line, with the material lots in it.
+
+    For a CMIA style, a lot whose supplier is not approved for it (for the parameters ``requirements`` gives;
+    :func:`capa.safety.service.create_batch` passes the style's plan) goes in only under a concession a quality
+    manager gives with it (ValidationError naming ``lots[i].concession`` without one, PermissionDenied for anyone
+    else's).
 
     Style, line and suppliers are named by code and must exist (ValidationError naming the field
     otherwise). A lot seen before is reused and must match its recorded kind and supplier; a new lot is
@@ -570,7 +587,9 @@ def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
         problems.update(exc.fields)
     if problems:
         raise ValidationError(str(_l("Please correct the fields marked.")), fields=problems)
-    needed = _concessions_needed(style, list(zip(range(len(lots)), command.lots, lots, strict=True)), actor)
+    needed = _concessions_needed(
+        style, list(zip(range(len(lots)), command.lots, lots, strict=True)), actor, requirements
+    )
     with unit_of_work() as session:
         materialized = _materialize(lots)
         new_lots = [lot for lot in materialized if lot.id is None]
@@ -598,9 +617,12 @@ def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
     return batch
 
 
-def add_lots(batch: Batch, command: AddLots, actor: User | None = None) -> Batch:
+def add_lots(
+    batch: Batch, command: AddLots, actor: User | None = None, *, requirements: Requirements | None = None
+) -> Batch:
     """Add lots to a batch; lots already in it are left as they are. The lots added are recorded in the
-    batch's history, each new lot's creation and each reused lot's new batch in the lot's."""
+    batch's history, each new lot's creation and each reused lot's new batch in the lot's. Concessions as
+    :func:`create_batch`."""
     lots = _resolve_lots(command.lots)
     already_in_batch = {lot.id for lot in batch.lots}
     # Only the lots not in the batch yet are checked, and given a concession where they need one.
@@ -609,7 +631,7 @@ def add_lots(batch: Batch, command: AddLots, actor: User | None = None) -> Batch
         for index, (given, lot) in enumerate(zip(command.lots, lots, strict=True))
         if _lot_id(lot) not in already_in_batch
     ]
-    needed = _concessions_needed(batch.style, fresh, actor)
+    needed = _concessions_needed(batch.style, fresh, actor, requirements)
     with unit_of_work():
         added = dict(zip([index for index, _, _ in fresh], _materialize([lot for _, _, lot in fresh]), strict=True))
         new_lots = [lot for lot in added.values() if lot.id is None]

@@ -31,6 +31,8 @@ The rules, for a batch and each parameter its style's plan requires (:func:`capa
 7. **Releasable for CMIA**: the style requires at least one parameter and no row of any colourway is failed,
    missing or expired (every required parameter passed, or was found not applicable by the lab, for every
    colourway).
+8. **Lots of suppliers not approved** are listed with why (:mod:`capa.masterdata.approval`, for the parameters of
+   the plan that concern each lot's kind, :func:`capa.safety.materials.required_by_kind`): they take a concession.
 
 Reading is a constant number of queries per call, however many batches, results, lots and colourways.
 """
@@ -44,9 +46,10 @@ from sqlalchemy.orm import selectinload
 
 from capa.common.clock import plant_today
 from capa.extensions import db
-from capa.masterdata.approval import is_approved_for
+from capa.masterdata.approval import approval_for
 from capa.masterdata.models import Batch, LotKind, MaterialLot
 from capa.safety.judging import Outcome
+from capa.safety.materials import required_by_kind
 from capa.safety.models import GARMENT_COMPONENTS, LabResult, SafetyParameter
 from capa.safety.validity import is_expired, valid_until
 
@@ -109,18 +112,45 @@ class ColourwayCoverage:
         return [row for row in self.parameters if row.status == status]
 
 
+@dataclass(frozen=True)
+class UnapprovedLot:
+    """A lot whose supplier is not approved for it, with why (its approval, its scope, its lapsed date)."""
+
+    lot: MaterialLot
+    why: str
+
+
+def unapproved_lots(
+    lots: Iterable[MaterialLot], required: Iterable[SafetyParameter], today: date
+) -> list[UnapprovedLot]:
+    """Each of ``lots`` whose supplier is not approved for it on ``today``, for a style whose plan requires
+    ``required`` (rule 8)."""
+    by_kind = required_by_kind(required)
+    found = []
+    for lot in lots:
+        check = approval_for(lot.supplier, lot.kind, today, by_kind.get(lot.kind, ()))
+        if not check.approved:
+            found.append(UnapprovedLot(lot, check.why))
+    return found
+
+
 @dataclass
 class BatchCoverage:
     batch: Batch
     #: Each required parameter with its overall status (the worst over the colourways).
     parameters: list[ParameterStatus]
-    unapproved_lots: list[MaterialLot]
+    #: The lots whose supplier is not approved for them (rule 8).
+    unapproved: list[UnapprovedLot]
     colourways: list[ColourwayCoverage] = field(default_factory=list)
     #: The applicable parameters the quality manager marked not applicable for the style (not required).
     dropped: list[SafetyParameter] = field(default_factory=list)
 
     def codes(self, status: str) -> list[str]:
         return [entry.parameter.code for entry in self.parameters if entry.status == status]
+
+    @property
+    def unapproved_lots(self) -> list[MaterialLot]:
+        return [entry.lot for entry in self.unapproved]
 
     @property
     def not_applicable_codes(self) -> list[str]:
@@ -227,7 +257,7 @@ def _coverage(
         status = worst(row.status for row in rows) or MISSING
         governing = next((row.governing for row in rows if row.status == status), None)
         parameters.append(ParameterStatus(parameter, status, governing))
-    unapproved = [lot for lot in batch.lots if not is_approved_for(lot.supplier, lot.kind, today)]
+    unapproved = unapproved_lots(batch.lots, required, today)
     return BatchCoverage(batch, parameters, unapproved, colourways, list(dropped))
 
 

@@ -27,12 +27,12 @@ from capa.common.transaction import unit_of_work
 from capa.common.types import identifier
 from capa.extensions import db
 from capa.masterdata import service as masterdata
-from capa.masterdata.approval import is_approved_for
-from capa.masterdata.models import Batch, LotKind, MaterialLot, Style
+from capa.masterdata.commands import AddLots, NewBatch
+from capa.masterdata.models import Batch, LotConcession, LotKind, MaterialLot, Style
 from capa.safety import applicability
 from capa.safety.applicability import GarmentProfile
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult
-from capa.safety.coverage import BatchCoverage, ParameterStatus, batch_coverages
+from capa.safety.coverage import BatchCoverage, ParameterStatus, batch_coverages, unapproved_lots
 from capa.safety.judging import (
     InvalidLimit,
     Judgement,
@@ -45,6 +45,7 @@ from capa.safety.judging import (
     parse_decimal,
     parse_limit,
 )
+from capa.safety.materials import required_by_kind
 from capa.safety.models import (
     LIMIT_CATEGORIES,
     LabResult,
@@ -472,6 +473,17 @@ def results_for_batch(batch: Batch) -> list[LabResult]:
 
 
 @dataclass
+class UnapprovedSupplier:
+    """A supplier of a style's trim lots not approved for them: the lots, why, and the concessions recorded for
+    them in the style's batches (a concession lets a lot in; it does not approve its supplier)."""
+
+    supplier: Any
+    lots: list[MaterialLot]
+    why: str
+    concessions: list[LotConcession] = field(default_factory=list)
+
+
+@dataclass
 class QualityPlan:
     style: Style
     parameters: list[SafetyParameter]
@@ -479,8 +491,8 @@ class QualityPlan:
     dropped: list[SafetyParameter] = field(default_factory=list)
     #: Lab-dip parameters (chemical and colorfastness) with their status from results on fabric or dye lots.
     lab_dip: list[ParameterStatus] = field(default_factory=list)
-    #: Suppliers of the style's trim lots that are not approved, with the lots concerned.
-    trim_suppliers_unapproved: list[tuple[Any, list[MaterialLot]]] = field(default_factory=list)
+    #: Suppliers of the style's trim lots that are not approved for them, with the lots concerned and why.
+    trim_suppliers_unapproved: list["UnapprovedSupplier"] = field(default_factory=list)
     trim_lot_count: int = 0
     batches: list[BatchCoverage] = field(default_factory=list)
     changes: list[PlanChange] = field(default_factory=list)
@@ -502,6 +514,24 @@ class QualityPlan:
     @property
     def trim_suppliers_met(self) -> bool:
         return self.trim_lot_count > 0 and not self.trim_suppliers_unapproved
+
+
+def lot_requirements(style: Style) -> dict[str, tuple[str, ...]]:
+    """What a CMIA style's lots are to meet, by lot kind: the codes of its plan's parameters concerning each
+    (:func:`capa.safety.materials.required_by_kind`); what a supplier's approval by parameter is checked on."""
+    required, _added, _dropped = plan_parameters(style)
+    return required_by_kind(required)
+
+
+def create_batch(command: NewBatch, actor: User | None = None) -> Batch:
+    """:func:`capa.masterdata.service.create_batch`, its lots' suppliers checked for the parameters of the
+    style's plan (:mod:`capa.masterdata.approval`): the one way pages and API record a batch."""
+    return masterdata.create_batch(command, actor, requirements=lot_requirements)
+
+
+def add_lots(batch: Batch, command: AddLots, actor: User | None = None) -> Batch:
+    """:func:`capa.masterdata.service.add_lots`, checked as :func:`create_batch`."""
+    return masterdata.add_lots(batch, command, actor, requirements=lot_requirements)
 
 
 def plan_parameters(style: Style) -> tuple[list[SafetyParameter], set[str], list[SafetyParameter]]:
@@ -591,10 +621,14 @@ def plan_for(style: Style) -> QualityPlan:
 
     trim_lots = {lot.id: lot for batch in batches for lot in batch.lots if lot.kind == LotKind.TRIM}
     plan.trim_lot_count = len(trim_lots)
-    by_supplier: dict[int, tuple[Any, list[MaterialLot]]] = {}
-    for lot in sorted(trim_lots.values(), key=lambda lot: lot.number):
-        if not is_approved_for(lot.supplier, lot.kind, plant_today()):
-            by_supplier.setdefault(lot.supplier_id, (lot.supplier, []))[1].append(lot)
+    concessions = [concession for batch in batches for concession in batch.concessions]
+    by_supplier: dict[int, UnapprovedSupplier] = {}
+    trim_sorted = sorted(trim_lots.values(), key=lambda lot: lot.number)
+    for entry in unapproved_lots(trim_sorted, required, plant_today()):
+        lot = entry.lot
+        found = by_supplier.setdefault(lot.supplier_id, UnapprovedSupplier(lot.supplier, [], entry.why))
+        found.lots.append(lot)
+        found.concessions.extend(concession for concession in concessions if concession.lot_id == lot.id)
     plan.trim_suppliers_unapproved = list(by_supplier.values())
     plan.changes = list(
         db.session.scalars(

@@ -12,6 +12,9 @@ class ApprovalDecision(Command):
     approval: Choice(SupplierApproval)
     #: The material kinds the approval covers (an empty list: all kinds); left out: unchanged.
     approved_kinds: Items(Choice(LotKind), max_items=len(LotKind), null_is_empty=False) = None
+    #: The codes of the safety parameters the approval covers (an empty list: all); each must be in the catalog
+    #: and concern a kind of material lot. A lot is to meet those its style's plan requires. Left out: unchanged.
+    approved_parameters: Items(Code(), max_items=200, null_is_empty=False) = None
     #: The day the approval is to be evaluated again; null takes the date away; left out: unchanged.
     reevaluate_on: Day(required=False) = None
     #: Why: kept with the decision and in the supplier's history.

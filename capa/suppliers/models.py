@@ -29,6 +29,8 @@ class SupplierDecision(db.Model):
     approval: Mapped[str] = mapped_column(String(16))
     #: The material kinds the approval covers after the decision (empty: all).
     approved_kinds: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: The safety parameters' codes the approval covers after the decision (empty: all).
+    approved_parameters: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     reevaluate_on: Mapped[date | None] = mapped_column(Date)
     #: The rolling 12 months' score, grade and suggested approval when decided; None for a supplier with no
     #: records then.

@@ -77,6 +77,10 @@ class ApprovalDecisionForm(FlaskForm):
     approved_kinds = CheckboxesField(
         _l("Approved for (none checked: every kind of material)"), choices=options(LOT_KIND_LABELS)
     )
+    # The catalog's parameters of suppliers' material; the page sets the choices.
+    approved_parameters = CheckboxesField(
+        _l("Approved for the safety parameters (none checked: every parameter)"), choices=[]
+    )
     # Checked by the command, which names a bad date beside the field.
     reevaluate_on = StringField(_l("Re-evaluate the approval by (YYYY-MM-DD)"))
     reason = TextAreaField(_l("Why (kept with the decision and in the supplier's history)"))

@@ -11,11 +11,11 @@ from capa.capas import queries, raising
 from capa.changes import service as change_control
 from capa.common.clock import plant_today
 from capa.common.commands import parse
+from capa.common.display import local_name
 from capa.common.errors import DomainError
 from capa.inspections import aqls, fabric, final, line_checks, specs
 from capa.inspections.commands import FabricInspectionFilters
 from capa.masterdata import service
-from capa.masterdata.approval import approval_for
 from capa.masterdata.commands import (
     AddLots,
     BuyerChanges,
@@ -35,7 +35,7 @@ from capa.suppliers import decisions
 from capa.suppliers import settings as scorecard_settings
 from capa.suppliers.commands import ApprovalDecision
 from capa.suppliers.scorecard import scorecard
-from capa.web.forms import command_from, handle_form, record_options, show_errors
+from capa.web.forms import command_from, handle_form, options, record_options, show_errors
 from capa.web.inspections.forms import (
     AlertLevelForm,
     BuyerAqlsForm,
@@ -80,13 +80,6 @@ def labels():
         "cord_place_labels": CORD_PLACE_LABELS,
         "fill_labels": FILL_LABELS,
     }
-
-
-@bp.app_template_filter("approval_why")
-def approval_why(lot) -> str:
-    """Why a lot's supplier is not approved for it today (its approval, its scope, its lapsed date); empty when
-    it is."""
-    return approval_for(lot.supplier, lot.kind, plant_today()).why
 
 
 @bp.app_template_filter("attr_label")
@@ -186,6 +179,12 @@ def supplier(code: str):
 DECISION_PREFIX = "decision"
 
 
+def _offer_scope_parameters(form: ApprovalDecisionForm, supplier) -> None:
+    form.approved_parameters.choices = options(
+        {p.code: f"{p.code} · {local_name(p)}" for p in decisions.scope_parameters(supplier)}
+    )
+
+
 def supplier_page(supplier, fabric_form=None, decision_form=None) -> str:
     """A supplier's page; ``fabric_form``, ``decision_form``: its acceptance points or approval decision form as
     sent, when it was refused."""
@@ -200,9 +199,11 @@ def supplier_page(supplier, fabric_form=None, decision_form=None) -> str:
             data={
                 "approval": card.suggested_approval or supplier.approval,
                 "approved_kinds": supplier.approved_kinds,
+                "approved_parameters": supplier.approved_parameters,
                 "reevaluate_on": supplier.reevaluate_on.isoformat() if supplier.reevaluate_on else "",
             },
         )
+        _offer_scope_parameters(decision_form, supplier)
     return render_template(
         "masterdata/supplier.html",
         supplier=supplier,
@@ -228,6 +229,7 @@ def supplier_decision(code: str):
     """A quality manager's decision on a supplier's approval, from its scorecard on its page."""
     supplier = service.get_supplier(code)
     form = ApprovalDecisionForm(prefix=DECISION_PREFIX)
+    _offer_scope_parameters(form, supplier)
     if form.validate_on_submit():
         try:
             command = command_from(form, ApprovalDecision)
@@ -506,7 +508,7 @@ def batch_new():
     _offer_lot_choices(form)
 
     def save():
-        return service.create_batch(command_from(form, NewBatch, lots=_filled_lot_rows(form)), current_user)
+        return safety.create_batch(command_from(form, NewBatch, lots=_filled_lot_rows(form)), current_user)
 
     return handle_form(
         form,
@@ -527,7 +529,7 @@ def batch_add_lots(number: str):
     _offer_lot_choices(form)
     return handle_form(
         form,
-        lambda: service.add_lots(batch, command_from(form, AddLots, lots=_filled_lot_rows(form)), current_user),
+        lambda: safety.add_lots(batch, command_from(form, AddLots, lots=_filled_lot_rows(form)), current_user),
         success=lambda batch: url_for(".batch", number=batch.number),
         message=lambda batch: _("Lots added to batch %(number)s.", number=batch.number),
         template="masterdata/batch_form.html",
