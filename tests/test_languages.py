@@ -78,6 +78,30 @@ def test_a_language_chosen_on_the_login_page_holds_for_the_session_it_opens(app,
     assert html_lang(client.get("/nc")) == "zh-Hans-CN"
 
 
+def test_the_login_form_carries_the_language_chosen_on_it_when_the_sessions_cookie_lost_it(app, client, make_user):
+    """A request made before the choice and answered after it can set the session's cookie back (a browser under
+    load): the login form still says the language its page was shown in."""
+    reader = make_user("supervisor")
+    accounts.set_language(reader, "en")
+    client.post("/language", data={"language": "zh_Hans_CN", "next": "/login"})
+    page = client.get("/login").text
+    assert parsed(page).css_first("input[name=language]").attributes["value"] == "zh_Hans_CN"
+    stale = app.test_client()  # the cookie as it was before the choice: no language in it
+    sent = stale.post("/login", data={"username": reader.username, "password": PASSWORD, "language": "zh_Hans_CN"})
+    assert sent.status_code == 302
+    assert html_lang(stale.get("/nc", headers={"Accept-Language": "en"})) == "zh-Hans-CN"
+    # Nothing chosen on the page, or a language not offered: the account's decides.
+    for language in ("", "fr"):
+        fresh = app.test_client()
+        fresh.post("/login", data={"username": reader.username, "password": PASSWORD, "language": language})
+        assert html_lang(fresh.get("/nc")) == "en"
+    # The login page of a browser where nobody chose carries none.
+    assert parsed(app.test_client().get("/login").text).css_first("input[name=language]").attributes["value"] in (
+        None,
+        "",
+    )
+
+
 def test_a_visitor_not_logged_in_can_switch_for_this_browser(client):
     client.post("/language", data={"language": "zh_Hans_CN", "next": "/login"})
     assert html_lang(client.get("/login", headers={"Accept-Language": "en"})) == "zh-Hans-CN"

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
 from capa.accounts.models import Role
@@ -17,6 +17,9 @@ ROLE_LABELS = {
 class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[InputRequired()])
     password = PasswordField(_l("Password"), validators=[InputRequired()])
+    #: The language chosen on the login page, carried by the form itself: a request of the page before the choice
+    #: that the server answers after it may set the session's cookie back, and the form still says it.
+    language = HiddenField()
 
 
 class UserCreateForm(FlaskForm):

@@ -64,16 +64,27 @@ def login():
             return response
         if user is not None:
             # A new session at login: nothing planted in the session before (a CSRF token, say) carries over.
-            language, chosen_before_login = session.get("language"), session.get(CHOSEN_BEFORE_LOGIN)
+            language = _chosen_on_the_login_page(form)
             session.clear()
             # A language chosen on the login page by whoever logs in holds for their session, over their account's;
             # one left in the browser by someone who logged out is dropped: the account's (or the browser's) decides.
-            if language and chosen_before_login:
+            if language:
                 session["language"] = language
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Unknown user name or wrong password."))
+    if form.language.data not in offered_languages():
+        form.language.data = session.get("language", "") if session.get(CHOSEN_BEFORE_LOGIN) else ""
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 400
+
+
+def _chosen_on_the_login_page(form: LoginForm) -> str | None:
+    """The language chosen on the login page before logging in: the session's, or the one the page was shown in
+    as its form says (the session's cookie may have been set back by a late answer to a request made before the
+    choice); None when none was chosen there."""
+    if session.get(CHOSEN_BEFORE_LOGIN) and session.get("language") in offered_languages():
+        return session["language"]
+    return form.language.data if form.language.data in offered_languages() else None
 
 
 @bp.route("/logout", methods=["POST"])
