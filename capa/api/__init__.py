@@ -17,6 +17,7 @@ from capa.api import (  # noqa: F401
     fabric,
     history,
     imports,
+    incoming,
     inspections,
     lab_reports,
     line_checks,

@@ -23,6 +23,13 @@ class FabricFigures(Answer):
     points_per_100: Measured | None
 
 
+class IncomingFigures(Answer):
+    #: The incoming inspections by attributes (ISO 2859-1) of its other lots in the period, and their outcome.
+    inspected: int
+    accepted: int
+    rejected: int
+
+
 class ParameterFigures(Answer):
     parameter: str
     name: str
@@ -68,6 +75,7 @@ class PeriodFigures(Answer):
     to_date: bool
     lots_received: int
     fabric: FabricFigures
+    incoming: IncomingFigures
     lab: LabFigures
     #: NCs reported in the period charged to the supplier by the weekly summary's rule (cancelled left out).
     ncs: int

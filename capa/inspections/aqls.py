@@ -22,7 +22,7 @@ from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.inspections.commands import StyleAqlsChange
 from capa.inspections.models import BuyerAqls, DefectClass, StyleAqls
-from capa.inspections.sampling import AQL_SERIES, aql_values
+from capa.inspections.sampling import written
 from capa.masterdata.models import Buyer, Style
 
 DEFAULT_AQLS = {DefectClass.MAJOR: "2.5", DefectClass.MINOR: "4.0"}
@@ -60,11 +60,6 @@ def aqls_for(style: Style) -> AqlSettings:
     if own is not None:
         return AqlSettings(own.aql_major, own.aql_minor, AqlSource.STYLE)
     return buyer_aqls(style.buyer) if style.buyer_id is not None else DEFAULTS
-
-
-def written(aql) -> str:
-    """An AQL of the series as the standard writes it (``2.5``, ``0.010``, ``10``)."""
-    return AQL_SERIES[aql_values().index(aql)]
 
 
 def _set(model, key: str, record, before: AqlSettings, command: StyleAqlsChange, actor: User, history: str):

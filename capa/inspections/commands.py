@@ -40,6 +40,7 @@ from capa.inspections.measurements import (
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.photos import TOO_MANY_PHOTOS
 from capa.inspections.sampling import AQL_SERIES, SMALLEST_LOT, Level, Severity, aql_from
+from capa.masterdata.models import LotKind
 
 
 def _aql(value: Any) -> Decimal:
@@ -531,3 +532,40 @@ class NeedleLogFilters(Command):
     #: The plant day the shift started on.
     day: Day(required=False) = None
     shift: Text(20, required=False) = None
+
+
+# Incoming inspection by attributes ----------------------------------------------------------------------------------
+
+#: The largest lot of trims, labels or thread received at once, in pieces.
+LARGEST_INCOMING_LOT = 10_000_000
+
+
+class NewIncomingInspection(Command):
+    """An incoming inspection by attributes of a lot counted in pieces (trims, labels, thread, packaging): the lot
+    received, how it was sampled, and the defects found per class."""
+
+    #: The material lot's number: a lot not yet recorded is received with this inspection, of ``kind`` from
+    #: ``supplier``.
+    lot: Code(64)
+    #: The supplier's code: needed for a lot not yet recorded; for a recorded one, it must be the lot's.
+    supplier: Code(required=False) = None
+    #: The lot's kind (``trim``, ``thread``, ``label``, ``packaging``, ``other``): needed for a lot not yet recorded.
+    kind: Choice(LotKind, required=False) = None
+    #: Pieces in the lot received.
+    lot_size: Integer(minimum=SMALLEST_LOT, maximum=LARGEST_INCOMING_LOT)
+    #: Inspection level; II unless given.
+    level: Choice(Level, required=False) = None
+    #: The AQL of major defects; 2.5 unless given.
+    aql_major: OptionalAql = None
+    #: The AQL of minor defects; 4.0 unless given.
+    aql_minor: OptionalAql = None
+    #: Defects found in the sample, per class (each class counted in its own plan's sample).
+    critical_found: Integer(required=False, maximum=LARGEST_INCOMING_LOT) = 0
+    major_found: Integer(required=False, maximum=LARGEST_INCOMING_LOT) = 0
+    minor_found: Integer(required=False, maximum=LARGEST_INCOMING_LOT) = 0
+    #: What was found, in the inspector's words.
+    note: Text(2000, required=False) = None
+
+
+class IncomingInspectionFilters(FabricInspectionFilters):
+    """The filters of the incoming inspection list (query parameters): a ``lot`` or a ``supplier``."""

@@ -328,13 +328,7 @@ def _listed(filters: FabricInspectionFilters, limit: int | None):
     query = select(FabricInspection).options(
         *_loaded(), selectinload(FabricInspection.rolls).selectinload(FabricRoll.defects)
     )
-    if filters.lot:
-        query = query.where(FabricInspection.lot_id == masterdata.get_lot(filters.lot).id)
-    if filters.supplier:
-        supplier = masterdata.get_supplier(filters.supplier)
-        query = query.join(MaterialLot, MaterialLot.id == FabricInspection.lot_id).where(
-            MaterialLot.supplier_id == supplier.id
-        )
+    query = query.where(*masterdata.lot_conditions(FabricInspection.lot_id, lot=filters.lot, supplier=filters.supplier))
     return query.order_by(FabricInspection.inspected_at.desc(), FabricInspection.id.desc()).limit(limit)
 
 

@@ -64,7 +64,7 @@ from capa.common.commands import parse
 from capa.common.errors import Conflict, NotFound
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
-from capa.inspections.aqls import DEFAULT_AQLS, aqls_for, written
+from capa.inspections.aqls import DEFAULT_AQLS, aqls_for
 from capa.inspections.commands import NewFinalInspection
 from capa.inspections.defects import found_codes
 from capa.inspections.measurements import garments_out_of_tolerance
@@ -451,34 +451,19 @@ def _inspection(
     counts: Counter,
     actor: User,
 ) -> Inspection:
-    major, minor = plans[DefectClass.MAJOR], plans[DefectClass.MINOR]
-    return Inspection(
+    inspection = Inspection(
         kind=InspectionKind.FINAL.value,
         batch=batch,
         buyer_id=batch.style.buyer_id,
-        lot_size=command.lot_size,
-        level=major.level.value,
-        severity=major.severity.value,
-        code_letter=major.code_letter,
-        aql_major=written(major.aql),
-        aql_minor=written(minor.aql),
-        major_sample=major.sample_size,
-        major_accept=major.accept,
-        major_reject=major.reject,
-        minor_sample=minor.sample_size,
-        minor_accept=minor.accept,
-        minor_reject=minor.reject,
-        units_inspected=max(major.units_to_inspect, minor.units_to_inspect),
-        critical_found=counts[DefectClass.CRITICAL],
-        major_found=counts[DefectClass.MAJOR],
-        minor_found=counts[DefectClass.MINOR],
-        verdict=(InspectionVerdict.ACCEPTED if verdict.accepted else InspectionVerdict.REJECTED).value,
+        severity=plans[DefectClass.MAJOR].severity.value,
         cartons_offered=command.packing.cartons_offered if command.packing else None,
         cartons_opened=command.packing.cartons_opened if command.packing else None,
         packing_failed=[check.value for check in verdict.packing_failed],
         note=command.note or "",
         inspector=actor,
     )
+    inspection.record_plans(plans, counts, verdict.accepted)
+    return inspection
 
 
 def _clipped(text: str) -> str:

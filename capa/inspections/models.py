@@ -1,6 +1,7 @@
 """Stored records of inspections: the defect library (coded defects with their class and area) and the
 inspections of batches with the defects found."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -29,7 +30,7 @@ from capa.extensions import db
 from capa.inspections.dhu import Tally
 from capa.inspections.fourpoint import LengthUnit, WidthUnit
 from capa.inspections.measurements import MeasureUnit
-from capa.inspections.sampling import AQL_SERIES
+from capa.inspections.sampling import AQL_SERIES, SamplingPlan, written
 from capa.masterdata.models import Batch, Buyer, MaterialLot, ProductionLine, Style, Supplier
 from capa.safety.models import SafetyParameter
 
@@ -113,7 +114,50 @@ class InspectionVerdict(StrEnum):
     REJECTED = "rejected"
 
 
-class Inspection(db.Model):
+class SampledByAttributes:
+    """The columns of an inspection by attributes: the lot, each class's ISO 2859-1 plan as it was read (so the
+    record says what was done even after the standard's tables or the settings change), the defects found per
+    class and the verdict."""
+
+    lot_size: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(4))
+    #: Table 1's letter for the lot size and level.
+    code_letter: Mapped[str] = mapped_column(String(1))
+    #: The AQL of each class as the standard writes it (``2.5``).
+    aql_major: Mapped[str] = mapped_column(String(6))
+    aql_minor: Mapped[str] = mapped_column(String(6))
+    major_sample: Mapped[int] = mapped_column(Integer)
+    major_accept: Mapped[int] = mapped_column(Integer)
+    major_reject: Mapped[int] = mapped_column(Integer)
+    minor_sample: Mapped[int] = mapped_column(Integer)
+    minor_accept: Mapped[int] = mapped_column(Integer)
+    minor_reject: Mapped[int] = mapped_column(Integer)
+    #: The units inspected: the largest of the classes' samples, or the whole lot.
+    units_inspected: Mapped[int] = mapped_column(Integer)
+    critical_found: Mapped[int] = mapped_column(Integer)
+    major_found: Mapped[int] = mapped_column(Integer)
+    minor_found: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(10))
+
+    def record_plans(
+        self, plans: Mapping[DefectClass, SamplingPlan], found: Mapping[DefectClass, int], accepted: bool
+    ) -> None:
+        """Set the plan of each class with an AQL (major, minor), the counts ``found`` per class and the verdict."""
+        major, minor = plans[DefectClass.MAJOR], plans[DefectClass.MINOR]
+        self.lot_size = major.lot_size
+        self.level = major.level.value
+        self.code_letter = major.code_letter
+        self.aql_major, self.aql_minor = written(major.aql), written(minor.aql)
+        self.major_sample, self.major_accept, self.major_reject = major.sample_size, major.accept, major.reject
+        self.minor_sample, self.minor_accept, self.minor_reject = minor.sample_size, minor.accept, minor.reject
+        self.units_inspected = max(major.units_to_inspect, minor.units_to_inspect)
+        self.critical_found = found.get(DefectClass.CRITICAL, 0)
+        self.major_found = found.get(DefectClass.MAJOR, 0)
+        self.minor_found = found.get(DefectClass.MINOR, 0)
+        self.verdict = (InspectionVerdict.ACCEPTED if accepted else InspectionVerdict.REJECTED).value
+
+
+class Inspection(SampledByAttributes, db.Model):
     """An inspection of a batch: the plan it was inspected by (per class), what was found, and its verdict. The
     plan is stored as it was read, so the record says what was done even after the standard's tables or the
     settings change."""
@@ -132,26 +176,7 @@ class Inspection(db.Model):
     #: The buyer of the batch's style when it was inspected: the lots of one buyer on one line are one series for
     #: the switching rules. None for a style without a buyer.
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.id"))
-    lot_size: Mapped[int] = mapped_column(Integer)
-    level: Mapped[str] = mapped_column(String(4))
     severity: Mapped[str] = mapped_column(String(10))
-    #: Table 1's letter for the lot size and level.
-    code_letter: Mapped[str] = mapped_column(String(1))
-    #: The AQL of each class as the standard writes it (``2.5``).
-    aql_major: Mapped[str] = mapped_column(String(6))
-    aql_minor: Mapped[str] = mapped_column(String(6))
-    major_sample: Mapped[int] = mapped_column(Integer)
-    major_accept: Mapped[int] = mapped_column(Integer)
-    major_reject: Mapped[int] = mapped_column(Integer)
-    minor_sample: Mapped[int] = mapped_column(Integer)
-    minor_accept: Mapped[int] = mapped_column(Integer)
-    minor_reject: Mapped[int] = mapped_column(Integer)
-    #: The units inspected: the largest of the classes' samples, or the whole lot.
-    units_inspected: Mapped[int] = mapped_column(Integer)
-    critical_found: Mapped[int] = mapped_column(Integer)
-    major_found: Mapped[int] = mapped_column(Integer)
-    minor_found: Mapped[int] = mapped_column(Integer)
-    verdict: Mapped[str] = mapped_column(String(10))
     #: Cartons in the lot and cartons opened for the carton and packing checks; None when none were made.
     cartons_offered: Mapped[int | None] = mapped_column(Integer)
     cartons_opened: Mapped[int | None] = mapped_column(Integer)
@@ -650,3 +675,27 @@ class MetalDetection(db.Model):
     batch: Mapped[Batch | None] = relationship()
     recorded_by: Mapped[User] = relationship()
     nc: Mapped[NonConformance] = relationship()
+
+
+class IncomingInspection(SampledByAttributes, db.Model):
+    """An incoming inspection by attributes of a material lot counted in pieces (trims, labels, thread, packaging):
+    an ISO 2859-1 single sampling plan per class, stored as it was read, what was found and the verdict
+    (:mod:`capa.inspections.incoming`). Fabric is inspected by the 4-point system instead (FabricInspection)."""
+
+    __tablename__ = "incoming_inspections"
+    __table_args__ = (
+        one_of("verdict", InspectionVerdict),
+        one_of("aql_major", AQL_SERIES, name="aql_major_known"),
+        one_of("aql_minor", AQL_SERIES, name="aql_minor_known"),
+        Index("ix_incoming_inspections_lot_id_inspected_at", "lot_id", "inspected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("material_lots.id"))
+    #: What was found, in the inspector's words (a snap's prongs bent, a label's print smudged).
+    note: Mapped[str] = mapped_column(Text, default="")
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lot: Mapped[MaterialLot] = relationship()
+    inspector: Mapped[User] = relationship()

@@ -144,6 +144,11 @@ def aql_values() -> tuple[Decimal, ...]:
     return tuple(Decimal(text) for text in AQL_SERIES)
 
 
+def written(aql) -> str:
+    """An AQL of the series as the standard writes it (``2.5``, ``0.010``, ``10``)."""
+    return AQL_SERIES[aql_values().index(aql)]
+
+
 @cache
 def _master(severity: Severity) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
     """The rows of a master table: (code letter, sample size, the cells as printed, one per AQL)."""

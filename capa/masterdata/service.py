@@ -451,6 +451,19 @@ def get_lot(number: str) -> MaterialLot:
     return _get(MaterialLot, "number", number, str(_l("lot")))
 
 
+def lot_conditions(lot_id, *, lot: str | None = None, supplier: str | None = None) -> list:
+    """The conditions keeping a list of records about lots (``lot_id``, their column naming the lot) to the lot
+    numbered ``lot`` and to the lots of the supplier coded ``supplier``, when given; raises NotFound for an
+    unknown lot or supplier."""
+    conditions = []
+    if lot:
+        conditions.append(lot_id == get_lot(lot).id)
+    if supplier:
+        of_supplier = select(MaterialLot.id).where(MaterialLot.supplier_id == get_supplier(supplier).id)
+        conditions.append(lot_id.in_(of_supplier))
+    return conditions
+
+
 def _resolve_lots(lots: list[NewLot], *, field: str = "lots") -> list[MaterialLot | dict[str, Any]]:
     """Check each lot given: an existing lot must come with its recorded kind and supplier.
 

@@ -7,6 +7,8 @@ The rules:
 - lots received: its material lots registered in the period;
 - incoming fabric: its lots' 4-point inspections in the period, accepted or rejected, and points per 100 square
   yards over the whole area inspected (as :mod:`capa.inspections.fabric` counts them);
+- incoming inspections by attributes: its trim, label, thread and packaging lots' ISO 2859-1 inspections on receipt
+  in the period, accepted or rejected (:mod:`capa.inspections.incoming`);
 - lab results: the results on its lots tested in the period, per safety parameter, results judged not applicable
   left out. A **safety** result is one of a chemical or physical parameter (the chemistry, burning, small parts,
   sharp points, cords: what harms a child) or of a parameter always mandatory where it applies (GB 18401's
@@ -19,10 +21,10 @@ The rules:
   request is due the day its answer was first due and answered on time when its first answer came by the end of
   that day (a later day given with a returned answer changes neither), an action when it was done by then;
 - the score is 100 less what each part takes off, at most its weight (``CAPA_SCORECARD_WEIGHTS``):
-  ``incoming`` the share of fabric inspections rejected; ``lab`` the share of quality results failed;
-  ``safety`` ``CAPA_SCORECARD_SAFETY_FAILURE_POINTS`` per failed safety result (one failure costs as much however
-  many results passed); ``ncs`` the NCs per lot received (at most one); ``scars`` the share of SCARs due that
-  were late. A part with nothing to count takes nothing off. Rounded half up to a tenth;
+  ``incoming`` the share of incoming inspections rejected (fabric and by attributes together); ``lab`` the share
+  of quality results failed; ``safety`` ``CAPA_SCORECARD_SAFETY_FAILURE_POINTS`` per failed safety result (one
+  failure costs as much however many results passed); ``ncs`` the NCs per lot received (at most one); ``scars``
+  the share of SCARs due that were late. A part with nothing to count takes nothing off. Rounded half up to a tenth;
 - a period with no record at all has no score and no grade;
 - the grade is the first of ``CAPA_SCORECARD_GRADES`` whose lowest score the score reaches; the suggested
   approval is the rolling 12 months' grade's (a quality manager decides: :mod:`capa.suppliers.decisions`);
@@ -30,7 +32,7 @@ The rules:
   or more, else ``steady``; none when either has no score.
 
 Each figure is aggregated in the database over the five quarters at once (a CASE puts each record in its quarter,
-another flags the rolling 12 months): six statements whatever the number of records.
+another flags the rolling 12 months): seven statements whatever the number of records.
 """
 
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from capa.capas.models import Action, ActionKind, ActionStatus, NonConformance
 from capa.capas.states import State
 from capa.common.clock import plant_today, plant_zone
 from capa.extensions import db
-from capa.inspections.models import FabricInspection, InspectionVerdict
+from capa.inspections.models import FabricInspection, IncomingInspection, InspectionVerdict
 from capa.masterdata.models import MaterialLot, Supplier
 from capa.safety.judging import Outcome
 from capa.safety.models import LabResult, ParameterKind, SafetyParameter
@@ -113,6 +115,9 @@ class PeriodFigures:
     fabric_accepted: int = 0
     fabric_points: int = 0
     fabric_square_yards: Decimal = Decimal(0)
+    #: Incoming inspections by attributes (AQL) of its other lots.
+    aql_inspected: int = 0
+    aql_accepted: int = 0
     quality_results: int = 0
     quality_failed: int = 0
     safety_results: int = 0
@@ -132,6 +137,19 @@ class PeriodFigures:
         return self.fabric_inspected - self.fabric_accepted
 
     @property
+    def aql_rejected(self) -> int:
+        return self.aql_inspected - self.aql_accepted
+
+    @property
+    def incoming_inspected(self) -> int:
+        """Incoming inspections of every kind: 4-point and by attributes."""
+        return self.fabric_inspected + self.aql_inspected
+
+    @property
+    def incoming_rejected(self) -> int:
+        return self.fabric_rejected + self.aql_rejected
+
+    @property
     def points_per_100(self) -> Decimal | None:
         if not self.fabric_square_yards:
             return None
@@ -147,6 +165,7 @@ class PeriodFigures:
             (
                 self.lots_received,
                 self.fabric_inspected,
+                self.aql_inspected,
                 self.quality_results,
                 self.safety_results,
                 self.ncs,
@@ -204,7 +223,7 @@ def score(period: PeriodFigures, settings: ScorecardSettings) -> None:
         return Decimal(count) / Decimal(whole) if whole else Decimal(0)
 
     taken = {
-        "incoming": weights["incoming"] * share(period.fabric_rejected, period.fabric_inspected),
+        "incoming": weights["incoming"] * share(period.incoming_rejected, period.incoming_inspected),
         "lab": weights["lab"] * share(period.quality_failed, period.quality_results),
         "safety": min(weights["safety"], Decimal(settings.safety_failure_points * period.safety_failed)),
         "ncs": weights["ncs"] * min(Decimal(1), share(period.ncs, max(period.lots_received, 1))),
@@ -316,6 +335,25 @@ def scorecard(supplier: Supplier, settings: ScorecardSettings, today: date | Non
         period.fabric_square_yards += Decimal(area or 0)
 
     _add(quarters, rolling, rows, fabric)
+
+    quarter, in_rolling, window = periods.buckets(IncomingInspection.inspected_at, moments=True)
+    rows = session.execute(
+        select(
+            quarter,
+            in_rolling,
+            func.count(),
+            func.count().filter(IncomingInspection.verdict == InspectionVerdict.ACCEPTED.value),
+        )
+        .join(MaterialLot, MaterialLot.id == IncomingInspection.lot_id)
+        .where(MaterialLot.supplier_id == supplier.id, window)
+        .group_by(quarter, in_rolling)
+    )
+
+    def by_attributes(period: PeriodFigures, inspected: int, accepted: int) -> None:
+        period.aql_inspected += inspected
+        period.aql_accepted += accepted
+
+    _add(quarters, rolling, rows, by_attributes)
 
     quarter, in_rolling, window = periods.buckets(LabResult.tested_at, moments=False)
     safety = case(
@@ -464,6 +502,11 @@ def as_json(card: Scorecard) -> dict[str, Any]:
                 "accepted": figures.fabric_accepted,
                 "rejected": figures.fabric_rejected,
                 "points_per_100": figures.points_per_100,
+            },
+            "incoming": {
+                "inspected": figures.aql_inspected,
+                "accepted": figures.aql_accepted,
+                "rejected": figures.aql_rejected,
             },
             "lab": {
                 "safety_results": figures.safety_results,

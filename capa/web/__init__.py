@@ -18,6 +18,7 @@ from capa.web.changes.views import bp as changes_bp
 from capa.web.documents.views import bp as documents_bp
 from capa.web.home.views import bp as home_bp
 from capa.web.inspections.fabric import bp as fabric_bp
+from capa.web.inspections.incoming import bp as incoming_bp
 from capa.web.inspections.line_checks import bp as line_checks_bp
 from capa.web.inspections.measuring import bp as measuring_bp
 from capa.web.inspections.needles import bp as needles_bp
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     trends_bp,
     inspections_bp,
     fabric_bp,
+    incoming_bp,
     line_checks_bp,
     needles_bp,
     measuring_bp,

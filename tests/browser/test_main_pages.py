@@ -29,8 +29,8 @@ from capa.common.types import utcnow
 from capa.documents import service as documents
 from capa.documents.commands import NewDocument, NewRevision
 from capa.extensions import db
-from capa.inspections import specs
-from capa.inspections.commands import MeasurementSpecChange
+from capa.inspections import incoming, specs
+from capa.inspections.commands import MeasurementSpecChange, NewIncomingInspection
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import NewBatch, NewBuyer, NewStyle
 from capa.suppliers import accounts as supplier_accounts
@@ -82,6 +82,9 @@ def seed_site() -> tuple[dict[str, str], str]:
         {"number": "F-500", "kind": "fabric", "supplier": "FAB-02"},
     ]
     masterdata.create_batch(parse(NewBatch, {"number": "B-500-01", "style": "SET-500", "line": "L3", "lots": lots}))
+    # The snaps sampled on receipt: more major defects than their plan accepts (125 pieces, Ac 7).
+    received = {"lot": "TR-90", "lot_size": 3000, "major_found": 11, "minor_found": 2, "note": "Bent prongs"}
+    incoming.record_incoming_inspection(parse(NewIncomingInspection, received), author)
     # This shift's checks: line L1 over the alert level at the end of the line, L2 under it.
     records.check_line("L1", "end_of_line", 20, 3, {"SEW-01": 2, "SEW-06": 2})
     records.check_line("L1", "inline", 30, 1, {"SEW-03": 1})
@@ -263,6 +266,9 @@ MAIN_PAGES = [
     MainPage("inspection-new", SUPERVISOR, "/inspections/new?batch=B-500-01", "Record a final inspection"),
     MainPage("fabric-inspections", QUALITY_MANAGER, "/fabric-inspections", "Fabric inspections"),
     MainPage("fabric-inspection-new", SUPERVISOR, "/fabric-inspections/new", "Inspect a fabric lot"),
+    MainPage("incoming-inspections", QUALITY_MANAGER, "/incoming-inspections", "Incoming inspections"),
+    MainPage("incoming-inspection", QUALITY_MANAGER, "/incoming-inspections/1"),
+    MainPage("incoming-inspection-new", SUPERVISOR, "/incoming-inspections/new", "Inspect a lot on receipt"),
     MainPage("line-checks", QUALITY_MANAGER, "/line-checks", "Line checks"),
     MainPage("line-check-new", SUPERVISOR, "/line-checks/new?line=L1", "Record a line check"),
     MainPage("line", QUALITY_MANAGER, "/lines/L1"),

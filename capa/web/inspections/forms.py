@@ -21,11 +21,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from capa.capas.filing import new_filing_key
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
+from capa.inspections.incoming import FABRIC_KINDS
 from capa.inspections.measurements import MeasureUnit
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
 from capa.web.capas.forms import PHOTO_ACCEPT
 from capa.web.forms import options
+from capa.web.masterdata.forms import LOT_KIND_LABELS
 
 SEVERITY_LABELS = {
     Severity.NORMAL: _l("Normal inspection"),
@@ -84,6 +86,8 @@ class DefectCodeForm(FlaskForm):
 
 
 VERDICT_LABELS = {"accepted": _l("Accepted"), "rejected": _l("Rejected")}
+#: The kinds of lot inspected by attributes on receipt (fabric goes by the 4-point system).
+INCOMING_KIND_LABELS = {kind: label for kind, label in LOT_KIND_LABELS.items() if kind not in FABRIC_KINDS}
 
 
 class FinalInspectionForm(FlaskForm):
@@ -318,3 +322,30 @@ def marks_from_text(text: str) -> list[dict]:
                 mark["code"] = word
         marks.append(mark)
     return marks
+
+
+LEVEL_CHOICES = options({level.value: level.value for level in Level})
+
+
+class IncomingInspectionForm(FlaskForm):
+    """An incoming inspection by attributes of a trim, label, thread or packaging lot. Every field is checked by the
+    command, so that a person sees every problem in one round."""
+
+    lot = StringField(_l("Lot"), validators=[InputRequired()])
+    supplier = StringField(_l("Supplier (for a lot not yet recorded)"))
+    kind = SelectField(
+        _l("Kind (for a lot not yet recorded)"),
+        choices=[SelectChoice("", ""), *options(INCOMING_KIND_LABELS)],
+        # Judged by the service, which names a fabric lot sent here beside the field.
+        validate_choice=False,
+    )
+    lot_size = StringField(_l("Lot size (pieces)"), validators=[InputRequired()])
+    level = SelectField(
+        _l("Inspection level"), choices=options({level.value: level.value for level in Level}), default="II"
+    )
+    aql_major = SelectField(_l("AQL, major defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="2.5")
+    aql_minor = SelectField(_l("AQL, minor defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="4.0")
+    critical_found = StringField(_l("Critical defects found"), default="0")
+    major_found = StringField(_l("Major defects found"), default="0")
+    minor_found = StringField(_l("Minor defects found"), default="0")
+    note = TextAreaField(_l("What was found"))

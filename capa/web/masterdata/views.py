@@ -13,8 +13,8 @@ from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.display import local_name
 from capa.common.errors import DomainError
-from capa.inspections import aqls, fabric, final, line_checks, specs
-from capa.inspections.commands import FabricInspectionFilters
+from capa.inspections import aqls, fabric, final, incoming, line_checks, specs
+from capa.inspections.commands import FabricInspectionFilters, IncomingInspectionFilters
 from capa.masterdata import service
 from capa.masterdata.commands import (
     AddLots,
@@ -219,6 +219,9 @@ def supplier_page(supplier, fabric_form=None, decision_form=None) -> str:
         fabric_form=fabric_form,
         fabric_inspections=fabric.list_fabric_inspections(
             parse(FabricInspectionFilters, {"supplier": supplier.code}), limit=10
+        ),
+        incoming_inspections=incoming.list_incoming_inspections(
+            parse(IncomingInspectionFilters, {"supplier": supplier.code}), limit=10
         ),
     )
 
