@@ -7,10 +7,14 @@ Every refusal is checked twice: the answer (status, code, the field named) and t
 """
 
 import pytest
+from sqlalchemy import select
 
 from capa.capas import lookup, steps
 from capa.capas.commands import Contain
+from capa.capas.dispositions import held_lots_unapproved
+from capa.capas.models import Hold
 from capa.common.commands import parse
+from capa.extensions import db
 from tests.answers import ok, refused
 from tests.conftest import PASSWORD
 from tests.pages import (
@@ -31,6 +35,7 @@ from tests.pages import (
 )
 from tests.test_capa_pages import Workflow, make_factory, make_people
 from tests.test_capa_rules_api import NCS, advance, detail, file, make_world
+from tests.test_statement_counts import counting
 
 #: The multiplication sign people write between a number and its quantity, as the page shows it.
 TIMES = "\u00d7"
@@ -337,6 +342,39 @@ def test_goods_of_a_supplier_approved_for_other_parameters_than_the_style_requir
     )
     lot = holds(detail(world, number))["DL-7781"]
     ok(dispose(world, number, lot, kind="release", reason="Retest passed.", results=[passed["id"]]), 201)
+
+
+def test_the_release_check_of_a_held_lot_reads_as_many_statements_however_many_styles_it_goes_into(world):
+    world.qm.post(
+        "/api/v1/suppliers/DYE-01/decisions",
+        json={"approval": "approved", "approved_parameters": ["CN-FORM"], "reason": "Formaldehyde only"},
+    )
+    number = file(world, style="BIB-410", batch="B-410-01", parameters=["CN-CF-SALIVA"])["number"]
+    contain(world, number, ["DL-7781"], {"DL-7781": 300})
+    lot = {"number": "DL-7781", "kind": "dye_lot", "supplier": "DYE-01", "concession": "Saliva tested at SGS"}
+
+    def feed(first: int, count: int) -> None:
+        """``count`` more CMIA styles whose batches use the held lot."""
+        for index in range(first, first + count):
+            style = {"code": f"SET-{index}", "name": "Infant set", "category": "A", "cmia_required": True}
+            ok(world.qm.post("/api/v1/styles", json=style), 201)
+            batch = {"number": f"B-SET-{index}", "style": f"SET-{index}", "line": "L1", "lots": [lot]}
+            ok(world.qm.post("/api/v1/batches", json=batch), 201)
+
+    def checked() -> tuple[int, list[str]]:
+        db.session.expire_all()
+        hold = db.session.scalar(select(Hold).where(Hold.lot_id.is_not(None)))
+        with counting() as statements:
+            found = held_lots_unapproved(hold)
+        return len(statements), [entry.why for entry in found]
+
+    feed(1, 1)
+    few, why = checked()
+    # The NC's saliva fastness and the infant sets' plans are outside the dye house's scope.
+    [reason] = why
+    assert reason.startswith("DYE-01 is approved for CN-FORM only, not ") and "CN-CF-SALIVA" in reason
+    feed(2, 4)
+    assert checked()[0] == few
 
 
 # Rework and re-inspection --------------------------------------------------------------------------------------

@@ -101,6 +101,9 @@ def test_a_recorded_lot_is_inspected_again_as_recorded(app, receiving):
         ({"aql_minor": 0.3}, {"aql_minor"}),
         ({"level": "IV"}, {"level"}),
         ({"major_found": -1}, {"major_found"}),
+        # Nonconforming items (AQL up to 10) are counted in a sample of 200: never more than it holds.
+        ({"major_found": 201}, {"major_found"}),
+        ({"critical_found": 201, "minor_found": 250}, {"critical_found", "minor_found"}),
         ({"minor_found": 1.5}, {"minor_found"}),
         ({"kind": "gold"}, {"kind"}),
         ({"extra": 1}, {"extra"}),
@@ -151,6 +154,32 @@ def test_the_scorecard_counts_incoming_verdicts_with_the_fabric_ones(app, receiv
     assert receiving.get("/api/v1/suppliers/MILL/scorecard").json["rolling_12_months"]["incoming"]["inspected"] == 0
 
 
+def test_a_rejected_lot_raises_its_nc_with_the_whole_lot_on_hold(app, receiving, api):
+    receiving.post("/api/v1/lines", json={"code": "L1", "name": "Line 1"})
+    supervisor = api("supervisor")
+    rejected = inspect(supervisor, critical_found=1, note="A snap with a sharp edge").json
+    path = f"/api/v1/incoming-inspections/{rejected['id']}/raise-nc"
+    assert supervisor.post(path, json={"line": "L1", "defect_type": "sharp_point_or_edge"}).status_code == 403
+    # The lot is in no batch yet: its line, and the defect type, are asked for.
+    asked = receiving.post(path, json={})
+    assert asked.status_code == 400 and set(asked.json["error"]["fields"]) == {"line", "defect_type"}
+    unknown = receiving.post(path, json={"line": "L1", "defect_type": "nope"})
+    assert set(unknown.json["error"]["fields"]) == {"defect_type"}
+    raised = receiving.post(path, json={"line": "L1", "defect_type": "sharp_point_or_edge"})
+    assert raised.status_code == 201, raised.json
+    nc = raised.json
+    assert (nc["source"], nc["severity"], nc["defect_type"]) == ("incoming_material", "critical", "sharp_point_or_edge")
+    assert nc["title"] == "Lot SN-1 rejected at incoming inspection"
+    assert "1 critical, 0 major (Ac 10 at AQL 2.5)" in nc["description"] and "sharp edge" in nc["description"]
+    assert [(hold["lot"], hold["quantity"]) for hold in nc["containment"]["holds"]] == [("SN-1", LOT_L)]
+    assert receiving.get(f"/api/v1/incoming-inspections/{rejected['id']}").json["nc"] == nc["number"]
+    assert receiving.post(path, json={"line": "L1", "defect_type": "stain"}).status_code == 409
+    # An accepted lot raises nothing.
+    accepted = inspect(receiving, lot="SN-2").json
+    refused = receiving.post(f"/api/v1/incoming-inspections/{accepted['id']}/raise-nc", json={"line": "L1"})
+    assert refused.status_code == 409 and set(refused.json["error"]["fields"]) == {"inspection"}
+
+
 # The pages --------------------------------------------------------------------------------------------------------
 
 FORM = {
@@ -193,6 +222,18 @@ def test_the_form_records_a_lot_and_keeps_what_was_typed_when_refused(app, recei
     assert plans["Minor"] == ["4.0", "200", "14 / 15", "0"]
     listed = table_rows(client.get("/incoming-inspections").text)
     assert "SN-1" in cells(listed[0])[1] and "Rejected" in cells(listed[0])[5]
+    # A quality manager raises its NC from the page; a refused form says what is missing.
+    assert not parsed(client.get(saved.headers["Location"]).text).css("#raise-nc")  # not offered to a supervisor
+    client.post("/logout")
+    auth.as_role("quality_manager")
+    receiving.post("/api/v1/lines", json={"code": "L1", "name": "Line 1"})
+    inspection_page = saved.headers["Location"]
+    assert one(client.get(inspection_page).text, "#raise-nc")
+    missing = client.post(f"{inspection_page}/raise-nc", data={"line": "L1", "defect_type": ""})
+    assert missing.status_code == 400 and fields_with_errors(missing.text) == {"defect_type"}
+    raised = client.post(f"{inspection_page}/raise-nc", data={"line": "L1", "defect_type": "loose_button"})
+    assert raised.status_code == 302 and raised.headers["Location"].startswith("/nc/")
+    assert not parsed(client.get(inspection_page).text).css("#raise-nc")
     supplier = client.get("/suppliers/SNAP").text
     assert "SN-1" in one(supplier, "#incoming").text()
     scorecard = {cells(row)[0]: cells(row)[1:] for row in table_rows(one(supplier, "table.scorecard"))}

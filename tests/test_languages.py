@@ -90,6 +90,15 @@ def test_the_login_form_carries_the_language_chosen_on_it_when_the_sessions_cook
     sent = stale.post("/login", data={"username": reader.username, "password": PASSWORD, "language": "zh_Hans_CN"})
     assert sent.status_code == 302
     assert html_lang(stale.get("/nc", headers={"Accept-Language": "en"})) == "zh-Hans-CN"
+    # Chosen again on the page, English: the form says it, whatever cookie a late answer left behind.
+    client.post("/language", data={"language": "en", "next": "/login"})
+    assert parsed(client.get("/login").text).css_first("input[name=language]").attributes["value"] == "en"
+    accounts.set_language(reader, "zh_Hans_CN")
+    late = app.test_client()
+    late.post("/language", data={"language": "zh_Hans_CN", "next": "/login"})  # the cookie set back to Chinese
+    late.post("/login", data={"username": reader.username, "password": PASSWORD, "language": "en"})
+    assert html_lang(late.get("/nc")) == "en"
+    accounts.set_language(reader, "en")
     # Nothing chosen on the page, or a language not offered: the account's decides.
     for language in ("", "fr"):
         fresh = app.test_client()

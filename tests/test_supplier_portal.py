@@ -8,14 +8,17 @@ import threading
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale as app_locale
 from sqlalchemy import create_engine, select, text, update
 
 from capa.accounts import service as accounts
 from capa.accounts.commands import NewUser, UserChanges
+from capa.accounts.models import User
 from capa.accounts.permissions import Permission
 from capa.capas.models import Action, NonConformance
 from capa.common.clock import plant_today
 from capa.common.commands import parse
+from capa.common.display import local_date
 from capa.common.errors import ValidationError
 from capa.extensions import db
 from capa.masterdata import service as masterdata
@@ -26,7 +29,7 @@ from capa.suppliers.reminders import send_scar_reminders
 from capa.trends.scheduler import send_supplier_reminders
 from tests.conftest import PASSWORD, POSTGRES_URL, ApiClient, wait_for_a_lock_waiter
 from tests.images import jpeg
-from tests.pages import cells, errors_in, field_block, logged_in, one, table_rows
+from tests.pages import cells, errors_in, field_block, logged_in, one, parsed, table_rows
 from tests.test_capa_stories_api import floor  # noqa: F401  (fixture: the stories' people and master data)
 from tests.test_permissions import ABSENT, declared_views
 from tests.test_trends_running import mail_config, smtp_server  # noqa: F401  (fixtures: a real SMTP server)
@@ -177,7 +180,7 @@ def test_an_administrator_creates_a_supplier_account_in_the_users_page(app, worl
 # Sending and answering ---------------------------------------------------------------------------------------------
 
 
-def test_a_request_is_sent_answered_in_rounds_and_accepted(world):
+def test_a_request_is_sent_answered_in_rounds_and_accepted(app, world):
     qm, dye, snap = world.qm, world.dye, world.snap
     # What a quality manager may not send.
     assert created(send(world, containment_due=day(-1)), 400)["error"]["fields"].keys() == {"containment_due"}
@@ -274,6 +277,19 @@ def test_a_request_is_sent_answered_in_rounds_and_accepted(world):
     ]
     assert [r["status"] for r in created(qm.get("/api/v1/scar-requests?supplier=DYE"), 200)["items"]] == ["accepted"]
     assert created(qm.get("/api/v1/scar-requests?supplier=SNAP"), 200)["items"] == []
+
+    # The NC's 8D report shows the supplier's rounds under its SCAR action, with their evidence and reviews.
+    report = logged_in(app, world.qm_user).get(f"/nc/{world.number}/report").text
+    [answers] = parsed(report).css("#d5 .scar-answers")
+    shown = answers.text()
+    assert f"SCAR-{request_id:05d}" in shown and "Accepted" in shown
+    assert "Cheaper fixing agent." in shown and "Old agent; lab dip per lot." in shown
+    assert "Show the lab dip of the old agent." in shown and "Dye bled. → Dye not fixed." in shown
+    [link] = answers.css("ul.files a")
+    assert (link.text(), link.attributes["href"]) == (
+        "8D.pdf",
+        evidence["url"].removeprefix("/api/v1").replace("scar-requests", "scars"),
+    )
 
 
 def test_the_supplier_answers_in_its_pages_and_a_refused_answer_keeps_what_was_typed(app, world):
@@ -410,6 +426,47 @@ def test_the_supplier_is_reminded_by_mail_before_the_answer_is_due_and_when_late
     assert send_scar_reminders() == 0
     assert len(inbox.messages) == 2
     assert created(world.dye.get(f"/api/v1/scar-requests/{request_id}"), 200)["late"] is True
+
+
+def test_the_containment_is_reminded_of_apart_until_an_answer_gives_it(mail_config, world):  # noqa: F811
+    inbox = mail_config.inbox
+    request_id = created(send(world, containment_due=day(1), answer_due=day(10)))["id"]
+    with_english_account(request_id)
+    assert send_supplier_reminders() == 1
+    [soon] = inbox.messages
+    assert "due soon" in soon["Subject"]
+    with app_locale("en"):
+        tomorrow, yesterday = local_date(plant_today() + timedelta(days=1)), local_date(plant_today() - timedelta(1))
+    assert f"(containment due {tomorrow})" in soon.get_content() and "answer due" not in soon.get_content()
+    # Due soon once, then late once; the answer, due in ten days, is not reminded of yet.
+    found = db.session.get(ScarRequest, request_id)
+    found.containment_due = plant_today() - timedelta(days=1)
+    db.session.commit()
+    assert send_scar_reminders() == 1 and send_scar_reminders() == 0
+    late = inbox.messages[-1]
+    assert "late" in late["Subject"]
+    body = late.get_content()
+    assert f"(containment due {yesterday})" in body and "answer due" not in body
+    # The first answer gives the containment: after it is returned, only the answer is awaited and reminded of.
+    answer = {"containment": "Sorted.", "whys": ["Why."], "root_cause": "Cause.", "actions": "Action."}
+    created(world.dye.post(f"/api/v1/scar-requests/{request_id}/answers", json=answer))
+    returned = {"decision": "return", "comment": "More detail.", "answer_due": day(1)}
+    created(world.qm.post(f"/api/v1/scar-requests/{request_id}/answers/1/review", json=returned), 200)
+    found = db.session.get(ScarRequest, request_id)
+    found.containment_reminded_before_at = found.containment_reminded_late_at = None
+    db.session.commit()
+    assert send_scar_reminders() == 1
+    body = inbox.messages[-1].get_content()
+    assert "(answer due " in body and "containment due" not in body
+    assert send_scar_reminders() == 0
+
+
+def with_english_account(request_id: int) -> None:
+    """The supplier's accounts read their mails in English from here on."""
+    request = db.session.get(ScarRequest, request_id)
+    for account in db.session.scalars(select(User).where(User.supplier_id == request.supplier_id)):
+        account.language = "en"
+    db.session.commit()
 
 
 def test_a_request_of_a_cancelled_nc_awaits_nothing_and_a_supplier_owns_no_action(mail_config, world):  # noqa: F811

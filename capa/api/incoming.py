@@ -5,10 +5,13 @@ from typing import Literal
 
 from capa.accounts.permissions import Permission, requires
 from capa.api.blueprint import bp
+from capa.api.capas import NCDetail
 from capa.api.models import Answer, Record, Ref, Timestamp, With
+from capa.capas.policy import step_permission
+from capa.capas.states import Step
 from capa.http.guard import request_user
 from capa.inspections import incoming
-from capa.inspections.commands import IncomingInspectionFilters, NewIncomingInspection
+from capa.inspections.commands import IncomingInspectionFilters, NewIncomingInspection, RaiseIncomingNC
 from capa.masterdata.models import LotKind
 
 
@@ -40,6 +43,8 @@ class IncomingInspectionAnswer(Record):
     note: str
     inspector: str = Ref("inspector", "username")
     inspected_at: Timestamp
+    #: The NC raised for a rejected lot, with the lot on hold.
+    nc: str | None = Ref("nc", "number", default=None)
 
 
 class IncomingInspections(Answer):
@@ -89,3 +94,18 @@ def list_incoming_inspections(filters: IncomingInspectionFilters):
 @requires(Permission.VIEW)
 def get_incoming_inspection(inspection_id: int):
     return _answer(incoming.get_incoming_inspection(inspection_id))
+
+
+@bp.post("/incoming-inspections/<int:inspection_id>/raise-nc")
+@bp.input(RaiseIncomingNC, arg_name="command")
+@bp.output(NCDetail, status_code=201)
+@requires(step_permission(Step.CONTAIN))
+def raise_incoming_nc(inspection_id: int, command: RaiseIncomingNC):
+    """Raise the NC of a lot rejected at its incoming inspection, with the lot on hold
+
+    Filed as incoming material on `line` (else the one line the lot's batches share), of the `defect_type` given
+    (400 naming it when missing or unknown), critical when a critical defect was found; the whole lot is held and
+    the NC is charged to its supplier. Quality managers only (403); 409 naming `inspection` for an accepted lot or
+    one whose NC was raised.
+    """
+    return incoming.raise_incoming_nc(incoming.get_incoming_inspection(inspection_id), command, request_user())

@@ -69,7 +69,7 @@ from capa.common.commands import parse
 from capa.common.errors import NotFound, ValidationError
 from capa.common.types import utcnow
 from capa.extensions import db
-from capa.masterdata.models import Batch, MaterialLot
+from capa.masterdata.models import Batch, MaterialLot, batch_lots
 from capa.safety import service as safety
 from capa.safety.coverage import UnapprovedLot, unapproved_lots
 from capa.safety.judging import Outcome
@@ -234,15 +234,18 @@ def held_lots_unapproved(hold: Hold) -> list[UnapprovedLot]:
     """The held lot, or the lots of the held batch, whose supplier is not approved for them
     (:mod:`capa.masterdata.approval`), for the parameters the goods are to meet: the NC's own, and those of the
     plans of the styles they go into (a held batch's style; for a held lot, the styles of the batches it feeds
-    and of the NC's batch)."""
+    and of the NC's batch). A constant number of statements, however many batches the lot feeds."""
     if hold.lot is None:
-        lots, batches = list(hold.batch.lots), [hold.batch]
+        in_batch = select(MaterialLot).join(batch_lots).where(batch_lots.c.batch_id == hold.batch_id)
+        lots, batches = list(db.session.scalars(in_batch.options(selectinload(MaterialLot.supplier)))), [hold.batch]
     else:
-        lots, batches = [hold.lot], [*hold.lot.batches, hold.nc.batch]
+        feeding = select(Batch).join(batch_lots).where(batch_lots.c.lot_id == hold.lot_id)
+        lots = [hold.lot]
+        batches = [*db.session.scalars(feeding.options(selectinload(Batch.style))), hold.nc.batch]
     styles = {batch.style_id: batch.style for batch in batches if batch is not None}
     required = {parameter.code: parameter for parameter in hold.nc.parameters}
-    for style in styles.values():
-        required.update((parameter.code, parameter) for parameter in safety.plan_parameters(style)[0])
+    for parameters in safety.required_of_styles(styles.values()).values():
+        required.update((parameter.code, parameter) for parameter in parameters)
     return unapproved_lots(lots, required.values(), plant_today())
 
 

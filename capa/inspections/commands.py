@@ -569,3 +569,8 @@ class NewIncomingInspection(Command):
 
 class IncomingInspectionFilters(FabricInspectionFilters):
     """The filters of the incoming inspection list (query parameters): a ``lot`` or a ``supplier``."""
+
+
+class RaiseIncomingNC(RaiseFabricNC):
+    """An NC raised for a lot rejected at its inspection by attributes, which goes on hold: the defect type is
+    needed (what was found names none), the rest may be left out."""

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -36,14 +35,9 @@ from sqlalchemy.orm import selectinload
 
 from capa.accounts.models import User
 from capa.audit import records
-from capa.capas import filing, policy
-from capa.capas.commands import FileNC
-from capa.capas.history import Journal
-from capa.capas.lookup import find_defect_type, invalid
-from capa.capas.models import Hold, NonConformance, Severity, Source
-from capa.capas.states import Step
-from capa.common.commands import parse
-from capa.common.errors import Conflict, NotFound, PermissionDenied
+from capa.capas.lookup import invalid
+from capa.capas.models import NonConformance
+from capa.common.errors import NotFound
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.inspections.commands import (
@@ -70,6 +64,7 @@ from capa.inspections.fourpoint import (
     mark_points,
     shown,
 )
+from capa.inspections.lot_ncs import raise_lot_nc
 from capa.inspections.models import (
     DefectCode,
     FabricDefect,
@@ -80,7 +75,7 @@ from capa.inspections.models import (
     SupplierFabricLimit,
 )
 from capa.masterdata import service as masterdata
-from capa.masterdata.models import Batch, LotKind, MaterialLot, ProductionLine, Style, Supplier, batch_lots
+from capa.masterdata.models import LotKind, MaterialLot, Style, Supplier
 
 #: The defect type of a rejected lot's NC, by its first fault.
 FAULT_DEFECT_TYPES = {
@@ -400,19 +395,6 @@ def supplier_figures_between(since: datetime, until: datetime) -> list[SupplierF
 # Raising an NC ----------------------------------------------------------------------------------------------------
 
 
-def default_line(lot: MaterialLot) -> str | None:
-    """The line an NC on ``lot`` is filed on when none is given: the one line its batches share, if they do."""
-    codes = db.session.scalars(
-        select(ProductionLine.code)
-        .join(Batch, Batch.line_id == ProductionLine.id)
-        .join(batch_lots, batch_lots.c.batch_id == Batch.id)
-        .where(batch_lots.c.lot_id == lot.id)
-        .distinct()
-        .limit(2)
-    ).all()
-    return codes[0] if len(codes) == 1 else None
-
-
 def default_title(inspection: FabricInspection) -> str:
     return str(_l("Fabric lot %(lot)s rejected at incoming inspection", lot=inspection.lot.number))
 
@@ -450,51 +432,20 @@ def default_description(inspection: FabricInspection) -> str:
 
 
 def raise_fabric_nc(inspection: FabricInspection, command: RaiseFabricNC, actor: User) -> NonConformance:
-    """Raise the NC of a rejected fabric lot, with the lot on hold (the module's rules; the errors it names)."""
-    if not policy.can(actor, Step.CONTAIN):
-        message = _l("Only a quality manager may put goods on hold.")
-        raise PermissionDenied(str(message), fields={"inspection": str(message)})
-    if inspection.verdict != InspectionVerdict.REJECTED.value:
-        raise Conflict(str(_l("The lot was accepted: no NC to raise.")), fields={"inspection": str(_l("Accepted."))})
-    if inspection.nc is not None:
-        raise Conflict(
-            str(_l("This inspection already raised %(number)s.", number=inspection.nc.number)),
-            fields={"inspection": str(_l("Already raised."))},
-        )
-    problems: dict[str, str] = {}
-    line = command.line or default_line(inspection.lot)
-    if line is None:
-        problems["line"] = str(_l("The lot's batches are on no single line: choose the line."))
-    defect_type = command.defect_type or FAULT_DEFECT_TYPES[RollFault(inspection.faults[0])]
-    if find_defect_type(defect_type) is None:
-        problems["defect_type"] = str(_l("No defect type %(code)s.", code=defect_type))
-    if problems:
-        raise invalid(problems)
-    values: dict[str, Any] = {
-        "title": command.title or default_title(inspection),
-        "description": command.description or default_description(inspection),
-        "defect_type": defect_type,
-        "source": Source.INCOMING_MATERIAL.value,
-        "line": line,
-        "severity": Severity.MAJOR.value,
-    }
-    if inspection.style is not None:
-        values["style"] = inspection.style.code
-    filed = parse(FileNC, values)
-    lot = inspection.lot
-    # A fabric lot is held in metres (capa.capas.models.Hold), whatever the unit it was inspected in.
+    """Raise the NC of a rejected fabric lot, with the lot on hold (:mod:`capa.inspections.lot_ncs`), of the
+    defect type of the lot's first fault unless given, held in metres (capa.capas.models.Hold) whatever the unit it
+    was inspected in."""
     metres = Fraction(inspection.length_inspected)
     if inspection.length_unit == LengthUnit.YARDS:
         metres *= METRES_PER_YARD
-    quantity = max(1, round(metres))
-
-    def hold_lot(nc: NonConformance, journal: Journal) -> None:
-        # Locked by the NC's numbering until this unit commits: a second raise racing this one sees this NC.
-        db.session.refresh(inspection)
-        if inspection.nc_id is not None:
-            raise Conflict(str(_l("This inspection already raised its NC.")), fields={"inspection": "raised"})
-        inspection.nc = nc
-        nc.holds.append(Hold(lot=lot, held_by=actor, quantity=quantity))
-        journal.record("hold", new=lot.number, note=str(_l("Incoming fabric inspection rejected the lot.")))
-
-    return filing.file_nc(filed, actor, also=hold_lot)
+    return raise_lot_nc(
+        inspection,
+        command,
+        actor,
+        default_defect_type=FAULT_DEFECT_TYPES[RollFault(inspection.faults[0])] if inspection.faults else None,
+        title=default_title(inspection),
+        description=default_description(inspection),
+        quantity=max(1, round(metres)),
+        style=inspection.style.code if inspection.style is not None else None,
+        held_note=str(_l("Incoming fabric inspection rejected the lot.")),
+    )

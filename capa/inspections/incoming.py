@@ -10,13 +10,16 @@ The rules:
 - the defects found per class are judged by :func:`capa.inspections.verdict.judge_lot`: any critical defect
   rejects, else each class within its acceptance number accepts;
 - the inspection is kept in the lot's history; the supplier's scorecard counts its verdict with the fabric
-  inspections' (:mod:`capa.suppliers.scorecard`).
+  inspections' (:mod:`capa.suppliers.scorecard`);
+- a rejected lot offers a quality manager its NC, with the lot on hold (:mod:`capa.inspections.lot_ncs`): of the
+  defect type the manager chooses, critical when a critical defect was found.
 
 Raises ValidationError naming ``lot``, ``supplier``, ``kind`` (a lot's recorded kind or supplier differs, a fabric
 lot, an unknown supplier), ``lot_size``, ``level``, ``aql_major``, ``aql_minor``.
 """
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -25,15 +28,18 @@ from sqlalchemy.orm import selectinload
 from capa.accounts.models import User
 from capa.audit import records
 from capa.capas.lookup import invalid
+from capa.capas.models import NonConformance, Severity
 from capa.common.errors import NotFound, ValidationError
 from capa.common.transaction import unit_of_work
 from capa.extensions import db
 from capa.inspections.aqls import DEFAULT_AQLS
-from capa.inspections.commands import IncomingInspectionFilters, NewIncomingInspection
+from capa.inspections.commands import IncomingInspectionFilters, NewIncomingInspection, RaiseIncomingNC
+from capa.inspections.lot_ncs import raise_lot_nc
 from capa.inspections.models import DefectClass, IncomingInspection
 from capa.inspections.sampling import Level, SamplingPlan, sampling_plan
 from capa.inspections.verdict import Verdict, judge_lot
 from capa.masterdata import service as masterdata
+from capa.masterdata.approval import KIND_WORDS
 from capa.masterdata.models import LotKind, MaterialLot, Supplier
 
 #: Lots inspected by the 4-point system, not by attributes.
@@ -64,7 +70,9 @@ def _lot(command: NewIncomingInspection, problems: dict[str, str]) -> MaterialLo
             _l("Lot %(number)s is recorded from %(supplier)s.", number=lot.number, supplier=lot.supplier.code)
         )
     if command.kind is not None and command.kind != lot.kind:
-        problems["kind"] = str(_l("Lot %(n)s is recorded as %(k)s.", n=lot.number, k=lot.kind))
+        problems["kind"] = str(
+            _l("Lot %(n)s is recorded as %(k)s.", n=lot.number, k=KIND_WORDS.get(lot.kind, lot.kind))
+        )
     return lot
 
 
@@ -82,18 +90,38 @@ def _plans(command: NewIncomingInspection, problems: dict[str, str]) -> dict[Def
     return plans
 
 
+#: The classes sampled by a plan of their own (critical defects have none: any one rejects).
+AQL_CLASSES = (DefectClass.MAJOR, DefectClass.MINOR)
+#: Up to this AQL, a plan counts nonconforming items (percent nonconforming): never more than the sample holds.
+MOST_PERCENT_AQL = Decimal(10)
+
+
+def _check_counts(
+    found: dict[DefectClass, int], plans: dict[DefectClass, SamplingPlan], problems: dict[str, str]
+) -> None:
+    """A class counted as nonconforming items cannot find more than its sample holds, nor critical defects more
+    than the units inspected (above AQL 10 a plan counts nonconformities per hundred units: any number)."""
+    limits = {cls: plans[cls].units_to_inspect for cls in AQL_CLASSES if plans[cls].aql <= MOST_PERCENT_AQL}
+    limits[DefectClass.CRITICAL] = max(plans[cls].units_to_inspect for cls in AQL_CLASSES)
+    for cls, most in limits.items():
+        if found[cls] > most:
+            problems[f"{cls.value}_found"] = str(_l("More than the %(units)d units of its sample.", units=most))
+
+
 def record_incoming_inspection(command: NewIncomingInspection, actor: User) -> IncomingInspection:
     """Record an incoming inspection of a lot by attributes (the module's rules; the errors it names)."""
     problems: dict[str, str] = {}
     lot = _lot(command, problems)
     plans = _plans(command, problems)
-    if problems:
-        raise invalid(problems)
     found = {
         DefectClass.CRITICAL: command.critical_found or 0,
         DefectClass.MAJOR: command.major_found or 0,
         DefectClass.MINOR: command.minor_found or 0,
     }
+    if len(plans) == len(AQL_CLASSES):
+        _check_counts(found, plans, problems)
+    if problems:
+        raise invalid(problems)
     verdict = judge_lot(found, plans)
     with unit_of_work() as session:
         if isinstance(lot, Supplier):
@@ -127,6 +155,50 @@ def _inspection(
     return inspection
 
 
+def default_title(inspection: IncomingInspection) -> str:
+    return str(_l("Lot %(lot)s rejected at incoming inspection", lot=inspection.lot.number))
+
+
+def default_description(inspection: IncomingInspection) -> str:
+    lot = inspection.lot
+    text = str(
+        _l(
+            "%(size)d pieces from %(supplier)s sampled at level %(level)s: %(critical)d critical, %(major)d major "
+            "(Ac %(major_ac)d at AQL %(major_aql)s) and %(minor)d minor defects (Ac %(minor_ac)d at AQL "
+            "%(minor_aql)s).",
+            size=inspection.lot_size,
+            supplier=lot.supplier.code,
+            level=inspection.level,
+            critical=inspection.critical_found,
+            major=inspection.major_found,
+            major_ac=inspection.major_accept,
+            major_aql=inspection.aql_major,
+            minor=inspection.minor_found,
+            minor_ac=inspection.minor_accept,
+            minor_aql=inspection.aql_minor,
+        )
+    )
+    if inspection.note:
+        text += "\n" + inspection.note
+    return text if len(text) <= 4000 else text[:3999] + "…"
+
+
+def raise_incoming_nc(inspection: IncomingInspection, command: RaiseIncomingNC, actor: User) -> NonConformance:
+    """Raise the NC of a lot this inspection rejected, with the whole lot on hold (the module's rules and those
+    of :mod:`capa.inspections.lot_ncs`; the errors they name)."""
+    return raise_lot_nc(
+        inspection,
+        command,
+        actor,
+        default_defect_type=None,
+        title=default_title(inspection),
+        description=default_description(inspection),
+        quantity=inspection.lot_size,
+        severity=Severity.CRITICAL if inspection.critical_found else Severity.MAJOR,
+        held_note=str(_l("Incoming inspection rejected the lot.")),
+    )
+
+
 # Reading ----------------------------------------------------------------------------------------------------------
 
 
@@ -134,6 +206,7 @@ def _listed(filters: IncomingInspectionFilters, limit: int | None):
     query = select(IncomingInspection).options(
         selectinload(IncomingInspection.lot).selectinload(MaterialLot.supplier),
         selectinload(IncomingInspection.inspector),
+        selectinload(IncomingInspection.nc),
     )
     query = query.where(
         *masterdata.lot_conditions(IncomingInspection.lot_id, lot=filters.lot, supplier=filters.supplier)

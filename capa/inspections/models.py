@@ -696,6 +696,9 @@ class IncomingInspection(SampledByAttributes, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The NC raised for a rejected lot (with the lot on hold).
+    nc_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformances.id"), index=True)
 
     lot: Mapped[MaterialLot] = relationship()
     inspector: Mapped[User] = relationship()
+    nc: Mapped[NonConformance | None] = relationship()

@@ -27,7 +27,7 @@ from capa.common.errors import Duplicate, NotFound, PermissionDenied, Validation
 from capa.common.transaction import unit_of_work
 from capa.common.types import identifier
 from capa.extensions import db
-from capa.masterdata.approval import approval_for
+from capa.masterdata.approval import KIND_WORDS, approval_for
 from capa.masterdata.commands import (
     AddLots,
     BuyerChanges,
@@ -489,7 +489,8 @@ def _resolve_lots(lots: list[NewLot], *, field: str = "lots") -> list[MaterialLo
         if existing is None:
             resolved.append({**lot, "supplier": supplier})
         elif existing.kind != lot["kind"]:
-            errors[f"{where}.kind"] = str(_l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=existing.kind))
+            recorded = KIND_WORDS.get(existing.kind, existing.kind)
+            errors[f"{where}.kind"] = str(_l("Lot %(n)s is recorded as %(k)s.", n=lot["number"], k=recorded))
         elif existing.supplier_id != supplier.id:
             errors[f"{where}.supplier"] = str(
                 _l("Lot %(n)s is recorded from %(s)s.", n=lot["number"], s=existing.supplier.code)

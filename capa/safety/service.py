@@ -543,16 +543,41 @@ def plan_parameters(style: Style) -> tuple[list[SafetyParameter], set[str], list
     """
     if not style.cmia_required:
         return [], set(), []
-    adjustments = {
-        adjustment.parameter.code: adjustment
-        for adjustment in db.session.scalars(
-            select(PlanAdjustment)
-            .where(PlanAdjustment.style_id == style.id)
-            .options(selectinload(PlanAdjustment.parameter).selectinload(SafetyParameter.limits))
-        )
-    }
+    return _plan_of(style, list_parameters(), _adjustments_of([style]).get(style.id, {}))
+
+
+def required_of_styles(styles: Iterable[Style]) -> dict[int, list[SafetyParameter]]:
+    """The parameters each of ``styles`` requires (:func:`plan_parameters`), by style id, reading the catalog and
+    the plans' adjustments once for them all (two statements, however many styles)."""
+    wanted = {style.id: style for style in styles if style.cmia_required}
+    if not wanted:
+        return {style.id: [] for style in styles}
+    catalog, adjustments = list_parameters(), _adjustments_of(wanted.values())
+    found = {style.id: [] for style in styles}
+    for style_id, style in wanted.items():
+        found[style_id] = _plan_of(style, catalog, adjustments.get(style_id, {}))[0]
+    return found
+
+
+def _adjustments_of(styles: Iterable[Style]) -> dict[int, dict[str, PlanAdjustment]]:
+    """The plan adjustments of ``styles``, by style id and parameter code (one statement)."""
+    query = (
+        select(PlanAdjustment)
+        .where(PlanAdjustment.style_id.in_([style.id for style in styles]))
+        .options(selectinload(PlanAdjustment.parameter).selectinload(SafetyParameter.limits))
+    )
+    found: dict[int, dict[str, PlanAdjustment]] = {}
+    for adjustment in db.session.scalars(query):
+        found.setdefault(adjustment.style_id, {})[adjustment.parameter.code] = adjustment
+    return found
+
+
+def _plan_of(
+    style: Style, catalog: list[SafetyParameter], adjustments: dict[str, PlanAdjustment]
+) -> tuple[list[SafetyParameter], set[str], list[SafetyParameter]]:
+    """:func:`plan_parameters` of a CMIA style from the catalog and the style's adjustments, by code."""
     profile = GarmentProfile.of(style)
-    derived = [p for p in list_parameters() if applicability.applies(p, profile)]
+    derived = [p for p in catalog if applicability.applies(p, profile)]
 
     def dropped_by_hand(parameter: SafetyParameter) -> bool:
         adjustment = adjustments.get(parameter.code)

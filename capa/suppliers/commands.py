@@ -3,6 +3,7 @@ supplier, its answer and the review of the answer."""
 
 from capa.common.commands import Choice, Code, Command, Day, Items, Text
 from capa.masterdata.models import LotKind, SupplierApproval
+from capa.safety.commands import ParameterCode
 from capa.suppliers.models import ScarDecision, ScarStatus
 
 
@@ -14,7 +15,7 @@ class ApprovalDecision(Command):
     approved_kinds: Items(Choice(LotKind), max_items=len(LotKind), null_is_empty=False) = None
     #: The codes of the safety parameters the approval covers (an empty list: all); each must be in the catalog
     #: and concern a kind of material lot. A lot is to meet those its style's plan requires. Left out: unchanged.
-    approved_parameters: Items(Code(), max_items=200, null_is_empty=False) = None
+    approved_parameters: Items(ParameterCode, max_items=200, null_is_empty=False) = None
     #: The day the approval is to be evaluated again; null takes the date away; left out: unchanged.
     reevaluate_on: Day(required=False) = None
     #: Why: kept with the decision and in the supplier's history.

@@ -89,6 +89,9 @@ class ScarRequest(db.Model):
     #: The reminders mailed to the supplier's accounts, each once: before the answer is due, and once it is late.
     reminded_before_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_late_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The same of the containment, while no answer gave it (:mod:`capa.suppliers.scars`).
+    containment_reminded_before_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    containment_reminded_late_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     action: Mapped[Action] = relationship()
     supplier: Mapped[Supplier] = relationship()

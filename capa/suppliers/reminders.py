@@ -1,6 +1,7 @@
 """Reminders of supplier corrective action requests, mailed by the scheduler's daily job to the supplier's active
-accounts with an e-mail address, in each one's language: once when the answer is due within
-:data:`capa.suppliers.scars.REMIND_DAYS` days, once when it is late (the rules: :mod:`capa.suppliers.scars`)."""
+accounts with an e-mail address, in each one's language: once when the containment or the answer is due within
+:data:`capa.suppliers.scars.REMIND_DAYS` days, once when it is late (the rules: :mod:`capa.suppliers.scars`). An
+account gets one mail of what is due soon and one of what is late, however many requests and reminders."""
 
 import logging
 from collections import defaultdict
@@ -14,6 +15,7 @@ from capa.extensions import db
 from capa.suppliers import scars
 from capa.suppliers.accounts import accounts_of
 from capa.suppliers.models import ScarRequest
+from capa.suppliers.scars import ANSWER, Reminder
 from capa.trends import mail
 
 log = logging.getLogger(__name__)
@@ -25,42 +27,50 @@ def send_scar_reminders() -> int:
     reached because something failed on the way, are given back for the hourly retry."""
     if not mail.smtp_configured():
         return 0
-    soon_ids, late_ids = scars.claim_reminders(plant_today())
+    claimed = scars.claim_reminders(plant_today())
     db.session.commit()
-    announced = 0
-    for ids, late in ((soon_ids, False), (late_ids, True)):
-        unannounced = set(ids)
+    announced: set[int] = set()
+    for late in (False, True):
+        reminders = {reminder: ids for reminder, ids in claimed.items() if reminder.late == late and ids}
+        unannounced = {(reminder, request_id) for reminder, ids in reminders.items() for request_id in ids}
+        if not unannounced:
+            continue
         try:
+            ids = sorted({request_id for _reminder, request_id in unannounced})
+            requests = {request.id: request for request in scars.requests_with_ids(ids)}
             by_supplier: dict = defaultdict(list)
-            for request in scars.requests_with_ids(ids):
-                by_supplier[request.supplier].append(request)
-            for supplier, requests in by_supplier.items():
-                if _mail_accounts(supplier, requests, late=late):
-                    announced += len(requests)
-                    unannounced -= {request.id for request in requests}
+            for reminder, request_id in sorted(unannounced, key=lambda pair: (pair[1], pair[0].what == ANSWER)):
+                request = requests[request_id]
+                by_supplier[request.supplier].append((request, reminder))
+            for supplier, due in by_supplier.items():
+                if _mail_accounts(supplier, due, late=late):
+                    announced.update(request.id for request, _reminder in due)
+                    unannounced -= {(reminder, request.id) for request, reminder in due}
         finally:
             if unannounced:
                 db.session.rollback()
-                scars.unclaim(sorted(unannounced), late=late)
-    return announced
+                for reminder in reminders:
+                    if given_back := sorted(i for r, i in unannounced if r == reminder):
+                        scars.unclaim(given_back, reminder)
+    return len(announced)
 
 
-def _mail_accounts(supplier, requests: list[ScarRequest], *, late: bool) -> int:
+def _mail_accounts(supplier, due: list[tuple[ScarRequest, Reminder]], *, late: bool) -> int:
     """Mail each active account of ``supplier`` with an address; how many were mailed."""
     mailed = 0
     for account in accounts_of(supplier):
         if not account.email:
             continue
         try:
-            _send(account, requests, late=late)
+            _send(account, due, late=late)
             mailed += 1
         except Exception:
             log.exception("reminding %s of its requests failed; the retry sends it again", account.username)
     return mailed
 
 
-def _send(account, requests: list[ScarRequest], *, late: bool) -> None:
-    count = len(requests)
+def _send(account, due: list[tuple[ScarRequest, Reminder]], *, late: bool) -> None:
+    count = len({request.id for request, _reminder in due})
 
     def subject() -> str:
         if late:
@@ -78,16 +88,15 @@ def _send(account, requests: list[ScarRequest], *, late: bool) -> None:
     def heading() -> str:
         return _("Your answer to these requests is late:") if late else _("Your answer to these requests is due soon:")
 
-    def lines(base: str) -> list[str]:
-        return [
-            _(
-                "- %(number)s: %(title)s (answer due %(due)s) %(link)s",
-                number=request.number,
-                title=request.action.nc.title,
-                due=local_date(request.answer_due),
-                link=f"{base}/scars/{request.id}",
-            )
-            for request in requests
-        ]
+    def line(request: ScarRequest, reminder: Reminder, base: str) -> str:
+        values = {
+            "number": request.number,
+            "title": request.action.nc.title,
+            "due": local_date(reminder.due(request)),
+            "link": f"{base}/scars/{request.id}",
+        }
+        if reminder.what == ANSWER:
+            return _("- %(number)s: %(title)s (answer due %(due)s) %(link)s", **values)
+        return _("- %(number)s: %(title)s (containment due %(due)s) %(link)s", **values)
 
-    mail.send_list(account, subject, heading, lines)
+    mail.send_list(account, subject, heading, lambda base: [line(request, reminder, base) for request, reminder in due])

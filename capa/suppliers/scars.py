@@ -20,7 +20,9 @@ The rules:
   with its review;
 - while the NC is closed or cancelled, the request awaits nothing: it takes no answer and reminds nobody;
 - reminders (:func:`claim_reminders`): the supplier's active accounts with an e-mail address are mailed once when
-  the answer is due within REMIND_DAYS days and once when it is late, while the request awaits their answer;
+  the answer is due within REMIND_DAYS days and once when it is late, while the request awaits their answer; the
+  same for the containment while no answer came yet (the first answer gives it) and it is due before the answer
+  (due the same day, the answer's reminder says both);
 - whether a supplier answered on time is judged against the day the answer was first due (``first_answer_due``),
   whatever day a returned answer was given after (:mod:`capa.suppliers.scorecard`).
 
@@ -30,11 +32,12 @@ fields, PermissionDenied for anyone who may not take the step.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from capa.accounts.models import STAFF, Role, User
 from capa.capas.evidence import check_evidence, display_name
@@ -114,12 +117,21 @@ def request_for_action(action: Action) -> ScarRequest | None:
     return db.session.scalar(select(ScarRequest).where(ScarRequest.action_id == action.id))
 
 
-def requests_by_action(actions: Sequence[Action]) -> dict[int, ScarRequest]:
-    """The requests sent for ``actions``, by action id: one statement."""
+def requests_by_action(actions: Sequence[Action], *, with_answers: bool = False) -> dict[int, ScarRequest]:
+    """The requests sent for ``actions``, by action id: one statement; ``with_answers``, each request's rounds with
+    who gave and reviewed them and their evidence files too (the 8D report), in three more."""
     ids = [action.id for action in actions if action.kind == ActionKind.SCAR]
     if not ids:
         return {}
     query = select(ScarRequest).where(ScarRequest.action_id.in_(ids)).options(selectinload(ScarRequest.supplier))
+    if with_answers:
+        query = query.options(
+            selectinload(ScarRequest.answers).options(
+                joinedload(ScarAnswer.submitted_by),
+                joinedload(ScarAnswer.reviewed_by),
+                selectinload(ScarAnswer.files),
+            )
+        )
     return {request.action_id: request for request in db.session.scalars(query)}
 
 
@@ -302,11 +314,36 @@ def review(request: ScarRequest, round_number: int, command: ScarReview, actor: 
 # Reminders ---------------------------------------------------------------------------------------------------------
 
 
-def claim_reminders(today: date) -> tuple[list[int], list[int]]:
-    """Claim the reminders due today: the requests awaiting the supplier's answer that are due within REMIND_DAYS
-    days and were not reminded of yet, and those late and not reminded of as late. Each is claimed by setting its
-    ``reminded_*_at`` in one UPDATE that skips those set already, so of two schedulers only one mails it. Returns
-    the ids claimed (soon, late); the caller commits, or gives them back with :func:`unclaim`."""
+@dataclass(frozen=True)
+class Reminder:
+    """One of a request's reminders, each mailed once: of its containment or of its answer, before the day or
+    late."""
+
+    #: ``containment`` or ``answer``.
+    what: str
+    late: bool
+
+    @property
+    def column(self) -> str:
+        """The request's column that claims it."""
+        prefix = "containment_" if self.what == CONTAINMENT else ""
+        return f"{prefix}reminded_{'late' if self.late else 'before'}_at"
+
+    def due(self, request: ScarRequest) -> date:
+        return request.containment_due if self.what == CONTAINMENT else request.answer_due
+
+
+CONTAINMENT, ANSWER = "containment", "answer"
+#: Every reminder, the containment's before the answer's.
+REMINDERS = tuple(Reminder(what, late) for what in (CONTAINMENT, ANSWER) for late in (False, True))
+
+
+def claim_reminders(today: date) -> dict[Reminder, list[int]]:
+    """Claim the reminders due today (the module's rule): the requests awaiting the supplier whose answer, or
+    containment, is due within REMIND_DAYS days and were not reminded of it yet, and those late and not reminded
+    of it as late. Each is claimed by setting its column (:attr:`Reminder.column`) in one UPDATE that skips those
+    set already, so of two schedulers only one mails it. Returns the ids claimed by reminder; the caller commits,
+    or gives them back with :func:`unclaim`."""
     open_ncs = (
         select(Action.id)
         .join(NonConformance, NonConformance.id == Action.nc_id)
@@ -314,33 +351,37 @@ def claim_reminders(today: date) -> tuple[list[int], list[int]]:
     )
     # Awaiting the supplier's answer, for an NC still open: a closed or cancelled one asks nothing more.
     awaiting = and_(ScarRequest.status == ScarStatus.SENT.value, ScarRequest.action_id.in_(open_ncs))
-    soon = and_(
+    # The containment is awaited apart only before the first answer, which gives it, and while it is due before
+    # the answer (due the same day, the answer's reminder stands for both).
+    containment_awaited = and_(
         awaiting,
-        ScarRequest.answer_due >= today,
-        ScarRequest.answer_due <= today + timedelta(days=REMIND_DAYS),
-        ScarRequest.reminded_before_at.is_(None),
+        ~exists().where(ScarAnswer.request_id == ScarRequest.id),
+        ScarRequest.containment_due < ScarRequest.answer_due,
     )
-    late = and_(awaiting, ScarRequest.answer_due < today, ScarRequest.reminded_late_at.is_(None))
+    conditions = {}
+    for reminder in REMINDERS:
+        day = ScarRequest.containment_due if reminder.what == CONTAINMENT else ScarRequest.answer_due
+        waiting = containment_awaited if reminder.what == CONTAINMENT else awaiting
+        timing = day < today if reminder.late else and_(day >= today, day <= today + timedelta(days=REMIND_DAYS))
+        conditions[reminder] = and_(waiting, timing, getattr(ScarRequest, reminder.column).is_(None))
     now = utcnow()
-    claimed = []
-    for condition, column in ((soon, "reminded_before_at"), (late, "reminded_late_at")):
-        claimed.append(
-            list(
-                db.session.scalars(
-                    update(ScarRequest)
-                    .where(condition)
-                    .values({column: now})
-                    .returning(ScarRequest.id)
-                    .execution_options(synchronize_session=False)
-                )
+    return {
+        reminder: list(
+            db.session.scalars(
+                update(ScarRequest)
+                .where(condition)
+                .values({reminder.column: now})
+                .returning(ScarRequest.id)
+                .execution_options(synchronize_session=False)
             )
         )
-    return claimed[0], claimed[1]
+        for reminder, condition in conditions.items()
+    }
 
 
-def unclaim(ids: Sequence[int], *, late: bool) -> None:
-    """Give back the reminders of ``ids`` (none of their mails went out), for the next run."""
-    column = "reminded_late_at" if late else "reminded_before_at"
+def unclaim(ids: Sequence[int], reminder: Reminder) -> None:
+    """Give back ``reminder`` of the requests ``ids`` (none of their mails went out), for the next run."""
+    column = reminder.column
     db.session.execute(
         update(ScarRequest)
         .where(ScarRequest.id.in_(list(ids)))

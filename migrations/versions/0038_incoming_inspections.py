@@ -5,7 +5,8 @@ Revises: 0037
 Create Date: 2026-12-04 22:39:58
 
 Each class's ISO 2859-1 plan is stored as it was read (code letter, sample size, Ac and Re), with the defects found
-and the verdict; the AQLs are kept to the standard's series as the final inspections' are.
+and the verdict, and the NC a rejected lot raised; the AQLs are kept to the standard's series as the final
+inspections' are.
 """
 
 import sqlalchemy as sa
@@ -48,6 +49,7 @@ def upgrade():
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("inspector_id", sa.Integer(), nullable=False),
         sa.Column("inspected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("nc_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(
             f"aql_major IN ({SERIES})",
             name=op.f("ck_incoming_inspections_aql_major_known"),
@@ -63,14 +65,19 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["lot_id"], ["material_lots.id"], name=op.f("fk_incoming_inspections_lot_id_material_lots")
         ),
+        sa.ForeignKeyConstraint(
+            ["nc_id"], ["nonconformances.id"], name=op.f("fk_incoming_inspections_nc_id_nonconformances")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incoming_inspections")),
     )
     with op.batch_alter_table("incoming_inspections", schema=None) as batch_op:
         batch_op.create_index("ix_incoming_inspections_lot_id_inspected_at", ["lot_id", "inspected_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incoming_inspections_nc_id"), ["nc_id"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("incoming_inspections", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incoming_inspections_nc_id"))
         batch_op.drop_index("ix_incoming_inspections_lot_id_inspected_at")
 
     op.drop_table("incoming_inspections")

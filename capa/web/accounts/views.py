@@ -79,12 +79,14 @@ def login():
 
 
 def _chosen_on_the_login_page(form: LoginForm) -> str | None:
-    """The language chosen on the login page before logging in: the session's, or the one the page was shown in
-    as its form says (the session's cookie may have been set back by a late answer to a request made before the
-    choice); None when none was chosen there."""
+    """The language chosen on the login page before logging in: the one the page was shown in, as its form says,
+    else the session's (the session's cookie may have been set back by a late answer to a request made before the
+    last choice, so the form comes first); None when none was chosen there."""
+    if form.language.data in offered_languages():
+        return form.language.data
     if session.get(CHOSEN_BEFORE_LOGIN) and session.get("language") in offered_languages():
         return session["language"]
-    return form.language.data if form.language.data in offered_languages() else None
+    return None
 
 
 @bp.route("/logout", methods=["POST"])

@@ -39,6 +39,7 @@ from capa.capas.eight_d import EightD, Part, eight_d
 from capa.capas.labels import DISPOSITION_LABELS, EFFECTIVENESS_VERDICT_LABELS
 from capa.capas.models import Attachment, NonConformance, ReviewDecision
 from capa.common import files
+from capa.suppliers import scars
 from capa.web.capas.views import bp
 
 PART_LABELS = {
@@ -108,6 +109,8 @@ def _context(found: EightD) -> dict:
         "decision_labels": DECISION_LABELS,
         "disposition_labels": DISPOSITION_LABELS,
         "effectiveness_labels": EFFECTIVENESS_VERDICT_LABELS,
+        # The supplier's answers to the SCAR actions sent as requests: D4 and D5 as the supplier gave them.
+        "scar_requests": scars.requests_by_action(nc.actions, with_answers=True),
         "attachment_url": lambda attachment: attachment_url(nc, attachment),
         "evidence_images": lambda found: evidence_images(nc, found),
     }

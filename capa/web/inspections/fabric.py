@@ -12,12 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
-from capa.capas import lookup, policy
 from capa.capas.policy import step_permission
 from capa.capas.states import Step
 from capa.common.clock import plant_today
 from capa.common.commands import parse
-from capa.common.display import local_name
 from capa.common.errors import DomainError
 from capa.inspections import fabric
 from capa.inspections.commands import (
@@ -30,7 +28,7 @@ from capa.inspections.fourpoint import RollFault
 from capa.masterdata import service as masterdata
 from capa.web import exports
 from capa.web.exports import Column
-from capa.web.forms import command_from, options, record_options, show_errors
+from capa.web.forms import command_from, show_errors
 from capa.web.inspections.forms import (
     ACCEPTANCE_SOURCE_LABELS,
     FAULT_LABELS,
@@ -39,9 +37,9 @@ from capa.web.inspections.forms import (
     WIDTH_UNIT_LABELS,
     FabricAcceptanceForm,
     FabricInspectionForm,
-    RaiseFabricNCForm,
     marks_from_text,
 )
+from capa.web.inspections.lot_ncs import nc_form_for, raise_from_page
 from capa.web.masterdata import views as masterdata_pages
 
 bp = Blueprint("fabric", __name__)
@@ -141,18 +139,9 @@ def fabric_inspection(inspection_id: int):
 
 
 def _inspection_page(inspection, nc_form=None, status: int = 200):
-    offer = inspection.verdict == "rejected" and inspection.nc is None and policy.can(current_user, Step.CONTAIN)
-    if offer and nc_form is None:
-        nc_form = RaiseFabricNCForm(formdata=None)
-        nc_form.line.data = fabric.default_line(inspection.lot) or ""
-        nc_form.defect_type.data = fabric.FAULT_DEFECT_TYPES[RollFault(inspection.faults[0])]
-    if nc_form is not None:
-        nc_form.line.choices = record_options(masterdata.list_lines())
-        nc_form.defect_type.choices = options(
-            {t.code: local_name(t) for t in lookup.list_defect_types(active_only=True)}
-        )
+    default = fabric.FAULT_DEFECT_TYPES[RollFault(inspection.faults[0])] if inspection.faults else None
     return render_template(
-        "inspections/fabric_inspection.html", inspection=inspection, nc_form=nc_form if offer else None
+        "inspections/fabric_inspection.html", inspection=inspection, nc_form=nc_form_for(inspection, nc_form, default)
     ), status
 
 
@@ -160,18 +149,7 @@ def _inspection_page(inspection, nc_form=None, status: int = 200):
 @requires(step_permission(Step.CONTAIN))
 def raise_nc(inspection_id: int):
     inspection = fabric.get_fabric_inspection(inspection_id)
-    form = RaiseFabricNCForm()
-    if form.validate_on_submit():
-        try:
-            nc = fabric.raise_fabric_nc(inspection, command_from(form, RaiseFabricNC), current_user)
-        except DomainError as error:
-            show_errors(form, error)
-            flash(error.message, "error")
-        else:
-            held = _("%(number)s raised; lot %(lot)s is on hold.", number=nc.number, lot=inspection.lot.number)
-            flash(held, "success")
-            return redirect(url_for("capas.nc", number=nc.number))
-    return _inspection_page(inspection, form, 400)
+    return raise_from_page(inspection, fabric.raise_fabric_nc, RaiseFabricNC, _inspection_page)
 
 
 def _rows_wanted() -> int:

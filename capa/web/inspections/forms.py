@@ -324,9 +324,6 @@ def marks_from_text(text: str) -> list[dict]:
     return marks
 
 
-LEVEL_CHOICES = options({level.value: level.value for level in Level})
-
-
 class IncomingInspectionForm(FlaskForm):
     """An incoming inspection by attributes of a trim, label, thread or packaging lot. Every field is checked by the
     command, so that a person sees every problem in one round."""

@@ -8,15 +8,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from capa.accounts.permissions import Permission, requires
+from capa.capas.policy import step_permission
+from capa.capas.states import Step
 from capa.common.clock import plant_today
 from capa.common.commands import parse
 from capa.common.errors import DomainError
 from capa.inspections import incoming
-from capa.inspections.commands import IncomingInspectionFilters, NewIncomingInspection
+from capa.inspections.commands import IncomingInspectionFilters, NewIncomingInspection, RaiseIncomingNC
 from capa.web import exports
 from capa.web.exports import Column
 from capa.web.forms import command_from, show_errors
 from capa.web.inspections.forms import VERDICT_LABELS, IncomingInspectionForm
+from capa.web.inspections.lot_ncs import nc_form_for, raise_from_page
+from capa.web.masterdata.forms import LOT_KIND_LABELS
 
 bp = Blueprint("incoming", __name__)
 
@@ -24,7 +28,7 @@ bp = Blueprint("incoming", __name__)
 EXPORT_COLUMNS = [
     Column(_l("Inspected"), lambda i: i.inspected_at),
     Column(_l("Lot"), lambda i: i.lot.number),
-    Column(_l("Kind"), lambda i: i.lot.kind),
+    Column(_l("Kind"), lambda i: LOT_KIND_LABELS[i.lot.kind]),
     Column(_l("Supplier"), lambda i: i.lot.supplier.code),
     Column(_l("Lot size (pieces)"), lambda i: i.lot_size),
     Column(_l("Inspection level"), lambda i: i.level),
@@ -68,9 +72,22 @@ def incoming_inspections():
 @bp.route("/incoming-inspections/<int:inspection_id>")
 @requires(Permission.VIEW)
 def incoming_inspection(inspection_id: int):
+    return _inspection_page(incoming.get_incoming_inspection(inspection_id))
+
+
+def _inspection_page(inspection, nc_form=None, status: int = 200):
+    """An inspection; a quality manager is offered the NC of a rejected lot (``nc_form``: the one sent, when
+    refused)."""
     return render_template(
-        "inspections/incoming_inspection.html", inspection=incoming.get_incoming_inspection(inspection_id)
-    )
+        "inspections/incoming_inspection.html", inspection=inspection, nc_form=nc_form_for(inspection, nc_form)
+    ), status
+
+
+@bp.post("/incoming-inspections/<int:inspection_id>/raise-nc")
+@requires(step_permission(Step.CONTAIN))
+def raise_nc(inspection_id: int):
+    inspection = incoming.get_incoming_inspection(inspection_id)
+    return raise_from_page(inspection, incoming.raise_incoming_nc, RaiseIncomingNC, _inspection_page)
 
 
 @bp.route("/incoming-inspections/new", methods=["GET", "POST"])
