@@ -152,6 +152,10 @@ def test_the_scorecard_counts_incoming_verdicts_with_the_fabric_ones(app, receiv
     half = (weight / 2).quantize(Decimal("0.1"), ROUND_HALF_UP)
     assert Decimal(str(rolling["deductions"]["incoming"])) == half
     assert receiving.get("/api/v1/suppliers/MILL/scorecard").json["rolling_12_months"]["incoming"]["inspected"] == 0
+    # The rejected lot sorted by the supplier and inspected again is the same lot: its first verdict counts.
+    assert inspect(receiving, lot="SN-2", lot_size=4000).json["verdict"] == "accepted"
+    again = receiving.get("/api/v1/suppliers/SNAP/scorecard").json["rolling_12_months"]
+    assert again["incoming"] == {"inspected": 2, "accepted": 1, "rejected": 1}
 
 
 def test_a_rejected_lot_raises_its_nc_with_the_whole_lot_on_hold(app, receiving, api):

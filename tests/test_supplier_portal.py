@@ -24,6 +24,7 @@ from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.safety.models import LabResult
 from capa.suppliers import accounts as supplier_accounts
+from capa.suppliers import scars
 from capa.suppliers.models import ScarRequest
 from capa.suppliers.reminders import send_scar_reminders
 from capa.trends.scheduler import send_supplier_reminders
@@ -32,7 +33,7 @@ from tests.images import jpeg
 from tests.pages import cells, errors_in, field_block, logged_in, one, parsed, table_rows
 from tests.test_capa_stories_api import floor  # noqa: F401  (fixture: the stories' people and master data)
 from tests.test_permissions import ABSENT, declared_views
-from tests.test_trends_running import mail_config, smtp_server  # noqa: F401  (fixtures: a real SMTP server)
+from tests.test_trends_running import mail_config, smtp_down, smtp_server  # noqa: F401  (fixtures: a real SMTP server)
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% 8D report of the dye house\ntrailer << >>\n%%EOF\n"
 
@@ -459,6 +460,38 @@ def test_the_containment_is_reminded_of_apart_until_an_answer_gives_it(mail_conf
     body = inbox.messages[-1].get_content()
     assert "(answer due " in body and "containment due" not in body
     assert send_scar_reminders() == 0
+
+
+def test_reminders_not_mailed_are_given_back_whichever_pass_they_were_in(smtp_down, world, app):  # noqa: F811
+    request_id = created(send(world, containment_due=day(0), answer_due=day(1)))["id"]
+    with_english_account(request_id)
+    found = db.session.get(ScarRequest, request_id)
+    found.containment_due = plant_today() - timedelta(days=2)  # the containment late, the answer due soon
+    db.session.commit()
+    assert send_scar_reminders() == 0  # nothing reached the supplier
+    found = db.session.get(ScarRequest, request_id)
+    db.session.refresh(found)
+    assert (found.containment_reminded_late_at, found.reminded_before_at) == (None, None)
+    app.config["CAPA_SMTP_PORT"] = smtp_down.port  # the server is back: both are mailed, once
+    assert send_scar_reminders() == 1 and send_scar_reminders() == 0
+    assert sorted(message["Subject"] for message in smtp_down.inbox.messages) == [
+        "CAPA: 1 corrective action request is due soon",
+        "CAPA: 1 corrective action request is late",
+    ]
+    # A claim is given back only by the run that made it: another run's later claim stays.
+    db.session.refresh(found)
+    theirs = found.reminded_before_at
+    scars.unclaim([request_id], scars.Reminder(scars.ANSWER, late=False), theirs - timedelta(seconds=1))
+    db.session.refresh(found)
+    assert found.reminded_before_at == theirs
+
+
+def test_a_containment_due_with_the_answer_is_named_in_the_answers_reminder(mail_config, world):  # noqa: F811
+    request_id = created(send(world, containment_due=day(1), answer_due=day(1)))["id"]
+    with_english_account(request_id)
+    assert send_scar_reminders() == 1
+    [message] = mail_config.inbox.messages
+    assert "(containment and answer due " in message.get_content()
 
 
 def with_english_account(request_id: int) -> None:

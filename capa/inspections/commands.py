@@ -559,7 +559,8 @@ class NewIncomingInspection(Command):
     aql_major: OptionalAql = None
     #: The AQL of minor defects; 4.0 unless given.
     aql_minor: OptionalAql = None
-    #: Defects found in the sample, per class (each class counted in its own plan's sample).
+    #: What was found per class, each in its own plan's sample: nonconforming units up to AQL 10 (a unit with two
+    #: major defects is one; never more than the sample), nonconformities above it (per hundred units).
     critical_found: Integer(required=False, maximum=LARGEST_INCOMING_LOT) = 0
     major_found: Integer(required=False, maximum=LARGEST_INCOMING_LOT) = 0
     minor_found: Integer(required=False, maximum=LARGEST_INCOMING_LOT) = 0

@@ -29,29 +29,31 @@ def send_scar_reminders() -> int:
         return 0
     claimed = scars.claim_reminders(plant_today())
     db.session.commit()
+    unannounced = {(reminder, request_id) for reminder, ids in claimed.ids.items() for request_id in ids}
+    if not unannounced:
+        return 0
     announced: set[int] = set()
-    for late in (False, True):
-        reminders = {reminder: ids for reminder, ids in claimed.items() if reminder.late == late and ids}
-        unannounced = {(reminder, request_id) for reminder, ids in reminders.items() for request_id in ids}
-        if not unannounced:
-            continue
-        try:
-            ids = sorted({request_id for _reminder, request_id in unannounced})
-            requests = {request.id: request for request in scars.requests_with_ids(ids)}
+    try:
+        requests = {request.id: request for request in scars.requests_with_ids(sorted({i for _r, i in unannounced}))}
+        for late in (False, True):
             by_supplier: dict = defaultdict(list)
-            for reminder, request_id in sorted(unannounced, key=lambda pair: (pair[1], pair[0].what == ANSWER)):
-                request = requests[request_id]
-                by_supplier[request.supplier].append((request, reminder))
+            due_now = sorted(
+                ((reminder, request_id) for reminder, request_id in unannounced if reminder.late == late),
+                key=lambda pair: (pair[1], pair[0].what == ANSWER),
+            )
+            for reminder, request_id in due_now:
+                by_supplier[requests[request_id].supplier].append((requests[request_id], reminder))
             for supplier, due in by_supplier.items():
                 if _mail_accounts(supplier, due, late=late):
                     announced.update(request.id for request, _reminder in due)
                     unannounced -= {(reminder, request.id) for request, reminder in due}
-        finally:
-            if unannounced:
-                db.session.rollback()
-                for reminder in reminders:
-                    if given_back := sorted(i for r, i in unannounced if r == reminder):
-                        scars.unclaim(given_back, reminder)
+    finally:
+        # Whatever was not mailed, by either pass, is given back: a failure in one never loses the other's.
+        if unannounced:
+            db.session.rollback()
+            for reminder in scars.REMINDERS:
+                if given_back := sorted(i for r, i in unannounced if r == reminder):
+                    scars.unclaim(given_back, reminder, claimed.at)
     return len(announced)
 
 
@@ -86,7 +88,7 @@ def _send(account, due: list[tuple[ScarRequest, Reminder]], *, late: bool) -> No
         )
 
     def heading() -> str:
-        return _("Your answer to these requests is late:") if late else _("Your answer to these requests is due soon:")
+        return _("Your reply to these requests is late:") if late else _("Your reply to these requests is due soon:")
 
     def line(request: ScarRequest, reminder: Reminder, base: str) -> str:
         values = {
@@ -95,6 +97,8 @@ def _send(account, due: list[tuple[ScarRequest, Reminder]], *, late: bool) -> No
             "due": local_date(reminder.due(request)),
             "link": f"{base}/scars/{request.id}",
         }
+        if reminder.what == ANSWER and not request.answers and request.containment_due == request.answer_due:
+            return _("- %(number)s: %(title)s (containment and answer due %(due)s) %(link)s", **values)
         if reminder.what == ANSWER:
             return _("- %(number)s: %(title)s (answer due %(due)s) %(link)s", **values)
         return _("- %(number)s: %(title)s (containment due %(due)s) %(link)s", **values)

@@ -22,7 +22,7 @@ The rules:
 - reminders (:func:`claim_reminders`): the supplier's active accounts with an e-mail address are mailed once when
   the answer is due within REMIND_DAYS days and once when it is late, while the request awaits their answer; the
   same for the containment while no answer came yet (the first answer gives it) and it is due before the answer
-  (due the same day, the answer's reminder says both);
+  (due the same day, the answer's reminder names both);
 - whether a supplier answered on time is judged against the day the answer was first due (``first_answer_due``),
   whatever day a returned answer was given after (:mod:`capa.suppliers.scorecard`).
 
@@ -33,7 +33,7 @@ fields, PermissionDenied for anyone who may not take the step.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select, update
@@ -338,12 +338,20 @@ CONTAINMENT, ANSWER = "containment", "answer"
 REMINDERS = tuple(Reminder(what, late) for what in (CONTAINMENT, ANSWER) for late in (False, True))
 
 
-def claim_reminders(today: date) -> dict[Reminder, list[int]]:
+@dataclass(frozen=True)
+class Claimed:
+    """The reminders one run claimed: the moment each claiming column was set to, and the requests by reminder."""
+
+    at: datetime
+    ids: dict[Reminder, list[int]]
+
+
+def claim_reminders(today: date) -> Claimed:
     """Claim the reminders due today (the module's rule): the requests awaiting the supplier whose answer, or
     containment, is due within REMIND_DAYS days and were not reminded of it yet, and those late and not reminded
     of it as late. Each is claimed by setting its column (:attr:`Reminder.column`) in one UPDATE that skips those
-    set already, so of two schedulers only one mails it. Returns the ids claimed by reminder; the caller commits,
-    or gives them back with :func:`unclaim`."""
+    set already, so of two schedulers only one mails it. Returns what was claimed; the caller commits, or gives
+    them back with :func:`unclaim`."""
     open_ncs = (
         select(Action.id)
         .join(NonConformance, NonConformance.id == Action.nc_id)
@@ -365,7 +373,7 @@ def claim_reminders(today: date) -> dict[Reminder, list[int]]:
         timing = day < today if reminder.late else and_(day >= today, day <= today + timedelta(days=REMIND_DAYS))
         conditions[reminder] = and_(waiting, timing, getattr(ScarRequest, reminder.column).is_(None))
     now = utcnow()
-    return {
+    ids = {
         reminder: list(
             db.session.scalars(
                 update(ScarRequest)
@@ -377,15 +385,18 @@ def claim_reminders(today: date) -> dict[Reminder, list[int]]:
         )
         for reminder, condition in conditions.items()
     }
+    return Claimed(now, ids)
 
 
-def unclaim(ids: Sequence[int], reminder: Reminder) -> None:
-    """Give back ``reminder`` of the requests ``ids`` (none of their mails went out), for the next run."""
-    column = reminder.column
+def unclaim(ids: Sequence[int], reminder: Reminder, claimed_at: datetime) -> None:
+    """Give back ``reminder`` of the requests ``ids`` (none of their mails went out), for the next run: only where
+    the claim is still the one made at ``claimed_at`` (a request returned with a new day since, and claimed and
+    mailed by another run, keeps that run's claim)."""
+    column = getattr(ScarRequest, reminder.column)
     db.session.execute(
         update(ScarRequest)
-        .where(ScarRequest.id.in_(list(ids)))
-        .values({column: None})
+        .where(ScarRequest.id.in_(list(ids)), column == claimed_at)
+        .values({reminder.column: None})
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -395,7 +406,11 @@ def requests_with_ids(ids: Sequence[int]) -> list[ScarRequest]:
     query = (
         select(ScarRequest)
         .where(ScarRequest.id.in_(list(ids)))
-        .options(selectinload(ScarRequest.supplier), selectinload(ScarRequest.action).selectinload(Action.nc))
+        .options(
+            selectinload(ScarRequest.supplier),
+            selectinload(ScarRequest.action).selectinload(Action.nc),
+            selectinload(ScarRequest.answers),
+        )
         .order_by(ScarRequest.answer_due, ScarRequest.id)
     )
     return list(db.session.scalars(query))

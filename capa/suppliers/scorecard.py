@@ -8,7 +8,8 @@ The rules:
 - incoming fabric: its lots' 4-point inspections in the period, accepted or rejected, and points per 100 square
   yards over the whole area inspected (as :mod:`capa.inspections.fabric` counts them);
 - incoming inspections by attributes: its trim, label, thread and packaging lots' ISO 2859-1 inspections on receipt
-  in the period, accepted or rejected (:mod:`capa.inspections.incoming`);
+  in the period, accepted or rejected (:mod:`capa.inspections.incoming`), each lot's first only (a lot inspected
+  again after it was rejected, sorted or reworked by the supplier, is the same lot: its first verdict counts);
 - lab results: the results on its lots tested in the period, per safety parameter, results judged not applicable
   left out. A **safety** result is one of a chemical or physical parameter (the chemistry, burning, small parts,
   sharp points, cords: what harms a child) or of a parameter always mandatory where it applies (GB 18401's
@@ -41,6 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import aliased
 
 from capa.capas.attribution import charged_lots
 from capa.capas.models import Action, ActionKind, ActionStatus, NonConformance
@@ -337,6 +339,8 @@ def scorecard(supplier: Supplier, settings: ScorecardSettings, today: date | Non
     _add(quarters, rolling, rows, fabric)
 
     quarter, in_rolling, window = periods.buckets(IncomingInspection.inspected_at, moments=True)
+    earlier = aliased(IncomingInspection)
+    first_of_its_lot = ~exists().where(earlier.lot_id == IncomingInspection.lot_id, earlier.id < IncomingInspection.id)
     rows = session.execute(
         select(
             quarter,
@@ -345,7 +349,7 @@ def scorecard(supplier: Supplier, settings: ScorecardSettings, today: date | Non
             func.count().filter(IncomingInspection.verdict == InspectionVerdict.ACCEPTED.value),
         )
         .join(MaterialLot, MaterialLot.id == IncomingInspection.lot_id)
-        .where(MaterialLot.supplier_id == supplier.id, window)
+        .where(MaterialLot.supplier_id == supplier.id, window, first_of_its_lot)
         .group_by(quarter, in_rolling)
     )
 

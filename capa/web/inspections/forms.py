@@ -342,7 +342,8 @@ class IncomingInspectionForm(FlaskForm):
     )
     aql_major = SelectField(_l("AQL, major defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="2.5")
     aql_minor = SelectField(_l("AQL, minor defects"), choices=options({aql: aql for aql in AQL_SERIES}), default="4.0")
-    critical_found = StringField(_l("Critical defects found"), default="0")
-    major_found = StringField(_l("Major defects found"), default="0")
-    minor_found = StringField(_l("Minor defects found"), default="0")
+    # Up to AQL 10 a class counts nonconforming units (a unit with two major defects is one), as the plan does.
+    critical_found = StringField(_l("Units with a critical defect"), default="0")
+    major_found = StringField(_l("Units with a major defect"), default="0")
+    minor_found = StringField(_l("Units with a minor defect"), default="0")
     note = TextAreaField(_l("What was found"))
