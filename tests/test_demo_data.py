@@ -14,7 +14,7 @@ from capa.capas.states import State
 from capa.demo import generate
 from capa.demo.generate import BatchInfo, Person, Setup, World
 from capa.extensions import db
-from capa.masterdata.models import Batch, ProductionLine, Style
+from capa.masterdata.models import Batch, MaterialLot, ProductionLine, Style, Supplier, batch_lots
 from tests.answers import ok
 
 NCS = 600
@@ -67,6 +67,18 @@ def test_demo_data_fills_a_consistent_factory_that_the_app_goes_on_from(app, run
             )
             == 0
         )
+        # A CMIA batch holds no lot of a supplier that is not approved (none has a concession recorded).
+        unapproved_in_cmia = (
+            select(func.count())
+            .select_from(batch_lots)
+            .join(Batch, Batch.id == batch_lots.c.batch_id)
+            .join(Style, Style.id == Batch.style_id)
+            .join(MaterialLot, MaterialLot.id == batch_lots.c.lot_id)
+            .join(Supplier, Supplier.id == MaterialLot.supplier_id)
+            .where(Style.cmia_required.is_(True), Supplier.approval != "approved")
+        )
+        assert db.session.scalar(unapproved_in_cmia) == 0
+        assert db.session.scalar(select(func.count()).where(Supplier.approval == "conditional")) > 0
         closing_signatures = db.session.scalar(select(func.count()).where(Signature.meaning == "closed_capa"))
         assert closing_signatures == closed
         # Chinese titles, as a Chinese factory writes them.

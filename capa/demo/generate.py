@@ -324,6 +324,10 @@ def _world(connection, sink: Sink, rng: random.Random, ncs: int, prefix: str, re
     batch_base = _ids(connection, "batches")
     lot_base = _ids(connection, "material_lots")
     batch_rows, lot_rows, links, batches = [], [], [], []
+    # A CMIA batch takes only approved suppliers' lots (a conditional supplier's would need a concession recorded):
+    # the conditional ones supply the styles without CMIA.
+    cmia_styles = {style[0] for style in styles if style[4]}
+    approved_suppliers = [supplier for supplier in suppliers if supplier[3] == "approved"]
     for index in range(1, batch_count + 1):
         batch_id = batch_base + index
         style_id = style_base + rng.randint(1, style_count)
@@ -333,7 +337,8 @@ def _world(connection, sink: Sink, rng: random.Random, ncs: int, prefix: str, re
         batches.append(BatchInfo(batch_id, number, style_id, line_index, style_categories[style_id]))
         for kind in ("fabric", "trim"):
             lot_id = lot_base + len(lot_rows) + 1
-            supplier_id = suppliers[rng.randrange(supplier_count)][0]
+            offered = approved_suppliers if style_id in cmia_styles else suppliers
+            supplier_id = offered[rng.randrange(len(offered))][0]
             lot_rows.append((lot_id, f"{prefix}LOT{lot_id - lot_base:07d}", kind, supplier_id, created))
             links.append((batch_id, lot_id))
     sink.write("batches", ("id", "number", "style_id", "line_id", "created_at"), batch_rows)
