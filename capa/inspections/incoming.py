@@ -40,10 +40,8 @@ from capa.inspections.sampling import Level, SamplingPlan, sampling_plan
 from capa.inspections.verdict import Verdict, judge_lot
 from capa.masterdata import service as masterdata
 from capa.masterdata.approval import KIND_WORDS
-from capa.masterdata.models import LotKind, MaterialLot, Supplier
+from capa.masterdata.models import DYED_FABRIC, MaterialLot, Supplier
 
-#: Lots inspected by the 4-point system, not by attributes.
-FABRIC_KINDS = frozenset({LotKind.FABRIC, LotKind.DYE_LOT})
 #: The longest list answered at once.
 LIST_LIMIT = 200
 
@@ -55,7 +53,7 @@ def _lot(command: NewIncomingInspection, problems: dict[str, str]) -> MaterialLo
     if command.supplier and supplier is None:
         problems["supplier"] = str(_l("No supplier %(code)s.", code=command.supplier))
     kind = lot.kind if lot is not None else command.kind
-    if kind in FABRIC_KINDS:
+    if kind in DYED_FABRIC:
         problems["lot" if lot is not None else "kind"] = str(
             _l("Fabric is inspected by the 4-point system: record it as a fabric inspection.")
         )

@@ -105,7 +105,3 @@ def approval_for(supplier: ApprovalRecord, kind: str, day: date, required: Itera
             ),
         )
     return ApprovalCheck(True)
-
-
-def is_approved_for(supplier: ApprovalRecord, kind: str, day: date, required: Iterable[str] = ()) -> bool:
-    return approval_for(supplier, kind, day, required).approved

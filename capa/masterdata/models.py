@@ -87,6 +87,11 @@ class LotKind(StrEnum):
     OTHER = "other"
 
 
+#: Dyed fabric: the greige or finished fabric and the dye lot it was dyed in. Lab dips are of these, their failures
+#: of colour and chemistry are theirs, and they are inspected on receipt by the 4-point system.
+DYED_FABRIC = frozenset({LotKind.FABRIC, LotKind.DYE_LOT})
+
+
 class ProductionLine(db.Model):
     __tablename__ = "production_lines"
 

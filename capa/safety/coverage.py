@@ -47,7 +47,7 @@ from sqlalchemy.orm import selectinload
 from capa.common.clock import plant_today
 from capa.extensions import db
 from capa.masterdata.approval import approval_for
-from capa.masterdata.models import Batch, LotKind, MaterialLot
+from capa.masterdata.models import DYED_FABRIC, Batch, MaterialLot
 from capa.safety.judging import Outcome
 from capa.safety.materials import required_by_kind
 from capa.safety.models import GARMENT_COMPONENTS, LabResult, SafetyParameter
@@ -63,7 +63,7 @@ STATUSES = (FAILED, MISSING, EXPIRED, PASSED, NOT_APPLICABLE)
 #: Statuses that keep a batch from being released.
 BLOCKING = frozenset({FAILED, MISSING, EXPIRED})
 #: Lots whose results, recorded without a component, are lab dips.
-LAB_DIP_LOT_KINDS = frozenset({LotKind.FABRIC, LotKind.DYE_LOT})
+LAB_DIP_LOT_KINDS = DYED_FABRIC
 
 
 def worst(statuses: Iterable[str]) -> str | None:

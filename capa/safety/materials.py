@@ -8,11 +8,11 @@ Parameters of no supplier's material (a seam, a cord's length, a label's wording
 
 from collections.abc import Iterable
 
-from capa.masterdata.models import LotKind
+from capa.masterdata.models import DYED_FABRIC, LotKind
 from capa.safety.models import ParameterKind, SafetyParameter
 
-#: Dyed fabric: the greige or finished fabric and the dye lot it was dyed in.
-FABRIC = frozenset({LotKind.FABRIC, LotKind.DYE_LOT})
+#: Dyed fabric (capa.masterdata.models.DYED_FABRIC), as the mapping names it.
+FABRIC = DYED_FABRIC
 #: Buttons, snaps, zips, rivets and other attachments.
 TRIM = frozenset({LotKind.TRIM})
 

@@ -28,7 +28,7 @@ from capa.common.types import identifier
 from capa.extensions import db
 from capa.masterdata import service as masterdata
 from capa.masterdata.commands import AddLots, NewBatch
-from capa.masterdata.models import Batch, LotConcession, LotKind, MaterialLot, Style
+from capa.masterdata.models import DYED_FABRIC, Batch, LotConcession, LotKind, MaterialLot, Style
 from capa.safety import applicability
 from capa.safety.applicability import GarmentProfile
 from capa.safety.commands import AdjustPlan, ChangeLimit, Evaluate, NewParameter, NewResult
@@ -630,7 +630,7 @@ def plan_for(style: Style) -> QualityPlan:
     batches = masterdata.list_batches(style=style)
     plan.batches = batch_coverages(batches, required, dropped)
 
-    lab_dip_lots = {lot.id for batch in batches for lot in batch.lots if lot.kind in (LotKind.FABRIC, LotKind.DYE_LOT)}
+    lab_dip_lots = {lot.id for batch in batches for lot in batch.lots if lot.kind in DYED_FABRIC}
     # Only results judged against this style's category count: a shared fabric lot may have passed a
     # category B limit that fails category A.
     lot_results = (

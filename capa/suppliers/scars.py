@@ -113,10 +113,6 @@ def send(action: Action, command: NewScarRequest, actor: User | None) -> ScarReq
     return request
 
 
-def request_for_action(action: Action) -> ScarRequest | None:
-    return db.session.scalar(select(ScarRequest).where(ScarRequest.action_id == action.id))
-
-
 def requests_by_action(actions: Sequence[Action], *, with_answers: bool = False) -> dict[int, ScarRequest]:
     """The requests sent for ``actions``, by action id: one statement; ``with_answers``, each request's rounds with
     who gave and reviewed them and their evidence files too (the 8D report), in three more."""

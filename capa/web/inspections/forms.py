@@ -21,10 +21,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from capa.capas.filing import new_filing_key
 from capa.inspections.fourpoint import LengthUnit, RollFault, WidthUnit
-from capa.inspections.incoming import FABRIC_KINDS
 from capa.inspections.measurements import MeasureUnit
 from capa.inspections.models import CheckStage, DefectArea, DefectClass, PackingCheck
 from capa.inspections.sampling import AQL_SERIES, Level, Severity
+from capa.masterdata.models import DYED_FABRIC
 from capa.web.capas.forms import PHOTO_ACCEPT
 from capa.web.forms import options
 from capa.web.masterdata.forms import LOT_KIND_LABELS
@@ -87,7 +87,7 @@ class DefectCodeForm(FlaskForm):
 
 VERDICT_LABELS = {"accepted": _l("Accepted"), "rejected": _l("Rejected")}
 #: The kinds of lot inspected by attributes on receipt (fabric goes by the 4-point system).
-INCOMING_KIND_LABELS = {kind: label for kind, label in LOT_KIND_LABELS.items() if kind not in FABRIC_KINDS}
+INCOMING_KIND_LABELS = {kind: label for kind, label in LOT_KIND_LABELS.items() if kind not in DYED_FABRIC}
 
 
 class FinalInspectionForm(FlaskForm):
